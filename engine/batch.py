@@ -1,0 +1,177 @@
+"""Vectors: one request at one proxy, in the shared JSON vector format.
+
+Rule: :func:`run_vector` takes the decoded JSON object (no files, no I/O) and
+returns the expected-field dictionary a real Kamailio would have produced:
+``rc`` (when the script calls the loose_route family), ``ruri``, ``du``,
+``fs``, ``routes``, and ``rr_rc`` / ``record_routes`` (when it calls the
+record_route family).
+
+>>> vector = {"proxy": {"listen": ["udp:127.0.0.1:5060"]},
+...           "raw": "BYE sip:b@10.0.0.2 SIP/2.0\\r\\nTo: <sip:b@x>;tag=t\\r\\n"
+...                  "Route: <sip:127.0.0.1;lr>\\r\\n\\r\\n",
+...           "script": ["loose_route()"]}
+>>> run_vector(vector)
+{'rc': 1, 'ruri': 'sip:b@10.0.0.2', 'du': None, 'fs': None, 'routes': []}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from engine.errors import ConfigError, EngineError, ScriptError, SipParseError
+from engine.message import SipRequest, parse_message
+from engine.proxy import Outbound, Proxy
+from engine.rr import Context, RrResult, forwarded, route_entries
+from engine.script import LOOSE_ROUTE_FAMILY, RECORD_ROUTE_FAMILY, Call, parse_script, run_script
+
+EXPECTED_FIELDS = ("rc", "ruri", "du", "fs", "routes", "rr_rc", "record_routes")
+
+
+def proxy_from_json(data: Any, where: str = "proxy") -> Proxy:
+    """Build a :class:`Proxy` from a vector's ``proxy`` object."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected an object")
+    unknown = set(data) - {"name", "listen", "aliases", "modparams", "outbound"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+    listen = data.get("listen", [])
+    aliases = data.get("aliases", [])
+    modparams = data.get("modparams", {})
+    if not isinstance(listen, list) or not all(isinstance(s, str) for s in listen):
+        raise ConfigError(f"{where}.listen: expected a list of strings")
+    if not isinstance(aliases, list) or not all(isinstance(s, str) for s in aliases):
+        raise ConfigError(f"{where}.aliases: expected a list of strings")
+    if not isinstance(modparams, Mapping):
+        raise ConfigError(f"{where}.modparams: expected an object")
+    outbound = None
+    ob = data.get("outbound")
+    if ob is not None:
+        if not isinstance(ob, Mapping):
+            raise ConfigError(f"{where}.outbound: expected an object")
+        if ob.get("loaded", True):
+            outbound = Outbound(
+                flow_token_secret=_opt_str(ob.get("flow_token_secret")),
+                force_outbound_flag=_opt_int(ob.get("force_outbound_flag"), f"{where}.outbound"),
+                force_no_outbound_flag=_opt_int(
+                    ob.get("force_no_outbound_flag"), f"{where}.outbound"
+                ),
+            )
+    name = data.get("name", "proxy")
+    return Proxy.build(
+        name=str(name), listen=listen, aliases=aliases, modparams=modparams, outbound=outbound
+    )
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _opt_int(value: object, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{where}: flag numbers must be integers, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class VectorRun:
+    """Everything one vector produced: final context, each call's result, and the fields."""
+
+    context: Context
+    calls: tuple[Call, ...]
+    results: tuple[RrResult, ...]
+    fields: dict[str, Any]
+
+
+def evaluate(
+    request: SipRequest,
+    proxy: Proxy,
+    calls: tuple[Call, ...],
+    *,
+    source: str | None = None,
+    received_on: str | None = None,
+    send_socket: str | None = None,
+    flags: int = 0,
+) -> VectorRun:
+    """Run a script for one request at one proxy and collect the expected fields."""
+    ctx = Context.start(
+        request,
+        proxy,
+        received_on=received_on,
+        send_socket=send_socket,
+        source=source,
+        flags=flags,
+    )
+    final, results = run_script(ctx, calls)
+    fields: dict[str, Any] = {}
+    lr = [r for c, r in zip(calls, results, strict=True) if c.name in LOOSE_ROUTE_FAMILY]
+    rrs = [r for c, r in zip(calls, results, strict=True) if c.name in RECORD_ROUTE_FAMILY]
+    if lr:
+        fields["rc"] = lr[-1].rc
+    fields["ruri"] = final.ruri
+    fields["du"] = final.du
+    fields["fs"] = str(final.fs) if final.fs is not None else None
+    fields["routes"] = list(route_entries(final))
+    if rrs:
+        fields["rr_rc"] = rrs[-1].rc
+        # As the vectors record it: every Record-Route value of the request as it
+        # leaves, the ones this proxy inserted on top of those it received.
+        fields["record_routes"] = list(forwarded(final).list_values("Record-Route"))
+    return VectorRun(final, calls, results, fields)
+
+
+def run_vector_full(vector: Mapping[str, Any]) -> VectorRun:
+    """Run one vector object; raises :class:`EngineError` subclasses on bad input."""
+    if not isinstance(vector, Mapping):
+        raise ConfigError("a vector must be a JSON object")
+    proxy = proxy_from_json(vector.get("proxy"))
+    raw = vector.get("raw")
+    if not isinstance(raw, str):
+        raise SipParseError("raw: expected the request as a string")
+    msg = parse_message(raw)
+    if not isinstance(msg, SipRequest):
+        raise SipParseError("raw: a response was given where a request is needed")
+    script = vector.get("script", ["loose_route()"])
+    if not isinstance(script, list | str):
+        raise ScriptError("script: expected a list of statements")
+    flags = vector.get("msg_flags", 0) or 0
+    if isinstance(flags, bool) or not isinstance(flags, int) or flags < 0:
+        raise ConfigError(f"msg_flags: expected a non-negative integer, got {flags!r}")
+    for key in ("source", "received_on", "send_socket"):
+        value = vector.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string like udp:127.0.0.1:5060")
+    return evaluate(
+        msg,
+        proxy,
+        parse_script(script),
+        source=vector.get("source"),
+        received_on=vector.get("received_on"),
+        send_socket=vector.get("send_socket"),
+        flags=flags,
+    )
+
+
+def run_vector(vector: Mapping[str, Any]) -> dict[str, Any]:
+    """The expected-field dictionary for one vector object."""
+    return run_vector_full(vector).fields
+
+
+def compare(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> list[str]:
+    """Names of the expected fields whose values differ."""
+    return [k for k in EXPECTED_FIELDS if k in expected and expected[k] != actual.get(k)]
+
+
+__all__ = [
+    "EXPECTED_FIELDS",
+    "EngineError",
+    "VectorRun",
+    "compare",
+    "evaluate",
+    "proxy_from_json",
+    "run_vector",
+    "run_vector_full",
+]

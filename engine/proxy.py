@@ -1,0 +1,339 @@
+"""A proxy as Kamailio sees itself: listen sockets, aliases, rr and outbound settings.
+
+Rule: :func:`is_myself` is the only locality test the rr functions use, and it
+follows Kamailio 5.6.3's ``check_self`` exactly (spec section 2): port 5060
+when absent whatever the scheme, transport ignored, IPv6 compared as
+addresses, IPv4 and names as text, a ``gr`` parameter is never myself, the
+user part is ignored, and no DNS is ever used.
+
+>>> p = Proxy.build(listen=["udp:127.0.0.1:5060"], aliases=["proxy.example.com"])
+>>> is_myself(parse_uri("sips:127.0.0.1;lr"), p), is_myself(parse_uri("sip:127.0.0.1:5070"), p)
+(True, False)
+>>> is_myself(parse_uri("sip:PROXY.example.COM:5099;lr"), p)
+True
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from engine.errors import ConfigError
+from engine.uri import SipUri, is_ip, same_ip, valid_host
+
+PROTOCOLS = ("udp", "tcp", "tls", "sctp", "ws", "wss")
+PROTO_IDS = {"udp": 1, "tcp": 2, "tls": 3, "sctp": 4, "ws": 5, "wss": 6}
+
+
+@dataclass(frozen=True, slots=True)
+class Socket:
+    """A listen socket ``proto:host:port`` with an optional advertised address and name."""
+
+    proto: str
+    host: str
+    port: int
+    advertise_host: str | None = None
+    advertise_port: int | None = None
+    name: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.proto}:{self.host}:{self.port}"
+
+    def describe(self) -> str:
+        """The socket as Kamailio's ``listen=`` line would say it."""
+        text = str(self)
+        if self.advertise_host or self.advertise_port:
+            adv = self.advertise_host or self.host
+            text += f" advertise {adv}" + (
+                f":{self.advertise_port}" if self.advertise_port else ""
+            )
+        if self.name:
+            text += f' name "{self.name}"'
+        return text
+
+    @property
+    def is_ipv6(self) -> bool:
+        """True for an IPv6 socket."""
+        return self.host.startswith("[")
+
+
+_HOSTPORT = re.compile(r"(\[[^\]]*\]|[^:\[\]]+)(?::(\d+))?\Z")
+
+
+def _split_hostport(text: str, what: str) -> tuple[str, int | None]:
+    m = _HOSTPORT.match(text.strip())
+    if not m:
+        raise ConfigError(f"{what} {text!r}: expected host[:port]")
+    host, port = m.group(1), m.group(2)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    if not valid_host(host):
+        raise ConfigError(f"{what} {text!r}: invalid host {host!r}")
+    if port is not None and not 0 < int(port) <= 65535:
+        raise ConfigError(f"{what} {text!r}: port {port} is out of range")
+    return host, int(port) if port is not None else None
+
+
+def parse_socket(text: str) -> Socket:
+    """Parse ``proto:host:port [advertise host[:port]] [name NAME]``.
+
+    >>> parse_socket("udp:[::1]:5060")
+    Socket(proto='udp', host='[::1]', port=5060, advertise_host=None, advertise_port=None, name=None)
+    >>> parse_socket("tcp:10.0.0.1:5070 advertise 203.0.113.5:5080").advertise_port
+    5080
+    """
+    words = text.split()
+    if not words:
+        raise ConfigError("empty listen socket")
+    proto, sep, rest = words[0].partition(":")
+    if not sep or proto.lower() not in PROTOCOLS:
+        raise ConfigError(
+            f"listen {text!r}: expected proto:host:port with proto one of {', '.join(PROTOCOLS)}"
+        )
+    host, port = _split_hostport(rest, f"listen {text!r}:")
+    if not is_ip(host):
+        raise ConfigError(f"listen {text!r}: the address must be an IPv4 or IPv6 address")
+    adv_host: str | None = None
+    adv_port: int | None = None
+    name: str | None = None
+    i = 1
+    while i < len(words):
+        word = words[i].lower()
+        if word == "advertise" and i + 1 < len(words):
+            adv_host, adv_port = _split_hostport(words[i + 1], f"listen {text!r}: advertise")
+            i += 2
+        elif word == "name" and i + 1 < len(words):
+            name = words[i + 1].strip('"')
+            i += 2
+        else:
+            raise ConfigError(f"listen {text!r}: unexpected {words[i]!r}")
+    return Socket(proto.lower(), host, port or 5060, adv_host, adv_port, name)
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    """An ``alias=`` entry: host, optional port (None matches any port), optional proto."""
+
+    host: str
+    port: int | None = None
+    proto: str | None = None
+
+    def __str__(self) -> str:
+        text = self.host + (f":{self.port}" if self.port else "")
+        return f"{self.proto}:{text}" if self.proto else text
+
+
+def parse_alias(text: str) -> Alias:
+    """Parse ``[proto:]host[:port]``.
+
+    >>> parse_alias("udp:udponly.example.com:5060")
+    Alias(host='udponly.example.com', port=5060, proto='udp')
+    """
+    proto: str | None = None
+    head, sep, rest = text.partition(":")
+    if sep and head.lower() in PROTOCOLS:
+        proto, text = head.lower(), rest
+    host, port = _split_hostport(text, "alias")
+    return Alias(host, port, proto)
+
+
+# Kamailio 5.6.3 rr module parameters and their defaults (spec section 1.1).
+RR_DEFAULTS: dict[str, int | str] = {
+    "enable_full_lr": 0,
+    "append_fromtag": 1,
+    "enable_double_rr": 1,
+    "add_username": 0,
+    "enable_socket_mismatch_warning": 1,
+    "custom_user_avp": "",
+    "force_send_socket": 0,
+    "ignore_sips": 0,
+    "sockname_mode": 0,
+}
+_RR_INT_RANGES = {"enable_double_rr": (0, 2)}
+
+
+@dataclass(frozen=True, slots=True)
+class RrParams:
+    """The rr module parameters (``modparam("rr", ...)``), with Kamailio's defaults."""
+
+    enable_full_lr: int = 0
+    append_fromtag: int = 1
+    enable_double_rr: int = 1
+    add_username: int = 0
+    enable_socket_mismatch_warning: int = 1
+    custom_user_avp: str = ""
+    force_send_socket: int = 0
+    ignore_sips: int = 0
+    sockname_mode: int = 0
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, object]) -> RrParams:
+        """Build from ``{name: value}``; unknown names and bad values raise ConfigError.
+
+        >>> RrParams.from_mapping({"enable_double_rr": "2"}).enable_double_rr
+        2
+        """
+        kwargs: dict[str, int | str] = {}
+        for name, raw in values.items():
+            if name == "loose_route_mode":
+                raise ConfigError(
+                    "modparam loose_route_mode does not exist in Kamailio 5.6.3 (added in 6.1); "
+                    "call loose_route_mode(n) in the script instead"
+                )
+            if name not in RR_DEFAULTS:
+                close = _suggest(name, RR_DEFAULTS)
+                hint = f" (did you mean {close!r}?)" if close else ""
+                raise ConfigError(f"unknown rr modparam {name!r}{hint}")
+            if isinstance(RR_DEFAULTS[name], str):
+                kwargs[name] = str(raw)
+                continue
+            if isinstance(raw, bool) or not isinstance(raw, int | str):
+                raise ConfigError(f"modparam {name}: expected an integer, got {raw!r}")
+            try:
+                num = int(raw)
+            except ValueError:
+                raise ConfigError(f"modparam {name}: expected an integer, got {raw!r}") from None
+            low, high = _RR_INT_RANGES.get(name, (0, 1))
+            if not low <= num <= high:
+                raise ConfigError(f"modparam {name}: {num} is not in {low}..{high}")
+            kwargs[name] = num
+        return cls(**kwargs)  # type: ignore[arg-type]
+
+    def changed(self) -> dict[str, int | str]:
+        """The parameters that differ from Kamailio's defaults."""
+        return {
+            name: getattr(self, name)
+            for name, default in RR_DEFAULTS.items()
+            if getattr(self, name) != default
+        }
+
+
+def _suggest(name: str, choices: Iterable[str]) -> str | None:
+    import difflib
+
+    found = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """The outbound module (RFC 5626), loaded before rr.
+
+    ``flow_token_secret`` is kept for display: Kamailio 5.6.x ignores its text
+    (the key is SHA1 of the empty string, spec section 3.8).
+    """
+
+    flow_token_secret: str | None = None
+    force_outbound_flag: int | None = None
+    force_no_outbound_flag: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Proxy:
+    """A Kamailio instance: its name, sockets, aliases and module settings."""
+
+    name: str = "proxy"
+    listen: tuple[Socket, ...] = ()
+    aliases: tuple[Alias, ...] = ()
+    rr: RrParams = field(default_factory=RrParams)
+    outbound: Outbound | None = None
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        name: str = "proxy",
+        listen: Iterable[str] = (),
+        aliases: Iterable[str] = (),
+        modparams: Mapping[str, object] | None = None,
+        outbound: Outbound | None = None,
+    ) -> Proxy:
+        """Build from the text forms used by vectors and the command line."""
+        sockets = tuple(parse_socket(s) for s in listen)
+        if not sockets:
+            raise ConfigError("a proxy needs at least one listen socket")
+        return cls(
+            name=name,
+            listen=sockets,
+            aliases=tuple(parse_alias(a) for a in aliases),
+            rr=RrParams.from_mapping(modparams or {}),
+            outbound=outbound,
+        )
+
+    def socket(self, text: str) -> Socket:
+        """The listen socket named ``proto:host:port``; ConfigError when it is not ours."""
+        wanted = parse_socket(text)
+        for s in self.listen:
+            if s.proto == wanted.proto and same_ip(s.host, wanted.host) and s.port == wanted.port:
+                return s
+        raise ConfigError(f"{text} is not one of this proxy's listen sockets")
+
+
+@dataclass(frozen=True, slots=True)
+class Locality:
+    """Why a URI is (or is not) this proxy: the matching socket or alias, if any."""
+
+    myself: bool
+    socket: Socket | None = None
+    alias: Alias | None = None
+    gruu: bool = False
+
+    def reason(self) -> str:
+        """Plain words for the decision."""
+        if self.gruu:
+            return "it carries a gr parameter (a GRUU is never this proxy)"
+        if self.socket is not None:
+            return f"listen {self.socket.describe()}"
+        if self.alias is not None:
+            return f"alias {self.alias}"
+        return "no listen socket or alias matches"
+
+
+def locate(uri: SipUri, proxy: Proxy) -> Locality:
+    """The full answer of :func:`is_myself`, with the socket or alias that matched."""
+    if not uri.is_sip or not uri.host:
+        return Locality(False)
+    port = uri.port_or_default
+    host = uri.host
+    match: Locality | None = None
+    for s in proxy.listen:
+        port_ok = s.port == port or s.advertise_port == port
+        if not port_ok:
+            continue
+        if same_ip(host, s.host) or (
+            s.advertise_host is not None and same_ip(host, s.advertise_host)
+        ):
+            match = Locality(True, socket=s)
+            break
+    if match is None:
+        for a in proxy.aliases:
+            if same_ip(host, a.host) and (a.port is None or a.port == port):
+                match = Locality(True, alias=a)
+                break
+    if match is None:
+        return Locality(False)
+    if uri.has_param("gr"):
+        return Locality(False, match.socket, match.alias, gruu=True)
+    return match
+
+
+def is_myself(uri: SipUri, proxy: Proxy) -> bool:
+    """Kamailio's "is this URI myself" test (spec section 2)."""
+    return locate(uri, proxy).myself
+
+
+def find_socket(
+    proxy: Proxy, host: str, port: int | None, proto: str | None
+) -> Socket | None:
+    """A listen socket with that address (port None = any port, proto None = any)."""
+    for s in proxy.listen:
+        if proto is not None and s.proto != proto:
+            continue
+        if port is not None and s.port != port and s.advertise_port != port:
+            continue
+        if same_ip(host, s.host) or (
+            s.advertise_host is not None and same_ip(host, s.advertise_host)
+        ):
+            return s
+    return None

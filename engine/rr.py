@@ -1,0 +1,1224 @@
+"""Kamailio 5.6.3's rr module: ``loose_route()``, ``record_route()`` and friends.
+
+Rule 1: every operation is pure.  It takes a :class:`Context` (Kamailio's
+``sip_msg`` while the script runs: the request as received, ``$ru``, ``$du``,
+``$fs``, flags and the pending header edits) and returns a new context plus a
+result that carries the return code and the ordered decision steps.
+Rule 2: header edits are *pending* until the request is forwarded, exactly as
+Kamailio's lumps are: a later rr call still sees the original Route headers,
+and :func:`forwarded` applies the edits.
+Rule 3: one decision step per branch of Kamailio's decision procedure (spec
+sections 3 and 4), each with a stable rule id and a sentence that names the
+header values involved.
+
+Deviations from RFC 3261, all Kamailio's and reproduced on purpose, are
+explained in the steps themselves: the strict previous hop is detected by
+"R-URI host:port is mine" instead of "R-URI is a value I record-routed"
+(RFC 3261 16.4), only for in-dialog requests; after that recovery the first
+Route is not checked again; ``r2`` removes the second entry without a
+locality check; a preloaded Route set that was only this proxy returns -3.
+
+>>> from engine.proxy import Proxy
+>>> from engine.message import parse_message
+>>> p = Proxy.build(listen=["udp:127.0.0.1:5060"])
+>>> req = parse_message("BYE sip:bob@10.0.0.2 SIP/2.0\\r\\nTo: <sip:b@x>;tag=t\\r\\n"
+...                     "Route: <sip:127.0.0.1;lr>, <sip:p2.example.org;lr>\\r\\n\\r\\n")
+>>> ctx, res = loose_route(Context.start(req, p))
+>>> res.rc, ctx.du, route_entries(ctx)
+(1, 'sip:p2.example.org;lr', ('<sip:p2.example.org;lr>',))
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from engine.errors import ScriptError, SipParseError
+from engine.headers import NameAddr, parse_name_addr, split_values
+from engine.message import Header, SipRequest
+from engine.outbound import Flow, TokenStatus, encode_flow_token, inspect_flow_token, key_for
+from engine.proxy import Proxy, Socket, find_socket, locate, parse_socket
+from engine.uri import SipUri, parse_uri, same_ip
+
+#: What each return code of loose_route() means, in the words the app shows.
+RC_MEANING = {
+    1: "routed by the Route set (next hop is $du if set, else the R-URI)",
+    2: "routed down an outbound flow (the Route carried a valid flow token)",
+    -1: "not routed by Route headers (none, unparsable, or a dead end)",
+    -2: "flow token rejected (tampered, or its socket is not ours)",
+    -3: "preloaded Route set consumed: only this proxy was named; route on the R-URI",
+}
+
+MAX_MADDR = 117
+MAX_RR_PARAM_BUFFER = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One decision step: a stable rule id and a plain-English sentence."""
+
+    rule: str
+    text: str
+    function: str = "loose_route"
+
+
+@dataclass(frozen=True, slots=True)
+class RouteHeader:
+    """One ``Route`` header line of the received request, parsed as Kamailio's ``parse_rr``.
+
+    ``elements`` is None when the line cannot be parsed; ``error`` says why.
+    """
+
+    position: int  # index in the request's header list
+    value: str
+    elements: tuple[tuple[NameAddr, int, int, str], ...] | None
+    error: str | None = None
+
+
+def route_headers(request: SipRequest) -> tuple[RouteHeader, ...]:
+    """The Route header lines of a request, each parsed (or marked unparsable)."""
+    out: list[RouteHeader] = []
+    for pos, h in enumerate(request.headers):
+        if h.key != "route":
+            continue
+        elements: list[tuple[NameAddr, int, int, str]] = []
+        error: str | None = None
+        for n, el in enumerate(split_values(h.value), start=1):
+            if not el.text:
+                error = f"empty Route value {n}"
+                break
+            try:
+                na = parse_name_addr(el.text, require_angle=True)
+            except SipParseError as exc:
+                error = f"Route value {n}: {exc.what}"
+                break
+            elements.append((na, el.start, el.end, el.text))
+        out.append(
+            RouteHeader(pos, h.value, None if error else tuple(elements), error)
+        )
+    return tuple(out)
+
+
+_UNSET = "\x00unset"
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """The request while one proxy's script runs (Kamailio's ``sip_msg``).
+
+    ``deleted`` holds pending deletions of Route elements as ``(line, element)``
+    pairs, where ``line`` counts Route header lines from 0.
+    """
+
+    request: SipRequest
+    proxy: Proxy
+    received_on: Socket
+    send_socket: Socket
+    source: str | None = None
+    ruri: str = ""
+    du: str | None = None
+    fs: Socket | None = None
+    flags: int = 0
+    deleted: frozenset[tuple[int, int]] = frozenset()
+    appended_routes: tuple[str, ...] = ()
+    record_routes: tuple[str, ...] = ()
+    rr_done: bool = False
+    rr_param_buffer: str = ""
+    route_params: str | None = _UNSET
+    next_hop_route: bool = False
+
+    @classmethod
+    def start(
+        cls,
+        request: SipRequest,
+        proxy: Proxy,
+        *,
+        received_on: Socket | str | None = None,
+        send_socket: Socket | str | None = None,
+        source: str | None = None,
+        flags: int = 0,
+    ) -> Context:
+        """The context as the script begins: nothing changed yet."""
+        rcv = _as_socket(proxy, received_on) if received_on is not None else proxy.listen[0]
+        snd = _as_socket(proxy, send_socket) if send_socket is not None else rcv
+        return cls(
+            request=request,
+            proxy=proxy,
+            received_on=rcv,
+            send_socket=snd,
+            source=source,
+            ruri=request.uri,
+            flags=flags,
+        )
+
+    @property
+    def routes(self) -> tuple[RouteHeader, ...]:
+        """The Route header lines of the received request."""
+        return route_headers(self.request)
+
+
+def _as_socket(proxy: Proxy, value: Socket | str) -> Socket:
+    return value if isinstance(value, Socket) else proxy.socket(value)
+
+
+@dataclass(frozen=True, slots=True)
+class RrResult:
+    """What one rr function call returned, with its decision steps.
+
+    ``path`` is ``"A"`` (loose), ``"S"`` (strict previous hop) or ``""``;
+    ``removed`` lists the Route values this call deleted, ``appended`` the
+    Route it appended for a strict next hop, ``added`` the Record-Route
+    values it inserted.
+    """
+
+    function: str
+    rc: int
+    steps: tuple[Step, ...]
+    path: str = ""
+    removed: tuple[str, ...] = ()
+    appended: str | None = None
+    added: tuple[str, ...] = ()
+    local_route: str | None = None
+    flow: Flow | None = None
+    flow_status: str | None = None
+    preloaded: bool = False
+
+    @property
+    def meaning(self) -> str:
+        """The return code in words (loose_route family)."""
+        return RC_MEANING.get(self.rc, "")
+
+
+# --------------------------------------------------------------------------
+# helpers
+
+
+class _Steps:
+    """Collects steps for one call (internal; the call returns a tuple)."""
+
+    def __init__(self, function: str) -> None:
+        self.function = function
+        self.items: list[Step] = []
+
+    def add(self, rule: str, text: str) -> None:
+        self.items.append(Step(rule, text, self.function))
+
+
+def _maddr_target(uri: SipUri, uri_text: str) -> str | None:
+    """The value copied into $du / the R-URI: the URI verbatim, or ``sip:maddr[:port]``.
+
+    None when the maddr value is longer than Kamailio accepts (117 characters).
+    """
+    maddr = uri.param("maddr")
+    if maddr is None or maddr == "":
+        return uri_text
+    if len(maddr) > MAX_MADDR:
+        return None
+    return f"sip:{maddr}" + (f":{uri.port}" if uri.port is not None else "")
+
+
+def _to_tag(request: SipRequest) -> str | None:
+    value = request.header("To")
+    if value is None:
+        return None
+    try:
+        na = parse_name_addr(value)
+    except SipParseError:
+        return None
+    tag = na.param("tag")
+    return tag or None
+
+
+def _from_tag(request: SipRequest) -> str | None:
+    value = request.header("From")
+    if value is None:
+        return None
+    try:
+        na = parse_name_addr(value)
+    except SipParseError:
+        return None
+    return na.param("tag") or None
+
+
+def _source_addr(source: str | None) -> tuple[str, int] | None:
+    if not source:
+        return None
+    try:
+        s = parse_socket(source)
+    except Exception:  # noqa: BLE001 - an unreadable source is simply unknown
+        return None
+    return s.host, s.port
+
+
+def _same_flow_source(ctx: Context, flow: Flow) -> bool:
+    src = _source_addr(ctx.source)
+    if src is None:
+        return False
+    return same_ip(src[0], flow.remote_ip) and src[1] == flow.remote_port
+
+
+def force_socket_for(uri: SipUri, proxy: Proxy) -> Socket | None:
+    """The socket ``rr_do_force_send_socket`` picks for a Route URI (spec 3.9)."""
+    if proxy.rr.sockname_mode:
+        sn = uri.param("sn")
+        if sn:
+            for s in proxy.listen:
+                if s.name == sn:
+                    return s
+    transport = uri.param("transport")
+    proto = transport.lower() if transport else None
+    port = uri.port
+    if port is None:
+        port = 5061 if proto == "tls" else 5060
+    found = find_socket(proxy, uri.host, port, proto)
+    if found is None:
+        found = find_socket(proxy, uri.host, uri.port, proto)
+    return found
+
+
+def _describe_entry(line: int, idx: int, text: str) -> str:
+    return f"Route {line + 1}.{idx + 1} {text}" if idx else f"Route {line + 1} {text}"
+
+
+def route_entries(ctx: Context) -> tuple[str, ...]:
+    """The Route values of the request as it will leave, one string per value."""
+    out: list[str] = []
+    for line, rh in enumerate(ctx.routes):
+        if rh.elements is None:
+            out.extend(el.text for el in split_values(rh.value) if el.text)
+            continue
+        out.extend(
+            text
+            for idx, (_na, _s, _e, text) in enumerate(rh.elements)
+            if (line, idx) not in ctx.deleted
+        )
+    out.extend(ctx.appended_routes)
+    return tuple(out)
+
+
+def forwarded(ctx: Context) -> SipRequest:
+    """The request as Kamailio would send it: R-URI, Route and Record-Route edits applied."""
+    req = ctx.request
+    new_headers: list[Header] = [Header("Record-Route", v) for v in ctx.record_routes]
+    route_lines = {rh.position: (line, rh) for line, rh in enumerate(ctx.routes)}
+    for pos, h in enumerate(req.headers):
+        if pos not in route_lines:
+            new_headers.append(h)
+            continue
+        line, rh = route_lines[pos]
+        if rh.elements is None:
+            new_headers.append(h)
+            continue
+        keep = [i for i in range(len(rh.elements)) if (line, i) not in ctx.deleted]
+        if not keep:
+            continue
+        if len(keep) == len(rh.elements):
+            new_headers.append(h)
+            continue
+        first, last = rh.elements[keep[0]], rh.elements[keep[-1]]
+        end = len(rh.value) if keep[-1] == len(rh.elements) - 1 else last[2]
+        contiguous = keep == list(range(keep[0], keep[-1] + 1))
+        if contiguous:
+            value = rh.value[first[1] : end]
+        else:
+            value = ", ".join(rh.elements[i][3] for i in keep)
+        new_headers.append(Header(h.name, value))
+    new_headers.extend(Header("Route", v) for v in ctx.appended_routes)
+    return SipRequest(
+        headers=tuple(new_headers),
+        body=req.body,
+        method=req.method,
+        uri=ctx.ruri,
+        version=req.version,
+    )
+
+
+# --------------------------------------------------------------------------
+# loose_route()
+
+
+class _Walk:
+    """A cursor over the Route elements, parsing later lines lazily as Kamailio does."""
+
+    def __init__(self, headers: tuple[RouteHeader, ...]) -> None:
+        self.headers = headers
+        self.error: str | None = None
+
+    def element(self, pos: tuple[int, int]) -> tuple[NameAddr, int, int, str]:
+        elements = self.headers[pos[0]].elements
+        assert elements is not None
+        return elements[pos[1]]
+
+    def next(self, pos: tuple[int, int]) -> tuple[int, int] | None:
+        line, idx = pos
+        elements = self.headers[line].elements
+        assert elements is not None
+        if idx + 1 < len(elements):
+            return line, idx + 1
+        if line + 1 < len(self.headers):
+            nxt = self.headers[line + 1]
+            if nxt.elements is None:
+                self.error = f"Route header {line + 2} cannot be parsed ({nxt.error})"
+                return None
+            return line + 1, 0
+        return None
+
+    def last(self) -> tuple[int, int] | None:
+        line = len(self.headers) - 1
+        rh = self.headers[line]
+        if rh.elements is None:
+            self.error = f"Route header {line + 1} cannot be parsed ({rh.error})"
+            return None
+        return line, len(rh.elements) - 1
+
+
+def loose_route(ctx: Context, *, mode: int = 0) -> tuple[Context, RrResult]:
+    """Kamailio's ``loose_route()`` (``loose_route_mode(mode)`` when mode != 0).
+
+    RFC 3261 16.4 (route information preprocessing) and 16.6 step 6 (strict next
+    hop), as Kamailio 5.6.3 ``rr/loose.c`` does them.  In 5.6.3 any non-zero
+    ``mode`` means "loose only": the strict-previous-hop check is skipped.
+    """
+    fn = "loose_route" if mode == 0 else f"loose_route_mode({mode})"
+    st = _Steps(fn)
+    headers = ctx.routes
+    base = RrResult(fn, -1, ())
+
+    def done(c: Context, rc: int, **kw: object) -> tuple[Context, RrResult]:
+        removed = tuple(
+            headers[line].elements[idx][3]  # type: ignore[index]
+            for line, idx in sorted(c.deleted - ctx.deleted)
+        )
+        appended = c.appended_routes[-1] if len(c.appended_routes) > len(ctx.appended_routes) else None
+        res = replace(base, rc=rc, steps=tuple(st.items), removed=removed, appended=appended)
+        return c, replace(res, **kw)  # type: ignore[arg-type]
+
+    if not headers:
+        st.add(
+            "no-route",
+            f"The request has no Route header: loose_route() returns -1 and the request "
+            f"will be routed by its R-URI {ctx.ruri}.",
+        )
+        return done(ctx, -1)
+    first = headers[0]
+    if first.elements is None:
+        st.add(
+            "route-unparsable",
+            f"The first Route header '{first.value}' cannot be parsed ({first.error}); "
+            "Kamailio returns -1 and leaves the message unchanged.",
+        )
+        return done(ctx, -1)
+    e1_na, _s, _e, e1_text = first.elements[0]
+    try:
+        e1 = e1_na.uri
+    except SipParseError as exc:
+        st.add(
+            "route-uri-unparsable",
+            f"The first Route URI {e1_na.uri_text} cannot be parsed ({exc.what}): returns -1.",
+        )
+        return done(ctx, -1)
+    try:
+        ruri = parse_uri(ctx.ruri)
+    except SipParseError as exc:
+        st.add("ruri-unparsable", f"The R-URI {ctx.ruri} cannot be parsed ({exc.what}): -1.")
+        return done(ctx, -1)
+
+    preloaded = _to_tag(ctx.request) is None
+    base = replace(base, preloaded=preloaded)
+    if preloaded:
+        st.add(
+            "preloaded",
+            "The To header has no tag, so this is an initial (out-of-dialog) request and its "
+            "Route set is preloaded. Kamailio takes the loose-routing path and does not check "
+            "whether the R-URI is this proxy.",
+        )
+        return _after_loose(ctx, st, headers, e1, e1_text, preloaded=True, done=done)
+    ruri_loc = locate(ruri, ctx.proxy)
+    if ruri_loc.myself and mode == 0:
+        st.add(
+            "ruri-is-myself",
+            f"In-dialog request whose R-URI {ctx.ruri} is this proxy ({ruri_loc.reason()}): "
+            "Kamailio concludes the previous hop was a strict router that put this proxy's "
+            "Record-Route URI into the R-URI (RFC 3261 16.4). Note that the RFC asks for an "
+            "exact match with a value this proxy record-routed; Kamailio only compares "
+            "host and port, so a Contact or target on this address triggers it too.",
+        )
+        return _after_strict(ctx, st, headers, e1, e1_text, ruri, done=done)
+    if ruri_loc.myself:
+        st.add(
+            "loose-only-mode",
+            f"The R-URI {ctx.ruri} is this proxy, but {fn} runs in loose-only mode, so the "
+            "strict-previous-hop recovery is skipped.",
+        )
+    else:
+        st.add(
+            "in-dialog",
+            f"In-dialog request (To has a tag) and the R-URI {ctx.ruri} is not this proxy: "
+            "loose routing.",
+        )
+    return _after_loose(ctx, st, headers, e1, e1_text, preloaded=False, done=done)
+
+
+_Done = "Callable[..., tuple[Context, RrResult]]"
+
+
+def _strict_rewrite(
+    ctx: Context,
+    st: _Steps,
+    walk: _Walk,
+    pos: tuple[int, int],
+    uri: SipUri,
+    text: str,
+) -> Context | None:
+    """RFC 3261 16.6 step 6 as Kamailio's ``handle_sr``: the next hop is a strict router."""
+    na = walk.element(pos)[0]
+    target = _maddr_target(uri, na.uri_text)
+    if target is None:
+        st.add("maddr-too-long", f"The maddr of {text} is longer than 117 characters: -1.")
+        return None
+    original = ctx.request.uri
+    deleted = set(ctx.deleted) | {(pos[0], i) for i in range(pos[1] + 1)}
+    st.add(
+        "strict-next-hop",
+        f"The next hop {text} has no lr parameter: it is a strict router (RFC 2543). "
+        f"Loose-to-strict transition: the R-URI becomes {target}, that Route is removed, "
+        f"and the old R-URI is appended as the last Route <{original}> "
+        "(RFC 3261 16.6 step 6; Kamailio appends it after the last header).",
+    )
+    return replace(
+        ctx,
+        ruri=target,
+        deleted=frozenset(deleted),
+        appended_routes=(*ctx.appended_routes, f"<{original}>"),
+    )
+
+
+def _after_loose(
+    ctx: Context,
+    st: _Steps,
+    headers: tuple[RouteHeader, ...],
+    e1: SipUri,
+    e1_text: str,
+    *,
+    preloaded: bool,
+    done: object,
+) -> tuple[Context, RrResult]:
+    finish = done  # typed loosely to keep the signature readable
+    assert callable(finish)
+    walk = _Walk(headers)
+    pos = (0, 0)
+    loc = locate(e1, ctx.proxy)
+    if not loc.myself:
+        ctx = replace(ctx, route_params=None)
+        why = loc.reason() if loc.gruu else "no listen socket or alias of this proxy matches"
+        if e1.is_loose:
+            target = _maddr_target(e1, walk.element(pos)[0].uri_text)
+            if target is None:
+                st.add("maddr-too-long", f"The maddr of {e1_text} is too long: -1.")
+                return finish(ctx, -1, path="A")
+            st.add(
+                "first-route-foreign-loose",
+                f"Route 1 {e1_text} is not this proxy ({why}); it is a loose router, so $du "
+                f"becomes {target} and the Route headers stay as they are.",
+            )
+            return finish(replace(ctx, du=target), 1, path="A")
+        st.add(
+            "first-route-foreign-strict",
+            f"Route 1 {e1_text} is not this proxy ({why}) and has no lr parameter.",
+        )
+        new = _strict_rewrite(ctx, st, walk, pos, e1, e1_text)
+        if new is None:
+            return finish(ctx, -1, path="A")
+        return finish(new, 1, path="A")
+
+    params = e1.param_text
+    ctx = replace(ctx, route_params=params)
+    st.add(
+        "route-is-myself",
+        f"Route 1 {e1_text} is this proxy ({loc.reason()}): removed.",
+    )
+    rr = ctx.proxy.rr
+    use_ob = False
+    flow: Flow | None = None
+    flow_status: str | None = None
+    if ctx.proxy.outbound is not None:
+        status, token_flow = inspect_flow_token(e1.user, key_for(ctx.proxy.outbound))
+        flow_status = status.value
+        if status is TokenStatus.BAD_MAC:
+            st.add(
+                "flow-token-tampered",
+                f"The user part of {e1_text} decodes like an outbound flow token but its "
+                "HMAC does not verify: tampered or made by another key. loose_route() returns "
+                "-2 and changes nothing (RFC 5626 5.3: reject with 403).",
+            )
+            # Nothing changed: drop the route_params cache update as well.
+            return finish(replace(ctx, route_params=_UNSET), -2, path="A", flow_status=flow_status)
+        if status is TokenStatus.VALID and token_flow is not None:
+            sock = find_socket(
+                ctx.proxy, token_flow.local_ip, token_flow.local_port, token_flow.proto
+            )
+            if sock is None:
+                st.add(
+                    "flow-token-socket-unknown",
+                    f"The flow token in {e1_text} is valid but names the local socket "
+                    f"{token_flow.local_socket}, which this proxy does not listen on: -2.",
+                )
+                return finish(
+                    replace(ctx, route_params=_UNSET), -2, path="A", flow_status=flow_status
+                )
+            flow = token_flow
+            if _same_flow_source(ctx, token_flow):
+                st.add(
+                    "flow-token-outgoing",
+                    f"The flow token in {e1_text} is valid, but the request comes from the flow "
+                    f"itself ({ctx.source}): it is ignored and routing goes on normally.",
+                )
+            else:
+                use_ob = True
+                ctx = replace(ctx, fs=sock, du=token_flow.destination)
+                st.add(
+                    "flow-token-used",
+                    f"The user part of {e1_text} is a valid outbound flow token for "
+                    f"{token_flow.remote_ip}:{token_flow.remote_port} over {token_flow.proto}; "
+                    f"the request comes from elsewhere ({ctx.source or 'unknown'}), so it goes "
+                    f"down that flow: $du = {token_flow.destination}, send socket {sock}. "
+                    "Later Routes never overwrite $du; the return code will be 2.",
+                )
+    is_r2 = bool(rr.enable_double_rr) and e1.has_param("r2")
+    if rr.force_send_socket and not use_ob and not is_r2:
+        sock = force_socket_for(e1, ctx.proxy)
+        if sock is not None:
+            ctx = replace(ctx, fs=sock)
+            st.add(
+                "force-send-socket",
+                f"modparam force_send_socket=1: the request will leave from {sock}, the socket "
+                f"named by {e1_text}.",
+            )
+    ctx = replace(ctx, deleted=ctx.deleted | {pos})
+
+    def end_codes(c: Context) -> tuple[Context, RrResult]:
+        if use_ob:
+            st.add(
+                "flow-end",
+                "No Route is left: the request goes down the flow, return code 2.",
+            )
+            return finish(c, 2, path="A", flow=flow, flow_status=flow_status)
+        if preloaded:
+            st.add(
+                "preloaded-consumed",
+                "No Route is left after removing this proxy's own entry of a preloaded Route "
+                f"set: loose_route() returns -3 (Kamailio 5.3+). $du and the R-URI "
+                f"{c.ruri} are unchanged, so routing continues on the R-URI. "
+                "The -3 is FALSE in the config language although the Route was consumed.",
+            )
+            return finish(c, -3, path="A", flow=flow, flow_status=flow_status)
+        st.add(
+            "last-route-consumed",
+            f"No Route is left: this proxy was the last entry of the route set. Returns 1; "
+            f"the next hop is the R-URI {c.ruri} (RFC 3261 16.12: forward to the R-URI).",
+        )
+        return finish(c, 1, path="A", flow=flow, flow_status=flow_status)
+
+    nxt = walk.next(pos)
+    if nxt is None:
+        if walk.error:
+            st.add(
+                "late-parse-error",
+                f"{walk.error}: loose_route() returns -1, but the removal of {e1_text} already "
+                "queued is not rolled back (Kamailio applies header edits at send time).",
+            )
+            return finish(ctx, -1, path="A", flow=flow, flow_status=flow_status)
+        return end_codes(ctx)
+    if is_r2:
+        e2_na, _s, _e, e2_text = walk.element(nxt)
+        st.add(
+            "r2-pair",
+            f"{e1_text} carries r2 and enable_double_rr is on: the next entry {e2_text} is "
+            "taken as the other half of this proxy's double Record-Route (RFC 5658) and removed "
+            "too, without checking that it names this proxy.",
+        )
+        if not use_ob:
+            try:
+                e2 = e2_na.uri
+            except SipParseError as exc:
+                st.add("route-uri-unparsable", f"{e2_text} cannot be parsed ({exc.what}): -1.")
+                return finish(ctx, -1, path="A")
+            sock = force_socket_for(e2, ctx.proxy)
+            if sock is not None:
+                ctx = replace(ctx, fs=sock)
+                st.add(
+                    "r2-force-socket",
+                    f"The request will leave from {sock}, the socket named by {e2_text} "
+                    "(always done for an r2 pair, even with force_send_socket=0).",
+                )
+            else:
+                st.add(
+                    "r2-socket-mismatch",
+                    f"No listen socket matches {e2_text}; no socket is forced "
+                    "(Kamailio logs a socket mismatch warning).",
+                )
+        ctx = replace(ctx, deleted=ctx.deleted | {nxt})
+        nxt2 = walk.next(nxt)
+        if nxt2 is None:
+            if walk.error:
+                st.add(
+                    "late-parse-error",
+                    f"{walk.error}: returns -1; the queued removals stay.",
+                )
+                return finish(ctx, -1, path="A", flow=flow, flow_status=flow_status)
+            return end_codes(ctx)
+        nxt = nxt2
+    n_na, _s, _e, n_text = walk.element(nxt)
+    ctx = replace(ctx, next_hop_route=True)
+    try:
+        n_uri = n_na.uri
+    except SipParseError as exc:
+        st.add(
+            "route-uri-unparsable",
+            f"The next Route URI {n_na.uri_text} cannot be parsed ({exc.what}): -1; the "
+            "queued removals stay.",
+        )
+        return finish(ctx, -1, path="A")
+    rc_ok = 2 if use_ob else 1
+    if not n_uri.is_loose:
+        new = _strict_rewrite(ctx, st, walk, nxt, n_uri, n_text)
+        if new is None:
+            return finish(ctx, -1, path="A")
+        if use_ob:
+            st.add("flow-keeps-du", f"$du stays the flow address {new.du}: return code 2.")
+        return finish(new, rc_ok, path="A", flow=flow, flow_status=flow_status)
+    if use_ob:
+        st.add(
+            "flow-keeps-du",
+            f"The next Route {n_text} stays in the message, but $du stays the flow address "
+            f"{ctx.du}: return code 2.",
+        )
+        return finish(ctx, 2, path="A", flow=flow, flow_status=flow_status)
+    target = _maddr_target(n_uri, n_na.uri_text)
+    if target is None:
+        st.add("maddr-too-long", f"The maddr of {n_text} is longer than 117 characters: -1.")
+        return finish(ctx, -1, path="A")
+    maddr_note = " (its maddr parameter decides the address)" if target != n_na.uri_text else ""
+    local_note = ""
+    if locate(n_uri, ctx.proxy).myself:
+        local_note = (
+            " Note: that Route names this proxy again but has no r2 pairing, so the request "
+            "will be sent back to this proxy (a loop unless both halves of a double "
+            "Record-Route carry r2)."
+        )
+    st.add(
+        "next-hop-loose",
+        f"The next Route {n_text} is a loose router: $du becomes {target}{maddr_note} and "
+        f"it stays in the message as the next hop's own Route. Returns 1.{local_note}",
+    )
+    return finish(replace(ctx, du=target), 1, path="A", flow=flow, flow_status=flow_status)
+
+
+def _after_strict(
+    ctx: Context,
+    st: _Steps,
+    headers: tuple[RouteHeader, ...],
+    e1: SipUri,
+    e1_text: str,
+    ruri: SipUri,
+    *,
+    done: object,
+) -> tuple[Context, RrResult]:
+    finish = done
+    assert callable(finish)
+    walk = _Walk(headers)
+    ctx = replace(ctx, route_params=ruri.param_text)
+    pos: tuple[int, int] | None = (0, 0)
+    rr = ctx.proxy.rr
+    if rr.enable_double_rr and e1.has_param("r2") and locate(e1, ctx.proxy).myself:
+        transport = e1.param("transport")
+        sock = find_socket(ctx.proxy, e1.host, e1.port, transport.lower() if transport else None)
+        if sock is not None:
+            ctx = replace(ctx, fs=sock)
+        ctx = replace(ctx, deleted=ctx.deleted | {(0, 0)})
+        st.add(
+            "strict-r2-myself",
+            f"Route 1 {e1_text} is this proxy with r2 (the other half of its double "
+            f"Record-Route): removed"
+            + (f"; the request will leave from {sock}." if sock else "."),
+        )
+        pos = walk.next((0, 0))
+        if pos is None:
+            st.add(
+                "strict-r2-dead-end",
+                (walk.error + ": " if walk.error else "No Route is left after it: ")
+                + "returns -1, and the removal already queued stays (Kamailio does not roll "
+                "back header edits).",
+            )
+            return finish(ctx, -1, path="S")
+    assert pos is not None
+    c_na, _s, _e, c_text = walk.element(pos)
+    try:
+        c_uri = c_na.uri
+    except SipParseError as exc:
+        st.add("route-uri-unparsable", f"The Route URI {c_na.uri_text} cannot be parsed: {exc.what}.")
+        return finish(ctx, -1, path="S")
+    if not c_uri.is_loose:
+        target = _maddr_target(c_uri, c_na.uri_text)
+        if target is None:
+            st.add("maddr-too-long", f"The maddr of {c_text} is too long: -1.")
+            return finish(ctx, -1, path="S")
+        deleted = set(ctx.deleted) | {(pos[0], i) for i in range(pos[1] + 1)}
+        st.add(
+            "strict-candidate-strict",
+            f"The next Route {c_text} has no lr parameter: the R-URI becomes {target} and that "
+            "Route is removed; $du is not set. Returns 1. (This proxy acts like a strict "
+            "router itself; when only the remote target is left, it lands in the R-URI.)",
+        )
+        return finish(replace(ctx, ruri=target, deleted=frozenset(deleted)), 1, path="S")
+    du = _maddr_target(c_uri, c_na.uri_text)
+    last = walk.last()
+    if du is None or last is None:
+        st.add(
+            "strict-last-unreadable",
+            (walk.error or f"The maddr of {c_text} is too long") + ": returns -1.",
+        )
+        return finish(ctx, -1, path="S")
+    l_na, _s, _e, l_text = walk.element(last)
+    try:
+        l_uri = l_na.uri
+    except SipParseError as exc:
+        st.add("route-uri-unparsable", f"The last Route URI {l_na.uri_text}: {exc.what}: -1.")
+        return finish(ctx, -1, path="S")
+    new_ruri = _maddr_target(l_uri, l_na.uri_text)
+    if new_ruri is None:
+        st.add("maddr-too-long", f"The maddr of {l_text} is too long: -1.")
+        return finish(ctx, -1, path="S")
+    if pos[1] > 0:
+        # consumed entries before C in C's line
+        pass
+    ctx = replace(ctx, du=du, ruri=new_ruri, deleted=ctx.deleted | {last})
+    self_note = ""
+    if locate(c_uri, ctx.proxy).myself:
+        self_note = (
+            f" Note: {c_text} is this proxy's own address, yet Kamailio does not check the "
+            "first Route again after the strict-router recovery, so $du points back at this "
+            "proxy (the RFC would remove it first): a loop. Use loose_route_mode(1) when "
+            "in-dialog R-URIs can legitimately name this proxy."
+        )
+    if last == pos:
+        st.add(
+            "strict-candidate-last",
+            f"The only remaining Route {c_text} is a loose router: it becomes both $du and the "
+            f"R-URI and is removed from the message. Strict-to-loose transition. Returns 1."
+            + self_note,
+        )
+    else:
+        st.add(
+            "strict-candidate-loose",
+            f"The next Route {c_text} is a loose router: $du becomes {du}. Strict-to-loose "
+            f"transition: the last Route {l_text} (the remote target the strict router moved "
+            f"there) becomes the R-URI {new_ruri} and is removed. Returns 1." + self_note,
+        )
+    return finish(ctx, 1, path="S")
+
+
+def loose_route_preloaded(ctx: Context) -> tuple[Context, RrResult]:
+    """``loose_route_preloaded()``: runs mode 0 and is TRUE (1) only when that gave -3.
+
+    The edits are made either way (spec 1.2, OBS L08).
+    """
+    new, res = loose_route(ctx)
+    rc = 1 if res.rc == -3 else -1
+    step = Step(
+        "preloaded-only",
+        f"loose_route_preloaded() returns {rc}: it is TRUE only when loose_route() "
+        f"would have returned -3 (it returned {res.rc}); the edits are made either way.",
+        "loose_route_preloaded",
+    )
+    return new, replace(res, function="loose_route_preloaded", rc=rc, steps=(*res.steps, step))
+
+
+# --------------------------------------------------------------------------
+# local route parameters, is_direction(), check_route_param()
+
+
+def local_route_params(ctx: Context) -> str | None:
+    """The parameters of the local Route (or of the R-URI after strict recovery).
+
+    When no loose_route() has run, Kamailio re-derives them from the first Route
+    of the original message if that Route is this proxy (spec 3.11).
+    """
+    if ctx.route_params != _UNSET:
+        return ctx.route_params
+    headers = ctx.routes
+    if not headers or headers[0].elements is None:
+        return None
+    try:
+        uri = headers[0].elements[0][0].uri
+    except SipParseError:
+        return None
+    return uri.param_text if locate(uri, ctx.proxy).myself else None
+
+
+def direction(ctx: Context) -> str:
+    """``downstream`` or ``upstream`` as ``is_direction()`` computes it from ``ftag``."""
+    params = local_route_params(ctx)
+    if not params:
+        return "downstream"
+    ftag = SipUri("sip", host="x", params=_params_of(params)).param("ftag")
+    from_tag = _from_tag(ctx.request)
+    if not ftag or not from_tag or ftag == from_tag:
+        return "downstream"
+    return "upstream"
+
+
+def _params_of(text: str) -> tuple[tuple[str, str | None], ...]:
+    out: list[tuple[str, str | None]] = []
+    for piece in text.split(";"):
+        if not piece:
+            continue
+        name, eq, value = piece.partition("=")
+        out.append((name, value if eq else None))
+    return tuple(out)
+
+
+def is_direction(ctx: Context, which: str) -> RrResult:
+    """``is_direction("upstream"|"downstream")``: 1 when the request goes that way, else -1."""
+    wanted = which.strip().lower()
+    if wanted not in ("upstream", "downstream"):
+        raise ScriptError(f"is_direction: expected upstream or downstream, got {which!r}")
+    if not ctx.proxy.rr.append_fromtag:
+        raise ScriptError("is_direction() needs modparam append_fromtag=1 (Kamailio refuses to start)")
+    actual = direction(ctx)
+    rc = 1 if actual == wanted else -1
+    return RrResult(
+        "is_direction",
+        rc,
+        (
+            Step(
+                "direction",
+                f"The local Route's ftag against the From-tag says the request goes {actual}: "
+                f"is_direction({wanted}) is {'TRUE' if rc > 0 else 'FALSE'}.",
+                "is_direction",
+            ),
+        ),
+    )
+
+
+def check_route_param(ctx: Context, pattern: str) -> RrResult:
+    """``check_route_param(re)``: case-insensitive search in ``;`` + the local Route params."""
+    try:
+        regex = re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise ScriptError(f"check_route_param: invalid regular expression {pattern!r}: {exc}") from None
+    params = local_route_params(ctx)
+    if params is None:
+        text = "There is no local Route (none of this proxy's Routes was consumed): FALSE."
+        rc = -1
+    else:
+        subject = params if params.startswith(";") else ";" + params
+        rc = 1 if regex.search(subject) else -1
+        text = f"{pattern!r} {'matches' if rc > 0 else 'does not match'} {subject!r}."
+    return RrResult("check_route_param", rc, (Step("route-param", text, "check_route_param"),))
+
+
+# --------------------------------------------------------------------------
+# record_route() and friends
+
+
+def _rr_user(ctx: Context, st: _Steps) -> str | None:
+    rr = ctx.proxy.rr
+    if rr.add_username:
+        try:
+            user = parse_uri(ctx.request.uri).user
+        except SipParseError:
+            user = None
+        if not user:
+            try:
+                user = parse_uri(ctx.ruri).user
+            except SipParseError:
+                user = None
+        if user:
+            st.add("rr-username", f"add_username=1: the Record-Route carries the user {user}.")
+        return user or None
+    if ctx.proxy.outbound is not None:
+        return _outbound_rr_user(ctx, st)
+    return None
+
+
+def _flag(ctx: Context, flag: int | None) -> bool:
+    return flag is not None and bool(ctx.flags & (1 << flag))
+
+
+def _fresh_token(ctx: Context) -> str | None:
+    src = _source_addr(ctx.source)
+    if src is None or ctx.proxy.outbound is None:
+        return None
+    sock = ctx.received_on
+    flow = Flow(sock.proto, sock.host.strip("[]"), sock.port, src[0].strip("[]"), src[1])
+    return encode_flow_token(flow, key_for(ctx.proxy.outbound))
+
+
+def _outbound_rr_user(ctx: Context, st: _Steps) -> str | None:
+    """When record_route() puts a flow token in the user part (spec 4.6, vectors J*)."""
+    ob = ctx.proxy.outbound
+    assert ob is not None
+    req = ctx.request
+
+    def fresh(why: str) -> str | None:
+        token = _fresh_token(ctx)
+        if token:
+            st.add("rr-flow-token", f"{why}: the Record-Route user part is a new flow token "
+                   f"for this request's flow ({ctx.source} via {ctx.received_on}).")
+        return token
+
+    if _flag(ctx, ob.force_outbound_flag):
+        return fresh(f"force_outbound_flag ({ob.force_outbound_flag}) is set")
+    if _flag(ctx, ob.force_no_outbound_flag):
+        st.add("rr-no-token", "force_no_outbound_flag is set: no flow token.")
+        return None
+    vias = req.list_values("Via")
+    contact = _last_contact(req)
+    if req.method.upper() == "REGISTER":
+        has_reg_id = contact is not None and (
+            contact.param("reg-id") is not None or _uri_param(contact, "reg-id")
+        )
+        if len(vias) == 1 and has_reg_id:
+            return fresh("REGISTER with one Via and a Contact with reg-id")
+        return None
+    headers = route_headers(req)
+    if headers and headers[0].elements:
+        top_na = headers[0].elements[0][0]
+        try:
+            top = top_na.uri
+        except SipParseError:
+            return None
+        if not locate(top, ctx.proxy).myself:
+            return None
+        if top.has_param("ob"):
+            status, flow = inspect_flow_token(top.user, key_for(ob))
+            if status is TokenStatus.VALID and flow is not None and not _same_flow_source(ctx, flow):
+                st.add(
+                    "rr-flow-token-copied",
+                    "The top Route is this proxy with ;ob and a valid flow token from another "
+                    "source: the Record-Route reuses that token.",
+                )
+                return top.user
+            return fresh("The top Route is this proxy with ;ob")
+    supported = req.list_values("Supported")
+    if req.header("Supported") is not None and not any(
+        s.strip().lower() == "outbound" for s in supported
+    ):
+        return None
+    if len(vias) > 1:
+        return None
+    if contact is not None and _uri_param(contact, "ob"):
+        return fresh("The Contact URI carries ;ob and this proxy is the first hop")
+    return None
+
+
+def _last_contact(req: SipRequest) -> NameAddr | None:
+    value = req.header("Contact")
+    if value is None:
+        return None
+    elements = [el.text for el in split_values(value) if el.text]
+    if not elements:
+        return None
+    try:
+        return parse_name_addr(elements[-1])
+    except SipParseError:
+        return None
+
+
+def _uri_param(na: NameAddr, name: str) -> bool:
+    try:
+        return na.uri.has_param(name)
+    except SipParseError:
+        return False
+
+
+def _rr_scheme(ctx: Context) -> str:
+    if ctx.proxy.rr.ignore_sips:
+        return "sip"
+    return "sips" if ctx.ruri.lower().startswith("sips:") else "sip"
+
+
+def _rr_ftag(ctx: Context, *, direction_aware: bool) -> str | None:
+    if not ctx.proxy.rr.append_fromtag:
+        return None
+    if direction_aware and direction(ctx) == "upstream":
+        return _to_tag(ctx.request)
+    return _from_tag(ctx.request)
+
+
+def _rr_address(sock: Socket, *, send_side: bool) -> str:
+    host = sock.advertise_host or sock.host
+    if sock.advertise_port is not None:
+        port = sock.advertise_port
+        show = send_side or port != 5060
+    else:
+        port = sock.port
+        show = port != 5060
+    text = host + (f":{port}" if show else "")
+    if sock.proto != "udp":
+        proto = "ws" if sock.proto in ("ws", "wss") else sock.proto
+        text += f";transport={proto}"
+    return text
+
+
+def _sockets_differ(a: Socket, b: Socket) -> bool:
+    return not (a.proto == b.proto and same_ip(a.host, b.host) and a.port == b.port)
+
+
+def record_route(ctx: Context, params: str = "") -> tuple[Context, RrResult]:
+    """``record_route([params])``: insert this proxy's Record-Route (RFC 3261 16.6 step 4).
+
+    One value for the receiving socket; with ``enable_double_rr`` a second one for the
+    sending socket on top when the two differ (always with 2), both marked ``r2=on``.
+    """
+    st = _Steps("record_route")
+    if ctx.rr_done:
+        st.add("rr-double-attempt", "This request was already record-routed: -1 "
+               "(\"Double attempt to record-route\"); the first Record-Route stays.")
+        return ctx, RrResult("record_route", -1, tuple(st.items))
+    if params and not params.startswith(";"):
+        raise ScriptError(f"record_route: parameters must start with ';', got {params!r}")
+    rr = ctx.proxy.rr
+    user = _rr_user(ctx, st)
+    scheme = _rr_scheme(ctx)
+    ftag = _rr_ftag(ctx, direction_aware=True)
+    lr = ";lr=on" if rr.enable_full_lr else ";lr"
+    rcv, snd = ctx.received_on, ctx.send_socket
+    double = rr.enable_double_rr == 2 or (rr.enable_double_rr == 1 and _sockets_differ(rcv, snd))
+    tail = (f";ftag={ftag}" if ftag else "") + params + ctx.rr_param_buffer
+
+    def value(sock: Socket, send_side: bool) -> str:
+        userpart = f"{user}@" if user else ""
+        r2 = ";r2=on" if double else ""
+        return f"<{scheme}:{userpart}{_rr_address(sock, send_side=send_side)}{r2}{lr}{tail}>"
+
+    added = (value(snd, True), value(rcv, False)) if double else (value(rcv, False),)
+    if double:
+        why = (
+            "enable_double_rr=2 always adds two"
+            if rr.enable_double_rr == 2
+            else f"the request arrived on {rcv} and leaves from {snd}"
+        )
+        st.add(
+            "rr-double",
+            f"Double Record-Route ({why}): {added[0]} for the sending side on top, {added[1]} "
+            "for the receiving side, both marked r2=on so loose_route() later removes both "
+            "(RFC 5658).",
+        )
+    else:
+        st.add(
+            "rr-single",
+            f"Record-Route {added[0]} inserted above the existing headers "
+            f"(the request arrives and leaves on {rcv}).",
+        )
+    if ftag:
+        st.add(
+            "rr-ftag",
+            f"ftag={ftag} names the dialog initiator's tag, so is_direction() can tell "
+            "requests from the callee (upstream) later.",
+        )
+    new = replace(ctx, record_routes=added + ctx.record_routes, rr_done=True, rr_param_buffer="")
+    return new, RrResult("record_route", 1, tuple(st.items), added=added)
+
+
+def record_route_preset(ctx: Context, first: str, second: str | None = None) -> tuple[Context, RrResult]:
+    """``record_route_preset(addr1 [, addr2])``: Record-Route with a given host part (spec 4.2)."""
+    st = _Steps("record_route_preset")
+    if ctx.rr_done:
+        st.add("rr-double-attempt", "Already record-routed: -1.")
+        return ctx, RrResult("record_route_preset", -1, tuple(st.items))
+    rr = ctx.proxy.rr
+    if second is not None and not rr.enable_double_rr:
+        st.add("rr-preset-needs-double", "Two addresses need enable_double_rr != 0: -1, nothing added.")
+        return ctx, RrResult("record_route_preset", -1, tuple(st.items))
+    user = _rr_user(ctx, st)
+    scheme = _rr_scheme(ctx)
+    ftag = _rr_ftag(ctx, direction_aware=False)
+    lr = ";lr=on" if rr.enable_full_lr else ";lr"
+    userpart = f"{user}@" if user else ""
+    tail = (f";ftag={ftag}" if ftag else "") + ctx.rr_param_buffer + lr
+    added = tuple(f"<{scheme}:{userpart}{a}{tail}>" for a in (first, second) if a is not None)
+    st.add("rr-preset", "Record-Route " + ", ".join(added) + " inserted as given (no r2 is added "
+           "for you: put ;r2=on into both addresses for a double Record-Route).")
+    new = replace(ctx, record_routes=added + ctx.record_routes, rr_done=True, rr_param_buffer="")
+    return new, RrResult("record_route_preset", 1, tuple(st.items), added=added)
+
+
+def record_route_advertised_address(ctx: Context, address: str) -> tuple[Context, RrResult]:
+    """``record_route_advertised_address(addr)`` (spec 4.3)."""
+    st = _Steps("record_route_advertised_address")
+    fn = "record_route_advertised_address"
+    if ctx.rr_done:
+        st.add("rr-double-attempt", "Already record-routed: -1.")
+        return ctx, RrResult(fn, -1, tuple(st.items))
+    rr = ctx.proxy.rr
+    user = _rr_user(ctx, st)
+    scheme = _rr_scheme(ctx)
+    ftag = _rr_ftag(ctx, direction_aware=True)
+    lr = ";lr=on" if rr.enable_full_lr else ";lr"
+    rcv, snd = ctx.received_on, ctx.send_socket
+    differ = rcv.proto != snd.proto or rr.enable_double_rr == 2
+    double = bool(rr.enable_double_rr) and differ
+    userpart = f"{user}@" if user else ""
+
+    def value(sock: Socket) -> str:
+        extra = ""
+        if differ:
+            extra = f";transport={sock.proto}" + (";r2=on" if rr.enable_double_rr else "")
+        ft = f";ftag={ftag}" if ftag else ""
+        return f"<{scheme}:{userpart}{address}{extra}{ft}{lr}{ctx.rr_param_buffer}>"
+
+    added = (value(snd), value(rcv)) if double else (value(rcv),)
+    st.add("rr-advertised", "Record-Route " + ", ".join(added) + " inserted.")
+    new = replace(ctx, record_routes=added + ctx.record_routes, rr_done=True, rr_param_buffer="")
+    return new, RrResult(fn, 1, tuple(st.items), added=added)
+
+
+def add_rr_param(ctx: Context, param: str) -> tuple[Context, RrResult]:
+    """``add_rr_param(param)``: buffered before any Record-Route, appended after (spec 4.4)."""
+    fn = "add_rr_param"
+    if not ctx.record_routes:
+        buffered = ctx.rr_param_buffer + param
+        if len(buffered) > MAX_RR_PARAM_BUFFER:
+            return ctx, RrResult(fn, -1, (Step("rr-param-overflow", "The 512-byte buffer is full: -1.", fn),))
+        return replace(ctx, rr_param_buffer=buffered), RrResult(
+            fn, 1, (Step("rr-param-buffered", f"{param} is kept for the next Record-Route.", fn),)
+        )
+    updated = tuple(v[:-1] + param + ">" if v.endswith(">") else v + param for v in ctx.record_routes)
+    return replace(ctx, record_routes=updated), RrResult(
+        fn, 1, (Step("rr-param-appended", f"{param} appended to the Record-Route just added.", fn),)
+    )
+
+
+def remove_record_route(ctx: Context) -> tuple[Context, RrResult]:
+    """``remove_record_route()``: drop this module's Record-Route insertions (flag stays)."""
+    fn = "remove_record_route"
+    return replace(ctx, record_routes=()), RrResult(
+        fn, 1, (Step("rr-removed", "The Record-Route values added so far are dropped.", fn),)
+    )
+
+
+__all__ = [
+    "RC_MEANING",
+    "Context",
+    "RouteHeader",
+    "RrResult",
+    "Step",
+    "add_rr_param",
+    "check_route_param",
+    "direction",
+    "field",
+    "force_socket_for",
+    "forwarded",
+    "is_direction",
+    "local_route_params",
+    "loose_route",
+    "loose_route_preloaded",
+    "record_route",
+    "record_route_advertised_address",
+    "record_route_preset",
+    "remove_record_route",
+    "route_entries",
+    "route_headers",
+]

@@ -1,0 +1,881 @@
+"""Record what a real Kamailio 5.6.3 does with a vector input.
+
+A *vector input* is a dict in the shared vector format (``/work/shared/vectors/README.md``): the
+proxy (``listen``, ``aliases``, ``modparams``, optional ``outbound``), the ``raw`` request, its
+``source``, the socket it arrives on (``received_on``), the socket it leaves from
+(``send_socket``), optional ``msg_flags`` and the rr calls of the ``script``.  The recorder
+answers with the *expected* dict a real Kamailio gives: ``rc``, ``ruri``, ``du``, ``fs``,
+``routes`` and, when the script calls ``record_route``, ``rr_rc`` and ``record_routes``.
+
+How one request is recorded (all on loopback):
+
+1. Inputs are grouped by proxy configuration; one Kamailio process serves a whole group.  Its
+   ``kamailio.cfg`` listens on exactly the proxy's sockets (the vectors compare addresses
+   literally, so the ports cannot be moved), and holds one ``route[RLV_n]`` block per distinct
+   (script, msg_flags, send_socket) *variant* of the group.
+2. Before each request the harness sends a control ``OPTIONS`` from its own control socket; the
+   config stores the variant number in a shared variable (``$shv``) and answers 200.  The answer
+   orders the two messages, so the request that follows runs the right variant.
+3. The request is sent from a UDP socket bound to the vector's ``source`` to its ``received_on``
+   socket.  The variant sets the message flags, runs the rr calls, writes ``$rc``, ``$ru``, ``$du``
+   and ``$fs`` (hex-encoded) into ``X-RL-*`` headers, forces the send socket to ``send_socket``
+   unless rr already forced one, points ``$du`` at the harness's capture socket (IPv4 or IPv6,
+   matching the send socket) and calls ``forward()``.
+4. Route removals, the strict-router Route and the Record-Route headers are lumps that Kamailio
+   applies only when it serialises the message, so the harness reads ``routes`` and
+   ``record_routes`` from the request *as forwarded*.  The forwarded request's source address is
+   the socket it really left from (checked against ``send_socket``).
+
+Only processes started here are stopped, by their process id (each Kamailio runs in its own
+process group whose id is the started process's id).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import os
+import re
+import secrets
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+KAMAILIO_PATHS = ("/usr/sbin/kamailio",)
+
+# The rr-module calls a script may contain.  Anything else is refused: the script text is pasted
+# into kamailio.cfg.
+RR_FUNCTIONS = frozenset(
+    {
+        "loose_route",
+        "loose_route_preloaded",
+        "loose_route_mode",
+        "record_route",
+        "record_route_preset",
+        "record_route_advertised_address",
+        "add_rr_param",
+    }
+)
+_CALL_RE = re.compile(
+    r'^(?P<name>[a-z_]+)\((?P<args>(?:"[^"\\\r\n]*"(?:\s*,\s*"[^"\\\r\n]*")*|-?\d+)?)\)$'
+)
+_SOCKET_RE = re.compile(r"^(?P<proto>udp|tcp):(?P<host>\[[0-9A-Fa-f:.]+\]|[0-9.]+):(?P<port>\d+)$")
+_ALIAS_RE = re.compile(r"^(?:(?:udp|tcp|tls|sctp):)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d+)?$")
+_MODPARAM_NAME_RE = re.compile(r"^[a-z_]+$")
+_SAFE_STRING_RE = re.compile(r'^[^"\\\r\n]*$')
+
+
+class RecorderError(Exception):
+    """A vector or proxy that the recorder cannot reproduce (bad input, busy port, no answer)."""
+
+
+def find_kamailio() -> str | None:
+    """Path of the kamailio binary, or None when it is not installed."""
+    for candidate in KAMAILIO_PATHS:
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return shutil.which("kamailio")
+
+
+# --------------------------------------------------------------------------- sockets and parsing
+
+
+@dataclass(frozen=True, slots=True)
+class SockAddr:
+    """A transport address ``proto:host:port`` as written in vectors (IPv6 in brackets)."""
+
+    proto: str
+    host: str  # without brackets
+    port: int
+
+    @property
+    def family(self) -> socket.AddressFamily:
+        return socket.AF_INET6 if ":" in self.host else socket.AF_INET
+
+    @property
+    def sockaddr(self) -> tuple[str, int]:
+        return (self.host, self.port)
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.proto}:{host}:{self.port}"
+
+
+def parse_sockaddr(text: str) -> SockAddr:
+    """Parse ``udp:127.0.0.1:5060`` / ``udp:[::1]:5060``; only loopback addresses are accepted."""
+    match = _SOCKET_RE.match(text)
+    if match is None:
+        raise RecorderError(f"bad socket address {text!r}: want udp:IP:PORT")
+    host = match["host"].strip("[]")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError as exc:
+        raise RecorderError(f"bad IP in socket address {text!r}") from exc
+    if not ip.is_loopback:
+        raise RecorderError(f"socket address {text!r} is not loopback; refusing to use it")
+    port = int(match["port"])
+    if not 0 < port < 65536:
+        raise RecorderError(f"bad port in socket address {text!r}")
+    return SockAddr(match["proto"], str(ip), port)
+
+
+def sockaddr_from_peer(proto: str, peer: tuple[Any, ...]) -> SockAddr:
+    return SockAddr(proto, str(ipaddress.ip_address(peer[0])), int(peer[1]))
+
+
+def split_header_values(value: str) -> list[str]:
+    """Split a Route/Record-Route header value on commas outside quotes and ``<...>``."""
+    entries: list[str] = []
+    current: list[str] = []
+    in_quotes = False
+    in_angle = False
+    escaped = False
+    for char in value:
+        if in_quotes:
+            current.append(char)
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_quotes = False
+            continue
+        if char == '"':
+            in_quotes = True
+        elif char == "<":
+            in_angle = True
+        elif char == ">":
+            in_angle = False
+        elif char == "," and not in_angle:
+            entries.append("".join(current).strip(" \t"))
+            current = []
+            continue
+        current.append(char)
+    entries.append("".join(current).strip(" \t"))
+    return entries
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedRequest:
+    """The request as Kamailio forwarded it."""
+
+    start_line: str
+    headers: tuple[tuple[str, str], ...]  # (name, value), unfolded, in order
+
+    def values(self, name: str) -> list[str]:
+        wanted = name.lower()
+        return [value for hname, value in self.headers if hname.lower() == wanted]
+
+    def single(self, name: str) -> str | None:
+        found = self.values(name)
+        return found[-1] if found else None
+
+
+def parse_captured(data: bytes) -> CapturedRequest:
+    text = data.decode("utf-8", errors="surrogateescape")
+    head = text.split("\r\n\r\n", 1)[0]
+    lines = head.split("\r\n")
+    headers: list[tuple[str, str]] = []
+    for line in lines[1:]:
+        if line[:1] in (" ", "\t") and headers:  # folded continuation line
+            name, value = headers[-1]
+            headers[-1] = (name, value + " " + line.strip(" \t"))
+            continue
+        name, sep, value = line.partition(":")
+        if not sep:
+            continue
+        headers.append((name.strip(" \t"), value.strip(" \t")))
+    return CapturedRequest(lines[0], tuple(headers))
+
+
+def _header_value(raw: str, name: str) -> str | None:
+    head = raw.split("\r\n\r\n", 1)[0]
+    for line in head.split("\r\n")[1:]:
+        hname, sep, value = line.partition(":")
+        if sep and hname.strip(" \t").lower() == name.lower():
+            return value.strip(" \t")
+    return None
+
+
+def _call_id(raw: str) -> str | None:
+    return _header_value(raw, "Call-ID") or _header_value(raw, "i")
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    name: str
+    text: str
+
+
+def parse_script(script: Sequence[str]) -> tuple[Call, ...]:
+    calls = []
+    for entry in script:
+        match = _CALL_RE.match(entry.strip())
+        if match is None or match["name"] not in RR_FUNCTIONS:
+            raise RecorderError(f"script entry {entry!r} is not a supported rr call")
+        calls.append(Call(match["name"], entry.strip()))
+    return tuple(calls)
+
+
+def calls_loose_route(script: Sequence[str]) -> bool:
+    return any(call.name.startswith("loose_route") for call in parse_script(script))
+
+
+def calls_record_route(script: Sequence[str]) -> bool:
+    return any(call.name.startswith("record_route") for call in parse_script(script))
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """What the config does for one request: flags, rr calls, send socket."""
+
+    calls: tuple[Call, ...]
+    msg_flags: int
+    send_socket: SockAddr
+
+
+def proxy_key(proxy: Mapping[str, Any]) -> str:
+    """Canonical text of a proxy configuration; equal keys share one Kamailio process."""
+    return json.dumps(proxy, sort_keys=True, separators=(",", ":"))
+
+
+def variant_of(vector: Mapping[str, Any]) -> Variant:
+    flags = int(vector.get("msg_flags") or 0)
+    if not 0 <= flags < 2**32:
+        raise RecorderError(f"msg_flags {flags} out of range")
+    return Variant(
+        parse_script(vector["script"]), flags, parse_sockaddr(vector["send_socket"])
+    )
+
+
+# --------------------------------------------------------------------------- config rendering
+
+
+def _cfg_string(value: object, what: str) -> str:
+    text = str(value)
+    if not _SAFE_STRING_RE.match(text):
+        raise RecorderError(f"{what} {text!r} cannot be written into kamailio.cfg")
+    return f'"{text}"'
+
+
+def _modparam(module: str, name: str, value: object) -> str:
+    if not _MODPARAM_NAME_RE.match(name):
+        raise RecorderError(f"bad modparam name {name!r}")
+    if isinstance(value, bool) or not isinstance(value, int):
+        rendered = _cfg_string(value, f"modparam {module}.{name}")
+    else:
+        rendered = str(value)
+    return f'modparam("{module}", "{name}", {rendered})'
+
+
+# What the config does before the rr calls.  It matters: with nothing before it, record_route()
+# alone does not see the top Route's ftag (the Route header has not been reached by the parser),
+# while the shared vectors (R11) were recorded by a rig that had parsed the headers first.
+PRELUDE_NONE = "none"
+PRELUDE_PARSE_HEADERS = "parse-headers"
+PRELUDE_ROUTE_URI = "route-uri"
+PRELUDES: dict[str, list[str]] = {
+    PRELUDE_NONE: [],
+    # $hdr() of an absent header makes the core parse every header of the request.
+    PRELUDE_PARSE_HEADERS: ["    $var(rl_pre) = $hdr(X-RouteLab-Absent);"],
+    # $route_uri parses the first Route header's body.
+    PRELUDE_ROUTE_URI: ["    $var(rl_pre) = $route_uri;"],
+}
+
+
+def render_cfg(
+    proxy: Mapping[str, Any],
+    variants: Sequence[Variant],
+    *,
+    control_port: int,
+    nonce: str,
+    capture4: int,
+    capture6: int,
+    prelude: str = PRELUDE_PARSE_HEADERS,
+) -> str:
+    """kamailio.cfg for one proxy configuration and the variants its requests need."""
+    listen = [parse_sockaddr(s) for s in proxy["listen"]]
+    if any(s.proto != "udp" for s in listen):
+        raise RecorderError("only udp listen sockets are supported")
+    lines = [
+        "#!KAMAILIO",
+        "# Generated by tests/differential/kamailio.py -- one RouteLab differential run.",
+        "debug=1",
+        "log_stderror=yes",
+        "memdbg=5",
+        "memlog=5",
+        "children=1",
+        "auto_aliases=no",
+        "disable_tcp=yes",
+        "disable_sctp=yes",
+        "enable_tls=no",
+        "mhomed=0",
+        "dns=no",
+        "rev_dns=no",
+        "dns_try_ipv6=no",
+        "dns_try_naptr=no",
+        "dns_srv_lb=no",
+        "use_dns_cache=no",
+        "use_dns_failover=no",
+        "dns_retr_time=1",
+        "dns_retr_no=1",
+        "dns_servers_no=1",
+        "tcp_children=1",
+    ]
+    lines += [f"listen={s}" for s in listen]
+    for alias in proxy.get("aliases", []):
+        if not _ALIAS_RE.match(alias):
+            raise RecorderError(f"bad alias {alias!r}")
+        lines.append(f"alias={alias}")
+    lines += ['loadmodule "sl.so"', 'loadmodule "pv.so"', 'loadmodule "textops.so"', 'loadmodule "xlog.so"']
+    outbound = proxy.get("outbound")
+    if outbound and outbound.get("loaded", True):
+        lines.append('loadmodule "outbound.so"')
+        for key in ("flow_token_secret", "force_outbound_flag", "force_no_outbound_flag"):
+            if key in outbound:
+                lines.append(_modparam("outbound", key, outbound[key]))
+    lines.append('loadmodule "rr.so"')
+    for name, value in proxy.get("modparams", {}).items():
+        lines.append(_modparam("rr", name, value))
+    lines.append('modparam("pv", "shvset", "rlv=i:-1")')
+    lines += [
+        "",
+        "request_route {",
+        f'    if ($sp == {control_port} && $hdr(X-RouteLab-Control) == "{nonce}") {{',
+        "        $shv(rlv) = $(hdr(X-RouteLab-Variant){s.int});",
+        '        sl_send_reply("200", "RouteLab control");',
+        "        exit;",
+        "    }",
+    ]
+    lines += PRELUDES[prelude]
+    lines += [
+        "    switch ($shv(rlv)) {",
+    ]
+    for index in range(len(variants)):
+        lines += [f"        case {index}:", f"            route(RLV_{index});", "            break;"]
+    lines += [
+        "        default:",
+        '            xlog("L_ERR", "RouteLab: no variant selected\\n");',
+        "    }",
+        "    exit;",
+        "}",
+        "",
+    ]
+    for index, variant in enumerate(variants):
+        lines.append(f"route[RLV_{index}] {{")
+        lines += [f"    setflag({bit});" for bit in range(32) if variant.msg_flags >> bit & 1]
+        lr_call = rr_call = False
+        for call in variant.calls:
+            lines.append(f"    {call.text};")
+            if call.name.startswith("loose_route"):
+                lines.append("    $var(rl_rc) = $rc;")
+                lr_call = True
+            elif call.name.startswith("record_route"):
+                lines.append("    $var(rl_rrrc) = $rc;")
+                rr_call = True
+        if lr_call:
+            lines.append('    append_hf("X-RL-RC: $var(rl_rc)\\r\\n");')
+        if rr_call:
+            lines.append('    append_hf("X-RL-RRRC: $var(rl_rrrc)\\r\\n");')
+        lines += [
+            "    route(RL_REPORT);",
+            "    if ($fs == $null) {",
+            f"        force_send_socket({variant.send_socket});",
+            "    }",
+            "    route(RL_DELIVER);",
+            "}",
+            "",
+        ]
+    lines += [
+        "route[RL_REPORT] {",
+        '    append_hf("X-RL-RU: =$(ru{s.encode.hexa})\\r\\n");',
+        "    if ($du == $null) {",
+        '        append_hf("X-RL-DU: -\\r\\n");',
+        "    } else {",
+        '        append_hf("X-RL-DU: =$(du{s.encode.hexa})\\r\\n");',
+        "    }",
+        "    if ($fs == $null) {",
+        '        append_hf("X-RL-FS: -\\r\\n");',
+        "    } else {",
+        '        append_hf("X-RL-FS: =$(fs{s.encode.hexa})\\r\\n");',
+        "    }",
+        "}",
+        "",
+        "route[RL_DELIVER] {",
+        '    if ($fs =~ "^[a-z]+:\\[") {',
+        f'        $du = "sip:[::1]:{capture6}";',
+        "    } else {",
+        f'        $du = "sip:127.0.0.1:{capture4}";',
+        "    }",
+        "    forward();",
+        "    exit;",
+        "}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """What Kamailio did with one vector input: ``expected`` or ``error``."""
+
+    vector: Mapping[str, Any]
+    expected: dict[str, Any] | None
+    error: str | None = None
+    sent_from: str | None = None  # the socket the request actually left from
+    note: str | None = None  # how the recorder had to adapt the input, if it did
+
+    @property
+    def ok(self) -> bool:
+        return self.expected is not None
+
+
+def _unhex(value: str | None, what: str) -> str | None:
+    if value is None:
+        raise RecorderError(f"forwarded request lacks its {what} report header")
+    if value == "-":
+        return None
+    if not value.startswith("="):
+        raise RecorderError(f"bad {what} report header {value!r}")
+    return bytes.fromhex(value[1:]).decode("utf-8", errors="surrogateescape")
+
+
+def expected_from_capture(
+    captured: CapturedRequest, script: Sequence[str]
+) -> dict[str, Any]:
+    """Turn a forwarded request (with its X-RL-* report headers) into an expected dict."""
+    expected: dict[str, Any] = {}
+    if calls_loose_route(script):
+        rc = captured.single("X-RL-RC")
+        if rc is None:
+            raise RecorderError("forwarded request lacks X-RL-RC")
+        expected["rc"] = int(rc)
+    expected["ruri"] = _unhex(captured.single("X-RL-RU"), "R-URI")
+    expected["du"] = _unhex(captured.single("X-RL-DU"), "$du")
+    expected["fs"] = _unhex(captured.single("X-RL-FS"), "$fs")
+    expected["routes"] = [
+        entry for value in captured.values("Route") for entry in split_header_values(value)
+    ]
+    if calls_record_route(script):
+        rr_rc = captured.single("X-RL-RRRC")
+        if rr_rc is None:
+            raise RecorderError("forwarded request lacks X-RL-RRRC")
+        expected["rr_rc"] = int(rr_rc)
+        expected["record_routes"] = [
+            entry
+            for value in captured.values("Record-Route")
+            for entry in split_header_values(value)
+        ]
+    return expected
+
+
+# --------------------------------------------------------------------------- the process
+
+
+def _port_is_free(addr: SockAddr) -> bool:
+    with socket.socket(addr.family, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind(addr.sockaddr)
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class KamailioProcess:
+    """One running Kamailio for one proxy configuration (see the module docstring)."""
+
+    binary: str
+    proxy: Mapping[str, Any]
+    variants: list[Variant]
+    workdir: Path
+    control: socket.socket
+    capture4: socket.socket
+    capture6: socket.socket
+    prelude: str = PRELUDE_PARSE_HEADERS
+    startup_timeout: float = 15.0
+    nonce: str = field(default_factory=lambda: secrets.token_hex(8))
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    def start(self) -> None:
+        listen = [parse_sockaddr(s) for s in self.proxy["listen"]]
+        busy = [str(s) for s in listen if not _port_is_free(s)]
+        if busy:
+            raise RecorderError(f"listen socket(s) already in use: {', '.join(busy)}")
+        cfg = render_cfg(
+            self.proxy,
+            self.variants,
+            control_port=self.control.getsockname()[1],
+            nonce=self.nonce,
+            capture4=self.capture4.getsockname()[1],
+            capture6=self.capture6.getsockname()[1],
+            prelude=self.prelude,
+        )
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        cfg_path = self.workdir / "kamailio.cfg"
+        cfg_path.write_text(cfg, encoding="utf-8")
+        self.log_path = self.workdir / "kamailio.log"
+        command = [
+            self.binary,
+            "-f", str(cfg_path),
+            "-DD",
+            "-E",
+            "-w", str(self.workdir),
+            "-P", str(self.workdir / "kamailio.pid"),
+            "-Y", str(self.workdir),
+            "-m", "64",
+            "-M", "8",
+        ]  # fmt: skip
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.workdir,
+                start_new_session=True,  # own process group, id = this pid
+            )
+        try:
+            self._wait_ready(listen[0])
+        except BaseException:
+            self.stop()
+            raise
+
+    def log_tail(self, lines: int = 30) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def _control_message(self, target: SockAddr, variant: int, seq: int) -> bytes:
+        family = self.control.family
+        host, port = self.control.getsockname()[:2]
+        via_host = f"[{host}]" if family == socket.AF_INET6 else host
+        target_host = f"[{target.host}]" if target.family == socket.AF_INET6 else target.host
+        call_id = f"routelab-control-{self.nonce}-{seq}"
+        return (
+            f"OPTIONS sip:{target_host}:{target.port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {via_host}:{port};branch=z9hG4bK-rlctl-{self.nonce}-{seq}\r\n"
+            f"Max-Forwards: 70\r\n"
+            f"From: <sip:routelab@{via_host}>;tag=rlctl\r\n"
+            f"To: <sip:{target_host}:{target.port}>\r\n"
+            f"Call-ID: {call_id}\r\n"
+            f"CSeq: {seq} OPTIONS\r\n"
+            f"X-RouteLab-Control: {self.nonce}\r\n"
+            f"X-RouteLab-Variant: {variant}\r\n"
+            f"Content-Length: 0\r\n\r\n"
+        ).encode()
+
+    def _control_target(self) -> SockAddr:
+        listen = [parse_sockaddr(s) for s in self.proxy["listen"]]
+        for addr in listen:
+            if addr.family == self.control.family:
+                return addr
+        raise RecorderError("no listen socket of the control socket's address family")
+
+    def _exchange_control(self, variant: int, seq: int, timeout: float) -> bool:
+        """Send one control message; True when its 200 came back within timeout."""
+        target = self._control_target()
+        message = self._control_message(target, variant, seq)
+        marker = f"routelab-control-{self.nonce}-{seq}".encode()
+        _drain(self.control)
+        self.control.sendto(message, target.sockaddr)
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([self.control], [], [], left)
+            if not ready:
+                break
+            data = self.control.recv(65535)
+            if data.startswith(b"SIP/2.0 200") and marker in data:
+                return True
+        return False
+
+    def _wait_ready(self, first: SockAddr) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + self.startup_timeout
+        seq = 0
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RecorderError(
+                    f"kamailio exited with {self.process.returncode} at start-up:\n"
+                    + self.log_tail()
+                )
+            seq += 1
+            if self._exchange_control(-1, seq, 0.1):
+                return
+        raise RecorderError("kamailio did not answer within start-up timeout:\n" + self.log_tail())
+
+    def select_variant(self, index: int, seq: int) -> None:
+        for _ in range(3):
+            if self._exchange_control(index, seq, 1.0):
+                return
+        raise RecorderError("kamailio does not answer control messages:\n" + self.log_tail())
+
+    def stop(self) -> None:
+        process = self.process
+        if process is None:
+            return
+        self.process = None
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+        # Kamailio's workers share the group; make sure none outlives the main process.
+        for _ in range(50):
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.02)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def _drain(sock: socket.socket) -> None:
+    while True:
+        ready, _, _ = select.select([sock], [], [], 0)
+        if not ready:
+            return
+        sock.recv(65535)
+
+
+# --------------------------------------------------------------------------- the recorder
+
+
+class Recorder:
+    """Record vector inputs with a real Kamailio; use as a context manager.
+
+    >>> with Recorder() as recorder:                      # doctest: +SKIP
+    ...     recordings = recorder.record_all(vectors)
+    """
+
+    def __init__(
+        self,
+        binary: str | None = None,
+        *,
+        workdir: Path | None = None,
+        request_timeout: float = 2.0,
+        prelude: str = PRELUDE_PARSE_HEADERS,
+    ) -> None:
+        found = binary or find_kamailio()
+        if found is None:
+            raise RecorderError("kamailio is not installed")
+        self.binary = found
+        self.request_timeout = request_timeout
+        if prelude not in PRELUDES:
+            raise RecorderError(f"unknown prelude {prelude!r}")
+        self.prelude = prelude
+        self._own_tmp: tempfile.TemporaryDirectory[str] | None = None
+        if workdir is None:
+            self._own_tmp = tempfile.TemporaryDirectory(prefix="routelab-kamailio-")
+            workdir = Path(self._own_tmp.name)
+        self.workdir = workdir
+        self._sockets: list[socket.socket] = []
+        self.capture4 = self._bound(socket.AF_INET, ("127.0.0.1", 0))
+        self.capture6 = self._bound(socket.AF_INET6, ("::1", 0))
+        self.control4 = self._bound(socket.AF_INET, ("127.0.0.1", 0))
+        self.control6 = self._bound(socket.AF_INET6, ("::1", 0))
+        self._process: KamailioProcess | None = None
+        self.startups = 0
+        self._seq = 0
+
+    def _bound(self, family: socket.AddressFamily, addr: tuple[str, int]) -> socket.socket:
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        self._sockets.append(sock)
+        sock.bind(addr)
+        return sock
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
+        for sock in self._sockets:
+            sock.close()
+        self._sockets.clear()
+        if self._own_tmp is not None:
+            self._own_tmp.cleanup()
+            self._own_tmp = None
+
+    def record_all(self, vectors: Iterable[Mapping[str, Any]]) -> list[Recording]:
+        """Record every input, grouping by proxy so each configuration starts Kamailio once.
+
+        Results come back in input order.
+        """
+        items = list(vectors)
+        groups: dict[str, list[int]] = {}
+        for index, vector in enumerate(items):
+            groups.setdefault(proxy_key(vector["proxy"]), []).append(index)
+        results: list[Recording | None] = [None] * len(items)
+        for number, indexes in enumerate(groups.values()):
+            group = [items[i] for i in indexes]
+            for i, recording in zip(indexes, self._record_group(group, number), strict=True):
+                results[i] = recording
+        return [r for r in results if r is not None]
+
+    def _record_group(
+        self, vectors: Sequence[Mapping[str, Any]], number: int
+    ) -> list[Recording]:
+        variants: list[Variant] = []
+        chosen: list[int | Recording] = []
+        for vector in vectors:
+            try:
+                variant = variant_of(vector)
+                parse_sockaddr(vector["source"])
+                parse_sockaddr(vector["received_on"])
+            except (RecorderError, KeyError, ValueError) as exc:
+                chosen.append(Recording(vector, None, f"bad input: {exc}"))
+                continue
+            if variant not in variants:
+                variants.append(variant)
+            chosen.append(variants.index(variant))
+        if not variants:
+            return [c for c in chosen if isinstance(c, Recording)]
+        proxy = vectors[0]["proxy"]
+        listen_families = {parse_sockaddr(s).family for s in proxy["listen"]}
+        control = self.control4 if socket.AF_INET in listen_families else self.control6
+        process = KamailioProcess(
+            binary=self.binary,
+            proxy=proxy,
+            variants=variants,
+            workdir=self.workdir / f"proxy-{number:02d}",
+            control=control,
+            capture4=self.capture4,
+            capture6=self.capture6,
+            prelude=self.prelude,
+        )
+        try:
+            process.start()
+        except RecorderError as exc:
+            return [
+                c if isinstance(c, Recording) else Recording(v, None, f"start-up: {exc}")
+                for c, v in zip(chosen, vectors, strict=True)
+            ]
+        self._process = process
+        self.startups += 1
+        try:
+            out: list[Recording] = []
+            for choice, vector in zip(chosen, vectors, strict=True):
+                if isinstance(choice, Recording):
+                    out.append(choice)
+                    continue
+                out.append(self._record_one(process, choice, vector))
+            return out
+        finally:
+            process.stop()
+            self._process = None
+
+    def _record_one(
+        self, process: KamailioProcess, variant: int, vector: Mapping[str, Any]
+    ) -> Recording:
+        self._seq += 1
+        try:
+            process.select_variant(variant, self._seq)
+        except RecorderError as exc:
+            return Recording(vector, None, str(exc))
+        source = parse_sockaddr(vector["source"])
+        target = parse_sockaddr(vector["received_on"])
+        note = None
+        if source.family != target.family:
+            # A few shared vectors name an IPv4 source for a request that arrived on [::1].  Only
+            # flow tokens look at the source address, so without outbound the request is sent
+            # from the same port on the loopback address of the arrival socket's family.
+            if vector["proxy"].get("outbound"):
+                return Recording(vector, None, f"source {source} cannot reach {target}")
+            host = "::1" if target.family == socket.AF_INET6 else "127.0.0.1"
+            note = f"sent from {host} port {source.port}: {source} cannot reach {target}"
+            source = SockAddr(source.proto, host, source.port)
+        raw: str = vector["raw"]
+        call_id = _call_id(raw)
+        for sock in (self.capture4, self.capture6):
+            _drain(sock)
+        sender = socket.socket(source.family, socket.SOCK_DGRAM)
+        try:
+            sender.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sender.bind(source.sockaddr)
+            except OSError as exc:
+                return Recording(vector, None, f"cannot bind source {source}: {exc}")
+            sender.sendto(raw.encode("utf-8", errors="surrogateescape"), target.sockaddr)
+            captured = self._capture(call_id)
+        finally:
+            sender.close()
+        if captured is None:
+            return Recording(
+                vector,
+                None,
+                f"kamailio forwarded nothing within {self.request_timeout}s:\n"
+                + process.log_tail(10),
+            )
+        data, peer = captured
+        try:
+            expected = expected_from_capture(parse_captured(data), vector["script"])
+        except (RecorderError, ValueError) as exc:
+            return Recording(vector, None, f"unreadable forwarded request: {exc}")
+        return Recording(vector, expected, None, str(sockaddr_from_peer("udp", peer)), note)
+
+    def _capture(self, call_id: str | None) -> tuple[bytes, tuple[Any, ...]] | None:
+        deadline = time.monotonic() + self.request_timeout
+        sockets = [self.capture4, self.capture6]
+        while (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select(sockets, [], [], left)
+            for sock in ready:
+                data, peer = sock.recvfrom(65535)
+                if call_id is not None:
+                    got = parse_captured(data).single("Call-ID")
+                    if got != call_id:
+                        continue  # a late copy of an earlier request
+                return data, peer
+        return None
+
+
+def iter_vector_files(paths: Iterable[Path]) -> Iterator[dict[str, Any]]:
+    """Vectors of JSONL files, one JSON object a line."""
+    for path in paths:
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    yield json.loads(line)
+
+
+INPUT_KEYS = (
+    "id",
+    "description",
+    "proxy",
+    "raw",
+    "msg_flags",
+    "source",
+    "received_on",
+    "send_socket",
+    "script",
+)
+
+
+def input_of(vector: Mapping[str, Any]) -> dict[str, Any]:
+    """The input fields of a vector (drops ``expected`` and anything unknown)."""
+    return {key: vector[key] for key in INPUT_KEYS if key in vector}
