@@ -6,6 +6,7 @@ when absent whatever the scheme, transport ignored, IPv6 compared as
 addresses, IPv4 and names as text, a ``gr`` parameter is never myself, the
 user part is ignored, and no DNS is ever used.
 
+>>> from engine.uri import parse_uri
 >>> p = Proxy.build(listen=["udp:127.0.0.1:5060"], aliases=["proxy.example.com"])
 >>> is_myself(parse_uri("sips:127.0.0.1;lr"), p), is_myself(parse_uri("sip:127.0.0.1:5070"), p)
 (True, False)
@@ -45,9 +46,7 @@ class Socket:
         text = str(self)
         if self.advertise_host or self.advertise_port:
             adv = self.advertise_host or self.host
-            text += f" advertise {adv}" + (
-                f":{self.advertise_port}" if self.advertise_port else ""
-            )
+            text += f" advertise {adv}" + (f":{self.advertise_port}" if self.advertise_port else "")
         if self.name:
             text += f' name "{self.name}"'
         return text
@@ -78,8 +77,9 @@ def _split_hostport(text: str, what: str) -> tuple[str, int | None]:
 def parse_socket(text: str) -> Socket:
     """Parse ``proto:host:port [advertise host[:port]] [name NAME]``.
 
-    >>> parse_socket("udp:[::1]:5060")
-    Socket(proto='udp', host='[::1]', port=5060, advertise_host=None, advertise_port=None, name=None)
+    >>> s = parse_socket("udp:[::1]:5060")
+    >>> s.proto, s.host, s.port
+    ('udp', '[::1]', 5060)
     >>> parse_socket("tcp:10.0.0.1:5070 advertise 203.0.113.5:5080").advertise_port
     5080
     """
@@ -323,9 +323,7 @@ def is_myself(uri: SipUri, proxy: Proxy) -> bool:
     return locate(uri, proxy).myself
 
 
-def find_socket(
-    proxy: Proxy, host: str, port: int | None, proto: str | None
-) -> Socket | None:
+def find_socket(proxy: Proxy, host: str, port: int | None, proto: str | None) -> Socket | None:
     """A listen socket with that address (port None = any port, proto None = any)."""
     for s in proxy.listen:
         if proto is not None and s.proto != proto:

@@ -31,7 +31,8 @@ locality check; a preloaded Route set that was only this proxy returns -3.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from engine.errors import ScriptError, SipParseError
 from engine.headers import NameAddr, parse_name_addr, split_values
@@ -93,9 +94,7 @@ def route_headers(request: SipRequest) -> tuple[RouteHeader, ...]:
                 error = f"Route value {n}: {exc.what}"
                 break
             elements.append((na, el.start, el.end, el.text))
-        out.append(
-            RouteHeader(pos, h.value, None if error else tuple(elements), error)
-        )
+        out.append(RouteHeader(pos, h.value, None if error else tuple(elements), error))
     return tuple(out)
 
 
@@ -245,7 +244,7 @@ def _source_addr(source: str | None) -> tuple[str, int] | None:
         return None
     try:
         s = parse_socket(source)
-    except Exception:  # noqa: BLE001 - an unreadable source is simply unknown
+    except Exception:
         return None
     return s.host, s.port
 
@@ -317,11 +316,9 @@ def forwarded(ctx: Context) -> SipRequest:
             continue
         first, last = rh.elements[keep[0]], rh.elements[keep[-1]]
         end = len(rh.value) if keep[-1] == len(rh.elements) - 1 else last[2]
-        contiguous = keep == list(range(keep[0], keep[-1] + 1))
-        if contiguous:
-            value = rh.value[first[1] : end]
-        else:
-            value = ", ".join(rh.elements[i][3] for i in keep)
+        # Kamailio only ever removes a run of leading values and, on the strict-previous-hop
+        # path, the very last one: what survives is one contiguous run, kept byte for byte.
+        value = rh.value[first[1] : end]
         new_headers.append(Header(h.name, value))
     new_headers.extend(Header("Route", v) for v in ctx.appended_routes)
     return SipRequest(
@@ -335,6 +332,9 @@ def forwarded(ctx: Context) -> SipRequest:
 
 # --------------------------------------------------------------------------
 # loose_route()
+
+
+_Finish = Callable[..., tuple[Context, RrResult]]
 
 
 class _Walk:
@@ -389,7 +389,9 @@ def loose_route(ctx: Context, *, mode: int = 0) -> tuple[Context, RrResult]:
             headers[line].elements[idx][3]  # type: ignore[index]
             for line, idx in sorted(c.deleted - ctx.deleted)
         )
-        appended = c.appended_routes[-1] if len(c.appended_routes) > len(ctx.appended_routes) else None
+        appended = (
+            c.appended_routes[-1] if len(c.appended_routes) > len(ctx.appended_routes) else None
+        )
         res = replace(base, rc=rc, steps=tuple(st.items), removed=removed, appended=appended)
         return c, replace(res, **kw)  # type: ignore[arg-type]
 
@@ -459,9 +461,6 @@ def loose_route(ctx: Context, *, mode: int = 0) -> tuple[Context, RrResult]:
     return _after_loose(ctx, st, headers, e1, e1_text, preloaded=False, done=done)
 
 
-_Done = "Callable[..., tuple[Context, RrResult]]"
-
-
 def _strict_rewrite(
     ctx: Context,
     st: _Steps,
@@ -501,10 +500,9 @@ def _after_loose(
     e1_text: str,
     *,
     preloaded: bool,
-    done: object,
+    done: _Finish,
 ) -> tuple[Context, RrResult]:
-    finish = done  # typed loosely to keep the signature readable
-    assert callable(finish)
+    finish = done
     walk = _Walk(headers)
     pos = (0, 0)
     loc = locate(e1, ctx.proxy)
@@ -722,10 +720,9 @@ def _after_strict(
     e1_text: str,
     ruri: SipUri,
     *,
-    done: object,
+    done: _Finish,
 ) -> tuple[Context, RrResult]:
     finish = done
-    assert callable(finish)
     walk = _Walk(headers)
     ctx = replace(ctx, route_params=ruri.param_text)
     pos: tuple[int, int] | None = (0, 0)
@@ -739,8 +736,7 @@ def _after_strict(
         st.add(
             "strict-r2-myself",
             f"Route 1 {e1_text} is this proxy with r2 (the other half of its double "
-            f"Record-Route): removed"
-            + (f"; the request will leave from {sock}." if sock else "."),
+            f"Record-Route): removed" + (f"; the request will leave from {sock}." if sock else "."),
         )
         pos = walk.next((0, 0))
         if pos is None:
@@ -756,7 +752,9 @@ def _after_strict(
     try:
         c_uri = c_na.uri
     except SipParseError as exc:
-        st.add("route-uri-unparsable", f"The Route URI {c_na.uri_text} cannot be parsed: {exc.what}.")
+        st.add(
+            "route-uri-unparsable", f"The Route URI {c_na.uri_text} cannot be parsed: {exc.what}."
+        )
         return finish(ctx, -1, path="S")
     if not c_uri.is_loose:
         target = _maddr_target(c_uri, c_na.uri_text)
@@ -789,9 +787,6 @@ def _after_strict(
     if new_ruri is None:
         st.add("maddr-too-long", f"The maddr of {l_text} is too long: -1.")
         return finish(ctx, -1, path="S")
-    if pos[1] > 0:
-        # consumed entries before C in C's line
-        pass
     ctx = replace(ctx, du=du, ruri=new_ruri, deleted=ctx.deleted | {last})
     self_note = ""
     if locate(c_uri, ctx.proxy).myself:
@@ -884,7 +879,9 @@ def is_direction(ctx: Context, which: str) -> RrResult:
     if wanted not in ("upstream", "downstream"):
         raise ScriptError(f"is_direction: expected upstream or downstream, got {which!r}")
     if not ctx.proxy.rr.append_fromtag:
-        raise ScriptError("is_direction() needs modparam append_fromtag=1 (Kamailio refuses to start)")
+        raise ScriptError(
+            "is_direction() needs modparam append_fromtag=1 (Kamailio refuses to start)"
+        )
     actual = direction(ctx)
     rc = 1 if actual == wanted else -1
     return RrResult(
@@ -906,7 +903,9 @@ def check_route_param(ctx: Context, pattern: str) -> RrResult:
     try:
         regex = re.compile(pattern, re.IGNORECASE)
     except re.error as exc:
-        raise ScriptError(f"check_route_param: invalid regular expression {pattern!r}: {exc}") from None
+        raise ScriptError(
+            f"check_route_param: invalid regular expression {pattern!r}: {exc}"
+        ) from None
     params = local_route_params(ctx)
     if params is None:
         text = "There is no local Route (none of this proxy's Routes was consumed): FALSE."
@@ -964,8 +963,11 @@ def _outbound_rr_user(ctx: Context, st: _Steps) -> str | None:
     def fresh(why: str) -> str | None:
         token = _fresh_token(ctx)
         if token:
-            st.add("rr-flow-token", f"{why}: the Record-Route user part is a new flow token "
-                   f"for this request's flow ({ctx.source} via {ctx.received_on}).")
+            st.add(
+                "rr-flow-token",
+                f"{why}: the Record-Route user part is a new flow token "
+                f"for this request's flow ({ctx.source} via {ctx.received_on}).",
+            )
         return token
 
     if _flag(ctx, ob.force_outbound_flag):
@@ -993,7 +995,11 @@ def _outbound_rr_user(ctx: Context, st: _Steps) -> str | None:
             return None
         if top.has_param("ob"):
             status, flow = inspect_flow_token(top.user, key_for(ob))
-            if status is TokenStatus.VALID and flow is not None and not _same_flow_source(ctx, flow):
+            if (
+                status is TokenStatus.VALID
+                and flow is not None
+                and not _same_flow_source(ctx, flow)
+            ):
                 st.add(
                     "rr-flow-token-copied",
                     "The top Route is this proxy with ;ob and a valid flow token from another "
@@ -1074,8 +1080,11 @@ def record_route(ctx: Context, params: str = "") -> tuple[Context, RrResult]:
     """
     st = _Steps("record_route")
     if ctx.rr_done:
-        st.add("rr-double-attempt", "This request was already record-routed: -1 "
-               "(\"Double attempt to record-route\"); the first Record-Route stays.")
+        st.add(
+            "rr-double-attempt",
+            "This request was already record-routed: -1 "
+            '("Double attempt to record-route"); the first Record-Route stays.',
+        )
         return ctx, RrResult("record_route", -1, tuple(st.items))
     if params and not params.startswith(";"):
         raise ScriptError(f"record_route: parameters must start with ';', got {params!r}")
@@ -1093,7 +1102,9 @@ def record_route(ctx: Context, params: str = "") -> tuple[Context, RrResult]:
         r2 = ";r2=on" if double else ""
         return f"<{scheme}:{userpart}{_rr_address(sock, send_side=send_side)}{r2}{lr}{tail}>"
 
-    added = (value(snd, True), value(rcv, False)) if double else (value(rcv, False),)
+    added: tuple[str, ...] = (
+        (value(snd, True), value(rcv, False)) if double else (value(rcv, False),)
+    )
     if double:
         why = (
             "enable_double_rr=2 always adds two"
@@ -1122,7 +1133,9 @@ def record_route(ctx: Context, params: str = "") -> tuple[Context, RrResult]:
     return new, RrResult("record_route", 1, tuple(st.items), added=added)
 
 
-def record_route_preset(ctx: Context, first: str, second: str | None = None) -> tuple[Context, RrResult]:
+def record_route_preset(
+    ctx: Context, first: str, second: str | None = None
+) -> tuple[Context, RrResult]:
     """``record_route_preset(addr1 [, addr2])``: Record-Route with a given host part (spec 4.2)."""
     st = _Steps("record_route_preset")
     if ctx.rr_done:
@@ -1130,7 +1143,9 @@ def record_route_preset(ctx: Context, first: str, second: str | None = None) -> 
         return ctx, RrResult("record_route_preset", -1, tuple(st.items))
     rr = ctx.proxy.rr
     if second is not None and not rr.enable_double_rr:
-        st.add("rr-preset-needs-double", "Two addresses need enable_double_rr != 0: -1, nothing added.")
+        st.add(
+            "rr-preset-needs-double", "Two addresses need enable_double_rr != 0: -1, nothing added."
+        )
         return ctx, RrResult("record_route_preset", -1, tuple(st.items))
     user = _rr_user(ctx, st)
     scheme = _rr_scheme(ctx)
@@ -1139,8 +1154,11 @@ def record_route_preset(ctx: Context, first: str, second: str | None = None) -> 
     userpart = f"{user}@" if user else ""
     tail = (f";ftag={ftag}" if ftag else "") + ctx.rr_param_buffer + lr
     added = tuple(f"<{scheme}:{userpart}{a}{tail}>" for a in (first, second) if a is not None)
-    st.add("rr-preset", "Record-Route " + ", ".join(added) + " inserted as given (no r2 is added "
-           "for you: put ;r2=on into both addresses for a double Record-Route).")
+    st.add(
+        "rr-preset",
+        "Record-Route " + ", ".join(added) + " inserted as given (no r2 is added "
+        "for you: put ;r2=on into both addresses for a double Record-Route).",
+    )
     new = replace(ctx, record_routes=added + ctx.record_routes, rr_done=True, rr_param_buffer="")
     return new, RrResult("record_route_preset", 1, tuple(st.items), added=added)
 
@@ -1181,11 +1199,15 @@ def add_rr_param(ctx: Context, param: str) -> tuple[Context, RrResult]:
     if not ctx.record_routes:
         buffered = ctx.rr_param_buffer + param
         if len(buffered) > MAX_RR_PARAM_BUFFER:
-            return ctx, RrResult(fn, -1, (Step("rr-param-overflow", "The 512-byte buffer is full: -1.", fn),))
+            return ctx, RrResult(
+                fn, -1, (Step("rr-param-overflow", "The 512-byte buffer is full: -1.", fn),)
+            )
         return replace(ctx, rr_param_buffer=buffered), RrResult(
             fn, 1, (Step("rr-param-buffered", f"{param} is kept for the next Record-Route.", fn),)
         )
-    updated = tuple(v[:-1] + param + ">" if v.endswith(">") else v + param for v in ctx.record_routes)
+    updated = tuple(
+        v[:-1] + param + ">" if v.endswith(">") else v + param for v in ctx.record_routes
+    )
     return replace(ctx, record_routes=updated), RrResult(
         fn, 1, (Step("rr-param-appended", f"{param} appended to the Record-Route just added.", fn),)
     )
@@ -1208,7 +1230,6 @@ __all__ = [
     "add_rr_param",
     "check_route_param",
     "direction",
-    "field",
     "force_socket_for",
     "forwarded",
     "is_direction",

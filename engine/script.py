@@ -112,7 +112,7 @@ def parse_call(text: str, n: int = 1) -> Call:
     while pos < len(inner):
         am = _ARG.match(inner, pos)
         if not am or am.end() == pos:
-            raise ScriptError(f"{where}: arguments must be \"strings\" or integers")
+            raise ScriptError(f'{where}: arguments must be "strings" or integers')
         if am.group(1) is not None:
             args.append(am.group(1).replace('\\"', '"'))
         else:
@@ -126,9 +126,11 @@ def parse_call(text: str, n: int = 1) -> Call:
 
 def parse_script(text: str | Iterable[str]) -> tuple[Call, ...]:
     """Parse ``"a(); b()"`` or a list of statements."""
-    statements = _split_statements(text) if isinstance(text, str) else [
-        s for item in text for s in _split_statements(item)
-    ]
+    statements = (
+        _split_statements(text)
+        if isinstance(text, str)
+        else [s for item in text for s in _split_statements(item)]
+    )
     return tuple(parse_call(s, n) for n, s in enumerate(statements, start=1))
 
 

@@ -189,9 +189,7 @@ def parse_uri(text: str) -> SipUri:
         number, _, ptext = rest.partition(";")
         if not number or any(c.isspace() for c in number):
             raise _fail("missing or invalid telephone number", text, base)
-        return SipUri(
-            "tel", user=number, params=_split_params(ptext, base + len(number) + 1, text)
-        )
+        return SipUri("tel", user=number, params=_split_params(ptext, base + len(number) + 1, text))
 
     headers: str | None = None
     qmark = rest.find("?")
