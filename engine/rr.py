@@ -125,6 +125,7 @@ class Context:
     rr_param_buffer: str = ""
     route_params: str | None = _UNSET
     next_hop_route: bool = False
+    routes: tuple[RouteHeader, ...] = ()  # the received Route lines, parsed once
 
     @classmethod
     def start(
@@ -148,12 +149,8 @@ class Context:
             source=source,
             ruri=request.uri,
             flags=flags,
+            routes=route_headers(request),
         )
-
-    @property
-    def routes(self) -> tuple[RouteHeader, ...]:
-        """The Route header lines of the received request."""
-        return route_headers(self.request)
 
 
 def _as_socket(proxy: Proxy, value: Socket | str) -> Socket:
