@@ -36,7 +36,9 @@ def split_values(body: str) -> tuple[Element, ...]:
     (as empty text) so callers can reject them.
     """
     elements: list[Element] = []
-    depth = 0
+    # Not a depth counter: the first '>' closes, as Kamailio's parsers read it
+    # ('<sip:a;x, <sip:b>' is one element).
+    in_angle = False
     quoted = False
     escaped = False
     start = 0
@@ -52,10 +54,10 @@ def split_values(body: str) -> tuple[Element, ...]:
         if ch == '"':
             quoted = True
         elif ch == "<":
-            depth += 1
+            in_angle = True
         elif ch == ">":
-            depth = max(0, depth - 1)
-        elif ch == "," and depth == 0:
+            in_angle = False
+        elif ch == "," and not in_angle:
             elements.append(_element(body, start, i))
             start = i + 1
     elements.append(_element(body, start, len(body)))

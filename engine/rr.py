@@ -76,25 +76,96 @@ class RouteHeader:
     error: str | None = None
 
 
+def parse_route_body(value: str) -> tuple[tuple[NameAddr, int, int, str], ...]:
+    """Split a Route header body into name-addrs the way Kamailio 5.6.3's ``parse_rr`` does.
+
+    Each element is ``[display] <uri> [;params]``.  Whatever stands before the
+    ``<`` is the display name, commas included (``junk, <sip:a;lr>`` is one
+    element), and the URI runs to the first ``>`` (observed on 5.6.3).  An
+    element without ``<``/``>``, text after ``>`` that is not a parameter, an
+    empty body and a trailing comma are errors.
+
+    >>> [e[3] for e in parse_route_body("<sip:a;lr>, , <sip:b;lr>")]
+    ['<sip:a;lr>', ', <sip:b;lr>']
+    >>> parse_route_body("<sip:a;lr>, junk")
+    Traceback (most recent call last):
+    ...
+    engine.errors.SipParseError: column 13: Route value 2: missing '<' in 'junk'
+    """
+    out: list[tuple[NameAddr, int, int, str]] = []
+    pos = 0
+    n = len(value)
+    while True:
+        while pos < n and value[pos] in " \t":
+            pos += 1
+        number = len(out) + 1
+        if pos >= n:
+            raise SipParseError(f"Route value {number}: empty", column=pos + 1)
+        start = pos
+        lt = _find_unquoted_from(value, "<", pos)
+        if lt < 0:
+            raise SipParseError(
+                f"Route value {number}: missing '<' in {value[start:].strip()!r}",
+                column=start + 1,
+            )
+        gt = value.find(">", lt + 1)
+        if gt < 0:
+            raise SipParseError(
+                f"Route value {number}: missing '>' in {value[start:].strip()!r}",
+                column=lt + 1,
+            )
+        comma = _find_unquoted_from(value, ",", gt + 1)
+        end = n if comma < 0 else comma
+        tail = value[gt + 1 : end].strip()
+        if tail and not tail.startswith(";"):
+            raise SipParseError(
+                f"Route value {number}: unexpected {tail!r} after '>'", column=gt + 2
+            )
+        params: list[tuple[str, str | None]] = []
+        for piece in tail[1:].split(";") if tail else ():
+            name, eq, pvalue = piece.partition("=")
+            params.append((name.strip(), pvalue.strip() if eq else None))
+        display = value[start:lt].strip() or None
+        text = value[start:end].rstrip()
+        out.append(
+            (NameAddr(value[lt + 1 : gt], display, tuple(params)), start, start + len(text), text)
+        )
+        if comma < 0:
+            return tuple(out)
+        pos = comma + 1
+
+
+def _find_unquoted_from(text: str, char: str, pos: int) -> int:
+    quoted = False
+    escaped = False
+    for i in range(pos, len(text)):
+        ch = text[i]
+        if quoted:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                quoted = False
+        elif ch == '"':
+            quoted = True
+        elif ch == char:
+            return i
+    return -1
+
+
 def route_headers(request: SipRequest) -> tuple[RouteHeader, ...]:
     """The Route header lines of a request, each parsed (or marked unparsable)."""
     out: list[RouteHeader] = []
     for pos, h in enumerate(request.headers):
         if h.key != "route":
             continue
-        elements: list[tuple[NameAddr, int, int, str]] = []
-        error: str | None = None
-        for n, el in enumerate(split_values(h.value), start=1):
-            if not el.text:
-                error = f"empty Route value {n}"
-                break
-            try:
-                na = parse_name_addr(el.text, require_angle=True)
-            except SipParseError as exc:
-                error = f"Route value {n}: {exc.what}"
-                break
-            elements.append((na, el.start, el.end, el.text))
-        out.append(RouteHeader(pos, h.value, None if error else tuple(elements), error))
+        try:
+            elements: tuple[tuple[NameAddr, int, int, str], ...] | None = parse_route_body(h.value)
+            error = None
+        except SipParseError as exc:
+            elements, error = None, exc.what
+        out.append(RouteHeader(pos, h.value, elements, error))
     return tuple(out)
 
 
@@ -277,18 +348,15 @@ def _describe_entry(line: int, idx: int, text: str) -> str:
 
 
 def route_entries(ctx: Context) -> tuple[str, ...]:
-    """The Route values of the request as it will leave, one string per value."""
+    """The Route values of the request as it will leave, one string per value.
+
+    Values are split on commas outside quotes and ``<>`` in the text that will be
+    sent, as a capture shows them (a display name such as ``junk,`` splits).
+    """
     out: list[str] = []
-    for line, rh in enumerate(ctx.routes):
-        if rh.elements is None:
-            out.extend(el.text for el in split_values(rh.value) if el.text)
-            continue
-        out.extend(
-            text
-            for idx, (_na, _s, _e, text) in enumerate(rh.elements)
-            if (line, idx) not in ctx.deleted
-        )
-    out.extend(ctx.appended_routes)
+    for h in forwarded(ctx).headers:
+        if h.key == "route":
+            out.extend(el.text for el in split_values(h.value))
     return tuple(out)
 
 
@@ -549,26 +617,28 @@ def _after_loose(
             # Nothing changed: drop the route_params cache update as well.
             return finish(replace(ctx, route_params=_UNSET), -2, path="A", flow_status=flow_status)
         if status is TokenStatus.VALID and token_flow is not None:
-            sock = find_socket(
-                ctx.proxy, token_flow.local_ip, token_flow.local_port, token_flow.proto
-            )
-            if sock is None:
-                st.add(
-                    "flow-token-socket-unknown",
-                    f"The flow token in {e1_text} is valid but names the local socket "
-                    f"{token_flow.local_socket}, which this proxy does not listen on: -2.",
-                )
-                return finish(
-                    replace(ctx, route_params=_UNSET), -2, path="A", flow_status=flow_status
-                )
             flow = token_flow
             if _same_flow_source(ctx, token_flow):
+                # Checked before the socket: a token naming a socket this proxy does not
+                # have is ignored, not rejected, when the flow itself sends (seen on 5.6.3).
                 st.add(
                     "flow-token-outgoing",
                     f"The flow token in {e1_text} is valid, but the request comes from the flow "
                     f"itself ({ctx.source}): it is ignored and routing goes on normally.",
                 )
             else:
+                sock = find_socket(
+                    ctx.proxy, token_flow.local_ip, token_flow.local_port, token_flow.proto
+                )
+                if sock is None:
+                    st.add(
+                        "flow-token-socket-unknown",
+                        f"The flow token in {e1_text} is valid but names the local socket "
+                        f"{token_flow.local_socket}, which this proxy does not listen on: -2.",
+                    )
+                    return finish(
+                        replace(ctx, route_params=_UNSET), -2, path="A", flow_status=flow_status
+                    )
                 use_ob = True
                 ctx = replace(ctx, fs=sock, du=token_flow.destination)
                 st.add(

@@ -26,8 +26,12 @@ DEFAULT_PORT = 5060
 
 _HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_.])?\Z|[A-Za-z0-9]\Z")
 _IPV6_CHARS = re.compile(r"[0-9A-Fa-f:.]+\Z")
-# Characters never allowed anywhere in a URI as RouteLab reads it.
-_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f<>\"]")
+# Characters never allowed anywhere in a URI as RouteLab reads it.  Like Kamailio's
+# parser, parameters and URI headers may hold anything else (a Route URI
+# ``sip:p9.example.org;lr, <sip:127.0.0.1;lr`` parses: seen on 5.6.3).
+_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_FORBIDDEN_IN_USERINFO = re.compile(r"[<>\"\s]")
+_USERINFO_END = re.compile(r"[<>\"\s,]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,13 +202,16 @@ def parse_uri(text: str) -> SipUri:
         rest = rest[:qmark]
     user: str | None = None
     password: str | None = None
-    at = rest.find("@")
+    # The user part ends at the first '@' (before anything that cannot be in one).
+    stop = _USERINFO_END.search(rest)
+    at = rest.find("@", 0, stop.start() if stop else len(rest))
     if at >= 0:
         userinfo = rest[:at]
         if not userinfo:
             raise _fail("empty user part", text, base)
-        if any(c.isspace() for c in userinfo):
-            raise _fail("white space in user part", text, base)
+        bad_user = _FORBIDDEN_IN_USERINFO.search(userinfo)
+        if bad_user:
+            raise _fail(f"character {bad_user.group()!r} not allowed in user part", text, base)
         user, sep, pw = userinfo.partition(":")
         password = pw if sep else None
         rest = rest[at + 1 :]

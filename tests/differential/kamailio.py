@@ -32,6 +32,7 @@ process group whose id is the started process's id).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import ipaddress
 import json
@@ -43,6 +44,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -69,7 +71,9 @@ _CALL_RE = re.compile(
     r'^(?P<name>[a-z_]+)\((?P<args>(?:"[^"\\\r\n]*"(?:\s*,\s*"[^"\\\r\n]*")*|-?\d+)?)\)$'
 )
 _SOCKET_RE = re.compile(r"^(?P<proto>udp|tcp):(?P<host>\[[0-9A-Fa-f:.]+\]|[0-9.]+):(?P<port>\d+)$")
-_ALIAS_RE = re.compile(r"^(?:(?:udp|tcp|tls|sctp):)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d+)?$")
+_ALIAS_RE = re.compile(
+    r"^(?:(?:udp|tcp|tls|sctp):)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d+)?$"
+)
 _MODPARAM_NAME_RE = re.compile(r"^[a-z_]+$")
 _SAFE_STRING_RE = re.compile(r'^[^"\\\r\n]*$')
 
@@ -212,6 +216,23 @@ def _call_id(raw: str) -> str | None:
 
 # --------------------------------------------------------------------------- inputs
 
+INPUT_KEYS = (
+    "id",
+    "description",
+    "proxy",
+    "raw",
+    "msg_flags",
+    "source",
+    "received_on",
+    "send_socket",
+    "script",
+)
+
+
+def input_of(vector: Mapping[str, Any]) -> dict[str, Any]:
+    """The input fields of a vector (drops ``expected`` and anything unknown)."""
+    return {key: vector[key] for key in INPUT_KEYS if key in vector}
+
 
 @dataclass(frozen=True, slots=True)
 class Call:
@@ -255,9 +276,7 @@ def variant_of(vector: Mapping[str, Any]) -> Variant:
     flags = int(vector.get("msg_flags") or 0)
     if not 0 <= flags < 2**32:
         raise RecorderError(f"msg_flags {flags} out of range")
-    return Variant(
-        parse_script(vector["script"]), flags, parse_sockaddr(vector["send_socket"])
-    )
+    return Variant(parse_script(vector["script"]), flags, parse_sockaddr(vector["send_socket"]))
 
 
 # --------------------------------------------------------------------------- config rendering
@@ -302,7 +321,7 @@ def render_cfg(
     control_port: int,
     nonce: str,
     capture4: int,
-    capture6: int,
+    capture6: int | None,
     prelude: str = PRELUDE_PARSE_HEADERS,
 ) -> str:
     """kamailio.cfg for one proxy configuration and the variants its requests need."""
@@ -332,14 +351,18 @@ def render_cfg(
         "dns_retr_time=1",
         "dns_retr_no=1",
         "dns_servers_no=1",
-        "tcp_children=1",
     ]
     lines += [f"listen={s}" for s in listen]
     for alias in proxy.get("aliases", []):
         if not _ALIAS_RE.match(alias):
             raise RecorderError(f"bad alias {alias!r}")
         lines.append(f"alias={alias}")
-    lines += ['loadmodule "sl.so"', 'loadmodule "pv.so"', 'loadmodule "textops.so"', 'loadmodule "xlog.so"']
+    lines += [
+        'loadmodule "sl.so"',
+        'loadmodule "pv.so"',
+        'loadmodule "textops.so"',
+        'loadmodule "xlog.so"',
+    ]
     outbound = proxy.get("outbound")
     if outbound and outbound.get("loaded", True):
         lines.append('loadmodule "outbound.so"')
@@ -364,7 +387,11 @@ def render_cfg(
         "    switch ($shv(rlv)) {",
     ]
     for index in range(len(variants)):
-        lines += [f"        case {index}:", f"            route(RLV_{index});", "            break;"]
+        lines += [
+            f"        case {index}:",
+            f"            route(RLV_{index});",
+            "            break;",
+        ]
     lines += [
         "        default:",
         '            xlog("L_ERR", "RouteLab: no variant selected\\n");',
@@ -415,7 +442,9 @@ def render_cfg(
         "",
         "route[RL_DELIVER] {",
         '    if ($fs =~ "^[a-z]+:\\[") {',
-        f'        $du = "sip:[::1]:{capture6}";',
+        # Without IPv6 loopback nothing can be captured from an IPv6 socket: the request is
+        # then reported as not forwarded.
+        f'        $du = "sip:[::1]:{capture6 or capture4}";',
         "    } else {",
         f'        $du = "sip:127.0.0.1:{capture4}";',
         "    }",
@@ -444,6 +473,20 @@ class Recording:
     def ok(self) -> bool:
         return self.expected is not None
 
+    def as_vector(self) -> dict[str, Any]:
+        """The input with ``expected`` added, in the shared vector format.
+
+        ``send_socket`` is the socket the request really left from: when rr itself forced a
+        socket (``$fs``), Kamailio sends from that one, whatever the input asked for.
+        """
+        if self.expected is None:
+            raise RecorderError(f"no recording: {self.error}")
+        vector = input_of(self.vector)
+        if self.sent_from is not None and self.sent_from != vector.get("send_socket"):
+            vector["send_socket"] = self.sent_from
+        vector["expected"] = self.expected
+        return vector
+
 
 def _unhex(value: str | None, what: str) -> str | None:
     if value is None:
@@ -455,9 +498,7 @@ def _unhex(value: str | None, what: str) -> str | None:
     return bytes.fromhex(value[1:]).decode("utf-8", errors="surrogateescape")
 
 
-def expected_from_capture(
-    captured: CapturedRequest, script: Sequence[str]
-) -> dict[str, Any]:
+def expected_from_capture(captured: CapturedRequest, script: Sequence[str]) -> dict[str, Any]:
     """Turn a forwarded request (with its X-RL-* report headers) into an expected dict."""
     expected: dict[str, Any] = {}
     if calls_loose_route(script):
@@ -506,7 +547,7 @@ class KamailioProcess:
     workdir: Path
     control: socket.socket
     capture4: socket.socket
-    capture6: socket.socket
+    capture6: socket.socket | None
     prelude: str = PRELUDE_PARSE_HEADERS
     startup_timeout: float = 15.0
     nonce: str = field(default_factory=lambda: secrets.token_hex(8))
@@ -517,14 +558,17 @@ class KamailioProcess:
         listen = [parse_sockaddr(s) for s in self.proxy["listen"]]
         busy = [str(s) for s in listen if not _port_is_free(s)]
         if busy:
-            raise RecorderError(f"listen socket(s) already in use: {', '.join(busy)}")
+            raise RecorderError(
+                f"listen socket(s) already in use: {', '.join(busy)} (is the packaged kamailio "
+                "service running? `systemctl stop kamailio`)"
+            )
         cfg = render_cfg(
             self.proxy,
             self.variants,
             control_port=self.control.getsockname()[1],
             nonce=self.nonce,
             capture4=self.capture4.getsockname()[1],
-            capture6=self.capture6.getsockname()[1],
+            capture6=self.capture6.getsockname()[1] if self.capture6 else None,
             prelude=self.prelude,
         )
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -552,7 +596,7 @@ class KamailioProcess:
                 start_new_session=True,  # own process group, id = this pid
             )
         try:
-            self._wait_ready(listen[0])
+            self._wait_ready()
         except BaseException:
             self.stop()
             raise
@@ -606,7 +650,7 @@ class KamailioProcess:
                 return True
         return False
 
-    def _wait_ready(self, first: SockAddr) -> None:
+    def _wait_ready(self) -> None:
         assert self.process is not None
         deadline = time.monotonic() + self.startup_timeout
         seq = 0
@@ -621,8 +665,14 @@ class KamailioProcess:
                 return
         raise RecorderError("kamailio did not answer within start-up timeout:\n" + self.log_tail())
 
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def select_variant(self, index: int, seq: int) -> None:
         for _ in range(3):
+            if not self.alive:
+                raise RecorderError("kamailio is no longer running:\n" + self.log_tail())
             if self._exchange_control(index, seq, 1.0):
                 return
         raise RecorderError("kamailio does not answer control messages:\n" + self.log_tail())
@@ -665,8 +715,8 @@ def _drain(sock: socket.socket) -> None:
 class Recorder:
     """Record vector inputs with a real Kamailio; use as a context manager.
 
-    >>> with Recorder() as recorder:                      # doctest: +SKIP
-    ...     recordings = recorder.record_all(vectors)
+    ``with Recorder() as recorder: recordings = recorder.record_all(vectors)`` gives one
+    :class:`Recording` per input, in input order.
     """
 
     def __init__(
@@ -691,19 +741,34 @@ class Recorder:
             workdir = Path(self._own_tmp.name)
         self.workdir = workdir
         self._sockets: list[socket.socket] = []
-        self.capture4 = self._bound(socket.AF_INET, ("127.0.0.1", 0))
-        self.capture6 = self._bound(socket.AF_INET6, ("::1", 0))
-        self.control4 = self._bound(socket.AF_INET, ("127.0.0.1", 0))
-        self.control6 = self._bound(socket.AF_INET6, ("::1", 0))
+        self.capture4 = self._bind(socket.AF_INET, "127.0.0.1")
+        self.control4 = self._bind(socket.AF_INET, "127.0.0.1")
+        # IPv6 loopback may be missing (some containers); vectors that need it then fail alone.
+        self.capture6 = self._bind_ipv6()
+        self.control6 = self._bind_ipv6()
         self._process: KamailioProcess | None = None
         self.startups = 0
         self._seq = 0
 
-    def _bound(self, family: socket.AddressFamily, addr: tuple[str, int]) -> socket.socket:
+    def _bind(self, family: socket.AddressFamily, host: str) -> socket.socket:
         sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.bind((host, 0))
+        except OSError:
+            sock.close()
+            raise
         self._sockets.append(sock)
-        sock.bind(addr)
         return sock
+
+    def _bind_ipv6(self) -> socket.socket | None:
+        try:
+            return self._bind(socket.AF_INET6, "::1")
+        except OSError:
+            return None
+
+    @property
+    def _captures(self) -> list[socket.socket]:
+        return [sock for sock in (self.capture4, self.capture6) if sock is not None]
 
     def __enter__(self) -> Recorder:
         return self
@@ -738,9 +803,7 @@ class Recorder:
                 results[i] = recording
         return [r for r in results if r is not None]
 
-    def _record_group(
-        self, vectors: Sequence[Mapping[str, Any]], number: int
-    ) -> list[Recording]:
+    def _record_group(self, vectors: Sequence[Mapping[str, Any]], number: int) -> list[Recording]:
         variants: list[Variant] = []
         chosen: list[int | Recording] = []
         for vector in vectors:
@@ -759,6 +822,11 @@ class Recorder:
         proxy = vectors[0]["proxy"]
         listen_families = {parse_sockaddr(s).family for s in proxy["listen"]}
         control = self.control4 if socket.AF_INET in listen_families else self.control6
+        if control is None:
+            return [
+                c if isinstance(c, Recording) else Recording(v, None, "no IPv6 loopback here")
+                for c, v in zip(chosen, vectors, strict=True)
+            ]
         process = KamailioProcess(
             binary=self.binary,
             proxy=proxy,
@@ -812,7 +880,7 @@ class Recorder:
             source = SockAddr(source.proto, host, source.port)
         raw: str = vector["raw"]
         call_id = _call_id(raw)
-        for sock in (self.capture4, self.capture6):
+        for sock in self._captures:
             _drain(sock)
         sender = socket.socket(source.family, socket.SOCK_DGRAM)
         try:
@@ -841,13 +909,14 @@ class Recorder:
 
     def _capture(self, call_id: str | None) -> tuple[bytes, tuple[Any, ...]] | None:
         deadline = time.monotonic() + self.request_timeout
-        sockets = [self.capture4, self.capture6]
+        sockets = self._captures
         while (left := deadline - time.monotonic()) > 0:
             ready, _, _ = select.select(sockets, [], [], left)
             for sock in ready:
                 data, peer = sock.recvfrom(65535)
                 if call_id is not None:
-                    got = parse_captured(data).single("Call-ID")
+                    captured = parse_captured(data)
+                    got = captured.single("Call-ID") or captured.single("i")
                     if got != call_id:
                         continue  # a late copy of an earlier request
                 return data, peer
@@ -863,19 +932,25 @@ def iter_vector_files(paths: Iterable[Path]) -> Iterator[dict[str, Any]]:
                     yield json.loads(line)
 
 
-INPUT_KEYS = (
-    "id",
-    "description",
-    "proxy",
-    "raw",
-    "msg_flags",
-    "source",
-    "received_on",
-    "send_socket",
-    "script",
-)
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m tests.differential.kamailio IN.jsonl... > OUT.jsonl``: record vector inputs.
+
+    Writes each input with the ``expected`` Kamailio gave; reports failures on stderr.
+    """
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("inputs", nargs="+", type=Path, help="JSONL files of vector inputs")
+    parser.add_argument("--prelude", choices=sorted(PRELUDES), default=PRELUDE_PARSE_HEADERS)
+    args = parser.parse_args(argv)
+    failed = 0
+    with Recorder(prelude=args.prelude) as recorder:
+        for recording in recorder.record_all(iter_vector_files(args.inputs)):
+            if recording.ok:
+                print(json.dumps(recording.as_vector(), ensure_ascii=False))
+            else:
+                failed += 1
+                print(f"{recording.vector.get('id')}: {recording.error}", file=sys.stderr)
+    return 1 if failed else 0
 
 
-def input_of(vector: Mapping[str, Any]) -> dict[str, Any]:
-    """The input fields of a vector (drops ``expected`` and anything unknown)."""
-    return {key: vector[key] for key in INPUT_KEYS if key in vector}
+if __name__ == "__main__":
+    raise SystemExit(main())
