@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# Tests never open real windows.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

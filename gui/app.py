@@ -1,0 +1,83 @@
+"""``routelab`` with a window: the QApplication, the main window, the first scenario."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+START = time.perf_counter()
+
+
+def _parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="routelab", description="RouteLab desktop app")
+    parser.add_argument("scenario", nargs="?", help="a scenario file (default: the tour)")
+    parser.add_argument("--step", type=int, default=None, help="open at step N (1-based)")
+    parser.add_argument(
+        "--screenshot", metavar="PNG", help="render the window to PNG after start-up and quit"
+    )
+    return parser.parse_args(list(argv))
+
+
+def run_app(argv: Sequence[str]) -> int:
+    """Start the application; returns the exit status."""
+    args = _parse(argv)
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from gui import resources
+    from gui.errors import install_excepthook
+    from gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("RouteLab")
+    app.setOrganizationName("RouteLab")
+    app.setWindowIcon(resources.icon("routelab"))
+    settings = None
+    if args.screenshot:
+        # Screenshots show the default layout, never the user's saved one.
+        import tempfile
+
+        from PySide6.QtCore import QSettings
+
+        scratch = tempfile.mkdtemp(prefix="routelab-shot-")
+        settings = QSettings(f"{scratch}/settings.ini", QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings)
+    install_excepthook(window)
+    path = args.scenario or str(resources.scenario_file(resources.TOUR))
+    opened = window.session.open_file(path)
+    if opened and args.scenario and window.session.path:
+        window._remember(window.session.path)
+    if not opened and args.scenario:
+        window.session.open_file(resources.scenario_file(resources.TOUR))
+    if args.scenario is None:
+        window.session.path = None  # the tour opens as an untitled copy
+        window._update_title()
+    if args.step is not None:
+        window.session.set_step(args.step - 1)
+    elif window.session.trace.steps:
+        window.session.set_step(0)
+    window.show()
+    window.view.fit()
+    if args.screenshot:
+        # A fixed size, whatever the (virtual) screen: screenshots are reproducible.
+        window.resize(1440, 900)
+
+        def shoot() -> None:
+            app.processEvents()
+            window.grab().save(args.screenshot)
+            app.quit()
+
+        QTimer.singleShot(200, shoot)
+    if os.environ.get("ROUTELAB_EXIT_AFTER_PAINT"):
+        # Used by tests/bench/bench_startup.py: report once the window has painted.
+        def painted() -> None:
+            window.grab()
+            print(f"painted {time.perf_counter() - START:.3f}", flush=True)
+            app.quit()
+
+        QTimer.singleShot(0, painted)
+    return app.exec()

@@ -1,0 +1,493 @@
+"""The composer: edit every part of the scenario in forms.
+
+Rule 1: the composer edits the scenario's *document* (its JSON data) and asks
+the engine's loader to validate every change.  A valid change becomes an
+undoable :meth:`Session.edit`; an invalid one is shown next to the field with
+the loader's message and the path it names, and what the user typed stays.
+Rule 2: the forms are generated from the data, so every field the scenario
+format has can be edited, including ones added later.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from engine.scenario import dumps, loads
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.errors import EngineError, ScenarioError
+from gui.session import Session
+
+Path = tuple[str | int, ...]
+
+# Fields whose values come from a fixed set: shown as drop-down lists.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "method": (
+        "INVITE",
+        "SUBSCRIBE",
+        "REFER",
+        "ACK",
+        "BYE",
+        "CANCEL",
+        "UPDATE",
+        "INFO",
+        "NOTIFY",
+        "MESSAGE",
+        "OPTIONS",
+        "PRACK",
+    ),
+}
+try:  # the profiles are data in the engine; offer exactly those
+    from engine import profiles as _profiles
+
+    _names = getattr(_profiles, "PROFILES", None)
+    if isinstance(_names, dict):
+        CHOICES["profile"] = tuple(str(k) for k in _names)
+except ImportError:  # pragma: no cover - profiles ship with the simulator
+    pass
+
+LONG_TEXT = {"description", "body", "note"}
+
+
+def path_text(path: Path) -> str:
+    """``("proxies", 2, "listen", 0)`` → ``proxies[2].listen[0]``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _get(data: Any, path: Path) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+def _set(data: Any, path: Path, value: Any) -> None:
+    for part in path[:-1]:
+        data = data[part]
+    data[path[-1]] = value
+
+
+def item_label(value: Any, index: int) -> str:
+    """How a list entry is named in the composer's lists."""
+    if isinstance(value, dict):
+        for key in ("name", "label", "method", "host", "title"):
+            if isinstance(value.get(key), str) and value[key]:
+                extra = ""
+                if key == "method" and isinstance(value.get("from"), str):
+                    extra = f" from {value['from']}"
+                return f"{index + 1}. {value[key]}{extra}"
+    if isinstance(value, str):
+        return f"{index + 1}. {value}"
+    return f"{index + 1}."
+
+
+class FieldError(QLabel):
+    """The red line under a field that shows its validation message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("field-error")
+        self.setWordWrap(True)
+        self.setStyleSheet("color: #C62828;")
+        self.hide()
+
+    def show_error(self, text: str) -> None:
+        self.setText(f"⚠ {text}")
+        self.show()
+
+
+class Composer(QWidget):
+    """Forms for the whole scenario; every valid edit re-simulates at once."""
+
+    edit_rejected = Signal(str, str)  # path, message
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("composer")
+        self.session = session
+        self.data: dict[str, Any] = {}
+        self.errors: dict[str, FieldError] = {}
+        self.editors: dict[str, QWidget] = {}
+        self._pending: dict[str, Any] = {}
+        self._building = False
+        self._committing = False
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("composer-tabs")
+        self.tabs.setDocumentMode(True)
+        self.message = FieldError()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.message)
+        layout.addWidget(self.tabs)
+        self._selected: dict[str, int] = {}
+        session.scenario_changed.connect(self._on_session_scenario_changed)
+
+    # ------------------------------------------------------------ building
+
+    def _on_session_scenario_changed(self) -> None:
+        scenario = self.session.scenario
+        if scenario is None:
+            return
+        fresh = json.loads(dumps(scenario))
+        if self._committing:
+            # Our own edit: keep the widgets (and the focus, and what was typed).
+            self.data = fresh
+            return
+        if fresh == self.data and not self._pending:
+            return
+        self.data = fresh
+        self._pending.clear()
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """Rebuild every tab from ``self.data`` (keeps the current tab and selections)."""
+        self._building = True
+        current = self.tabs.currentIndex()
+        self.errors.clear()
+        self.editors.clear()
+        self.message.hide()
+        while self.tabs.count():
+            widget = self.tabs.widget(0)
+            self.tabs.removeTab(0)
+            if widget is not None:
+                widget.deleteLater()
+        general = QWidget()
+        form = QFormLayout(general)
+        lists: list[str] = []
+        for key, value in self.data.items():
+            if key == "format":
+                continue
+            if (isinstance(value, list) and (not value or isinstance(value[0], dict))) or (
+                isinstance(value, dict)
+                and all(not isinstance(v, dict | list) for v in value.values())
+            ):
+                lists.append(key)
+            else:
+                self._add_field(form, (key,), value)
+        self.tabs.addTab(self._scroll(general), "Scenario")
+        for key in lists:
+            value = self.data[key]
+            if isinstance(value, list):
+                self.tabs.addTab(self._list_page((key,)), key.replace("_", " ").capitalize())
+            else:
+                page = QWidget()
+                page_form = QFormLayout(page)
+                self._add_field(page_form, (key,), value)
+                self.tabs.addTab(self._scroll(page), key.replace("_", " ").capitalize())
+        if 0 <= current < self.tabs.count():
+            self.tabs.setCurrentIndex(current)
+        self._building = False
+
+    def _scroll(self, widget: QWidget) -> QScrollArea:
+        area = QScrollArea()
+        area.setWidgetResizable(True)
+        area.setWidget(widget)
+        return area
+
+    def _list_page(self, path: Path) -> QWidget:
+        """A list of objects: pick one on top, edit it below; add, remove, reorder."""
+        page = QWidget()
+        outer = QVBoxLayout(page)
+        outer.setContentsMargins(2, 2, 2, 2)
+        entries = QListWidget()
+        entries.setObjectName(f"list:{path_text(path)}")
+        items = _get(self.data, path)
+        for i, value in enumerate(items):
+            entries.addItem(item_label(value, i))
+        buttons = QHBoxLayout()
+        add = QPushButton("Add")
+        dup = QPushButton("Duplicate")
+        remove = QPushButton("Remove")
+        up = QPushButton("↑")
+        down = QPushButton("↓")
+        up.setToolTip("Move up")
+        down.setToolTip("Move down")
+        for b in (add, dup, remove, up, down):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        detail = QWidget()
+        detail_layout = QVBoxLayout(detail)
+        detail_layout.setContentsMargins(0, 0, 0, 0)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(entries)
+        top_layout.addLayout(buttons)
+        splitter.addWidget(top)
+        splitter.addWidget(self._scroll(detail))
+        splitter.setSizes([140, 420])
+        outer.addWidget(splitter)
+        key = path_text(path)
+
+        def show(row: int) -> None:
+            while detail_layout.count():
+                child = detail_layout.takeAt(0)
+                w = child.widget() if child is not None else None
+                if w is not None:
+                    w.deleteLater()
+            current = _get(self.data, path)
+            if not 0 <= row < len(current):
+                return
+            self._selected[key] = row
+            box = QWidget()
+            form = QFormLayout(box)
+            value = current[row]
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    self._add_field(form, (*path, row, k), v)
+            else:
+                self._add_field(form, (*path, row), value)
+            detail_layout.addWidget(box)
+            detail_layout.addStretch(1)
+
+        def change(mutate: Callable[[list[Any]], int], what: str) -> None:
+            new = json.loads(json.dumps(self.data))
+            target = _get(new, path)
+            row = mutate(target)
+            self._selected[key] = row
+            self._commit(new, f"{what} in {key}", path)
+
+        def template() -> Any:
+            current = _get(self.data, path)
+            if current:
+                return json.loads(
+                    json.dumps(current[entries.currentRow() if entries.currentRow() >= 0 else -1])
+                )
+            return {}
+
+        def do_add(target: list[Any]) -> int:
+            entry = template()
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                base = re.sub(r"\d+$", "", entry["name"]) or "element"
+                names = {e.get("name") for e in target if isinstance(e, dict)}
+                n = len(target) + 1
+                while f"{base}{n}" in names:
+                    n += 1
+                entry["name"] = f"{base}{n}"
+            target.append(entry)
+            return len(target) - 1
+
+        def do_dup(target: list[Any]) -> int:
+            row = entries.currentRow()
+            if not 0 <= row < len(target):
+                return row
+            copy = json.loads(json.dumps(target[row]))
+            if isinstance(copy, dict) and isinstance(copy.get("name"), str):
+                copy["name"] = copy["name"] + "-copy"
+            target.insert(row + 1, copy)
+            return row + 1
+
+        def do_remove(target: list[Any]) -> int:
+            row = entries.currentRow()
+            if 0 <= row < len(target):
+                del target[row]
+            return min(row, len(target) - 1)
+
+        def do_move(delta: int) -> Callable[[list[Any]], int]:
+            def move(target: list[Any]) -> int:
+                row = entries.currentRow()
+                new_row = row + delta
+                if 0 <= row < len(target) and 0 <= new_row < len(target):
+                    target[row], target[new_row] = target[new_row], target[row]
+                    return new_row
+                return row
+
+            return move
+
+        add.clicked.connect(lambda: change(do_add, "Add"))
+        dup.clicked.connect(lambda: change(do_dup, "Duplicate"))
+        remove.clicked.connect(lambda: change(do_remove, "Remove"))
+        up.clicked.connect(lambda: change(do_move(-1), "Move up"))
+        down.clicked.connect(lambda: change(do_move(1), "Move down"))
+        entries.currentRowChanged.connect(show)
+        row = self._selected.get(key, 0)
+        if items:
+            entries.setCurrentRow(min(row, len(items) - 1))
+        return page
+
+    def _add_field(self, form: QFormLayout, path: Path, value: Any) -> None:
+        key = path_text(path)
+        name = (
+            str(path[-1]).replace("_", " ") if not isinstance(path[-1], int) else f"#{path[-1] + 1}"
+        )
+        error = FieldError()
+        self.errors[key] = error
+        container = QWidget()
+        lay = QVBoxLayout(container)
+        lay.setContentsMargins(0, 0, 0, 0)
+        editor = self._editor(path, value)
+        editor.setObjectName(f"field:{key}")
+        editor.setToolTip(key)
+        self.editors[key] = editor
+        lay.addWidget(editor)
+        lay.addWidget(error)
+        form.addRow(name, container)
+
+    def _editor(self, path: Path, value: Any) -> QWidget:
+        field = str(path[-1]) if not isinstance(path[-1], int) else ""
+        if isinstance(value, bool):
+            box = QCheckBox()
+            box.setChecked(value)
+            box.toggled.connect(lambda checked: self._edit(path, checked))
+            return box
+        if isinstance(value, dict):
+            group = QGroupBox()
+            form = QFormLayout(group)
+            for k, v in value.items():
+                self._add_field(form, (*path, k), v)
+            return group
+        if value is None:
+            # An optional value that is not set: edit as text, empty = null.
+            line = QLineEdit()
+            line.setPlaceholderText("(not set)")
+            line.textEdited.connect(lambda text: self._edit_text(path, text, None))
+            return line
+        if isinstance(value, list):
+            if all(not isinstance(v, dict | list) for v in value):
+                text = QPlainTextEdit("\n".join("" if v is None else str(v) for v in value))
+                text.setPlaceholderText("one value per line")
+                text.setMaximumHeight(96)
+                text.textChanged.connect(lambda: self._edit_lines(path, text.toPlainText(), value))
+                return text
+            group = QGroupBox()
+            form = QFormLayout(group)
+            for i, v in enumerate(value):
+                self._add_field(form, (*path, i), v)
+            return group
+        if field in CHOICES and isinstance(value, str):
+            combo = QComboBox()
+            combo.setEditable(field != "profile")
+            choices = list(CHOICES[field])
+            if value not in choices:
+                choices.insert(0, value)
+            combo.addItems(choices)
+            combo.setCurrentText(value)
+            combo.currentTextChanged.connect(lambda text: self._edit(path, text))
+            return combo
+        if field in LONG_TEXT and isinstance(value, str):
+            area = QPlainTextEdit(value)
+            area.setMaximumHeight(110)
+            area.textChanged.connect(lambda: self._edit(path, area.toPlainText()))
+            return area
+        line = QLineEdit("" if value is None else str(value))
+        line.textEdited.connect(lambda text: self._edit_text(path, text, value))
+        return line
+
+    # ------------------------------------------------------------ editing
+
+    def _edit_text(self, path: Path, text: str, old: Any) -> None:
+        """A text field changed: convert to the old value's type, then edit."""
+        key = path_text(path)
+        if isinstance(old, bool) or not isinstance(old, int | float):
+            if old is None:
+                stripped = text.strip()
+                if not stripped:
+                    self._edit(path, None)
+                    return
+                try:
+                    self._edit(path, int(stripped))
+                    return
+                except ValueError:
+                    self._edit(path, stripped)
+                    return
+            self._edit(path, text)
+            return
+        try:
+            number: int | float = int(text) if isinstance(old, int) else float(text)
+        except ValueError:
+            self._show_error(key, f"{key}: '{text}' is not a number")
+            return
+        self._edit(path, number)
+
+    def _edit_lines(self, path: Path, text: str, old: list[Any]) -> None:
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        if old and all(isinstance(v, int) and not isinstance(v, bool) for v in old):
+            try:
+                self._edit(path, [int(v) for v in lines])
+            except ValueError:
+                self._show_error(path_text(path), f"{path_text(path)}: one whole number per line")
+            return
+        self._edit(path, lines)
+
+    def _edit(self, path: Path, value: Any) -> None:
+        if self._building:
+            return
+        new = json.loads(json.dumps(self.data))
+        _set(new, path, value)
+        self._commit(new, f"Edit {path_text(path)}", path)
+
+    def _commit(self, new: dict[str, Any], description: str, path: Path) -> None:
+        """Validate with the engine's loader; push an undoable edit or show the error."""
+        for err in self.errors.values():
+            err.hide()
+        self.message.hide()
+        try:
+            scenario = loads(json.dumps(new))
+        except ScenarioError as exc:
+            self._pending[path_text(path)] = True
+            self._show_error(exc.path, str(exc))
+            self.edit_rejected.emit(exc.path, str(exc))
+            return
+        except (EngineError, RecursionError, ValueError) as exc:
+            self._pending[path_text(path)] = True
+            self._show_error(path_text(path), str(exc))
+            return
+        self._pending.clear()
+        structural = [k for k in new if new[k] != self.data.get(k)]
+        self.data = new
+        rebuild = description.split(" ", 1)[0] in ("Add", "Duplicate", "Remove", "Move")
+        self._committing = True
+        try:
+            self.session.edit(scenario, description)
+        finally:
+            self._committing = False
+        if rebuild or not structural:
+            QTimer.singleShot(0, self.rebuild)
+        else:
+            self._refresh_labels()
+
+    def _refresh_labels(self) -> None:
+        for lst in self.findChildren(QListWidget):
+            name = lst.objectName()
+            if not name.startswith("list:"):
+                continue
+            key = name[5:]
+            try:
+                values = self.data[key]
+            except KeyError:
+                continue
+            for i in range(min(lst.count(), len(values))):
+                lst.item(i).setText(item_label(values[i], i))
+
+    def _show_error(self, path: str, text: str) -> None:
+        """Show ``text`` under the field named by ``path`` (or its closest parent)."""
+        target = path
+        while target and target not in self.errors:
+            target = re.sub(r"(\[\d+\]|\.[^.\[]+|^[^.\[]+)$", "", target)
+        if target in self.errors:
+            self.errors[target].show_error(text)
+        else:
+            self.message.show_error(text)

@@ -1,0 +1,270 @@
+"""The message inspector: explanation, route set, message in/out and their diff."""
+
+from __future__ import annotations
+
+import difflib
+import html
+import re
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QSyntaxHighlighter, QTextCharFormat
+from PySide6.QtWidgets import (
+    QLabel,
+    QPlainTextEdit,
+    QSplitter,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.trace import StepKind, TraceStep
+from gui.theme import FLAG_STYLES, is_dark, rc_text
+
+RC_MEANING = {
+    1: "routed by the Route set: next hop is $du if set, else the R-URI",
+    2: "routed down an outbound flow (valid flow token)",
+    -1: "not routed by Route headers",
+    -2: "flow token rejected",
+    -3: "preloaded Route set consumed (only this proxy was named): route on the R-URI",
+}
+
+
+def mono_font() -> QFont:
+    """The system fixed-width font."""
+    return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+
+
+class SipHighlighter(QSyntaxHighlighter):
+    """Colours a SIP message: start line, header names, Route/Record-Route, URIs, params."""
+
+    _HEADER = re.compile(r"^([A-Za-z0-9.!%*_+`'~-]+)\s*:")
+    _URI = re.compile(r"\b(sips?|tel):[^\s>,;]+")
+    _PARAM = re.compile(r";(lr|r2|ftag|maddr|transport|ob|gr)\b(=[^;>,\s]*)?", re.IGNORECASE)
+
+    def _fmt(self, color: str, *, bold: bool = False) -> QTextCharFormat:
+        fmt = QTextCharFormat()
+        fmt.setForeground(QColor(color))
+        if bold:
+            fmt.setFontWeight(QFont.Weight.Bold)
+        return fmt
+
+    def highlightBlock(self, text: str) -> None:
+        dark = is_dark()
+        if self.currentBlock().blockNumber() == 0:
+            self.setFormat(0, len(text), self._fmt("#F0A202" if dark else "#8A4B00", bold=True))
+            return
+        m = self._HEADER.match(text)
+        if m:
+            name = m.group(1).lower()
+            routing = name in ("route", "record-route")
+            color = (
+                ("#7FD1FF" if dark else "#005A9C") if routing else ("#B0B8C0" if dark else "#444")
+            )
+            self.setFormat(0, m.end(1), self._fmt(color, bold=True))
+        for um in self._URI.finditer(text):
+            self.setFormat(
+                um.start(), um.end() - um.start(), self._fmt("#9FE870" if dark else "#1B6E20")
+            )
+        for pm in self._PARAM.finditer(text):
+            self.setFormat(
+                pm.start(),
+                pm.end() - pm.start(),
+                self._fmt("#FF9EC7" if dark else "#A0005A", bold=True),
+            )
+
+
+def message_diff_html(before: str, after: str) -> str:
+    """An HTML line diff: removed lines struck through, added lines marked, labelled."""
+    a = before.split("\r\n")
+    b = after.split("\r\n")
+    dark = is_dark()
+    red = "#FF8A8A" if dark else "#B00020"
+    green = "#7CE38B" if dark else "#1B7F2A"
+    rows: list[str] = []
+
+    def label(line: str, added: bool, first: bool) -> str:
+        low = line.lower()
+        if first:
+            return "R-URI changed" if added else "old request line"
+        if low.startswith("route:"):
+            return "Route appended / rewritten" if added else "Route removed"
+        if low.startswith("record-route:"):
+            return "Record-Route added" if added else "Record-Route removed"
+        if low.startswith("via:"):
+            return "Via added" if added else "Via removed"
+        if low.startswith("max-forwards:"):
+            return "Max-Forwards decremented" if added else ""
+        return ""
+
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            rows.extend(f"<div>&nbsp;&nbsp;{html.escape(line)}</div>" for line in a[i1:i2])
+            continue
+        for k in range(i1, i2):
+            note = label(a[k], False, k == 0)
+            rows.append(
+                f'<div style="color:{red}">−&nbsp;<s>{html.escape(a[k])}</s>'
+                + (f" <i>({note})</i>" if note else "")
+                + "</div>"
+            )
+        for k in range(j1, j2):
+            note = label(b[k], True, k == 0)
+            rows.append(
+                f'<div style="color:{green}">+&nbsp;<b>{html.escape(b[k])}</b>'
+                + (f" <i>({note})</i>" if note else "")
+                + "</div>"
+            )
+    return f'<div style="font-family: monospace; white-space: pre">{"".join(rows)}</div>'
+
+
+def explanation_html(step: TraceStep, total: int) -> str:
+    """The explanation of one step in plain English."""
+    parts = [f"<h3>Step {step.index + 1} of {total}: {html.escape(step.label or step.method)}</h3>"]
+    if step.kind is StepKind.RESPONSE:
+        parts.append(
+            f"<p><b>{html.escape(step.element)}</b> passes the {step.status or ''} response "
+            f"back along the Via path to <b>{html.escape(step.next_element or '?')}</b>.</p>"
+        )
+    else:
+        role = {"uac": "sends", "uas": "receives", "proxy": "processes"}[step.kind.value]
+        parts.append(
+            f"<p><b>{html.escape(step.element)}</b> {role} the {html.escape(step.method)}"
+            + (
+                f" and sends it to <b>{html.escape(step.next_element)}</b>"
+                if step.next_element
+                else ""
+            )
+            + (f" ({html.escape(step.next_hop)})" if step.next_hop else "")
+            + ".</p>"
+        )
+    for call in step.rr_calls:
+        meaning = call.meaning or (
+            RC_MEANING.get(call.rc, "") if call.call.startswith("loose_route") else ""
+        )
+        parts.append(
+            f"<p><code>{html.escape(call.call)}</code> returned <b>{rc_text(call.rc)}</b>"
+            + (f": {html.escape(meaning)}" if meaning else "")
+            + "</p><ol>"
+        )
+        parts.extend(
+            f"<li>{html.escape(d.text)} "
+            f"<span style='color:gray'>[{html.escape(d.rule)}]</span></li>"
+            for d in call.decisions
+        )
+        parts.append("</ol>")
+    if step.note:
+        parts.append(f"<p>{html.escape(step.note)}</p>")
+    if step.flags:
+        parts.append("<p><b>Marks at this step</b></p><ul>")
+        parts.extend(
+            f"<li><b>{html.escape(FLAG_STYLES[f].symbol)} {html.escape(FLAG_STYLES[f].title)}</b>: "
+            f"{html.escape(FLAG_STYLES[f].explanation)}</li>"
+            for f in step.flags
+        )
+        parts.append("</ul>")
+    changes = []
+    if step.ruri_before != step.ruri_after and step.ruri_after:
+        changes.append(
+            f"R-URI {html.escape(step.ruri_before)} → <b>{html.escape(step.ruri_after)}</b>"
+        )
+    if step.du_before != step.du_after:
+        changes.append(
+            f"$du {html.escape(step.du_before or '(unset)')} → "
+            f"<b>{html.escape(step.du_after or '(unset)')}</b>"
+        )
+    if step.forced_socket:
+        changes.append(f"send socket forced to <b>{html.escape(step.forced_socket)}</b>")
+    if changes:
+        parts.append("<p>" + "<br>".join(changes) + "</p>")
+    return "".join(parts)
+
+
+def route_set_html(step: TraceStep) -> str:
+    """The route set as received, with consumed and appended entries marked."""
+    removed = list(step.routes_removed)
+    rows = ["<p><b>Route set as received</b> (top first)</p><ol>"]
+    if not step.routes_before:
+        rows.append("<li><i>no Route header</i></li>")
+    for route in step.routes_before:
+        if route in removed:
+            removed.remove(route)
+            rows.append(f"<li><s>{html.escape(route)}</s> <b>← consumed here</b></li>")
+        else:
+            rows.append(f"<li>{html.escape(route)}</li>")
+    rows.append("</ol><p><b>Route set as sent</b></p><ol>")
+    if not step.routes_after:
+        rows.append("<li><i>no Route header</i></li>")
+    for route in step.routes_after:
+        mark = " <b>← appended (old R-URI)</b>" if route == step.route_appended else ""
+        rows.append(f"<li>{html.escape(route)}{mark}</li>")
+    rows.append("</ol>")
+    if step.record_routes_added:
+        rows.append("<p><b>Record-Route added</b></p><ol>")
+        rows.extend(f"<li>{html.escape(r)}</li>" for r in step.record_routes_added)
+        rows.append("</ol>")
+    return "".join(rows)
+
+
+class Inspector(QWidget):
+    """Explanation on top, then tabs: message in, message out, diff, route set."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("inspector")
+        self.title = QLabel("No step selected")
+        self.title.setWordWrap(True)
+        self.explanation = QTextBrowser()
+        self.explanation.setObjectName("explanation")
+        self.explanation.setOpenExternalLinks(False)
+        self.tabs = QTabWidget()
+        self.message_in = self._message_view("message-in")
+        self.message_out = self._message_view("message-out")
+        self.diff = QTextBrowser()
+        self.diff.setObjectName("diff")
+        self.route_set = QTextBrowser()
+        self.route_set.setObjectName("route-set")
+        self.tabs.addTab(self.diff, "Changes")
+        self.tabs.addTab(self.message_in, "Message in")
+        self.tabs.addTab(self.message_out, "Message out")
+        self.tabs.addTab(self.route_set, "Route set")
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.explanation)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(splitter)
+        self._highlighters = [
+            SipHighlighter(self.message_in.document()),
+            SipHighlighter(self.message_out.document()),
+        ]
+
+    def _message_view(self, name: str) -> QPlainTextEdit:
+        view = QPlainTextEdit()
+        view.setObjectName(name)
+        view.setReadOnly(True)
+        view.setFont(mono_font())
+        view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        return view
+
+    def show_step(self, step: TraceStep | None, total: int) -> None:
+        """Fill every part for one step (or clear)."""
+        if step is None:
+            self.explanation.setHtml("<p>Select a step in the timeline or press Next.</p>")
+            for view in (self.message_in, self.message_out):
+                view.setPlainText("")
+            self.diff.setHtml("")
+            self.route_set.setHtml("")
+            return
+        self.explanation.setHtml(explanation_html(step, total))
+        self.message_in.setPlainText(step.message_in.replace("\r\n", "\n"))
+        self.message_out.setPlainText(step.message_out.replace("\r\n", "\n"))
+        if step.message_in and step.message_out:
+            self.diff.setHtml(message_diff_html(step.message_in, step.message_out))
+        else:
+            self.diff.setHtml(
+                "<p><i>Only one message at this step: see Message in / Message out.</i></p>"
+            )
+        self.route_set.setHtml(route_set_html(step))

@@ -1,0 +1,70 @@
+"""The legend: every mark the graph and the timeline use, with its meaning."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QRectF, QSize
+from PySide6.QtGui import QPainter, QPaintEvent
+from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from engine.trace import Flag
+from gui.items import paint_badge
+from gui.theme import FLAG_STYLES
+
+
+class BadgeWidget(QWidget):
+    """One badge, painted exactly as on the graph."""
+
+    def __init__(self, flag: Flag, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.flag = flag
+        self.setFixedSize(QSize(30, 30))
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        paint_badge(painter, QRectF(2, 2, 26, 26), FLAG_STYLES[self.flag])
+        painter.end()
+
+
+class Legend(QScrollArea):
+    """The marks and their meaning, then the scenario's configuration warnings."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("legend")
+        self.setWidgetResizable(True)
+        body = QWidget()
+        outer = QVBoxLayout(body)
+        grid = QGridLayout()
+        grid.setColumnStretch(1, 1)
+        for row, flag in enumerate(Flag):
+            style = FLAG_STYLES[flag]
+            grid.addWidget(BadgeWidget(flag), row, 0)
+            text = QLabel(f"<b>{style.title}</b><br>{style.explanation}")
+            text.setWordWrap(True)
+            grid.addWidget(text, row, 1)
+        outer.addLayout(grid)
+        hint = QLabel(
+            "<p><b>Graph</b>: user agents are rounded boxes, proxies are hexagonal. The element "
+            "processing the current step has a thick orange outline; the orange arrow is the "
+            "current hop (requests curve above the link, responses below). A hop's line style "
+            "repeats its most telling mark: dashed for loose-to-strict, dash-dot for "
+            "strict-to-loose, dotted for −3 and −1.</p>"
+        )
+        hint.setWordWrap(True)
+        outer.addWidget(hint)
+        self.warnings = QLabel()
+        self.warnings.setObjectName("warnings")
+        self.warnings.setWordWrap(True)
+        outer.addWidget(self.warnings)
+        outer.addStretch(1)
+        self.setWidget(body)
+
+    def show_warnings(self, warnings: Sequence[str]) -> None:
+        """List the scenario's configuration warnings (security teaching)."""
+        if not warnings:
+            self.warnings.setText("")
+            return
+        items = "".join(f"<li>{w}</li>" for w in warnings)
+        self.warnings.setText(f"<p><b>⚠ Configuration warnings</b></p><ul>{items}</ul>")

@@ -1,0 +1,105 @@
+"""File > Open Example: the teaching library with titles and descriptions."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from engine.scenario import Scenario, loads
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QSplitter,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.errors import EngineError
+from gui import resources
+
+
+def library() -> list[tuple[Path, Scenario]]:
+    """Every library scenario that loads, with its file."""
+    out = []
+    for path in resources.scenario_files():
+        try:
+            out.append((path, loads(path.read_text(encoding="utf-8"))))
+        except (OSError, EngineError):
+            continue
+    return out
+
+
+def describe(scenario: Scenario) -> str:
+    """Title, teaching description and highlights as HTML."""
+    parts = [f"<h3>{html.escape(scenario.title)}</h3>"]
+    if scenario.description:
+        parts.append(f"<p>{html.escape(scenario.description)}</p>")
+    highlights = getattr(scenario, "highlights", ())
+    if highlights:
+        parts.append("<p><b>What to notice</b></p><ul>")
+        parts.extend(f"<li>{html.escape(h)}</li>" for h in highlights)
+        parts.append("</ul>")
+    return "".join(parts)
+
+
+class LibraryDialog(QDialog):
+    """Pick a library scenario; ``selected_path`` is set on accept."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Open Example")
+        self.setObjectName("library-dialog")
+        self.resize(820, 520)
+        self.selected_path: Path | None = None
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter by title or description…")
+        self.filter.setClearButtonEnabled(True)
+        self.list = QListWidget()
+        self.list.setObjectName("library-list")
+        self.details = QTextBrowser()
+        self.items: list[tuple[Path, Scenario]] = library()
+        for path, scenario in self.items:
+            item = QListWidgetItem(scenario.title)
+            item.setData(Qt.ItemDataRole.UserRole, str(path))
+            item.setToolTip(scenario.description)
+            self.list.addItem(item)
+        splitter = QSplitter()
+        splitter.addWidget(self.list)
+        splitter.addWidget(self.details)
+        splitter.setSizes([330, 490])
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.filter)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(buttons)
+        self.list.currentRowChanged.connect(self._on_list_current_row_changed)
+        self.list.itemDoubleClicked.connect(lambda _item: self._accept())
+        self.filter.textChanged.connect(self._on_filter_text_changed)
+        if self.items:
+            self.list.setCurrentRow(0)
+
+    def _on_list_current_row_changed(self, row: int) -> None:
+        if 0 <= row < len(self.items):
+            self.details.setHtml(describe(self.items[row][1]))
+
+    def _on_filter_text_changed(self, text: str) -> None:
+        needle = text.lower()
+        for row, (_path, scenario) in enumerate(self.items):
+            hay = f"{scenario.title} {scenario.description}".lower()
+            self.list.item(row).setHidden(bool(needle) and needle not in hay)
+
+    def _accept(self) -> None:
+        item = self.list.currentItem()
+        if item is None or item.isHidden():
+            return
+        self.selected_path = Path(item.data(Qt.ItemDataRole.UserRole))
+        self.accept()

@@ -1,0 +1,511 @@
+"""The main window: wiring only.  Graph in the centre; composer, timeline,
+inspector and legend in docks the user can rearrange."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QModelIndex, QSettings, QSize, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDockWidget,
+    QFileDialog,
+    QGraphicsView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSlider,
+    QTableView,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.trace import TraceStep
+from gui import resources
+from gui.composer import Composer
+from gui.inspector import Inspector
+from gui.ladder import LadderScene
+from gui.legend import Legend
+from gui.library import LibraryDialog
+from gui.models import FlagDelegate, TraceStepModel
+from gui.scene import GraphView, TopologyScene
+from gui.session import Session
+from gui.topology_view import node_specs
+
+MAX_RECENT = 8
+
+
+class MainWindow(QMainWindow):
+    """RouteLab's window.  All state lives in :class:`Session`."""
+
+    def __init__(self, session: Session | None = None, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.session = session or Session(self)
+        self.settings = settings or QSettings()
+        self.setObjectName("main-window")
+        self.setWindowTitle("RouteLab")
+        self.setDockNestingEnabled(True)
+
+        self.scene = TopologyScene(self)
+        self.view = GraphView(self.scene)
+        self.view.setObjectName("graph-view")
+        self.ladder = LadderScene(self)
+        self.ladder_view = QGraphicsView(self.ladder)
+        self.ladder_view.setObjectName("ladder-view")
+        self.ladder_view.setViewportUpdateMode(
+            QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate
+        )
+        self.ladder_view.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.centre = QTabWidget()
+        self.centre.setObjectName("centre-tabs")
+        self.centre.setDocumentMode(True)
+        self.centre.addTab(self.view, "Graph")
+        self.centre.addTab(self.ladder_view, "Ladder")
+        self.setCentralWidget(self.centre)
+
+        self.model = TraceStepModel()
+        self.timeline = QTableView()
+        self.timeline.setObjectName("timeline")
+        self.timeline.setModel(self.model)
+        self.timeline.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.timeline.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.timeline.setItemDelegateForColumn(TraceStepModel.COL_FLAGS, FlagDelegate(self))
+        self.timeline.verticalHeader().setVisible(False)
+        self.timeline.setAlternatingRowColors(True)
+        header = self.timeline.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        self.timeline.setWordWrap(False)
+
+        self.inspector = Inspector()
+        self.composer = Composer(self.session)
+        self.legend = Legend()
+
+        self.play_timer = QTimer(self)
+        self.play_timer.timeout.connect(self._on_play_timer_timeout)
+
+        self._build_actions()
+        self._build_docks()
+        self._build_menus()
+        self._build_toolbar()
+        self.last_error = ""
+        self.status = QLabel()
+        self.statusBar().addWidget(self.status, 1)
+
+        s = self.session
+        s.trace_changed.connect(self._on_session_trace_changed)
+        s.step_changed.connect(self._on_session_step_changed)
+        s.path_changed.connect(self._update_title)
+        s.undo_stack.cleanChanged.connect(self._update_title)
+        s.error_raised.connect(self._on_session_error_raised)
+        self.timeline.selectionModel().currentRowChanged.connect(self._on_timeline_row_changed)
+        self.scene.node_clicked.connect(self._on_scene_node_clicked)
+        self.scene.link_clicked.connect(self._on_scene_link_clicked)
+        self.ladder.step_clicked.connect(self.session.set_step)
+        self._restore_settings()
+        self._update_title()
+
+    # ------------------------------------------------------------------ build
+
+    def _action(
+        self,
+        text: str,
+        slot: object,
+        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+        tip: str = "",
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(
+            f"{tip or text.replace('&', '')}"
+            + (
+                f" ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})"
+                if shortcut
+                else ""
+            )
+        )
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        s = self.session
+        self.act_open = self._action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
+        self.act_example = self._action(
+            "Open &Example…", self.open_example_dialog, "Ctrl+E", "Open a scenario from the library"
+        )
+        self.act_save = self._action("&Save", self.save, QKeySequence.StandardKey.Save)
+        self.act_save_as = self._action("Save &As…", self.save_as, QKeySequence.StandardKey.SaveAs)
+        self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.act_undo = s.undo_stack.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
+        self.act_redo = s.undo_stack.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcut(QKeySequence.StandardKey.Redo)
+        self.act_first = self._action("&First step", s.first_step, "Home")
+        self.act_back = self._action("&Back", s.previous_step, "Left")
+        self.act_next = self._action("&Next", self.next_step, "Right")
+        self.act_next.setShortcuts([QKeySequence("Right"), QKeySequence("Space")])
+        self.act_last = self._action("&Last step", s.last_step, "End")
+        self.act_play = self._action("&Play", self.toggle_play, "P", "Play the steps")
+        self.act_play.setCheckable(True)
+        self.act_fit = self._action("&Fit to view", self.view.fit, "Ctrl+0")
+        self.act_zoom_in = self._action(
+            "Zoom &in", lambda: self.view.zoom(1.2), QKeySequence.StandardKey.ZoomIn
+        )
+        self.act_zoom_out = self._action(
+            "Zoom &out", lambda: self.view.zoom(1 / 1.2), QKeySequence.StandardKey.ZoomOut
+        )
+        self.act_about = self._action("&About RouteLab", self.about)
+        for act in (self.act_first, self.act_back, self.act_next, self.act_last, self.act_play):
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        self.dock_composer = self._dock(
+            "Composer", "dock-composer", self.composer, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.dock_legend = self._dock(
+            "Legend", "dock-legend", self.legend, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.tabifyDockWidget(self.dock_composer, self.dock_legend)
+        self.dock_composer.raise_()
+        self.dock_inspector = self._dock(
+            "Inspector", "dock-inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        timeline_box = QWidget()
+        lay = QVBoxLayout(timeline_box)
+        lay.setContentsMargins(2, 2, 2, 2)
+        controls = QHBoxLayout()
+        self.step_label = QLabel("No steps")
+        controls.addWidget(self.step_label, 1)
+        controls.addWidget(QLabel("Speed"))
+        self.speed = QSlider(Qt.Orientation.Horizontal)
+        self.speed.setObjectName("speed")
+        self.speed.setRange(1, 10)
+        self.speed.setValue(4)
+        self.speed.setMaximumWidth(160)
+        self.speed.setToolTip("Playback speed (steps per second)")
+        self.speed.valueChanged.connect(self._on_speed_value_changed)
+        controls.addWidget(self.speed)
+        lay.addLayout(controls)
+        lay.addWidget(self.timeline)
+        self.dock_timeline = self._dock(
+            "Timeline", "dock-timeline", timeline_box, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        # Default dock sizes follow the window until the user arranges the docks.
+        self._user_arranged = False
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.act_open)
+        file_menu.addAction(self.act_example)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_save)
+        file_menu.addAction(self.act_save_as)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+        edit = bar.addMenu("&Edit")
+        edit.addAction(self.act_undo)
+        edit.addAction(self.act_redo)
+        view = bar.addMenu("&View")
+        view.addAction(self.act_fit)
+        view.addAction(self.act_zoom_in)
+        view.addAction(self.act_zoom_out)
+        view.addSeparator()
+        for dock in (self.dock_composer, self.dock_legend, self.dock_inspector, self.dock_timeline):
+            view.addAction(dock.toggleViewAction())
+        step = bar.addMenu("&Step")
+        for act in (self.act_first, self.act_back, self.act_next, self.act_last, self.act_play):
+            step.addAction(act)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.act_about)
+        self._refresh_recent_menu()
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Main")
+        bar.setObjectName("toolbar-main")
+        bar.setIconSize(QSize(20, 20))
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for name, act in (
+            ("open", self.act_open),
+            ("save", self.act_save),
+            ("undo", self.act_undo),
+            ("redo", self.act_redo),
+            ("first", self.act_first),
+            ("back", self.act_back),
+            ("play", self.act_play),
+            ("next", self.act_next),
+            ("last", self.act_last),
+            ("fit", self.act_fit),
+        ):
+            act.setIcon(resources.icon(name))
+            bar.addAction(act)
+            if name in ("save", "redo", "last"):
+                bar.addSeparator()
+        self.addToolBar(bar)
+
+    # --------------------------------------------------------------- settings
+
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1440, 900)
+        if isinstance(state, QByteArray):
+            self._user_arranged = self.restoreState(state)
+        speed = self.settings.value("play/speed")
+        if speed is not None:
+            with contextlib.suppress(TypeError, ValueError):
+                self.speed.setValue(int(str(speed)))
+
+    def _save_settings(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("play/speed", self.speed.value())
+        if self.session.path:
+            self.settings.setValue("session/last", str(self.session.path))
+
+    def recent_files(self) -> list[str]:
+        """The recent files, newest first."""
+        value = self.settings.value("recent/files", [])
+        if isinstance(value, str):
+            return [value]
+        return [str(v) for v in value] if isinstance(value, list) else []
+
+    def _remember(self, path: Path) -> None:
+        files = [str(path)] + [f for f in self.recent_files() if f != str(path)]
+        self.settings.setValue("recent/files", files[:MAX_RECENT])
+        self._refresh_recent_menu()
+
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for i, name in enumerate(files, start=1):
+            act = self.recent_menu.addAction(f"&{i} {Path(name).name}")
+            act.setToolTip(name)
+            act.triggered.connect(lambda _=False, n=name: self.open_path(n))
+        self.recent_menu.setEnabled(bool(files))
+
+    # ---------------------------------------------------------------- files
+
+    def open_path(self, path: str | Path) -> bool:
+        """Open a scenario file (asking about unsaved changes first)."""
+        if not self.maybe_save():
+            return False
+        ok = self.session.open_file(path)
+        if ok and self.session.path:
+            self._remember(self.session.path)
+            self.view.fit()
+        return ok
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open scenario", "", "RouteLab scenarios (*.json);;All files (*)"
+        )
+        if path:
+            self.open_path(path)
+
+    def open_example_dialog(self) -> None:
+        dialog = LibraryDialog(self)
+        if dialog.exec() and dialog.selected_path is not None:
+            if not self.maybe_save():
+                return
+            if self.session.open_file(dialog.selected_path):
+                # Examples open as untitled copies, so Save never overwrites the library.
+                self.session.path = None
+                self._update_title()
+                self.view.fit()
+
+    def save(self) -> bool:
+        if self.session.path is None:
+            return self.save_as()
+        return self.session.save()
+
+    def save_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save scenario", "scenario.json", "RouteLab scenarios (*.json)"
+        )
+        if not path:
+            return False
+        ok = self.session.save(path)
+        if ok and self.session.path:
+            self._remember(self.session.path)
+        return ok
+
+    def maybe_save(self) -> bool:
+        """Ask about unsaved changes; False when the user cancels."""
+        if not self.session.dirty:
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Unsaved changes",
+            "The scenario has unsaved changes. Save them first?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def default_dock_sizes(self) -> None:
+        """Share the width: composer 20 %, inspector 30 %, the graph the rest."""
+        width = max(self.width(), 900)
+        self.resizeDocks(
+            [self.dock_composer, self.dock_inspector],
+            [int(width * 0.20), int(width * 0.30)],
+            Qt.Orientation.Horizontal,
+        )
+        self.resizeDocks([self.dock_timeline], [int(self.height() * 0.26)], Qt.Orientation.Vertical)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if not self._user_arranged:
+            # Until the user's own arrangement is restored from the settings, the docks
+            # keep their share of the window (the saved state wins on the next start).
+            QTimer.singleShot(0, self.default_dock_sizes)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.play_timer.stop()
+        self._save_settings()
+        event.accept()
+
+    # ---------------------------------------------------------------- stepping
+
+    def next_step(self) -> None:
+        self.session.next_step()
+
+    def toggle_play(self) -> None:
+        if self.play_timer.isActive():
+            self.play_timer.stop()
+            self.act_play.setChecked(False)
+            self.act_play.setText("&Play")
+            return
+        if self.session.step_index >= len(self.session.trace.steps) - 1:
+            self.session.first_step()
+        self.play_timer.start(int(1000 / self.speed.value()))
+        self.act_play.setChecked(True)
+        self.act_play.setText("&Pause")
+
+    @Slot()
+    def _on_play_timer_timeout(self) -> None:
+        if not self.session.next_step():
+            self.toggle_play()
+
+    @Slot(int)
+    def _on_speed_value_changed(self, value: int) -> None:
+        if self.play_timer.isActive():
+            self.play_timer.start(int(1000 / value))
+
+    # ---------------------------------------------------------------- slots
+
+    @Slot()
+    def _on_session_trace_changed(self) -> None:
+        s = self.session
+        self.model.set_trace(s.trace)
+        self.timeline.resizeColumnsToContents()
+        specs, links = node_specs(s.graph, s.positions)
+        self.scene.set_topology(specs, links)
+        if self.view.auto_fit:
+            self.view.fit()
+        order = [spec.name for spec in sorted(specs, key=lambda sp: (sp.x, sp.y))]
+        self.ladder.set_trace(s.trace, order)
+        self.legend.show_warnings(s.trace.warnings)
+
+    @Slot(int)
+    def _on_session_step_changed(self, index: int) -> None:
+        s = self.session
+        step = s.current
+        request_steps: tuple[TraceStep, ...] = s.trace.steps_of(step.request) if step else ()
+        self.scene.show_step(step, request_steps)
+        self.inspector.show_step(step, len(s.trace.steps))
+        row = self.ladder.set_current(index)
+        if not row.isEmpty():
+            self.ladder_view.ensureVisible(row, 40, 40)
+        total = len(s.trace.steps)
+        self.step_label.setText(
+            f"Step {index + 1} of {total}: {step.label} at {step.element}" if step else "No steps"
+        )
+        if 0 <= index < self.model.rowCount():
+            if self.timeline.currentIndex().row() != index:
+                self.timeline.selectRow(index)
+            self.timeline.scrollTo(self.model.index(index, 0))
+        self.act_back.setEnabled(index > 0)
+        self.act_first.setEnabled(index > 0)
+        self.act_next.setEnabled(0 <= index < total - 1)
+        self.act_last.setEnabled(0 <= index < total - 1)
+
+    def _on_timeline_row_changed(self, current: object, _previous: object) -> None:
+        row = current.row() if isinstance(current, QModelIndex) else -1
+        if row >= 0:
+            self.session.set_step(row)
+
+    @Slot(str)
+    def _on_scene_node_clicked(self, name: str) -> None:
+        self._select_matching(lambda st: st.element == name)
+
+    @Slot(str, str)
+    def _on_scene_link_clicked(self, a: str, b: str) -> None:
+        self._select_matching(lambda st: {st.element, st.next_element} == {a, b})
+
+    def _select_matching(self, match: object) -> None:
+        """Select the next step (after the current one, wrapping) that matches."""
+        assert callable(match)
+        steps = self.session.trace.steps
+        n = len(steps)
+        for offset in range(1, n + 1):
+            i = (self.session.step_index + offset) % n
+            if match(steps[i]):
+                self.session.set_step(i)
+                return
+
+    @Slot(str, str)
+    def _on_session_error_raised(self, title: str, message: str) -> None:
+        # Window-modal but not blocking: the app keeps running behind it.
+        self.status.setText(message)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, parent=self)
+        box.setObjectName("error-box")
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.last_error = message
+        box.open()
+
+    def _update_title(self, *_args: object) -> None:
+        s = self.session
+        name = s.path.name if s.path else (s.scenario.title if s.scenario else "untitled")
+        self.setWindowTitle(f"{name}{' *' if s.dirty else ''} — RouteLab")
+        self.setWindowModified(s.dirty)
+
+    def about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About RouteLab",
+            "<h3>RouteLab</h3><p>Makes SIP routing visible: Kamailio 5.6.3's rr module "
+            "(loose_route, record_route) stepped hop by hop.</p>",
+        )
+
+
+def measure_startup(start: float) -> float:
+    """Seconds since ``start`` (used by the start-up benchmark)."""
+    return time.perf_counter() - start

@@ -1,0 +1,203 @@
+"""The document: one scenario, its trace, the current step, undo history and file.
+
+Rule: widgets talk to the :class:`Session`, and only the session talks to the
+engine (one seam to test).  Every error on the way from user input to the
+engine ends here and is announced with :attr:`Session.error_raised`; nothing the
+user typed is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+import networkx as nx
+from engine.scenario import Scenario, dumps, loads
+from engine.simulate import simulate
+from engine.topology import layout, topology
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from engine.errors import EngineError
+from engine.trace import Trace, TraceStep
+
+MAX_FILE_SIZE = 4 * 1024 * 1024
+
+
+class ScenarioEdit(QUndoCommand):
+    """Replace the scenario by an edited copy (scenarios are frozen values)."""
+
+    def __init__(self, session: Session, before: Scenario, after: Scenario, text: str) -> None:
+        super().__init__(text)
+        self.session = session
+        self.before = before
+        self.after = after
+
+    def redo(self) -> None:
+        self.session._apply(self.after)
+
+    def undo(self) -> None:
+        self.session._apply(self.before)
+
+
+class Session(QObject):
+    """Holds the scenario and everything derived from it; emits past-tense signals."""
+
+    scenario_changed = Signal()
+    trace_changed = Signal()
+    step_changed = Signal(int)
+    path_changed = Signal(str)
+    error_raised = Signal(str, str)  # title, message
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.scenario: Scenario | None = None
+        self.trace = Trace(title="")
+        self.graph: nx.DiGraph[str] = nx.DiGraph()
+        self.positions: dict[str, tuple[float, float]] = {}
+        self.step_index = -1
+        self.path: Path | None = None
+        self.undo_stack = QUndoStack(self)
+
+    # ---------------------------------------------------------------- document
+
+    @property
+    def dirty(self) -> bool:
+        """True when there are edits since the last open or save."""
+        return not self.undo_stack.isClean()
+
+    def open_text(self, text: str, path: Path | None = None) -> bool:
+        """Load a scenario from text; on error keep the current document and report."""
+        try:
+            scenario = loads(text)
+        except EngineError as exc:
+            where = f"{path}: " if path else ""
+            self.error_raised.emit("Cannot open scenario", f"{where}{exc}")
+            return False
+        except RecursionError:
+            self.error_raised.emit("Cannot open scenario", "The file is nested too deeply.")
+            return False
+        self.undo_stack.clear()
+        self.path = path
+        self._apply(scenario)
+        self.undo_stack.setClean()
+        self.path_changed.emit(str(path) if path else "")
+        return True
+
+    def open_file(self, path: str | Path) -> bool:
+        """Read a scenario file (never executed, size-bounded) and load it."""
+        path = Path(path)
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_SIZE:
+                self.error_raised.emit(
+                    "Cannot open scenario",
+                    f"{path}: {size} bytes is larger than the {MAX_FILE_SIZE} a scenario may be.",
+                )
+                return False
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            self.error_raised.emit(
+                "Cannot open scenario", f"{path}: not UTF-8 text (byte {exc.start})."
+            )
+            return False
+        except OSError as exc:
+            self.error_raised.emit("Cannot open scenario", f"{path}: {exc.strerror or exc}")
+            return False
+        return self.open_text(text, path.resolve())
+
+    def save(self, path: str | Path | None = None) -> bool:
+        """Write the scenario atomically (temporary file, flush, fsync, rename)."""
+        if self.scenario is None:
+            return False
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            self.error_raised.emit("Cannot save", "No file name: use Save As.")
+            return False
+        try:
+            atomic_write(target, dumps(self.scenario))
+        except OSError as exc:
+            self.error_raised.emit("Cannot save", f"{target}: {exc.strerror or exc}")
+            return False
+        self.path = target.resolve()
+        self.undo_stack.setClean()
+        self.path_changed.emit(str(self.path))
+        return True
+
+    def edit(self, scenario: Scenario, description: str) -> None:
+        """Replace the scenario by an edited copy, undoably."""
+        if self.scenario is None or scenario == self.scenario:
+            return
+        self.undo_stack.push(ScenarioEdit(self, self.scenario, scenario, description))
+
+    def _apply(self, scenario: Scenario) -> None:
+        """Install a scenario and re-simulate it (the engine never raises on a valid one)."""
+        self.scenario = scenario
+        try:
+            self.trace = simulate(scenario)
+            self.graph = topology(scenario, self.trace)
+            self.positions = layout(self.graph)
+        except EngineError as exc:
+            self.trace = Trace(title=scenario.title, warnings=(str(exc),))
+            self.graph = nx.DiGraph()
+            self.positions = {}
+            self.error_raised.emit("Cannot simulate", str(exc))
+        self.scenario_changed.emit()
+        self.trace_changed.emit()
+        count = len(self.trace.steps)
+        self.step_index = min(max(self.step_index, 0), count - 1) if count else -1
+        self.step_changed.emit(self.step_index)
+
+    # ---------------------------------------------------------------- stepping
+
+    @property
+    def current(self) -> TraceStep | None:
+        """The step being shown."""
+        steps = self.trace.steps
+        return steps[self.step_index] if 0 <= self.step_index < len(steps) else None
+
+    def set_step(self, index: int) -> None:
+        """Show step ``index`` (clamped to the trace)."""
+        count = len(self.trace.steps)
+        index = max(0, min(index, count - 1)) if count else -1
+        if index != self.step_index:
+            self.step_index = index
+            self.step_changed.emit(index)
+
+    def next_step(self) -> bool:
+        """Advance one step; False at the end."""
+        if self.step_index + 1 >= len(self.trace.steps):
+            return False
+        self.set_step(self.step_index + 1)
+        return True
+
+    def previous_step(self) -> None:
+        """Go back one step."""
+        self.set_step(self.step_index - 1)
+
+    def first_step(self) -> None:
+        """Go to the first step."""
+        self.set_step(0)
+
+    def last_step(self) -> None:
+        """Go to the last step."""
+        self.set_step(len(self.trace.steps) - 1)
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that the file is either the old or the new version."""
+    path = Path(path)
+    directory = path.resolve().parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,208 @@
+"""The main window, driven through its Session (pytest-qt, offscreen)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from engine.scenario import dumps, loads
+from engine.trace import Flag, StepKind
+from gui import resources
+from gui.composer import path_text
+from gui.main_window import MainWindow
+
+LIBRARY = resources.scenario_files()
+
+
+@pytest.fixture
+def window(qtbot: QtBot, isolated_settings: QSettings) -> Iterator[MainWindow]:
+    win = MainWindow(settings=isolated_settings)
+    yield win
+    # Not qtbot.addWidget: pytest-qt would close the window before this runs, and a test
+    # that leaves unsaved edits would then wait on the modal "unsaved changes" question.
+    win.session.undo_stack.setClean()
+    win.close()
+    win.deleteLater()
+
+
+def _open(window: MainWindow, path: Path) -> None:
+    assert window.session.open_file(path), window.last_error
+    window.session.set_step(0)
+
+
+def test_library_is_not_empty() -> None:
+    assert len(LIBRARY) >= 15
+    assert resources.scenario_file(resources.TOUR).is_file()
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=[p.stem for p in LIBRARY])
+def test_every_library_scenario_steps_through_every_hop(window: MainWindow, path: Path) -> None:
+    _open(window, path)
+    session, scene = window.session, window.scene
+    steps = session.trace.steps
+    assert steps, "a library scenario must produce steps"
+    for i, step in enumerate(steps):
+        session.set_step(i)
+        # The element processing the step is the only active node, with the step's marks.
+        active = [name for name, node in scene.nodes.items() if node.active]
+        assert active == [step.element]
+        assert set(step.flags) <= set(scene.nodes[step.element].marks)
+        # The hop arrow shows exactly when the message goes to a drawn element.
+        expects_hop = step.next_element in scene.nodes and step.next_element != step.element
+        assert scene.hop.isVisible() == expects_hop
+        if expects_hop:
+            assert step.next_element is not None
+            assert scene.hop.src == scene.nodes[step.element].pos()
+            assert scene.hop.dst == scene.nodes[step.next_element].pos()
+            assert scene.hop.below == (step.kind is StepKind.RESPONSE)
+            key = frozenset((step.element, step.next_element))
+            in_graph = session.graph.has_edge(step.element, step.next_element) or (
+                session.graph.has_edge(step.next_element, step.element)
+            )
+            assert (key in scene.links) == in_graph
+            if in_graph:
+                assert scene.links[key].used
+        # Timeline, ladder and inspector follow.
+        assert window.timeline.currentIndex().row() == i
+        assert window.ladder.canvas.current == i
+        assert step.element in window.inspector.explanation.toPlainText()
+
+
+def test_tour_shows_every_highlight(window: MainWindow) -> None:
+    _open(window, resources.scenario_file(resources.TOUR))
+    seen = {f for s in window.session.trace.steps for f in s.flags}
+    assert {
+        Flag.PRELOADED,
+        Flag.LOCAL_ROUTE_REMOVED,
+        Flag.DOUBLE_RECORD_ROUTE,
+    } <= seen
+    assert Flag.LOOSE_TO_STRICT in seen or Flag.STRICT_TO_LOOSE in seen
+
+
+def test_keyboard_stepping(window: MainWindow, qtbot: QtBot) -> None:
+    _open(window, resources.scenario_file(resources.TOUR))
+    window.show()
+    window.activateWindow()
+    # Shortcuts need the active window; waitActive alone does not wait for it offscreen.
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    target = window.view
+    target.setFocus()
+    with qtbot.waitSignal(window.session.step_changed):
+        qtbot.keyClick(target, Qt.Key.Key_Right)
+    assert window.session.step_index == 1
+    qtbot.keyClick(target, Qt.Key.Key_Space)
+    assert window.session.step_index == 2
+    qtbot.keyClick(target, Qt.Key.Key_Left)
+    assert window.session.step_index == 1
+    qtbot.keyClick(target, Qt.Key.Key_End)
+    assert window.session.step_index == len(window.session.trace.steps) - 1
+    qtbot.keyClick(target, Qt.Key.Key_Home)
+    assert window.session.step_index == 0
+
+
+def test_clicking_a_node_selects_its_next_step(window: MainWindow) -> None:
+    _open(window, resources.scenario_file(resources.TOUR))
+    steps = window.session.trace.steps
+    target = steps[3].element
+    window.session.set_step(0)
+    window.scene.nodes[target].clicked.emit(target)
+    chosen = window.session.current
+    assert chosen is not None
+    assert chosen.element == target
+    assert chosen.index == next(s.index for s in steps[1:] if s.element == target)
+
+
+def test_play_advances_and_stops_at_the_end(window: MainWindow, qtbot: QtBot) -> None:
+    _open(window, resources.scenario_file(resources.TOUR))
+    window.speed.setValue(10)
+    window.toggle_play()
+    last = len(window.session.trace.steps) - 1
+    qtbot.waitUntil(lambda: window.session.step_index == last, timeout=30_000)
+    qtbot.waitUntil(lambda: not window.play_timer.isActive(), timeout=2_000)
+
+
+def test_save_and_reopen(window: MainWindow, tmp_path: Path) -> None:
+    _open(window, resources.scenario_file(resources.TOUR))
+    target = tmp_path / "copy.json"
+    assert window.session.save(target)
+    text = target.read_text(encoding="utf-8")
+    assert loads(text) == window.session.scenario
+    other = MainWindow()
+    try:
+        assert other.session.open_file(target)
+        assert other.session.scenario == window.session.scenario
+        assert other.session.trace == window.session.trace
+    finally:
+        other.close()
+        other.deleteLater()
+
+
+def test_corrupt_file_keeps_the_document(window: MainWindow, tmp_path: Path) -> None:
+    _open(window, resources.scenario_file(resources.TOUR))
+    before = window.session.scenario
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": 1, "title": "x", "proxies": [{"name": "P", "lisen": []}]', "utf-8")
+    assert not window.session.open_file(bad)
+    assert window.session.scenario is before
+    assert "bad.json" in window.last_error
+    box = window.findChild(QMessageBox, "error-box")
+    assert box is not None
+    assert box.isVisible() or not window.isVisible()
+    binary = tmp_path / "junk.json"
+    binary.write_bytes(b"\x00\xff\xfe garbage")
+    assert not window.session.open_file(binary)
+    assert window.session.scenario is before
+
+
+def _first_field(window: MainWindow, suffix: str) -> QLineEdit:
+    for name, editor in window.composer.editors.items():
+        if name.endswith(suffix) and isinstance(editor, QLineEdit):
+            return editor
+    raise AssertionError(f"no field {suffix}: {sorted(window.composer.editors)}")
+
+
+def test_composer_edit_undo_redo(window: MainWindow, qtbot: QtBot) -> None:
+    _open(window, resources.scenario_file(resources.TOUR))
+    original = window.session.scenario
+    assert original is not None
+    window.composer.tabs.setCurrentIndex(0)
+    field = _first_field(window, "title")
+    with qtbot.waitSignal(window.session.trace_changed):
+        field.setText("")
+        qtbot.keyClicks(field, "Renamed tour")
+    assert window.session.scenario is not None
+    assert window.session.scenario.title == "Renamed tour"
+    assert window.session.dirty
+    window.act_undo.trigger()
+    while window.session.undo_stack.canUndo():
+        window.act_undo.trigger()
+    assert window.session.scenario == original
+    window.act_redo.trigger()
+    assert window.session.scenario is not None
+    assert window.session.scenario.title != original.title
+
+
+def test_composer_rejects_invalid_port_and_keeps_the_text(window: MainWindow, qtbot: QtBot) -> None:
+    _open(window, resources.scenario_file(resources.TOUR))
+    before = window.session.scenario
+    data = json.loads(dumps(before))  # type: ignore[arg-type]
+    assert data["proxies"], "the tour has proxies"
+    # Select the proxies tab and the first proxy, then type a bad listen socket.
+    tabs = window.composer.tabs
+    index = next(i for i in range(tabs.count()) if tabs.tabText(i).lower() == "proxies")
+    tabs.setCurrentIndex(index)
+    key = path_text(("proxies", 0, "listen"))
+    editor = window.composer.editors[key]
+    bad = "udp:10.0.0.1:70000"
+    editor.setPlainText(bad)  # type: ignore[attr-defined]
+    assert window.session.scenario == before
+    error = window.composer.errors[key]
+    assert not error.isHidden()
+    assert "70000" in error.text() or "range" in error.text()
+    assert editor.toPlainText() == bad  # type: ignore[attr-defined]
