@@ -190,6 +190,11 @@ def _vector_or_error(path: str, n: int, line: str) -> tuple[Any, dict[str, Any] 
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
         return None, f"{path}:{n}: malformed JSON line ({exc.msg} at column {exc.colno})"
+    except (ValueError, RecursionError) as exc:
+        # json.loads() refuses integers of more than 4300 digits (ValueError) and nesting
+        # deeper than the interpreter's recursion limit.
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(":")[0]
+        return None, f"{path}:{n}: malformed JSON line ({why})"
     vid = obj.get("id") if isinstance(obj, dict) else None
     if not isinstance(obj, dict):
         return None, f"{path}:{n}: expected a JSON object"

@@ -9,7 +9,6 @@ import re
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QSyntaxHighlighter, QTextCharFormat
 from PySide6.QtWidgets import (
-    QLabel,
     QPlainTextEdit,
     QSplitter,
     QTabWidget,
@@ -212,8 +211,6 @@ class Inspector(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("inspector")
-        self.title = QLabel("No step selected")
-        self.title.setWordWrap(True)
         self.explanation = QTextBrowser()
         self.explanation.setObjectName("explanation")
         self.explanation.setOpenExternalLinks(False)
@@ -236,6 +233,9 @@ class Inspector(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter)
+        self._step: TraceStep | None = None
+        self._filled: set[int] = set()
+        self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         self._highlighters = [
             SipHighlighter(self.message_in.document()),
             SipHighlighter(self.message_out.document()),
@@ -250,21 +250,37 @@ class Inspector(QWidget):
         return view
 
     def show_step(self, step: TraceStep | None, total: int) -> None:
-        """Fill every part for one step (or clear)."""
+        """Show one step (or clear).  Only the visible tab is filled now; the others
+        when they are opened, so stepping stays fast."""
+        self._step = step
+        self._filled = set()
         if step is None:
             self.explanation.setHtml("<p>Select a step in the timeline or press Next.</p>")
-            for view in (self.message_in, self.message_out):
-                view.setPlainText("")
-            self.diff.setHtml("")
-            self.route_set.setHtml("")
-            return
-        self.explanation.setHtml(explanation_html(step, total))
-        self.message_in.setPlainText(step.message_in.replace("\r\n", "\n"))
-        self.message_out.setPlainText(step.message_out.replace("\r\n", "\n"))
-        if step.message_in and step.message_out:
-            self.diff.setHtml(message_diff_html(step.message_in, step.message_out))
         else:
-            self.diff.setHtml(
-                "<p><i>Only one message at this step: see Message in / Message out.</i></p>"
-            )
-        self.route_set.setHtml(route_set_html(step))
+            self.explanation.setHtml(explanation_html(step, total))
+        self._fill(self.tabs.currentIndex())
+
+    def _on_tabs_current_changed(self, index: int) -> None:
+        self._fill(index)
+
+    def _fill(self, index: int) -> None:
+        if index in self._filled or index < 0:
+            return
+        self._filled.add(index)
+        step = self._step
+        widget = self.tabs.widget(index)
+        if widget is self.diff:
+            if step is None:
+                self.diff.setHtml("")
+            elif step.message_in and step.message_out:
+                self.diff.setHtml(message_diff_html(step.message_in, step.message_out))
+            else:
+                self.diff.setHtml(
+                    "<p><i>Only one message at this step: see Message in / Message out.</i></p>"
+                )
+        elif widget is self.message_in:
+            self.message_in.setPlainText(step.message_in.replace("\r\n", "\n") if step else "")
+        elif widget is self.message_out:
+            self.message_out.setPlainText(step.message_out.replace("\r\n", "\n") if step else "")
+        elif widget is self.route_set:
+            self.route_set.setHtml(route_set_html(step) if step else "")

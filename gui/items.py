@@ -24,6 +24,7 @@ from PySide6.QtGui import (
     QPolygonF,
 )
 from PySide6.QtWidgets import (
+    QGraphicsItem,
     QGraphicsObject,
     QGraphicsSceneMouseEvent,
     QStyleOptionGraphicsItem,
@@ -114,6 +115,8 @@ class NodeItem(QGraphicsObject):
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setZValue(2)
         self._hover = False
+        # Nodes change only when stepping touches them: paint once, then blit.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def set_state(self, *, active: bool, on_path: bool, flags: Sequence[Flag]) -> None:
         """Highlight as the element processing the current step, with its flags."""
@@ -251,6 +254,7 @@ class LinkItem(QGraphicsObject):
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip(f"{a.spec.name} ↔ {b.spec.name}: click to select the first hop")
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def set_state(self, *, used: bool, pen_style: Qt.PenStyle) -> None:
         """Whether the current request crossed this link, and with which line style."""

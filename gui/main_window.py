@@ -7,7 +7,7 @@ import contextlib
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QModelIndex, QSettings, QSize, Qt, QTimer, Slot
+from PySide6.QtCore import QByteArray, QEvent, QModelIndex, QSettings, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.trace import TraceStep
-from gui import resources
+from gui import resources, theme
 from gui.composer import Composer
 from gui.inspector import Inspector
 from gui.ladder import LadderScene
@@ -383,6 +383,16 @@ class MainWindow(QMainWindow):
             # keep their share of the window (the saved state wins on the next start).
             QTimer.singleShot(0, self.default_dock_sizes)
 
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            # Light/dark switch of the system palette: repaint everything in the new colours.
+            theme.palette_changed()
+            self.scene.update()
+            self.ladder.update()
+            self.timeline.viewport().update()
+            self.inspector.show_step(self.session.current, len(self.session.trace.steps))
+        super().changeEvent(event)
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.maybe_save():
             event.ignore()
@@ -494,7 +504,7 @@ class MainWindow(QMainWindow):
     def _update_title(self, *_args: object) -> None:
         s = self.session
         name = s.path.name if s.path else (s.scenario.title if s.scenario else "untitled")
-        self.setWindowTitle(f"{name}{' *' if s.dirty else ''} — RouteLab")
+        self.setWindowTitle(f"{name}[*] — RouteLab")
         self.setWindowModified(s.dirty)
 
     def about(self) -> None:

@@ -167,16 +167,32 @@ FLAG_STYLES: dict[Flag, FlagStyle] = {
 }
 
 
+_dark_cache: list[bool] = []
+
+
 def is_dark() -> bool:
-    """True when the application palette is dark (window darker than its text)."""
+    """True when the application palette is dark (window darker than its text).
+
+    Painting asks this thousands of times a second, so the answer is cached until
+    :func:`palette_changed` is called (the main window does on a palette change).
+    """
+    if _dark_cache:
+        return _dark_cache[0]
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         return False
     pal = app.palette()
-    return (
+    dark = (
         pal.color(QPalette.ColorRole.Window).lightness()
         < pal.color(QPalette.ColorRole.WindowText).lightness()
     )
+    _dark_cache.append(dark)
+    return dark
+
+
+def palette_changed() -> None:
+    """Forget the cached light/dark answer (call on QEvent.ApplicationPaletteChange)."""
+    _dark_cache.clear()
 
 
 def role(name: QPalette.ColorRole) -> QColor:

@@ -206,3 +206,41 @@ def test_composer_rejects_invalid_port_and_keeps_the_text(window: MainWindow, qt
     assert not error.isHidden()
     assert "70000" in error.text() or "range" in error.text()
     assert editor.toPlainText() == bad  # type: ignore[attr-defined]
+
+
+def test_inspector_fills_each_tab_when_opened(window: MainWindow) -> None:
+    _open(window, resources.scenario_file(resources.TOUR))
+    step = next(s for s in window.session.trace.steps if s.routes_removed)
+    window.session.set_step(step.index)
+    tabs = window.inspector.tabs
+    tabs.setCurrentWidget(window.inspector.route_set)
+    assert "consumed here" in window.inspector.route_set.toPlainText()
+    tabs.setCurrentWidget(window.inspector.message_out)
+    assert window.inspector.message_out.toPlainText().startswith(step.message_out.split("\r\n")[0])
+    tabs.setCurrentWidget(window.inspector.diff)
+    assert "Route removed" in window.inspector.diff.toPlainText()
+
+
+def test_unsaved_changes_prompt(window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    _open(window, resources.scenario_file(resources.TOUR))
+    window.composer._edit(("title",), "changed")
+    assert window.session.dirty
+    asked: list[str] = []
+
+    def cancel(*args: object) -> QMessageBox.StandardButton:
+        asked.append(str(args[2]))
+        return QMessageBox.StandardButton.Cancel
+
+    monkeypatch.setattr(QMessageBox, "question", cancel)
+    before = window.session.scenario
+    assert not window.open_path(resources.scenario_file("rfc3261-16-12-1-1-trapezoid"))
+    assert asked
+    assert window.session.scenario is before
+
+    def discard(*args: object) -> QMessageBox.StandardButton:
+        return QMessageBox.StandardButton.Discard
+
+    monkeypatch.setattr(QMessageBox, "question", discard)
+    assert window.open_path(resources.scenario_file("rfc3261-16-12-1-1-trapezoid"))
+    assert window.session.scenario is not before
+    assert not window.session.dirty
