@@ -51,13 +51,18 @@ class NodeSpec:
     y: float
 
 
+def badge_width(style: FlagStyle, height: float) -> float:
+    """Badges with a three-character symbol (``L→S``) are wider, so the text fits."""
+    return height * (1.55 if len(style.symbol) > 2 else 1.0)
+
+
 def badge_path(shape: BadgeShape, rect: QRectF) -> QPainterPath:
-    """The outline of a badge of that shape inside ``rect``."""
+    """The outline of a badge of that shape inside ``rect`` (stretched to its width)."""
     path = QPainterPath()
     c = rect.center()
-    r = min(rect.width(), rect.height()) / 2
+    rx, ry = rect.width() / 2, rect.height() / 2
     if shape is BadgeShape.CIRCLE:
-        path.addEllipse(c, r, r)
+        path.addEllipse(c, rx, ry)
         return path
     if shape is BadgeShape.SQUARE:
         path.addRoundedRect(rect.adjusted(1, 1, -1, -1), 3, 3)
@@ -69,10 +74,12 @@ def badge_path(shape: BadgeShape, rect: QRectF) -> QPainterPath:
         BadgeShape.OCTAGON: 8,
     }[shape]
     start = -math.pi / 2 if shape is not BadgeShape.OCTAGON else -math.pi / 8
+    if shape is BadgeShape.HEXAGON:
+        start = 0.0  # flat top and bottom: room for the text
     pts = [
         QPointF(
-            c.x() + r * math.cos(start + i * 2 * math.pi / corners),
-            c.y() + r * math.sin(start + i * 2 * math.pi / corners),
+            c.x() + rx * math.cos(start + i * 2 * math.pi / corners),
+            c.y() + ry * math.sin(start + i * 2 * math.pi / corners),
         )
         for i in range(corners)
     ]
@@ -91,7 +98,8 @@ def paint_badge(painter: QPainter, rect: QRectF, style: FlagStyle) -> None:
     painter.drawPath(badge_path(style.shape, rect))
     font = QFont(painter.font())
     font.setBold(True)
-    font.setPointSizeF(max(6.0, rect.height() * (0.36 if len(style.symbol) > 2 else 0.45)))
+    small = len(style.symbol) > 2 or style.shape in (BadgeShape.DIAMOND, BadgeShape.TRIANGLE)
+    font.setPointSizeF(max(5.5, rect.height() * (0.30 if small else 0.42)))
     painter.setFont(font)
     painter.setPen(QColor("white") if color.lightness() < 150 else QColor("black"))
     painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, style.symbol)
@@ -133,12 +141,16 @@ class NodeItem(QGraphicsObject):
 
     def badge_rects(self) -> list[QRectF]:
         """Where each flag badge goes: a row above the box."""
-        n = len(self.marks)
         gap = 4.0
-        total = n * BADGE + (n - 1) * gap
-        x0 = -total / 2
+        widths = [badge_width(FLAG_STYLES[f], BADGE) for f in self.marks]
+        total = sum(widths) + max(0, len(widths) - 1) * gap
+        x = -total / 2
         y = -NODE_H / 2 - BADGE - 6
-        return [QRectF(x0 + i * (BADGE + gap), y, BADGE, BADGE) for i in range(n)]
+        rects = []
+        for w in widths:
+            rects.append(QRectF(x, y, w, BADGE))
+            x += w + gap
+        return rects
 
     def boundingRect(self) -> QRectF:
         rect = self.body_rect().adjusted(-6, -6, 6, 6)

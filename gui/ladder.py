@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.trace import StepKind, Trace, TraceStep
-from gui.items import paint_badge
+from gui.items import badge_width, paint_badge
 from gui.theme import FLAG_STYLES, accent, is_dark, rc_text
 
 COLUMN = 170.0
@@ -196,8 +196,9 @@ class LadderCanvas(QGraphicsObject):
             painter.drawText(QRectF(bx, y + 3, 28, 16), Qt.AlignmentFlag.AlignLeft, f"rc {rc}")
             bx += 34
         for badge in badges:
-            paint_badge(painter, QRectF(bx, y + 3, 16, 16), badge)
-            bx += 18
+            w = badge_width(badge, 16)
+            paint_badge(painter, QRectF(bx, y + 3, w, 16), badge)
+            bx += w + 2
 
     def step_at(self, pos: QPointF) -> int:
         """The step whose row contains ``pos`` (-1 when none)."""

@@ -9,7 +9,7 @@ from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from engine.trace import Flag
-from gui.items import paint_badge
+from gui.items import badge_width, paint_badge
 from gui.theme import FLAG_STYLES
 
 
@@ -19,11 +19,13 @@ class BadgeWidget(QWidget):
     def __init__(self, flag: Flag, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.flag = flag
-        self.setFixedSize(QSize(30, 30))
+        self.setFixedSize(QSize(44, 30))
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
-        paint_badge(painter, QRectF(2, 2, 26, 26), FLAG_STYLES[self.flag])
+        style = FLAG_STYLES[self.flag]
+        w = badge_width(style, 26)
+        paint_badge(painter, QRectF((44 - w) / 2, 2, w, 26), style)
         painter.end()
 
 

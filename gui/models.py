@@ -18,7 +18,7 @@ from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from engine.trace import Flag, StepKind, Trace, TraceStep
-from gui.items import paint_badge
+from gui.items import badge_width, paint_badge
 from gui.theme import FLAG_STYLES, rc_text
 
 FLAGS_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -123,7 +123,7 @@ class TraceStepModel(QAbstractTableModel):
 class FlagDelegate(QStyledItemDelegate):
     """Paints a step's flags as badges followed by their short titles."""
 
-    BADGE = 18.0
+    BADGE = 20.0
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         flags = index.data(FLAGS_ROLE) or []
@@ -140,8 +140,9 @@ class FlagDelegate(QStyledItemDelegate):
         painter.save()
         marks = [f for f in flags if isinstance(f, Flag)]
         for flag in marks:
-            paint_badge(painter, QRectF(x, y, self.BADGE, self.BADGE), FLAG_STYLES[flag])
-            x += self.BADGE + 3
+            w = badge_width(FLAG_STYLES[flag], self.BADGE)
+            paint_badge(painter, QRectF(x, y, w, self.BADGE), FLAG_STYLES[flag])
+            x += w + 3
         if marks:
             # The words too: a badge alone is not enough for a learner.
             text = ", ".join(FLAG_STYLES[f].title for f in marks)
@@ -157,4 +158,5 @@ class FlagDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         flags = index.data(FLAGS_ROLE) or []
-        return QSize(int(8 + len(flags) * (self.BADGE + 3)), int(self.BADGE + 6))
+        width = 8 + sum(badge_width(FLAG_STYLES[f], self.BADGE) + 3 for f in flags)
+        return QSize(int(width), int(self.BADGE + 6))
