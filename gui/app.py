@@ -6,7 +6,12 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
 
 START = time.perf_counter()
 
@@ -28,6 +33,7 @@ def run_app(argv: Sequence[str]) -> int:
     from PySide6.QtWidgets import QApplication
 
     from gui import resources
+    from gui.autosave import Autosaver, autosave_path
     from gui.errors import install_excepthook
     from gui.main_window import MainWindow
 
@@ -46,7 +52,7 @@ def run_app(argv: Sequence[str]) -> int:
         scratch = tempfile.mkdtemp(prefix="routelab-shot-")
         settings = QSettings(f"{scratch}/settings.ini", QSettings.Format.IniFormat)
     window = MainWindow(settings=settings)
-    install_excepthook(window)
+    window.reporter = install_excepthook(window)
     path = args.scenario or str(resources.scenario_file(resources.TOUR))
     opened = window.session.open_file(path)
     if opened and args.scenario and window.session.path:
@@ -56,6 +62,9 @@ def run_app(argv: Sequence[str]) -> int:
     if args.scenario is None:
         window.session.path = None  # the tour opens as an untitled copy
         window._update_title()
+    if not args.screenshot:
+        offer_recovery(window, autosave_path())
+        window.autosaver = Autosaver(window.session)
     if args.step is not None:
         window.session.set_step(args.step - 1)
     elif window.session.trace.steps:
@@ -81,3 +90,41 @@ def run_app(argv: Sequence[str]) -> int:
 
         QTimer.singleShot(0, painted)
     return app.exec()
+
+
+def offer_recovery(
+    window: MainWindow, path: Path, *, ask: Callable[[], bool] | None = None
+) -> bool:
+    """If a crash left an autosave, offer it; True when the work was recovered."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from gui.autosave import read_autosave
+
+    if not path.exists():
+        return False
+    found = read_autosave(path)
+    if found is None:
+        path.unlink(missing_ok=True)
+        return False
+    text, origin = found
+
+    def default_ask() -> bool:
+        answer = QMessageBox.question(
+            window,
+            "Recover unsaved work?",
+            "RouteLab did not close normally last time and kept your unsaved scenario"
+            + (f" (from {origin})" if origin else "")
+            + ". Recover it?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    if not (ask or default_ask)():
+        path.unlink(missing_ok=True)
+        return False
+    if not window.session.open_text(text):
+        return False
+    window.session.path = Path(origin) if origin else None
+    window.session.undo_stack.resetClean()  # recovered work is unsaved work
+    window._update_title()
+    return True

@@ -76,9 +76,15 @@ def _first_line(text: str) -> str:
 def _wrap(label: str, text: str) -> list[str]:
     indent = " " * 8
     head = f"{indent}{label:<8}"
-    return textwrap.wrap(text, WIDTH, initial_indent=head, subsequent_indent=indent + " " * 8) or [
-        head.rstrip()
-    ]
+    lines = textwrap.wrap(
+        text,
+        WIDTH,
+        initial_indent=head,
+        subsequent_indent=indent + " " * 8,
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+    return lines or [head.rstrip()]
 
 
 def format_step(step: TraceStep) -> list[str]:

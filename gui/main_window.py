@@ -29,7 +29,9 @@ from PySide6.QtWidgets import (
 
 from engine.trace import TraceStep
 from gui import resources, theme
+from gui.autosave import Autosaver
 from gui.composer import Composer
+from gui.errors import ErrorReporter
 from gui.inspector import Inspector
 from gui.ladder import LadderScene
 from gui.legend import Legend
@@ -96,6 +98,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self.last_error = ""
+        self.autosaver: Autosaver | None = None  # set by gui.app when running for real
+        self.reporter: ErrorReporter | None = None
         self.status = QLabel()
         self.statusBar().addWidget(self.status, 1)
 
@@ -399,6 +403,8 @@ class MainWindow(QMainWindow):
             return
         self.play_timer.stop()
         self._save_settings()
+        if self.autosaver is not None:
+            self.autosaver.discard()  # a normal exit: nothing to recover next time
         event.accept()
 
     # ---------------------------------------------------------------- stepping
