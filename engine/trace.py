@@ -98,6 +98,13 @@ class TraceStep:
     rr_calls: tuple[RrCall, ...] = ()
     flags: tuple[Flag, ...] = ()
     note: str = ""
+    # Added for the dialog simulation (engine/simulate.py); all optional.
+    received_on: str | None = None  # the element's socket the message arrived on
+    sent_from: str | None = None  # the element's socket the message left from
+    next_address: str | None = None  # the transport address it was sent to, proto:host:port
+    route_set: tuple[str, ...] = ()  # user agents: the dialog's route set after this step
+    remote_target: str | None = None  # user agents: the dialog's remote target after this step
+    path: tuple[str, ...] = ()  # a summarised response: every element it passed, in order
 
     @property
     def rc(self) -> int | None:
@@ -156,7 +163,14 @@ def _step(d: dict[str, Any]) -> TraceStep:
     data["kind"] = StepKind(d["kind"])
     data["flags"] = tuple(Flag(f) for f in d.get("flags", ()))
     data["rr_calls"] = tuple(_call(c) for c in d.get("rr_calls", ()))
-    for name in ("routes_before", "routes_after", "routes_removed", "record_routes_added"):
+    for name in (
+        "routes_before",
+        "routes_after",
+        "routes_removed",
+        "record_routes_added",
+        "route_set",
+        "path",
+    ):
         data[name] = tuple(d.get(name, ()))
     return TraceStep(**data)
 

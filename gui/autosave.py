@@ -45,7 +45,13 @@ class Autosaver(QObject):
     def save_now(self) -> None:
         """Write the autosave if there are unsaved edits (never raises)."""
         scenario = self.session.scenario
-        if scenario is None or not self.session.dirty:
+        try:
+            dirty = self.session.dirty
+        except RuntimeError:
+            # The session's undo stack is being destroyed (window closing): nothing to keep.
+            self.timer.stop()
+            return
+        if scenario is None or not dirty:
             return
         record = {
             "origin": str(self.session.path) if self.session.path else None,

@@ -1,0 +1,424 @@
+"""simulate(): hop by hop, deterministic, and every failure a flagged step, never an exception."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import resources
+from engine.message import SipRequest, SipResponse, parse_message
+from engine.profiles import PROFILES
+from engine.scenario import RequestSpec, Scenario, loads
+from engine.simulate import simulate, warnings
+from engine.trace import Flag, StepKind, Trace, TraceStep, from_jsonable, to_jsonable
+
+
+def scenario(**changes: Any) -> Scenario:
+    """Alice -> P1 -> P2 -> Bob; P1 and P2 record-route; ``changes`` patch the JSON."""
+    data: dict[str, Any] = {
+        "format": 1,
+        "title": "Test",
+        "user_agents": [
+            {
+                "name": "Alice",
+                "address": "udp:192.0.2.10:5060",
+                "contact": "sip:alice@192.0.2.10",
+                "aor": "sip:alice@atlanta.example.com",
+                "outbound_proxy": "sip:192.0.2.1",
+            },
+            {
+                "name": "Bob",
+                "address": "udp:192.0.2.20:5060",
+                "contact": "sip:bob@192.0.2.20",
+                "aor": "sip:bob@biloxi.example.com",
+            },
+        ],
+        "proxies": [
+            {"name": "P1", "listen": ["udp:192.0.2.1:5060"], "forward_to": "sip:192.0.2.2"},
+            {
+                "name": "P2",
+                "listen": ["udp:192.0.2.2:5060"],
+                "aliases": ["biloxi.example.com"],
+                "location": {"sip:bob@biloxi.example.com": "sip:bob@192.0.2.20"},
+            },
+        ],
+        "names": {},
+        "dialog": {"method": "INVITE", "from": "Alice", "to": "Bob"},
+        "requests": [{"method": "ACK", "from": "Alice"}, {"method": "BYE", "from": "Bob"}],
+    }
+    for key, value in changes.items():
+        if key.startswith("p1_") or key.startswith("p2_"):
+            data["proxies"][int(key[1]) - 1][key[3:]] = value
+        elif key.startswith("alice_") or key.startswith("bob_"):
+            who, _, field = key.partition("_")
+            data["user_agents"][0 if who == "alice" else 1][field] = value
+        elif key.startswith("dialog_"):
+            data["dialog"][key[7:]] = value
+        else:
+            data[key] = value
+    return loads(json.dumps(data))
+
+
+def proxy_steps(trace: Trace, request: int) -> list[TraceStep]:
+    return [s for s in trace.steps_of(request) if s.kind is StepKind.PROXY]
+
+
+def last(trace: Trace, request: int) -> TraceStep:
+    return trace.steps_of(request)[-1]
+
+
+# --------------------------------------------------------------------------
+# the whole dialog
+
+
+def test_a_dialog_is_played_in_order() -> None:
+    trace = simulate(scenario())
+    assert trace.title == "Test"
+    assert trace.requests == ("INVITE from Alice", "ACK from Alice", "BYE from Bob")
+    kinds = [(s.element, s.kind) for s in trace.steps_of(0)]
+    assert kinds[:4] == [
+        ("Alice", StepKind.UAC),
+        ("P1", StepKind.PROXY),
+        ("P2", StepKind.PROXY),
+        ("Bob", StepKind.UAS),
+    ]
+    statuses = [s.status for s in trace.steps_of(0) if s.kind is StepKind.RESPONSE]
+    assert statuses == [180, 200, 200, 200, 200]  # 180 summarised, 200 hop by hop
+    assert all(s.label == trace.requests[s.request] for s in trace.steps)
+    bye = trace.steps_of(2)
+    assert [s.element for s in bye] == ["Bob", "P2", "P1", "Alice", "Alice"]
+    assert bye[-1].path == ("Alice", "P1", "P2", "Bob")
+
+
+def test_the_trace_is_deterministic_and_serialises() -> None:
+    s = scenario()
+    first, second = simulate(s), simulate(s)
+    assert first == second
+    text = json.dumps(to_jsonable(first), indent=2, sort_keys=True)
+    assert text == json.dumps(to_jsonable(second), indent=2, sort_keys=True)
+    assert from_jsonable(json.loads(text)) == first
+
+
+def test_messages_are_full_texts_and_proxies_add_via_and_lower_max_forwards() -> None:
+    trace = simulate(scenario())
+    p1 = proxy_steps(trace, 0)[0]
+    incoming, outgoing = parse_message(p1.message_in), parse_message(p1.message_out)
+    assert isinstance(incoming, SipRequest)
+    assert isinstance(outgoing, SipRequest)
+    assert p1.message_out.endswith("\r\n\r\n")
+    assert outgoing.header("Max-Forwards") == "69"
+    assert outgoing.header_values("Via")[0] == "SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-p1-1"
+    assert outgoing.header_values("Via")[1:] == incoming.header_values("Via")
+    assert outgoing.headers[0].name == "Record-Route"  # inserted above Via, as Kamailio does
+    assert p1.record_routes_added == ("<sip:192.0.2.1;lr;ftag=alice-tag>",)
+    assert Flag.RECORD_ROUTE in p1.flags
+    assert p1.du_after == "sip:192.0.2.2"
+    assert (p1.received_on, p1.sent_from) == ("udp:192.0.2.1:5060", "udp:192.0.2.1:5060")
+    assert p1.next_address == "udp:192.0.2.2:5060"
+
+
+def test_responses_travel_back_along_via_with_record_route() -> None:
+    trace = simulate(scenario())
+    hops = [s for s in trace.steps_of(0) if s.kind is StepKind.RESPONSE and s.status == 200]
+    assert [h.element for h in hops] == ["Bob", "P2", "P1", "Alice"]
+    assert [h.next_element for h in hops] == ["P2", "P1", "Alice", None]
+    vias = [len(parse_message(h.message_out or h.message_in).header_values("Via")) for h in hops]
+    assert vias == [3, 2, 1, 1]
+    at_alice = parse_message(hops[-1].message_in)
+    assert isinstance(at_alice, SipResponse)
+    assert at_alice.list_values("Record-Route") == (
+        "<sip:192.0.2.2;lr;ftag=alice-tag>",
+        "<sip:192.0.2.1;lr;ftag=alice-tag>",
+    )
+    assert hops[-1].route_set == (
+        "sip:192.0.2.1;lr;ftag=alice-tag",
+        "sip:192.0.2.2;lr;ftag=alice-tag",
+    )
+    assert hops[-1].remote_target == "sip:bob@192.0.2.20"
+
+
+def test_decisions_are_recorded_per_rr_call() -> None:
+    trace = simulate(scenario())
+    p2 = proxy_steps(trace, 2)[0]
+    lr = p2.rr_calls[0]
+    assert lr.call == "loose_route()"
+    assert lr.rc == 1
+    assert lr.meaning.startswith("routed by the Route set")
+    assert [d.rule for d in lr.decisions] == ["in-dialog", "route-is-myself", "next-hop-loose"]
+    assert all(d.function == "loose_route" for d in lr.decisions)
+    assert p2.rr_calls[-1].call == "t_relay()"
+    assert p2.rc == 1
+
+
+# --------------------------------------------------------------------------
+# failures end a request with a flagged step
+
+
+def test_unresolvable_next_hop_at_a_user_agent() -> None:
+    trace = simulate(scenario(alice_outbound_proxy="sip:nowhere.example.com"))
+    (step,) = trace.steps_of(0)
+    assert step.kind is StepKind.UAC
+    assert Flag.DEAD_END in step.flags
+    assert "not in the name table" in step.note
+    assert Flag.DEAD_END in trace.steps_of(1)[0].flags  # no dialog afterwards
+    assert "has no dialog" in trace.steps_of(2)[0].note
+
+
+def test_unresolvable_next_hop_at_a_proxy() -> None:
+    trace = simulate(scenario(p1_forward_to="sip:198.51.100.99"))
+    p1 = proxy_steps(trace, 0)[0]
+    assert Flag.DEAD_END in p1.flags
+    assert "nothing listens on udp:198.51.100.99:5060" in p1.note
+    assert p1.next_element is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"p1_forward_to": "sip:192.0.2.2;transport=tcp"}, "nothing listens on tcp:192.0.2.2"),
+        (
+            {
+                "p1_forward_to": "sip:p2.example.com;transport=tcp",
+                "names": {"p2.example.com": "P2"},
+            },
+            "P2 has no tcp socket on port 5060",
+        ),
+        ({"p1_forward_to": "sip:[2001:db8::9]"}, "nothing listens on udp:[2001:db8::9]:5060"),
+        ({"p1_forward_to": "sip:p2.example.com:5070", "names": {"p2.example.com": "P2"}}, "port"),
+        ({"p1_forward_to": "sips:192.0.2.2"}, "tls"),
+    ],
+)
+def test_other_unresolvable_hops(changes: dict[str, Any], message: str) -> None:
+    p1 = proxy_steps(simulate(scenario(**changes)), 0)[0]
+    assert Flag.DEAD_END in p1.flags
+    assert message in p1.note
+
+
+def test_location_miss_is_404_and_the_reply_goes_back() -> None:
+    trace = simulate(scenario(p2_location={}))
+    p2 = proxy_steps(trace, 0)[1]
+    assert p2.status == 404
+    assert p2.rr_calls[-2].call == 'lookup("location")'
+    assert p2.rr_calls[-2].rc == -1
+    assert Flag.DEAD_END in p2.flags
+    assert p2.path == ("P2", "P1", "Alice")
+    assert p2.next_element == "P1"
+    reply = parse_message(p2.message_out)
+    assert isinstance(reply, SipResponse)
+    assert reply.header("To") == "<sip:bob@biloxi.example.com>;tag=p2-sl"
+
+
+def test_max_forwards_zero_is_483() -> None:
+    trace = simulate(scenario(dialog_max_forwards=1))
+    p1, p2 = proxy_steps(trace, 0)
+    assert parse_message(p1.message_out).header("Max-Forwards") == "0"
+    assert p2.status == 483
+    assert p2.rr_calls[0].call == 'mf_process_maxfwd_header("10")'
+
+
+def test_in_dialog_request_not_routed_is_404_and_flagged() -> None:
+    s = scenario()
+    bye = RequestSpec(method="BYE", sender="Bob", route=())  # hand edit: no route set at all
+    trace = simulate(replace(s, requests=(bye,)))
+    # Bob sends straight to Alice's Contact: no proxy involved, still delivered.
+    assert [x.element for x in trace.steps_of(1)] == ["Bob", "Alice", "Alice"]
+    via_p2 = RequestSpec(method="INFO", sender="Bob", route=("<sip:192.0.2.2>",))
+    trace = simulate(replace(s, requests=(via_p2,)))
+    # P2 is named by a strict Route: Bob puts it into the R-URI; P2 sees itself there
+    # (S-path) with nothing after it but Alice's Contact.
+    p2 = proxy_steps(trace, 1)[0]
+    assert Flag.STRICT_TO_LOOSE in p2.flags
+    assert p2.next_element == "Alice"
+
+
+def test_not_routed_flag_only_where_loose_route_was_expected_to_route() -> None:
+    s = scenario(p1_profile="honour-preloaded")
+    trace = simulate(s)
+    p1 = proxy_steps(trace, 0)[0]
+    assert p1.rc == -1  # no Route on the initial request: normal, not flagged
+    assert Flag.NOT_ROUTED not in p1.flags
+    too_long = "1" * 118  # a maddr longer than Kamailio accepts: loose_route() returns -1
+    garbage = scenario(
+        p1_profile="honour-preloaded",
+        dialog_route=["<sip:192.0.2.1;lr>", f"<sip:x;maddr={too_long};lr>"],
+    )
+    p1 = proxy_steps(simulate(garbage), 0)[0]
+    assert p1.rc == -1
+    assert Flag.NOT_ROUTED in p1.flags
+
+
+def test_ack_that_is_not_routed_is_dropped_without_reply() -> None:
+    s = scenario()
+    ack = RequestSpec(method="ACK", sender="Alice", route=("<sip:192.0.2.1;lr>",))
+    trace = simulate(replace(s, proxies=(replace(s.proxies[0], aliases=()), s.proxies[1])))
+    assert trace.steps_of(1)[-1].element == "Bob"
+    # An ACK whose R-URI is P1 and carries no Route: loose_route() -1, discarded.
+    ack = RequestSpec(method="ACK", sender="Alice", route=(), request_uri="sip:192.0.2.1")
+    trace = simulate(replace(s, requests=(ack,)))
+    p1 = proxy_steps(trace, 1)[0]
+    assert p1.rc == -1
+    assert p1.status is None
+    assert {Flag.NOT_ROUTED, Flag.DEAD_END} <= set(p1.flags)
+    assert "discarded" in p1.note
+
+
+def test_deny_and_honour_profiles_on_the_same_preloaded_route() -> None:
+    route = ["<sip:192.0.2.1;lr>", "<sip:192.0.2.2;lr>"]
+    denied = proxy_steps(simulate(scenario(p1_profile="deny-preloaded", dialog_route=route)), 0)
+    assert denied[0].status == 403
+    honoured = proxy_steps(simulate(scenario(p1_profile="honour-preloaded", dialog_route=route)), 0)
+    assert honoured[0].rc == 1
+    assert Flag.SECURITY in honoured[0].flags
+    removed = proxy_steps(simulate(scenario(dialog_route=route)), 0)
+    assert removed[0].routes_removed == tuple(route)
+    assert removed[0].routes_after == ()
+    assert removed[0].rr_calls[0].call == 'remove_hf("Route")'
+    assert Flag.SECURITY not in removed[0].flags
+
+
+def test_failed_dialog_creation_leaves_no_dialog() -> None:
+    trace = simulate(scenario(dialog_responses=[180, 486]))
+    final = last(trace, 0)
+    assert final.status == 486
+    assert Flag.DEAD_END in final.flags
+    assert all(Flag.DEAD_END in trace.steps_of(i)[0].flags for i in (1, 2))
+
+
+def test_wrong_dialog_at_the_uas_is_481() -> None:
+    s = scenario()
+    # Bob's BYE is steered back to Bob himself by a hand-edited Request-URI.
+    bye = RequestSpec(method="BYE", sender="Bob", route=(), request_uri="sip:bob@192.0.2.20")
+    trace = simulate(replace(s, requests=(bye,)))
+    uas = next(x for x in trace.steps_of(1) if x.kind is StepKind.UAS)
+    assert uas.status == 481
+    assert Flag.DEAD_END in uas.flags
+
+
+def test_a_real_loop_is_stopped() -> None:
+    # P1 sends initial requests to itself: the same request reaches P1 again unchanged.
+    trace = simulate(scenario(p1_forward_to="sip:192.0.2.1"))
+    first, second = proxy_steps(trace, 0)
+    assert first.next_element == "P1"
+    assert {Flag.LOOP, Flag.DEAD_END} <= set(second.flags)
+    assert "Loop" in second.note
+
+
+# --------------------------------------------------------------------------
+# user agents
+
+
+def test_target_refresh_updates_only_the_remote_target() -> None:
+    s = scenario()
+    reinvite = RequestSpec(method="INVITE", sender="Bob", contact="sip:bob@bob.example.com")
+    s = replace(
+        s,
+        names=(("bob.example.com", "Bob"),),
+        requests=(
+            RequestSpec(method="ACK", sender="Alice"),
+            reinvite,
+            RequestSpec(method="ACK", sender="Bob"),
+            RequestSpec(method="BYE", sender="Alice"),
+        ),
+    )
+    trace = simulate(s)
+    before = trace.steps_of(1)[0]
+    after = trace.steps_of(4)[0]
+    assert before.remote_target == "sip:bob@192.0.2.20"
+    assert after.remote_target == "sip:bob@bob.example.com"
+    assert after.route_set == before.route_set
+    assert parse_message(after.message_out).start_line == "BYE sip:bob@bob.example.com SIP/2.0"
+    bob_ack = parse_message(trace.steps_of(3)[0].message_out)
+    assert bob_ack.header("CSeq") == "1 ACK"  # Bob's re-INVITE was his CSeq 1
+    assert last(trace, 4).element == "Bob"
+
+
+def test_route_style_comma() -> None:
+    trace = simulate(scenario(alice_route_style="comma"))
+    ack = parse_message(trace.steps_of(1)[0].message_out)
+    assert ack.header_values("Route") == (
+        "<sip:192.0.2.1;lr;ftag=alice-tag>, <sip:192.0.2.2;lr;ftag=alice-tag>",
+    )
+
+
+def test_preloaded_route_goes_to_the_top_route() -> None:
+    trace = simulate(scenario(dialog_route=["<sip:192.0.2.2;lr>"], alice_outbound_proxy=None))
+    assert trace.steps_of(0)[0].next_element == "P2"
+
+
+def test_call_id_and_tags_come_from_the_scenario() -> None:
+    trace = simulate(scenario(call_id="fixed@x"))
+    invite = parse_message(trace.steps_of(0)[0].message_out)
+    assert invite.header("Call-ID") == "fixed@x"
+    assert invite.header("From") == "<sip:alice@atlanta.example.com>;tag=alice-tag"
+    other = parse_message(simulate(scenario(title="Other")).steps_of(0)[0].message_out)
+    assert other.header("Call-ID") != invite.header("Call-ID")
+    assert other.header(
+        "Call-ID",
+    ).endswith("@192.0.2.10")  # type: ignore[union-attr]
+
+
+# --------------------------------------------------------------------------
+# warnings
+
+
+def test_warnings() -> None:
+    assert warnings(scenario()) == ()
+    honour = warnings(scenario(p1_profile="honour-preloaded"))
+    assert len(honour) == 1
+    assert honour[0].startswith("P1: profile honour-preloaded")
+    no_secret = warnings(scenario(p1_outbound={}))
+    assert "no flow_token_secret" in no_secret[0]
+    secret = warnings(scenario(p1_outbound={"flow_token_secret": "x"}))
+    assert "ignored by Kamailio 5.6.3" in secret[0]
+    mixed = warnings(
+        scenario(
+            p1_listen=["udp:192.0.2.1:5060", "tcp:192.0.2.1:5060"], p1_rr={"enable_double_rr": 0}
+        )
+    )
+    assert "enable_double_rr=0" in mixed[0]
+    gotcha = warnings(scenario(p2_aliases=["biloxi.example.com", "192.0.2.20"]))
+    assert "Bob's Contact sip:bob@192.0.2.20 is an address of P2" in gotcha[0]
+    assert warnings(scenario(p2_aliases=["192.0.2.20"], p2_loose_route_mode=1)) == ()
+    assert simulate(scenario(p1_profile="honour-preloaded")).warnings == honour
+
+
+# --------------------------------------------------------------------------
+# property: a valid scenario never makes simulate() raise
+
+
+LIBRARY = [loads(resources.scenario_text(n)) for n in resources.list_scenarios()]
+METHODS = ("ACK", "BYE", "INFO", "INVITE", "UPDATE", "NOTIFY", "MESSAGE")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_simulate_never_raises_on_a_valid_scenario(data: st.DataObject) -> None:
+    s = data.draw(st.sampled_from(LIBRARY))
+    proxies = tuple(
+        replace(
+            p,
+            profile=data.draw(st.sampled_from(sorted(PROFILES))),
+            loose_route_mode=data.draw(st.sampled_from([0, 1])),
+        )
+        for p in s.proxies
+    )
+    parties = sorted({s.dialog.sender, s.dialog.recipient})
+    requests = tuple(
+        RequestSpec(
+            method=data.draw(st.sampled_from(METHODS)),
+            sender=data.draw(st.sampled_from(parties)),
+            max_forwards=data.draw(st.integers(0, 70)),
+        )
+        for _ in range(data.draw(st.integers(0, 4)))
+    )
+    trace = simulate(replace(s, proxies=proxies, requests=requests))
+    assert len(trace.requests) == 1 + len(requests)
+    for i in range(len(trace.requests)):
+        assert trace.steps_of(i)
+    assert [x.index for x in trace.steps] == list(range(len(trace.steps)))
+    assert simulate(replace(s, proxies=proxies, requests=requests)) == trace
