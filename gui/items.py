@@ -49,6 +49,7 @@ class NodeSpec:
     tooltip: str
     x: float
     y: float
+    warnings: tuple[str, ...] = ()  # configuration warnings shown as a persistent badge
 
 
 def badge_width(style: FlagStyle, height: float) -> float:
@@ -152,8 +153,15 @@ class NodeItem(QGraphicsObject):
             x += w + gap
         return rects
 
+    def warning_rect(self) -> QRectF:
+        """The persistent security badge, on the box's lower right corner."""
+        body = self.body_rect()
+        return QRectF(body.right() - BADGE * 0.6, body.bottom() - BADGE * 0.6, BADGE, BADGE)
+
     def boundingRect(self) -> QRectF:
         rect = self.body_rect().adjusted(-6, -6, 6, 6)
+        if self.spec.warnings:
+            rect = rect.united(self.warning_rect().adjusted(-2, -2, 2, 2))
         for b in self.badge_rects():
             rect = rect.united(b.adjusted(-2, -2, 2, 2))
         return rect
@@ -235,6 +243,9 @@ class NodeItem(QGraphicsObject):
         )
         for flag, brect in zip(self.marks, self.badge_rects(), strict=True):
             paint_badge(painter, brect, FLAG_STYLES[flag])
+        if self.spec.warnings:
+            # Always shown, whatever the step: this element's configuration is risky.
+            paint_badge(painter, self.warning_rect(), FLAG_STYLES[Flag.SECURITY])
 
     def hoverEnterEvent(self, event: object) -> None:
         self._hover = True

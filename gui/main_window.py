@@ -441,7 +441,7 @@ class MainWindow(QMainWindow):
         s = self.session
         self.model.set_trace(s.trace)
         self.timeline.resizeColumnsToContents()
-        specs, links = node_specs(s.graph, s.positions)
+        specs, links = node_specs(s.graph, s.positions, s.scenario, s.trace.warnings)
         self.scene.set_topology(specs, links)
         if self.view.auto_fit:
             self.view.fit()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import networkx as nx
 
+from engine.scenario import Scenario
 from gui.items import NodeSpec
 
 COLUMN = 205.0
@@ -69,10 +70,47 @@ def fold(
     return out
 
 
+def configuration_html(scenario: Scenario | None, name: str) -> list[str]:
+    """A proxy's or user agent's configuration, as tooltip lines."""
+    if scenario is None:
+        return []
+    rows: list[str] = []
+    for node in scenario.proxies:
+        if node.name != name:
+            continue
+        rows.append("listen: " + ", ".join(s.describe() for s in node.listen))
+        if node.aliases:
+            rows.append("aliases: " + ", ".join(str(a) for a in node.aliases))
+        rows.append(f"profile: {node.profile}")
+        changed = node.rr.changed()
+        rows.append(
+            "rr modparams: "
+            + (", ".join(f"{k}={v}" for k, v in changed.items()) if changed else "defaults")
+        )
+        if node.loose_route_mode:
+            rows.append(f"loose_route_mode({node.loose_route_mode})")
+        if node.outbound is not None:
+            rows.append("outbound module loaded")
+    for ua in scenario.user_agents:
+        if ua.name == name:
+            rows.append(f"address: {ua.address}")
+            rows.append(f"Contact: {ua.contact}")
+            if ua.outbound_proxy:
+                rows.append(f"outbound proxy: {ua.outbound_proxy}")
+    return [html.escape(r) for r in rows]
+
+
 def node_specs(
-    graph: nx.DiGraph[str], positions: Mapping[str, tuple[float, float]]
+    graph: nx.DiGraph[str],
+    positions: Mapping[str, tuple[float, float]],
+    scenario: Scenario | None = None,
+    warnings: Sequence[str] = (),
 ) -> tuple[list[NodeSpec], list[tuple[str, str]]]:
-    """Nodes with scene coordinates, and the undirected links between them."""
+    """Nodes with scene coordinates, and the undirected links between them.
+
+    ``warnings`` are the scenario's configuration warnings (``"P2: ..."``); each is
+    attached to the element it names, which shows it as a persistent badge.
+    """
     specs: list[NodeSpec] = []
     scene_pos = fold(positions)
     for name in graph.nodes:
@@ -81,6 +119,11 @@ def node_specs(
         kind = "ua" if kind.lower() in ("ua", "user-agent", "user_agent", "uac", "uas") else "proxy"
         x, y = scene_pos.get(name, (0.0, 0.0))
         subtitle = str(attrs.get("address") or attrs.get("subtitle") or "")
-        specs.append(NodeSpec(str(name), kind, subtitle, _tooltip(str(name), attrs), x, y))
+        own = tuple(w.split(": ", 1)[1] for w in warnings if w.startswith(f"{name}: "))
+        tip = [f"<b>{html.escape(str(name))}</b>", *configuration_html(scenario, str(name))]
+        if len(tip) == 1:
+            tip = [_tooltip(str(name), attrs)]
+        tip.extend(f"<br><b>⚠ {html.escape(w)}</b>" for w in own)
+        specs.append(NodeSpec(str(name), kind, subtitle, "<br>".join(tip), x, y, own))
     links = sorted({tuple(sorted((str(a), str(b)))) for a, b in graph.edges if a != b})
     return specs, [(a, b) for a, b in links]

@@ -244,3 +244,27 @@ def test_unsaved_changes_prompt(window: MainWindow, monkeypatch: pytest.MonkeyPa
     assert window.open_path(resources.scenario_file("rfc3261-16-12-1-1-trapezoid"))
     assert window.session.scenario is not before
     assert not window.session.dirty
+
+
+def test_security_warning_is_shown_on_the_affected_proxy(window: MainWindow) -> None:
+    _open(window, resources.scenario_file("preloaded-route-foreign-host"))
+    warned = {name: node for name, node in window.scene.nodes.items() if node.spec.warnings}
+    assert warned, "the open-relay profile must be flagged on its proxy"
+    for name, node in warned.items():
+        assert any(w.startswith(f"{name}: ") for w in window.session.trace.warnings)
+        assert "open relay" in node.toolTip()
+        assert node.boundingRect().contains(node.warning_rect())
+    # Elements without a risky configuration carry no warning badge.
+    assert all(not n.spec.warnings for n in window.scene.nodes.values() if n.spec.kind == "ua")
+    assert "open relay" in window.legend.warnings.text()
+
+
+def test_hovering_a_proxy_shows_its_configuration(window: MainWindow) -> None:
+    _open(window, resources.scenario_file(resources.TOUR))
+    scenario = window.session.scenario
+    assert scenario is not None
+    proxy = scenario.proxies[0]
+    tip = window.scene.nodes[proxy.name].toolTip()
+    assert "listen:" in tip
+    assert str(proxy.listen[0]) in tip
+    assert f"profile: {proxy.profile}" in tip
