@@ -32,14 +32,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from functools import lru_cache
+from operator import attrgetter
+from typing import Any
 
 from engine.errors import ScriptError, SipParseError
 from engine.headers import NameAddr, parse_name_addr, split_values
-from engine.message import Header, SipRequest
+from engine.message import Header, SipRequest, canonical_name
 from engine.outbound import Flow, TokenStatus, encode_flow_token, inspect_flow_token, key_for
 from engine.proxy import Proxy, Socket, find_socket, locate, parse_socket
-from engine.uri import SipUri, parse_uri, same_ip
+from engine.uri import MEMO_LIMIT, SipUri, parse_uri, same_ip
 
 #: What each return code of loose_route() means, in the words the app shows.
 RC_MEANING = {
@@ -51,16 +54,28 @@ RC_MEANING = {
 }
 
 MAX_MADDR = 117
+MAX_ROUTE_ENTRIES = 1000
 MAX_RR_PARAM_BUFFER = 512
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Step:
     """One decision step: a stable rule id and a plain-English sentence."""
 
     rule: str
     text: str
     function: str = "loose_route"
+
+    def __init__(self, rule: str, text: str, function: str = "loose_route") -> None:
+        # Written out for speed, as Context.__init__ is (every rr call makes several).
+        _SET_STEP[0](self, rule)
+        _SET_STEP[1](self, text)
+        _SET_STEP[2](self, function)
+
+
+_SET_STEP: tuple[Callable[[Step, Any], None], ...] = tuple(
+    Step.__dict__[f.name].__set__ for f in fields(Step)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +107,12 @@ def parse_route_body(value: str) -> tuple[tuple[NameAddr, int, int, str], ...]:
     ...
     engine.errors.SipParseError: column 13: Route value 2: missing '<' in 'junk'
     """
+    n = len(value)
+    if value[:1] == "<" and value.find(">") == n - 1:
+        # The common case, one "<uri>" and nothing else: what the loop below gives.
+        return ((NameAddr(value[1:-1]), 0, n, value),)
     out: list[tuple[NameAddr, int, int, str]] = []
     pos = 0
-    n = len(value)
     while True:
         while pos < n and value[pos] in " \t":
             pos += 1
@@ -136,6 +154,8 @@ def parse_route_body(value: str) -> tuple[tuple[NameAddr, int, int, str], ...]:
 
 
 def _find_unquoted_from(text: str, char: str, pos: int) -> int:
+    if '"' not in text:
+        return text.find(char, pos)
     quoted = False
     escaped = False
     for i in range(pos, len(text)):
@@ -158,21 +178,34 @@ def route_headers(request: SipRequest) -> tuple[RouteHeader, ...]:
     """The Route header lines of a request, each parsed (or marked unparsable)."""
     out: list[RouteHeader] = []
     for pos, h in enumerate(request.headers):
-        if h.key != "route":
+        if canonical_name(h.name) != "route":
             continue
-        try:
-            elements: tuple[tuple[NameAddr, int, int, str], ...] | None = parse_route_body(h.value)
-            error = None
-        except SipParseError as exc:
-            elements, error = None, exc.what
-        out.append(RouteHeader(pos, h.value, elements, error))
+        value = h.value
+        out.append(
+            _route_header_memo(pos, value)
+            if len(value) <= MEMO_LIMIT
+            else _route_header(pos, value)
+        )
     return tuple(out)
+
+
+def _route_header(position: int, value: str) -> RouteHeader:
+    try:
+        elements: tuple[tuple[NameAddr, int, int, str], ...] | None = parse_route_body(value)
+        error = None
+    except SipParseError as exc:
+        elements, error = None, exc.what
+    return RouteHeader(position, value, elements, error)
+
+
+# A dialog's Route set arrives with each of its requests: remember the parsed lines.
+_route_header_memo = lru_cache(maxsize=1024)(_route_header)
 
 
 _UNSET = "\x00unset"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Context:
     """The request while one proxy's script runs (Kamailio's ``sip_msg``).
 
@@ -198,6 +231,48 @@ class Context:
     next_hop_route: bool = False
     routes: tuple[RouteHeader, ...] = ()  # the received Route lines, parsed once
 
+    def __init__(
+        self,
+        request: SipRequest,
+        proxy: Proxy,
+        received_on: Socket,
+        send_socket: Socket,
+        source: str | None = None,
+        ruri: str = "",
+        du: str | None = None,
+        fs: Socket | None = None,
+        flags: int = 0,
+        deleted: frozenset[tuple[int, int]] = frozenset(),
+        appended_routes: tuple[str, ...] = (),
+        record_routes: tuple[str, ...] = (),
+        rr_done: bool = False,
+        rr_param_buffer: str = "",
+        route_params: str | None = _UNSET,
+        next_hop_route: bool = False,
+        routes: tuple[RouteHeader, ...] = (),
+    ) -> None:
+        # Written out instead of generated: a frozen dataclass's own __init__ sets every
+        # field with object.__setattr__, twice the cost of the slot setters used here,
+        # and every rr call makes a Context.  tests/engine/test_rr.py checks that this
+        # signature stays the fields' one.
+        _SET_CONTEXT[0](self, request)
+        _SET_CONTEXT[1](self, proxy)
+        _SET_CONTEXT[2](self, received_on)
+        _SET_CONTEXT[3](self, send_socket)
+        _SET_CONTEXT[4](self, source)
+        _SET_CONTEXT[5](self, ruri)
+        _SET_CONTEXT[6](self, du)
+        _SET_CONTEXT[7](self, fs)
+        _SET_CONTEXT[8](self, flags)
+        _SET_CONTEXT[9](self, deleted)
+        _SET_CONTEXT[10](self, appended_routes)
+        _SET_CONTEXT[11](self, record_routes)
+        _SET_CONTEXT[12](self, rr_done)
+        _SET_CONTEXT[13](self, rr_param_buffer)
+        _SET_CONTEXT[14](self, route_params)
+        _SET_CONTEXT[15](self, next_hop_route)
+        _SET_CONTEXT[16](self, routes)
+
     @classmethod
     def start(
         cls,
@@ -212,6 +287,17 @@ class Context:
         """The context as the script begins: nothing changed yet."""
         rcv = _as_socket(proxy, received_on) if received_on is not None else proxy.listen[0]
         snd = _as_socket(proxy, send_socket) if send_socket is not None else rcv
+        routes = route_headers(request)
+        count = sum(len(rh.elements) if rh.elements else 1 for rh in routes)
+        if count > MAX_ROUTE_ENTRIES:
+            # A bound, not Kamailio behaviour: nobody learns from a route set this long, and
+            # it keeps every later step (and the app) fast.
+            raise SipParseError(
+                f"the request has {count} Route values; RouteLab handles at most "
+                f"{MAX_ROUTE_ENTRIES}",
+                header="Route",
+                status_hint=413,
+            )
         return cls(
             request=request,
             proxy=proxy,
@@ -220,7 +306,7 @@ class Context:
             source=source,
             ruri=request.uri,
             flags=flags,
-            routes=route_headers(request),
+            routes=routes,
         )
 
 
@@ -228,7 +314,24 @@ def _as_socket(proxy: Proxy, value: Socket | str) -> Socket:
     return value if isinstance(value, Socket) else proxy.socket(value)
 
 
-@dataclass(frozen=True, slots=True)
+_CONTEXT_FIELDS = tuple(f.name for f in fields(Context))
+# The slot setters Context.__init__ uses, in field order.
+_SET_CONTEXT: tuple[Callable[[Context, Any], None], ...] = tuple(
+    Context.__dict__[name].__set__ for name in _CONTEXT_FIELDS
+)
+_CONTEXT_INDEX = {name: i for i, name in enumerate(_CONTEXT_FIELDS)}
+_context_values = attrgetter(*_CONTEXT_FIELDS)
+
+
+def _evolve(ctx: Context, **changes: Any) -> Context:
+    """``dataclasses.replace`` for a Context, in half the time (every rr call makes one)."""
+    values = list(_context_values(ctx))
+    for name, value in changes.items():
+        values[_CONTEXT_INDEX[name]] = value
+    return Context(*values)
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class RrResult:
     """What one rr function call returned, with its decision steps.
 
@@ -250,10 +353,42 @@ class RrResult:
     flow_status: str | None = None
     preloaded: bool = False
 
+    def __init__(
+        self,
+        function: str,
+        rc: int,
+        steps: tuple[Step, ...],
+        path: str = "",
+        removed: tuple[str, ...] = (),
+        appended: str | None = None,
+        added: tuple[str, ...] = (),
+        local_route: str | None = None,
+        flow: Flow | None = None,
+        flow_status: str | None = None,
+        preloaded: bool = False,
+    ) -> None:
+        # Written out for speed, as Context.__init__ is.
+        _SET_RESULT[0](self, function)
+        _SET_RESULT[1](self, rc)
+        _SET_RESULT[2](self, steps)
+        _SET_RESULT[3](self, path)
+        _SET_RESULT[4](self, removed)
+        _SET_RESULT[5](self, appended)
+        _SET_RESULT[6](self, added)
+        _SET_RESULT[7](self, local_route)
+        _SET_RESULT[8](self, flow)
+        _SET_RESULT[9](self, flow_status)
+        _SET_RESULT[10](self, preloaded)
+
     @property
     def meaning(self) -> str:
         """The return code in words (loose_route family)."""
         return RC_MEANING.get(self.rc, "")
+
+
+_SET_RESULT: tuple[Callable[[RrResult, Any], None], ...] = tuple(
+    RrResult.__dict__[f.name].__set__ for f in fields(RrResult)
+)
 
 
 # --------------------------------------------------------------------------
@@ -447,18 +582,28 @@ def loose_route(ctx: Context, *, mode: int = 0) -> tuple[Context, RrResult]:
     fn = "loose_route" if mode == 0 else f"loose_route_mode({mode})"
     st = _Steps(fn)
     headers = ctx.routes
-    base = RrResult(fn, -1, ())
+    preloaded = False  # set below; done() reads it when the call ends
 
-    def done(c: Context, rc: int, **kw: object) -> tuple[Context, RrResult]:
+    def done(c: Context, rc: int, **kw: Any) -> tuple[Context, RrResult]:
         removed = tuple(
-            headers[line].elements[idx][3]  # type: ignore[index]
-            for line, idx in sorted(c.deleted - ctx.deleted)
+            [
+                headers[line].elements[idx][3]  # type: ignore[index]
+                for line, idx in sorted(c.deleted - ctx.deleted)
+            ]
         )
         appended = (
             c.appended_routes[-1] if len(c.appended_routes) > len(ctx.appended_routes) else None
         )
-        res = replace(base, rc=rc, steps=tuple(st.items), removed=removed, appended=appended)
-        return c, replace(res, **kw)  # type: ignore[arg-type]
+        res = RrResult(
+            fn,
+            rc,
+            tuple(st.items),
+            removed=removed,
+            appended=appended,
+            preloaded=preloaded,
+            **kw,
+        )
+        return c, res
 
     if not headers:
         st.add(
@@ -491,7 +636,6 @@ def loose_route(ctx: Context, *, mode: int = 0) -> tuple[Context, RrResult]:
         return done(ctx, -1)
 
     preloaded = _to_tag(ctx.request) is None
-    base = replace(base, preloaded=preloaded)
     if preloaded:
         st.add(
             "preloaded",
@@ -533,15 +677,20 @@ def _strict_rewrite(
     pos: tuple[int, int],
     uri: SipUri,
     text: str,
+    **also: Any,
 ) -> Context | None:
-    """RFC 3261 16.6 step 6 as Kamailio's ``handle_sr``: the next hop is a strict router."""
+    """RFC 3261 16.6 step 6 as Kamailio's ``handle_sr``: the next hop is a strict router.
+
+    ``also`` holds more context changes to make in the same copy; a ``deleted``
+    there is the set of removals made so far (default: the context's).
+    """
     na = walk.element(pos)[0]
     target = _maddr_target(uri, na.uri_text)
     if target is None:
         st.add("maddr-too-long", f"The maddr of {text} is longer than 117 characters: -1.")
         return None
     original = ctx.request.uri
-    deleted = set(ctx.deleted) | {(pos[0], i) for i in range(pos[1] + 1)}
+    deleted = also.pop("deleted", ctx.deleted) | {(pos[0], i) for i in range(pos[1] + 1)}
     st.add(
         "strict-next-hop",
         f"The next hop {text} has no lr parameter: it is a strict router (RFC 2543). "
@@ -549,11 +698,12 @@ def _strict_rewrite(
         f"and the old R-URI is appended as the last Route <{original}> "
         "(RFC 3261 16.6 step 6; Kamailio appends it after the last header).",
     )
-    return replace(
+    return _evolve(
         ctx,
         ruri=target,
         deleted=frozenset(deleted),
         appended_routes=(*ctx.appended_routes, f"<{original}>"),
+        **also,
     )
 
 
@@ -572,30 +722,33 @@ def _after_loose(
     pos = (0, 0)
     loc = locate(e1, ctx.proxy)
     if not loc.myself:
-        ctx = replace(ctx, route_params=None)
         why = loc.reason() if loc.gruu else "no listen socket or alias of this proxy matches"
         if e1.is_loose:
             target = _maddr_target(e1, walk.element(pos)[0].uri_text)
             if target is None:
                 st.add("maddr-too-long", f"The maddr of {e1_text} is too long: -1.")
-                return finish(ctx, -1, path="A")
+                return finish(_evolve(ctx, route_params=None), -1, path="A")
             st.add(
                 "first-route-foreign-loose",
                 f"Route 1 {e1_text} is not this proxy ({why}); it is a loose router, so $du "
                 f"becomes {target} and the Route headers stay as they are.",
             )
-            return finish(replace(ctx, du=target), 1, path="A")
+            return finish(_evolve(ctx, route_params=None, du=target), 1, path="A")
         st.add(
             "first-route-foreign-strict",
             f"Route 1 {e1_text} is not this proxy ({why}) and has no lr parameter.",
         )
-        new = _strict_rewrite(ctx, st, walk, pos, e1, e1_text)
+        new = _strict_rewrite(ctx, st, walk, pos, e1, e1_text, route_params=None)
         if new is None:
-            return finish(ctx, -1, path="A")
+            return finish(_evolve(ctx, route_params=None), -1, path="A")
         return finish(new, 1, path="A")
 
-    params = e1.param_text
-    ctx = replace(ctx, route_params=params)
+    # E1 is this proxy.  What changes is kept in these locals, and the new context is
+    # made once, when the call ends (result() below): copying a Context is the most
+    # expensive thing loose_route() does.
+    params = e1.param_text  # the local route parameters (check_route_param, is_direction)
+    fs = ctx.fs
+    du = ctx.du
     st.add(
         "route-is-myself",
         f"Route 1 {e1_text} is this proxy ({loc.reason()}): removed.",
@@ -615,7 +768,7 @@ def _after_loose(
                 "-2 and changes nothing (RFC 5626 5.3: reject with 403).",
             )
             # Nothing changed: drop the route_params cache update as well.
-            return finish(replace(ctx, route_params=_UNSET), -2, path="A", flow_status=flow_status)
+            return finish(_evolve(ctx, route_params=_UNSET), -2, path="A", flow_status=flow_status)
         if status is TokenStatus.VALID and token_flow is not None:
             flow = token_flow
             if _same_flow_source(ctx, token_flow):
@@ -637,10 +790,10 @@ def _after_loose(
                         f"{token_flow.local_socket}, which this proxy does not listen on: -2.",
                     )
                     return finish(
-                        replace(ctx, route_params=_UNSET), -2, path="A", flow_status=flow_status
+                        _evolve(ctx, route_params=_UNSET), -2, path="A", flow_status=flow_status
                     )
                 use_ob = True
-                ctx = replace(ctx, fs=sock, du=token_flow.destination)
+                fs, du = sock, token_flow.destination
                 st.add(
                     "flow-token-used",
                     f"The user part of {e1_text} is a valid outbound flow token for "
@@ -653,36 +806,64 @@ def _after_loose(
     if rr.force_send_socket and not use_ob and not is_r2:
         sock = force_socket_for(e1, ctx.proxy)
         if sock is not None:
-            ctx = replace(ctx, fs=sock)
+            fs = sock
             st.add(
                 "force-send-socket",
                 f"modparam force_send_socket=1: the request will leave from {sock}, the socket "
                 f"named by {e1_text}.",
             )
-    ctx = replace(ctx, deleted=ctx.deleted | {pos})
+    deleted = ctx.deleted | {pos}
 
-    def end_codes(c: Context) -> tuple[Context, RrResult]:
+    def result(
+        rc: int, *, next_hop: bool = False, with_flow: bool = True
+    ) -> tuple[Context, RrResult]:
+        # _evolve(ctx, deleted=, route_params=, fs=, du=, next_hop_route=) spelled out:
+        # this is the context almost every in-dialog request ends with.
+        new = Context(
+            ctx.request,
+            ctx.proxy,
+            ctx.received_on,
+            ctx.send_socket,
+            ctx.source,
+            ctx.ruri,
+            du,
+            fs,
+            ctx.flags,
+            deleted,
+            ctx.appended_routes,
+            ctx.record_routes,
+            ctx.rr_done,
+            ctx.rr_param_buffer,
+            params,
+            True if next_hop else ctx.next_hop_route,
+            ctx.routes,
+        )
+        if with_flow:
+            return finish(new, rc, path="A", flow=flow, flow_status=flow_status)
+        return finish(new, rc, path="A")
+
+    def end_codes() -> tuple[Context, RrResult]:
         if use_ob:
             st.add(
                 "flow-end",
                 "No Route is left: the request goes down the flow, return code 2.",
             )
-            return finish(c, 2, path="A", flow=flow, flow_status=flow_status)
+            return result(2)
         if preloaded:
             st.add(
                 "preloaded-consumed",
                 "No Route is left after removing this proxy's own entry of a preloaded Route "
                 f"set: loose_route() returns -3 (Kamailio 5.3+). $du and the R-URI "
-                f"{c.ruri} are unchanged, so routing continues on the R-URI. "
+                f"{ctx.ruri} are unchanged, so routing continues on the R-URI. "
                 "The -3 is FALSE in the config language although the Route was consumed.",
             )
-            return finish(c, -3, path="A", flow=flow, flow_status=flow_status)
+            return result(-3)
         st.add(
             "last-route-consumed",
             f"No Route is left: this proxy was the last entry of the route set. Returns 1; "
-            f"the next hop is the R-URI {c.ruri} (RFC 3261 16.12: forward to the R-URI).",
+            f"the next hop is the R-URI {ctx.ruri} (RFC 3261 16.12: forward to the R-URI).",
         )
-        return finish(c, 1, path="A", flow=flow, flow_status=flow_status)
+        return result(1)
 
     nxt = walk.next(pos)
     if nxt is None:
@@ -692,8 +873,8 @@ def _after_loose(
                 f"{walk.error}: loose_route() returns -1, but the removal of {e1_text} already "
                 "queued is not rolled back (Kamailio applies header edits at send time).",
             )
-            return finish(ctx, -1, path="A", flow=flow, flow_status=flow_status)
-        return end_codes(ctx)
+            return result(-1)
+        return end_codes()
     if is_r2:
         e2_na, _s, _e, e2_text = walk.element(nxt)
         st.add(
@@ -707,10 +888,10 @@ def _after_loose(
                 e2 = e2_na.uri
             except SipParseError as exc:
                 st.add("route-uri-unparsable", f"{e2_text} cannot be parsed ({exc.what}): -1.")
-                return finish(ctx, -1, path="A")
+                return result(-1, with_flow=False)
             sock = force_socket_for(e2, ctx.proxy)
             if sock is not None:
-                ctx = replace(ctx, fs=sock)
+                fs = sock
                 st.add(
                     "r2-force-socket",
                     f"The request will leave from {sock}, the socket named by {e2_text} "
@@ -722,7 +903,7 @@ def _after_loose(
                     f"No listen socket matches {e2_text}; no socket is forced "
                     "(Kamailio logs a socket mismatch warning).",
                 )
-        ctx = replace(ctx, deleted=ctx.deleted | {nxt})
+        deleted = deleted | {nxt}
         nxt2 = walk.next(nxt)
         if nxt2 is None:
             if walk.error:
@@ -730,11 +911,11 @@ def _after_loose(
                     "late-parse-error",
                     f"{walk.error}: returns -1; the queued removals stay.",
                 )
-                return finish(ctx, -1, path="A", flow=flow, flow_status=flow_status)
-            return end_codes(ctx)
+                return result(-1)
+            return end_codes()
         nxt = nxt2
     n_na, _s, _e, n_text = walk.element(nxt)
-    ctx = replace(ctx, next_hop_route=True)
+    # A Route is the next hop now: rr_next_hop_route() becomes TRUE whatever follows.
     try:
         n_uri = n_na.uri
     except SipParseError as exc:
@@ -743,12 +924,24 @@ def _after_loose(
             f"The next Route URI {n_na.uri_text} cannot be parsed ({exc.what}): -1; the "
             "queued removals stay.",
         )
-        return finish(ctx, -1, path="A")
+        return result(-1, next_hop=True, with_flow=False)
     rc_ok = 2 if use_ob else 1
     if not n_uri.is_loose:
-        new = _strict_rewrite(ctx, st, walk, nxt, n_uri, n_text)
+        new = _strict_rewrite(
+            ctx,
+            st,
+            walk,
+            nxt,
+            n_uri,
+            n_text,
+            deleted=deleted,
+            route_params=params,
+            fs=fs,
+            du=du,
+            next_hop_route=True,
+        )
         if new is None:
-            return finish(ctx, -1, path="A")
+            return result(-1, next_hop=True, with_flow=False)
         if use_ob:
             st.add("flow-keeps-du", f"$du stays the flow address {new.du}: return code 2.")
         return finish(new, rc_ok, path="A", flow=flow, flow_status=flow_status)
@@ -756,13 +949,13 @@ def _after_loose(
         st.add(
             "flow-keeps-du",
             f"The next Route {n_text} stays in the message, but $du stays the flow address "
-            f"{ctx.du}: return code 2.",
+            f"{du}: return code 2.",
         )
-        return finish(ctx, 2, path="A", flow=flow, flow_status=flow_status)
+        return result(2, next_hop=True)
     target = _maddr_target(n_uri, n_na.uri_text)
     if target is None:
         st.add("maddr-too-long", f"The maddr of {n_text} is longer than 117 characters: -1.")
-        return finish(ctx, -1, path="A")
+        return result(-1, next_hop=True, with_flow=False)
     maddr_note = " (its maddr parameter decides the address)" if target != n_na.uri_text else ""
     local_note = ""
     if locate(n_uri, ctx.proxy).myself:
@@ -776,7 +969,8 @@ def _after_loose(
         f"The next Route {n_text} is a loose router: $du becomes {target}{maddr_note} and "
         f"it stays in the message as the next hop's own Route. Returns 1.{local_note}",
     )
-    return finish(replace(ctx, du=target), 1, path="A", flow=flow, flow_status=flow_status)
+    du = target
+    return result(1, next_hop=True)
 
 
 def _after_strict(
@@ -791,15 +985,15 @@ def _after_strict(
 ) -> tuple[Context, RrResult]:
     finish = done
     walk = _Walk(headers)
-    ctx = replace(ctx, route_params=ruri.param_text)
+    ctx = _evolve(ctx, route_params=ruri.param_text)
     pos: tuple[int, int] | None = (0, 0)
     rr = ctx.proxy.rr
     if rr.enable_double_rr and e1.has_param("r2") and locate(e1, ctx.proxy).myself:
         transport = e1.param("transport")
         sock = find_socket(ctx.proxy, e1.host, e1.port, transport.lower() if transport else None)
         if sock is not None:
-            ctx = replace(ctx, fs=sock)
-        ctx = replace(ctx, deleted=ctx.deleted | {(0, 0)})
+            ctx = _evolve(ctx, fs=sock)
+        ctx = _evolve(ctx, deleted=ctx.deleted | {(0, 0)})
         st.add(
             "strict-r2-myself",
             f"Route 1 {e1_text} is this proxy with r2 (the other half of its double "
@@ -835,7 +1029,7 @@ def _after_strict(
             "Route is removed; $du is not set. Returns 1. (This proxy acts like a strict "
             "router itself; when only the remote target is left, it lands in the R-URI.)",
         )
-        return finish(replace(ctx, ruri=target, deleted=frozenset(deleted)), 1, path="S")
+        return finish(_evolve(ctx, ruri=target, deleted=frozenset(deleted)), 1, path="S")
     du = _maddr_target(c_uri, c_na.uri_text)
     last = walk.last()
     if du is None or last is None:
@@ -854,7 +1048,7 @@ def _after_strict(
     if new_ruri is None:
         st.add("maddr-too-long", f"The maddr of {l_text} is too long: -1.")
         return finish(ctx, -1, path="S")
-    ctx = replace(ctx, du=du, ruri=new_ruri, deleted=ctx.deleted | {last})
+    ctx = _evolve(ctx, du=du, ruri=new_ruri, deleted=ctx.deleted | {last})
     self_note = ""
     if locate(c_uri, ctx.proxy).myself:
         self_note = (
@@ -969,9 +1163,12 @@ def check_route_param(ctx: Context, pattern: str) -> RrResult:
     """``check_route_param(re)``: case-insensitive search in ``;`` + the local Route params."""
     try:
         regex = re.compile(pattern, re.IGNORECASE)
-    except re.error as exc:
+    except (re.error, OverflowError, RecursionError) as exc:
+        # OverflowError: a repeat count such as {4294967296}; RecursionError: nesting
+        # that the compiler cannot follow.  Both are bad script input like re.error.
         raise ScriptError(
-            f"check_route_param: invalid regular expression {pattern!r}: {exc}"
+            f"check_route_param: invalid regular expression {pattern[:80]!r}: "
+            f"{exc if isinstance(exc, re.error) else type(exc).__name__}"
         ) from None
     params = local_route_params(ctx)
     if params is None:
@@ -1196,7 +1393,7 @@ def record_route(ctx: Context, params: str = "") -> tuple[Context, RrResult]:
             f"ftag={ftag} names the dialog initiator's tag, so is_direction() can tell "
             "requests from the callee (upstream) later.",
         )
-    new = replace(ctx, record_routes=added + ctx.record_routes, rr_done=True, rr_param_buffer="")
+    new = _evolve(ctx, record_routes=added + ctx.record_routes, rr_done=True, rr_param_buffer="")
     return new, RrResult("record_route", 1, tuple(st.items), added=added)
 
 
@@ -1226,7 +1423,7 @@ def record_route_preset(
         "Record-Route " + ", ".join(added) + " inserted as given (no r2 is added "
         "for you: put ;r2=on into both addresses for a double Record-Route).",
     )
-    new = replace(ctx, record_routes=added + ctx.record_routes, rr_done=True, rr_param_buffer="")
+    new = _evolve(ctx, record_routes=added + ctx.record_routes, rr_done=True, rr_param_buffer="")
     return new, RrResult("record_route_preset", 1, tuple(st.items), added=added)
 
 
@@ -1256,7 +1453,7 @@ def record_route_advertised_address(ctx: Context, address: str) -> tuple[Context
 
     added = (value(snd), value(rcv)) if double else (value(rcv),)
     st.add("rr-advertised", "Record-Route " + ", ".join(added) + " inserted.")
-    new = replace(ctx, record_routes=added + ctx.record_routes, rr_done=True, rr_param_buffer="")
+    new = _evolve(ctx, record_routes=added + ctx.record_routes, rr_done=True, rr_param_buffer="")
     return new, RrResult(fn, 1, tuple(st.items), added=added)
 
 
@@ -1269,13 +1466,13 @@ def add_rr_param(ctx: Context, param: str) -> tuple[Context, RrResult]:
             return ctx, RrResult(
                 fn, -1, (Step("rr-param-overflow", "The 512-byte buffer is full: -1.", fn),)
             )
-        return replace(ctx, rr_param_buffer=buffered), RrResult(
+        return _evolve(ctx, rr_param_buffer=buffered), RrResult(
             fn, 1, (Step("rr-param-buffered", f"{param} is kept for the next Record-Route.", fn),)
         )
     updated = tuple(
         v[:-1] + param + ">" if v.endswith(">") else v + param for v in ctx.record_routes
     )
-    return replace(ctx, record_routes=updated), RrResult(
+    return _evolve(ctx, record_routes=updated), RrResult(
         fn, 1, (Step("rr-param-appended", f"{param} appended to the Record-Route just added.", fn),)
     )
 
@@ -1283,7 +1480,7 @@ def add_rr_param(ctx: Context, param: str) -> tuple[Context, RrResult]:
 def remove_record_route(ctx: Context) -> tuple[Context, RrResult]:
     """``remove_record_route()``: drop this module's Record-Route insertions (flag stays)."""
     fn = "remove_record_route"
-    return replace(ctx, record_routes=()), RrResult(
+    return _evolve(ctx, record_routes=()), RrResult(
         fn, 1, (Step("rr-removed", "The Record-Route values added so far are dropped.", fn),)
     )
 
