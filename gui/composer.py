@@ -15,7 +15,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from engine.scenario import dumps, loads
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -36,6 +35,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import EngineError, ScenarioError
+from engine.scenario import dumps, loads
+from gui.document import ENTRY_TEMPLATES, FIELD_KINDS, for_editing, for_file
 from gui.session import Session
 
 Path = tuple[str | int, ...]
@@ -66,7 +67,7 @@ try:  # the profiles are data in the engine; offer exactly those
 except ImportError:  # pragma: no cover - profiles ship with the simulator
     pass
 
-LONG_TEXT = {"description", "body", "note"}
+CHOICES["route_style"] = ("lines", "comma")
 
 
 def path_text(path: Path) -> str:
@@ -101,6 +102,38 @@ def item_label(value: Any, index: int) -> str:
     if isinstance(value, str):
         return f"{index + 1}. {value}"
     return f"{index + 1}."
+
+
+def _used_addresses(doc: dict[str, Any]) -> set[str]:
+    text = json.dumps([doc.get("user_agents"), doc.get("proxies")])
+    return set(re.findall(r"192\.0\.2\.(\d+)", text))
+
+
+def new_entry(kind: str, existing: list[Any], doc: dict[str, Any]) -> Any:
+    """A new, valid entry for "Add": a unique name and a free documentation address."""
+    template = json.loads(json.dumps(ENTRY_TEMPLATES.get(kind, {})))
+    names = {
+        e.get("name")
+        for e in doc.get("user_agents", []) + doc.get("proxies", [])
+        if isinstance(e, dict)
+    }
+    used = _used_addresses(doc)
+    octet = next(str(i) for i in range(2, 255) if str(i) not in used)
+    base = {"proxies": "P", "user_agents": "UA"}.get(kind)
+    if base is not None:
+        n = len(existing) + 1
+        while f"{base}{n}" in names:
+            n += 1
+        template["name"] = f"{base}{n}"
+    if kind == "proxies":
+        template["listen"] = [f"udp:192.0.2.{octet}:5060"]
+    elif kind == "user_agents":
+        template["address"] = f"udp:192.0.2.{octet}:5060"
+        template["contact"] = f"sip:{template['name'].lower()}@192.0.2.{octet}"
+    elif kind == "requests":
+        dialog = doc.get("dialog", {})
+        template["from"] = dialog.get("from", "") if isinstance(dialog, dict) else ""
+    return template
 
 
 class FieldError(QLabel):
@@ -150,7 +183,7 @@ class Composer(QWidget):
         scenario = self.session.scenario
         if scenario is None:
             return
-        fresh = json.loads(dumps(scenario))
+        fresh = for_editing(json.loads(dumps(scenario)))
         if self._committing:
             # Our own edit: keep the widgets (and the focus, and what was typed).
             self.data = fresh
@@ -179,10 +212,7 @@ class Composer(QWidget):
         for key, value in self.data.items():
             if key == "format":
                 continue
-            if (isinstance(value, list) and (not value or isinstance(value[0], dict))) or (
-                isinstance(value, dict)
-                and all(not isinstance(v, dict | list) for v in value.values())
-            ):
+            if key in ENTRY_TEMPLATES or FIELD_KINDS.get(key) == "mapping":
                 lists.append(key)
             else:
                 self._add_field(form, (key,), value)
@@ -270,24 +300,8 @@ class Composer(QWidget):
             self._selected[key] = row
             self._commit(new, f"{what} in {key}", path)
 
-        def template() -> Any:
-            current = _get(self.data, path)
-            if current:
-                return json.loads(
-                    json.dumps(current[entries.currentRow() if entries.currentRow() >= 0 else -1])
-                )
-            return {}
-
         def do_add(target: list[Any]) -> int:
-            entry = template()
-            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-                base = re.sub(r"\d+$", "", entry["name"]) or "element"
-                names = {e.get("name") for e in target if isinstance(e, dict)}
-                n = len(target) + 1
-                while f"{base}{n}" in names:
-                    n += 1
-                entry["name"] = f"{base}{n}"
-            target.append(entry)
+            target.append(new_entry(str(path[-1]), target, self.data))
             return len(target) - 1
 
         def do_dup(target: list[Any]) -> int:
@@ -348,6 +362,32 @@ class Composer(QWidget):
 
     def _editor(self, path: Path, value: Any) -> QWidget:
         field = str(path[-1]) if not isinstance(path[-1], int) else ""
+        kind = FIELD_KINDS.get(field, "")
+        if kind in ("lines", "lines?", "ints?"):
+            items = value if isinstance(value, list) else []
+            text = QPlainTextEdit("\n".join(str(v) for v in items))
+            hint = "one value per line" + (" (empty: not set)" if kind.endswith("?") else "")
+            text.setPlaceholderText(hint)
+            text.setMaximumHeight(96)
+            text.textChanged.connect(lambda: self._edit_lines(path, text.toPlainText(), kind))
+            return text
+        if kind == "mapping":
+            pairs = value if isinstance(value, dict) else {}
+            text = QPlainTextEdit("\n".join(f"{k} = {v}" for k, v in pairs.items()))
+            text.setPlaceholderText("key = value, one per line")
+            text.setMinimumHeight(120)
+            text.textChanged.connect(lambda: self._edit_mapping(path, text.toPlainText()))
+            return text
+        if kind == "long":
+            area = QPlainTextEdit("" if value is None else str(value))
+            area.setMaximumHeight(110)
+            area.textChanged.connect(lambda: self._edit(path, area.toPlainText()))
+            return area
+        if kind in ("text?", "int?"):
+            line = QLineEdit("" if value is None else str(value))
+            line.setPlaceholderText("(not set)")
+            line.textEdited.connect(lambda text: self._edit_optional(path, text, kind))
+            return line
         if isinstance(value, bool):
             box = QCheckBox()
             box.setChecked(value)
@@ -359,19 +399,7 @@ class Composer(QWidget):
             for k, v in value.items():
                 self._add_field(form, (*path, k), v)
             return group
-        if value is None:
-            # An optional value that is not set: edit as text, empty = null.
-            line = QLineEdit()
-            line.setPlaceholderText("(not set)")
-            line.textEdited.connect(lambda text: self._edit_text(path, text, None))
-            return line
         if isinstance(value, list):
-            if all(not isinstance(v, dict | list) for v in value):
-                text = QPlainTextEdit("\n".join("" if v is None else str(v) for v in value))
-                text.setPlaceholderText("one value per line")
-                text.setMaximumHeight(96)
-                text.textChanged.connect(lambda: self._edit_lines(path, text.toPlainText(), value))
-                return text
             group = QGroupBox()
             form = QFormLayout(group)
             for i, v in enumerate(value):
@@ -379,7 +407,7 @@ class Composer(QWidget):
             return group
         if field in CHOICES and isinstance(value, str):
             combo = QComboBox()
-            combo.setEditable(field != "profile")
+            combo.setEditable(field not in ("profile", "route_style"))
             choices = list(CHOICES[field])
             if value not in choices:
                 choices.insert(0, value)
@@ -387,11 +415,6 @@ class Composer(QWidget):
             combo.setCurrentText(value)
             combo.currentTextChanged.connect(lambda text: self._edit(path, text))
             return combo
-        if field in LONG_TEXT and isinstance(value, str):
-            area = QPlainTextEdit(value)
-            area.setMaximumHeight(110)
-            area.textChanged.connect(lambda: self._edit(path, area.toPlainText()))
-            return area
         line = QLineEdit("" if value is None else str(value))
         line.textEdited.connect(lambda text: self._edit_text(path, text, value))
         return line
@@ -402,17 +425,6 @@ class Composer(QWidget):
         """A text field changed: convert to the old value's type, then edit."""
         key = path_text(path)
         if isinstance(old, bool) or not isinstance(old, int | float):
-            if old is None:
-                stripped = text.strip()
-                if not stripped:
-                    self._edit(path, None)
-                    return
-                try:
-                    self._edit(path, int(stripped))
-                    return
-                except ValueError:
-                    self._edit(path, stripped)
-                    return
             self._edit(path, text)
             return
         try:
@@ -422,15 +434,46 @@ class Composer(QWidget):
             return
         self._edit(path, number)
 
-    def _edit_lines(self, path: Path, text: str, old: list[Any]) -> None:
-        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-        if old and all(isinstance(v, int) and not isinstance(v, bool) for v in old):
+    def _edit_optional(self, path: Path, text: str, kind: str) -> None:
+        """An optional field: empty means not set."""
+        stripped = text.strip()
+        if not stripped:
+            self._edit(path, None)
+            return
+        if kind == "int?":
             try:
-                self._edit(path, [int(v) for v in lines])
+                self._edit(path, int(stripped))
+            except ValueError:
+                key = path_text(path)
+                self._show_error(key, f"{key}: '{text}' is not a whole number")
+            return
+        self._edit(path, stripped)
+
+    def _edit_lines(self, path: Path, text: str, kind: str) -> None:
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        value: list[Any] | None = lines
+        if kind == "ints?":
+            try:
+                value = [int(v) for v in lines]
             except ValueError:
                 self._show_error(path_text(path), f"{path_text(path)}: one whole number per line")
-            return
-        self._edit(path, lines)
+                return
+        if kind.endswith("?") and not lines:
+            value = None
+        self._edit(path, value)
+
+    def _edit_mapping(self, path: Path, text: str) -> None:
+        pairs: dict[str, str] = {}
+        for n, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            key, sep, value = line.partition("=")
+            if not sep or not key.strip():
+                where = path_text(path)
+                self._show_error(where, f"{where}: line {n}: expected 'key = value', got {line!r}")
+                return
+            pairs[key.strip()] = value.strip()
+        self._edit(path, pairs)
 
     def _edit(self, path: Path, value: Any) -> None:
         if self._building:
@@ -445,7 +488,7 @@ class Composer(QWidget):
             err.hide()
         self.message.hide()
         try:
-            scenario = loads(json.dumps(new))
+            scenario = loads(json.dumps(for_file(new)))
         except ScenarioError as exc:
             self._pending[path_text(path)] = True
             self._show_error(exc.path, str(exc))

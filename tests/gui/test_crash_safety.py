@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QMessageBox, QPushButton
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
 from engine.scenario import loads
@@ -35,7 +35,7 @@ def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def window(isolated_settings: QSettings) -> Iterator[MainWindow]:
+def window(qapp: QApplication, isolated_settings: QSettings) -> Iterator[MainWindow]:
     win = MainWindow(settings=isolated_settings)
     assert win.session.open_file(resources.scenario_file(resources.TOUR))
     old_hook = sys.excepthook
