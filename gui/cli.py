@@ -305,6 +305,12 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         cli_trace.add_parsers(sub)
+    from gui import cli_import
+
+    cli_import.add_parsers(sub)
+    from gui import cli_render
+
+    cli_render.add_parsers(sub)
     return parser
 
 

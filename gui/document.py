@@ -40,14 +40,14 @@ FIELD_KINDS: dict[str, str] = {
     "note": "long",
 }
 
-OUTBOUND_OFF = {
+OUTBOUND_OFF: dict[str, Any] = {
     "loaded": False,
     "flow_token_secret": "",
     "force_outbound_flag": None,
     "force_no_outbound_flag": None,
 }
 
-USER_AGENT = {
+USER_AGENT: dict[str, Any] = {
     "name": "",
     "address": "",
     "contact": "",
@@ -58,7 +58,7 @@ USER_AGENT = {
     "lr_on_as_strict": False,
 }
 
-PROXY = {
+PROXY: dict[str, Any] = {
     "name": "",
     "listen": [],
     "aliases": [],
@@ -72,7 +72,7 @@ PROXY = {
     "location": {},
 }
 
-REQUEST = {
+REQUEST: dict[str, Any] = {
     "method": "BYE",
     "from": "",
     "request_uri": None,
@@ -84,7 +84,7 @@ REQUEST = {
     "note": "",
 }
 
-DIALOG = {
+DIALOG: dict[str, Any] = {
     "method": "INVITE",
     "from": "",
     "to": "",
@@ -96,7 +96,7 @@ DIALOG = {
     "note": "",
 }
 
-TOP = {
+TOP: dict[str, Any] = {
     "format": 1,
     "title": "",
     "description": "",
@@ -110,7 +110,11 @@ TOP = {
 }
 
 #: The template of each list's entries, for "Add".
-ENTRY_TEMPLATES = {"user_agents": USER_AGENT, "proxies": PROXY, "requests": REQUEST}
+ENTRY_TEMPLATES: dict[str, dict[str, Any]] = {
+    "user_agents": USER_AGENT,
+    "proxies": PROXY,
+    "requests": REQUEST,
+}
 
 
 def _merge(template: dict[str, Any], value: Any) -> Any:
@@ -134,7 +138,7 @@ def for_editing(data: dict[str, Any]) -> dict[str, Any]:
     >>> "outbound" in for_file(doc)["proxies"][0]  # not loaded: absent from the file
     False
     """
-    doc = _merge(TOP, data)
+    doc: dict[str, Any] = _merge(TOP, data)
     doc["dialog"] = _merge(DIALOG, doc["dialog"])
     for key in ("user_agents", "proxies", "requests"):
         if isinstance(doc.get(key), list):

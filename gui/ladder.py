@@ -3,21 +3,33 @@
 One lifeline per element, one arrow per step (requests solid, responses
 dashed), the rr return code and the flags at the arrow's start.  The whole
 diagram is one item that paints only the rows in the exposed rectangle, so
-50 elements and thousands of messages scroll smoothly.
+50 elements and thousands of messages scroll smoothly.  :class:`LadderView`
+keeps the element names and the step numbers in sight while scrolling.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen, QPolygonF
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal, Slot
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QPolygonF,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsObject,
     QGraphicsScene,
     QGraphicsSceneMouseEvent,
+    QGraphicsView,
     QStyleOptionGraphicsItem,
     QWidget,
 )
@@ -30,6 +42,8 @@ COLUMN = 170.0
 ROW = 46.0
 HEADER = 56.0
 MARGIN = 90.0
+LABEL_FONT_PT = 8.0
+BOX_H = 38.0
 
 
 def arrow_label(step: TraceStep) -> str:
@@ -41,6 +55,41 @@ def arrow_label(step: TraceStep) -> str:
     if first.startswith("SIP/2.0 "):
         first = first[len("SIP/2.0 ") :]
     return first if len(first) <= 48 else first[:47] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Arrow:
+    """Where one step is drawn: from ``x1`` to ``x2`` at height ``y``.
+
+    ``x2`` is None when the message ends at its element (delivered to a user agent,
+    or a dead end): a circle on the lifeline.  Responses are dashed.
+    """
+
+    row: int
+    x1: float
+    x2: float | None
+    y: float
+    response: bool
+    label: str
+
+
+def _palette() -> tuple[QColor, QColor]:
+    """Lifeline and text colours for the current palette."""
+    if is_dark():
+        return QColor("#7D8894"), QColor("#F2F2F2")
+    return QColor("#9AA3AC"), QColor("#111111")
+
+
+def paint_name_box(painter: QPainter, box: QRectF, name: str, line: QColor, text: QColor) -> None:
+    """One element's name in its box (shared by the diagram and the view's sticky header)."""
+    painter.setPen(QPen(line, 1.2))
+    painter.setBrush(QColor("#2B3A4A") if is_dark() else QColor("#E8F0F8"))
+    painter.drawRoundedRect(box, 6, 6)
+    painter.setPen(text)
+    shown = QFontMetricsF(painter.font()).elidedText(
+        name, Qt.TextElideMode.ElideMiddle, box.width() - 8
+    )
+    painter.drawText(box, Qt.AlignmentFlag.AlignCenter, shown)
 
 
 class LadderCanvas(QGraphicsObject):
@@ -55,6 +104,9 @@ class LadderCanvas(QGraphicsObject):
         self.names: list[str] = []
         self.steps: tuple[TraceStep, ...] = ()
         self.current = -1
+        font = QFont()
+        font.setPointSizeF(LABEL_FONT_PT)
+        self._metrics = QFontMetricsF(font)
 
     def set_trace(self, trace: Trace, order: Sequence[str]) -> None:
         """Show a trace with lifelines in ``order`` (elements missing from it go last)."""
@@ -86,6 +138,48 @@ class LadderCanvas(QGraphicsObject):
         """The y of step ``row``'s arrow."""
         return HEADER + 24 + row * ROW
 
+    def arrow(self, row: int) -> Arrow:
+        """Where step ``row`` is drawn."""
+        step = self.steps[row]
+        x2 = None
+        if (
+            step.next_element
+            and step.next_element in self.columns
+            and step.next_element != step.element
+        ):
+            x2 = self.x_of(step.next_element)
+        return Arrow(
+            row,
+            self.x_of(step.element),
+            x2,
+            self.y_of(row),
+            step.kind is StepKind.RESPONSE,
+            arrow_label(step),
+        )
+
+    def _label_span(self, arrow: Arrow) -> tuple[float, float]:
+        """Left and right of an arrow's label."""
+        width = self._metrics.horizontalAdvance(arrow.label) + 6
+        if arrow.x2 is not None:
+            left, right = min(arrow.x1, arrow.x2), max(arrow.x1, arrow.x2)
+            width = max(right - left, width)
+            return (left + right) / 2 - width / 2, (left + right) / 2 + width / 2
+        # A message that ends here: its label beside the circle, on the side with room.
+        if arrow.x1 + 14 + width > self.boundingRect().right() - 4:
+            return arrow.x1 - 14 - width, arrow.x1 - 14
+        return arrow.x1 + 14, arrow.x1 + 14 + width
+
+    def arrow_rect(self, row: int) -> QRectF:
+        """The rectangle of one step's arrow, label and marks (to scroll to)."""
+        if not 0 <= row < len(self.steps):
+            return QRectF()
+        arrow = self.arrow(row)
+        left, right = self._label_span(arrow)
+        xs = [arrow.x1, left, right, arrow.x1 + 140]
+        if arrow.x2 is not None:
+            xs.append(arrow.x2)
+        return QRectF(min(xs), arrow.y - ROW / 2, max(xs) - min(xs), ROW)
+
     def row_rect(self, row: int) -> QRectF:
         """The band of one row (for partial repaints)."""
         if row < 0:
@@ -103,17 +197,24 @@ class LadderCanvas(QGraphicsObject):
         option: QStyleOptionGraphicsItem,
         widget: QWidget | None = None,
     ) -> None:
-        dark = is_dark()
         exposed: QRectF = option.exposedRect
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        line = QColor("#7D8894") if dark else QColor("#9AA3AC")
-        text = QColor("#F2F2F2") if dark else QColor("#111111")
+        line, text = _palette()
         bottom = self.boundingRect().height()
-        painter.setPen(QPen(line, 1.2, Qt.PenStyle.DashLine))
+        # Lifelines: only the exposed stretch, and without antialiasing (a vertical line
+        # gains nothing from it, and a long antialiased dash pattern is slow to draw).
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        pen = QPen(line, 1.2, Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        period = sum(pen.dashPattern()) * pen.widthF()
+        # Start on a whole dash period from the top, so partial repaints line up.
+        top = HEADER + max(0, math.floor((exposed.top() - HEADER) / period) - 1) * period
+        end = min(bottom - HEADER + 8, exposed.bottom() + period)
         for name in self.names:
             x = self.x_of(name)
-            if exposed.left() - 2 <= x <= exposed.right() + 2:
-                painter.drawLine(QPointF(x, HEADER), QPointF(x, bottom - HEADER + 8))
+            if exposed.left() - 2 <= x <= exposed.right() + 2 and top < end:
+                painter.drawLine(QPointF(x, top), QPointF(x, end))
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         font = QFont(painter.font())
         font.setBold(True)
         painter.setFont(font)
@@ -121,17 +222,14 @@ class LadderCanvas(QGraphicsObject):
             if y + 40 < exposed.top() or y > exposed.bottom():
                 continue
             for name in self.names:
-                box = QRectF(self.x_of(name) - COLUMN / 2 + 8, y, COLUMN - 16, 38)
-                painter.setPen(QPen(line, 1.2))
-                painter.setBrush(QColor("#2B3A4A") if dark else QColor("#E8F0F8"))
-                painter.drawRoundedRect(box, 6, 6)
-                painter.setPen(text)
-                painter.drawText(box, Qt.AlignmentFlag.AlignCenter, name)
+                box = QRectF(self.x_of(name) - COLUMN / 2 + 8, y, COLUMN - 16, BOX_H)
+                if box.right() >= exposed.left() and box.left() <= exposed.right():
+                    paint_name_box(painter, box, name, line, text)
         first = max(0, math.floor((exposed.top() - HEADER - 24) / ROW) - 1)
         last = min(len(self.steps) - 1, math.ceil((exposed.bottom() - HEADER - 24) / ROW) + 1)
         small = QFont(painter.font())
         small.setBold(False)
-        small.setPointSizeF(8.0)
+        small.setPointSizeF(LABEL_FONT_PT)
         painter.setFont(small)
         metrics = QFontMetricsF(small)
         for row in range(first, last + 1):
@@ -139,8 +237,8 @@ class LadderCanvas(QGraphicsObject):
 
     def _paint_row(self, painter: QPainter, row: int, text: QColor, metrics: QFontMetricsF) -> None:
         step = self.steps[row]
-        y = self.y_of(row)
-        x1 = self.x_of(step.element)
+        arrow = self.arrow(row)
+        y, x1 = arrow.y, arrow.x1
         current = row == self.current
         color = accent() if current else (QColor("#C8CDD2") if is_dark() else QColor("#2F3A45"))
         if current:
@@ -151,16 +249,9 @@ class LadderCanvas(QGraphicsObject):
         painter.drawText(
             QRectF(4, y - 9, MARGIN - 34, 18), Qt.AlignmentFlag.AlignRight, str(row + 1)
         )
-        label = arrow_label(step)
-        if (
-            step.next_element
-            and step.next_element in self.columns
-            and step.next_element != step.element
-        ):
-            x2 = self.x_of(step.next_element)
-            style = (
-                Qt.PenStyle.DashLine if step.kind is StepKind.RESPONSE else Qt.PenStyle.SolidLine
-            )
+        if arrow.x2 is not None:
+            x2 = arrow.x2
+            style = Qt.PenStyle.DashLine if arrow.response else Qt.PenStyle.SolidLine
             painter.setPen(QPen(color, 3.0 if current else 1.6, style))
             painter.drawLine(QPointF(x1, y), QPointF(x2, y))
             direction = 1 if x2 > x1 else -1
@@ -174,30 +265,30 @@ class LadderCanvas(QGraphicsObject):
             painter.setPen(QPen(color, 1))
             painter.setBrush(color)
             painter.drawPolygon(head)
-            left, right = min(x1, x2), max(x1, x2)
+            left, right = self._label_span(arrow)
         else:
             # The message ends here (delivered to a UA, or a dead end).
             painter.setPen(QPen(color, 2))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawEllipse(QPointF(x1, y), 6, 6)
-            left, right = x1 + 10, x1 + 10 + metrics.horizontalAdvance(label) + 10
+            left, right = self._label_span(arrow)
         painter.setPen(color if current else text)
-        width = max(right - left, metrics.horizontalAdvance(label) + 6)
         painter.drawText(
-            QRectF((left + right) / 2 - width / 2, y - 19, width, 16),
-            Qt.AlignmentFlag.AlignCenter,
-            label,
+            QRectF(left, y - 19, right - left, 16), Qt.AlignmentFlag.AlignCenter, arrow.label
         )
         badges = [FLAG_STYLES[f] for f in step.flags]
         rc = rc_text(step.rc)
-        bx = x1 + 6
+        bx = x1 + (6 if arrow.x2 is not None else 10)
+        marks_y = y + 3
         if rc:
             painter.setPen(text)
-            painter.drawText(QRectF(bx, y + 3, 28, 16), Qt.AlignmentFlag.AlignLeft, f"rc {rc}")
-            bx += 34
+            rc_label = f"rc {rc}"
+            w = metrics.horizontalAdvance(rc_label) + 2
+            painter.drawText(QRectF(bx, marks_y, w, 16), Qt.AlignmentFlag.AlignLeft, rc_label)
+            bx += w + 4
         for badge in badges:
             w = badge_width(badge, 16)
-            paint_badge(painter, QRectF(bx, y + 3, w, 16), badge)
+            paint_badge(painter, QRectF(bx, marks_y, w, 16), badge)
             bx += w + 2
 
     def step_at(self, pos: QPointF) -> int:
@@ -231,6 +322,138 @@ class LadderScene(QGraphicsScene):
         self.setSceneRect(self.canvas.boundingRect())
 
     def set_current(self, index: int) -> QRectF:
-        """Highlight a step; returns its row rectangle (to scroll to)."""
+        """Highlight a step; returns the rectangle to scroll to.
+
+        That is the step's arrow with its label and marks, widened by the room
+        :class:`LadderView` keeps for its sticky names (above) and step numbers (left), so
+        ``ensureVisible`` brings the arrow itself into sight, also sideways.
+        """
         self.canvas.set_current(index)
-        return self.canvas.row_rect(index)
+        rect = self.canvas.arrow_rect(index)
+        if rect.isEmpty():
+            return rect
+        return rect.adjusted(-LadderView.GUTTER, -LadderView.BAND, 0, 0)
+
+
+class LadderView(QGraphicsView):
+    """A view of a :class:`LadderScene` that keeps the element names (top) and the step
+    numbers (left) in sight while the diagram scrolls under them."""
+
+    BAND = BOX_H + 12.0
+    GUTTER = 44.0
+
+    def __init__(self, scene: LadderScene, parent: QWidget | None = None) -> None:
+        super().__init__(scene, parent)
+        self.ladder = scene
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        self._shown = False
+        scene.sceneRectChanged.connect(self._on_scene_scene_rect_changed)
+
+    def scroll_to_start(self) -> None:
+        """Show the top left: the names and the first steps."""
+        for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):
+            bar.setValue(bar.minimum())
+
+    @Slot(QRectF)
+    def _on_scene_scene_rect_changed(self, _rect: QRectF) -> None:
+        self.scroll_to_start()  # a new trace starts at its beginning
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._shown:
+            # QGraphicsView centres a big scene when first shown; a ladder starts at the top.
+            self._shown = True
+            self.scroll_to_start()
+
+    def visible_scene_rect(self) -> QRectF:
+        """The part of the scene the viewport shows."""
+        return self.mapToScene(self.viewport().rect()).boundingRect()
+
+    def sticky_header(self) -> bool:
+        """True when the names are drawn over the diagram (scrolled down)."""
+        return self.visible_scene_rect().top() > 1.0
+
+    def sticky_gutter(self) -> bool:
+        """True when the step numbers are drawn over the diagram (scrolled right)."""
+        return self.visible_scene_rect().left() > 1.0
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        # The viewport scrolled its pixels, sticky parts included: paint those again.
+        vp = self.viewport()
+        vp.update(QRect(0, 0, vp.width(), int(self.BAND) + abs(dy) + 2))
+        vp.update(QRect(0, 0, int(self.GUTTER) + abs(dx) + 2, vp.height()))
+
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        super().drawForeground(painter, rect)
+        header, gutter = self.sticky_header(), self.sticky_gutter()
+        if not (header or gutter):
+            return
+        canvas = self.ladder.canvas
+        line, text = _palette()
+        back = self.palette().base().color()
+        vp = self.viewport().rect()
+        painter.save()
+        painter.resetTransform()  # from here on: viewport pixels
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if gutter:
+            visible = self.visible_scene_rect()
+            strip = QRectF(0, 0, self.GUTTER, vp.height())
+            painter.fillRect(strip, back)
+            painter.setPen(QPen(line, 1))
+            painter.drawLine(QPointF(self.GUTTER, 0), QPointF(self.GUTTER, vp.height()))
+            font = QFont(painter.font())
+            font.setPointSizeF(LABEL_FONT_PT)
+            painter.setFont(font)
+            first = max(0, math.floor((visible.top() - HEADER - 24) / ROW) - 1)
+            last = min(len(canvas.steps) - 1, math.ceil((visible.bottom() - HEADER - 24) / ROW))
+            for row in range(first, last + 1):
+                y = self.mapFromScene(QPointF(0, canvas.y_of(row))).y()
+                painter.setPen(accent() if row == canvas.current else text)
+                painter.drawText(
+                    QRectF(2, y - 9, self.GUTTER - 8, 18),
+                    Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                    str(row + 1),
+                )
+        if header:
+            band = QRectF(0, 0, vp.width(), self.BAND)
+            painter.fillRect(band, back)
+            painter.setPen(QPen(line, 1))
+            painter.drawLine(QPointF(0, self.BAND), QPointF(vp.width(), self.BAND))
+            font = QFont(painter.font())
+            font.setBold(True)
+            font.setPointSizeF(QFont().pointSizeF())
+            painter.setFont(font)
+            scale = self.transform().m11()
+            for name in canvas.names:
+                x = self.mapFromScene(QPointF(canvas.x_of(name), 0)).x()
+                width = (COLUMN - 16) * scale
+                if x + width / 2 < 0 or x - width / 2 > vp.width():
+                    continue
+                box = QRectF(x - width / 2, 6, width, BOX_H)
+                paint_name_box(painter, box, name, line, text)
+        painter.restore()
+
+    def on_sticky_part(self, pos: QPoint) -> bool:
+        """True when a viewport position is on the sticky names or step numbers."""
+        return (self.sticky_header() and pos.y() < self.BAND) or (
+            self.sticky_gutter() and pos.x() < self.GUTTER
+        )
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if self.on_sticky_part(event.position().toPoint()):
+            event.accept()  # a click on the sticky names or numbers selects nothing behind them
+            return
+        super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self.on_sticky_part(event.position().toPoint()):
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def row_at(self, pos: QPoint) -> int:
+        """The step under a viewport position (-1 when none)."""
+        return self.ladder.canvas.step_at(self.mapToScene(pos))

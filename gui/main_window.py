@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDockWidget,
     QFileDialog,
-    QGraphicsView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -33,10 +32,11 @@ from gui.autosave import Autosaver
 from gui.composer import Composer
 from gui.errors import ErrorReporter
 from gui.inspector import Inspector
-from gui.ladder import LadderScene
+from gui.ladder import LadderScene, LadderView
 from gui.legend import Legend
 from gui.library import LibraryDialog
 from gui.models import FlagDelegate, TraceStepModel
+from gui.render import ladder_order
 from gui.scene import GraphView, TopologyScene
 from gui.session import Session
 from gui.topology_view import node_specs
@@ -59,12 +59,8 @@ class MainWindow(QMainWindow):
         self.view = GraphView(self.scene)
         self.view.setObjectName("graph-view")
         self.ladder = LadderScene(self)
-        self.ladder_view = QGraphicsView(self.ladder)
+        self.ladder_view = LadderView(self.ladder)
         self.ladder_view.setObjectName("ladder-view")
-        self.ladder_view.setViewportUpdateMode(
-            QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate
-        )
-        self.ladder_view.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.centre = QTabWidget()
         self.centre.setObjectName("centre-tabs")
         self.centre.setDocumentMode(True)
@@ -214,19 +210,26 @@ class MainWindow(QMainWindow):
         self._user_arranged = False
 
     def _build_menus(self) -> None:
+        from gui import capture_dialog, exports, paste
+
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self.act_open)
         file_menu.addAction(self.act_example)
+        self.capture_actions = capture_dialog.install_menu(self, file_menu)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         file_menu.addSeparator()
         file_menu.addAction(self.act_save)
         file_menu.addAction(self.act_save_as)
         file_menu.addSeparator()
+        self.export_actions = exports.install_menu(self, file_menu)
+        file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         edit = bar.addMenu("&Edit")
         edit.addAction(self.act_undo)
         edit.addAction(self.act_redo)
+        edit.addSeparator()
+        self.act_paste_sip = paste.install_menu(self, edit)
         view = bar.addMenu("&View")
         view.addAction(self.act_fit)
         view.addAction(self.act_zoom_in)
@@ -445,8 +448,7 @@ class MainWindow(QMainWindow):
         self.scene.set_topology(specs, links)
         if self.view.auto_fit:
             self.view.fit()
-        order = [spec.name for spec in sorted(specs, key=lambda sp: (sp.x, sp.y))]
-        self.ladder.set_trace(s.trace, order)
+        self.ladder.set_trace(s.trace, ladder_order(s.positions))
         self.legend.show_warnings(s.trace.warnings)
 
     @Slot(int)

@@ -1,0 +1,892 @@
+"""A SIP request pasted from a capture, a log or an email: clean it, read it, guess the proxy.
+
+Rule 1 (the parser contract): :func:`read_pasted` turns *any* text into a
+:class:`PastedRequest` or raises :class:`~engine.errors.SipParseError` whose line and column
+are positions in the text **as the user pasted it** -- the log prefixes and skipped lines are
+accounted for -- never another exception.
+Rule 2: a prefix is stripped only where that is unambiguous.  The request line decides: the
+first line that, after removing a known prefix (``> `` quoting, indentation, a syslog or ISO
+timestamp with its ``host program[pid]:`` tag, ``[...]`` brackets, ngrep's trailing ``.`` for
+the CR), reads as a SIP request line.  Later lines lose exactly that kind of prefix -- the
+same quoting depth, the same host and program -- and keep anything else.  Lines before the
+request line cannot belong to the message (a SIP message starts with its start line) and are
+skipped; nothing else is.
+
+Then :func:`guess_proxy` names the receiving proxy's addresses from the top Route (or from an
+R-URI with ``lr``, the trace of a strict previous hop) and :func:`closest_scenario` builds a
+:class:`~engine.scenario.Scenario` a learner can open: caller, that proxy, next hop.
+
+>>> pasted = read_pasted(
+...     "Nov 29 10:00:01 pbx kamailio[812]: BYE sip:bob@192.0.2.20 SIP/2.0\\n"
+...     "Nov 29 10:00:01 pbx kamailio[812]: To: <sip:bob@b.example>;tag=9\\n"
+...     "Nov 29 10:00:01 pbx kamailio[812]: Route: <sip:192.0.2.1;lr>, <sip:p2.example;lr>\\n")
+>>> pasted.request.method, pasted.clean.kind
+('BYE', 'syslog')
+>>> guess_proxy(pasted.request).listen
+('udp:192.0.2.1:5060',)
+>>> read_pasted("> INVITE sip:b@x SIP/2.0\\n> Route <sip:p1;lr>\\n")
+Traceback (most recent call last):
+...
+engine.errors.SipParseError: line 2, column 3, Route <sip: invalid header name 'Route <sip'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from engine.batch import VectorRun, evaluate
+from engine.dialog import RouteSet, plan_request
+from engine.errors import ConfigError, ScenarioError, SipParseError
+from engine.headers import parse_name_addr
+from engine.message import SipRequest, header_line_numbers, parse_message, value_column
+from engine.proxy import PROTOCOLS, Proxy, Socket, is_myself, parse_alias, parse_socket
+from engine.rr import parse_route_body
+from engine.scenario import (
+    DIALOG_METHODS,
+    ProxyNode,
+    RequestSpec,
+    Scenario,
+    UserAgent,
+    check,
+    dumps,
+    loads,
+)
+from engine.script import parse_script
+from engine.simulate import simulate
+from engine.trace import StepKind, Trace, TraceStep
+from engine.uri import SipUri, is_ip, parse_uri, same_ip, valid_host
+
+MAX_PASTE = 256 * 1024
+PROXY_NAME = "Proxy"
+CALLER_NAME = "Caller"
+NEXT_HOP_NAME = "Next hop"
+
+# --------------------------------------------------------------------------
+# prefixes
+
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_CLOCK = r"\d{1,2}:\d\d:\d\d(?:[.,]\d{1,9})?"
+_ZONE = r"(?:Z|[+-]\d\d:?\d\d)?"
+_STAMPS: dict[str, re.Pattern[str]] = {
+    # Nov 29 10:00:01 (syslog, journalctl short and short-precise)
+    "syslog": re.compile(rf"{_MONTH} [ \d]\d {_CLOCK}"),
+    # 2026-11-29 10:00:01.123 / 2026-11-29T10:00:01Z / 2026/11/29 10:00:01
+    "timestamp": re.compile(rf"\d{{4}}[-/]\d\d[-/]\d\d[T ]{_CLOCK}{_ZONE}"),
+    # 10:00:01.123
+    "clock": re.compile(rf"{_CLOCK}"),
+    # [2026-11-29 10:00:01] or [ts] [info]
+    "bracket": re.compile(r"(?:\[[^\[\]\r\n]{1,64}\] ?)*\[[^\[\]\r\n]{1,64}\]"),
+}
+# After a time stamp: the syslog tag "host program[pid]: " and a level word.
+_TAG = re.compile(r"[^\s\[\]]+ [A-Za-z0-9_./-]+(?:\[\d+\])?: ")
+_LEVEL = re.compile(
+    r"(?:<?(?:TRACE|DEBUG|DBG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRIT|CRITICAL)>?:?|"
+    r"\[(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR)\]) +",
+    re.IGNORECASE,
+)
+_QUOTE = re.compile(r"(?:> ?)+")
+_INDENT = re.compile(r"[ \t]+")
+_START = re.compile(r"[A-Za-z][A-Za-z0-9.!%*_+`'~-]* \S+ SIP/\d+\.\d+\Z")
+_STATUS = re.compile(r"SIP/\d+\.\d+ \d{3}(?: .*)?\Z")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class Prefix:
+    """The prefix found on the request line, as later lines must show it to lose it.
+
+    ``quote`` is the ``>`` quoting depth, ``indent`` the indentation, ``stamp`` the kind of
+    time stamp (a key of the stamp patterns, or ``""``) and ``tail`` the literal text after
+    the stamp (syslog tag, level word).  ``dots`` is ngrep's trailing ``.`` for each CR.
+    """
+
+    quote: int = 0
+    indent: str = ""
+    stamp: str = ""
+    tail: str = ""
+    dots: bool = False
+
+    @property
+    def kind(self) -> str:
+        """A short name of the prefix: ``quote``, ``syslog``, ``quote+timestamp`` ... or ``""``."""
+        parts = []
+        if self.quote:
+            parts.append("quote")
+        if self.indent:
+            parts.append("indent")
+        if self.stamp:
+            parts.append(self.stamp)
+        if self.dots:
+            parts.append("ngrep")
+        return "+".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class CleanText:
+    """The message as the parser reads it, with the way back to the user's text.
+
+    ``origin[i]`` is the user's 1-based line number of cleaned line ``i + 1`` and
+    ``stripped[i]`` how many characters were removed from its start.  ``skipped`` counts the
+    lines before the request line.
+    """
+
+    text: str
+    origin: tuple[int, ...]
+    stripped: tuple[int, ...]
+    prefix: Prefix = Prefix()
+    skipped: int = 0
+
+    @property
+    def kind(self) -> str:
+        """The kind of prefix that was stripped (``""`` when none)."""
+        return self.prefix.kind
+
+    @property
+    def lines_stripped(self) -> int:
+        """How many lines lost a prefix."""
+        return sum(1 for n in self.stripped if n)
+
+    def user_position(self, line: int, column: int | None) -> tuple[int, int | None]:
+        """A 1-based line and column of the cleaned text as a position in the user's text.
+
+        >>> c = clean("junk\\n> BYE sip:b SIP/2.0\\n> To: x\\n")
+        >>> c.user_position(2, 1)
+        (3, 3)
+        """
+        if not self.origin:
+            return line, column
+        i = min(max(line, 1), len(self.origin)) - 1
+        user_line = self.origin[i] + max(0, line - 1 - i)
+        if column is None:
+            return user_line, None
+        return user_line, column + (self.stripped[i] if line - 1 == i else 0)
+
+    def describe(self) -> str:
+        """What was removed, in words ("" when nothing was)."""
+        parts: list[str] = []
+        if self.skipped:
+            parts.append(
+                f"skipped {self.skipped} line{'s' * (self.skipped != 1)} before the request line"
+            )
+        if self.lines_stripped:
+            names = {
+                "quote": "'>' quoting",
+                "indent": "indentation",
+                "syslog": "syslog prefixes",
+                "timestamp": "time stamps",
+                "clock": "time stamps",
+                "bracket": "[...] prefixes",
+            }
+            kinds = [names[k] for k in self.kind.split("+") if k in names]
+            n = self.lines_stripped
+            parts.append(f"stripped {' and '.join(kinds)} from {n} line{'s' * (n != 1)}")
+        if self.prefix.dots:
+            parts.append("removed ngrep's trailing '.' (the CR) from each line")
+        return "; ".join(parts)
+
+
+def _split_lines(text: str) -> list[str]:
+    if "\n" not in text and "\r" in text:
+        return text.split("\r")  # old Mac line ends
+    return [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
+
+
+def _is_start(rest: str, dots: bool = False) -> bool:
+    rest = rest.rstrip(" \t")
+    if dots:
+        rest = rest[:-1]
+    return bool(_START.match(rest) or _STATUS.match(rest))
+
+
+def _log_prefixes(rest: str) -> list[tuple[str, str, int]]:
+    """Each way a log prefix can be read at the start of ``rest``: (stamp, tail, length)."""
+    out: list[tuple[str, str, int]] = []
+    for name, pattern in _STAMPS.items():
+        m = pattern.match(rest)
+        if not m or not rest.startswith(" ", m.end()):
+            continue
+        end = m.end() + 1
+        tag = _TAG.match(rest, end)
+        ends = [end] if tag is None else [tag.end(), end]
+        for e in ends:
+            level = _LEVEL.match(rest, e)
+            if level:
+                out.append((name, rest[end : level.end()], level.end()))
+            out.append((name, rest[end:e], e))
+    return out
+
+
+def _read_prefix(line: str) -> tuple[Prefix, int] | None:
+    """The prefix that makes ``line`` a start line, and its length; None when none does."""
+    for dots in (False, True):
+        if dots and not line.rstrip(" \t").endswith("."):
+            continue
+        q = _QUOTE.match(line)
+        quotes = [(0, 0)] if q is None else [(q.group().count(">"), q.end()), (0, 0)]
+        for depth, qlen in quotes:
+            rest = line[qlen:]
+            ind = _INDENT.match(rest)
+            indent = ind.group() if ind else ""
+            rest = rest[len(indent) :]
+            base = qlen + len(indent)
+            if _is_start(rest, dots):
+                return Prefix(depth, indent, "", "", dots), base
+            for stamp, tail, length in _log_prefixes(rest):
+                if _is_start(rest[length:], dots):
+                    return Prefix(depth, indent, stamp, tail, dots), base + length
+    return None
+
+
+def _strip(line: str, prefix: Prefix) -> tuple[str, int]:
+    """Remove the request line's kind of prefix from a later line: (rest, characters removed)."""
+    pos = 0
+    for _ in range(prefix.quote):
+        if line.startswith(">", pos):
+            pos += 1
+            if line.startswith(" ", pos):
+                pos += 1
+    if prefix.indent:
+        # Exactly the request line's indentation: a continuation line keeps the rest of its own.
+        n = len(prefix.indent)
+        if line[pos : pos + n] == prefix.indent:
+            pos += n
+    if prefix.stamp:
+        m = _STAMPS[prefix.stamp].match(line, pos)
+        if m is not None:
+            after = line[m.end() :]
+            if after.startswith(" " + prefix.tail):
+                pos = m.end() + 1 + len(prefix.tail)
+            elif after.strip() == prefix.tail.strip():
+                pos = len(line)  # a prefix alone: an empty line of the message
+    rest = line[pos:]
+    if prefix.dots and rest.endswith("."):
+        rest = rest[:-1]
+    return rest, pos
+
+
+def clean(text: str) -> CleanText:
+    """Find the request line, strip the prefixes; never raises.
+
+    >>> c = clean("2026-11-29 10:00:01.123 INVITE sip:b@x SIP/2.0\\n"
+    ...           "2026-11-29 10:00:01.124 Max-Forwards: 70\\n")
+    >>> c.text.splitlines()[1], c.stripped, c.kind
+    ('Max-Forwards: 70', (24, 24, 0), 'timestamp')
+    """
+    lines = _split_lines(text)
+    found: tuple[int, Prefix, int] | None = None
+    for i, line in enumerate(lines[:2000]):
+        if not line.strip():
+            continue
+        hit = _read_prefix(line)
+        if hit is not None:
+            found = (i, hit[0], hit[1])
+            break
+    if found is None:
+        # Nothing reads as a start line: hand the text over as it is, so the parser's
+        # error points at the user's own first line.
+        return CleanText(
+            "\r\n".join(lines), tuple(range(1, len(lines) + 1)), (0,) * len(lines), Prefix(), 0
+        )
+    first, prefix, length = found
+    out: list[str] = []
+    stripped: list[int] = []
+    in_head = True
+    for i, line in enumerate(lines[first:], start=first):
+        if i == first:
+            rest, n = line[length:], length
+            if prefix.dots:
+                rest = rest.rstrip(" \t")[:-1]
+        else:
+            rest, n = _strip(line, prefix)
+        if in_head and not rest:
+            in_head = False
+        elif in_head and rest.strip():
+            rest = rest.rstrip(" \t")  # trailing blanks from mail clients and terminals
+        out.append(rest)
+        stripped.append(n)
+    return CleanText(
+        "\r\n".join(out),
+        tuple(range(first + 1, len(lines) + 1)),
+        tuple(stripped),
+        prefix,
+        sum(1 for ln in lines[:first] if ln.strip()),
+    )
+
+
+# --------------------------------------------------------------------------
+# reading
+
+
+@dataclass(frozen=True, slots=True)
+class PastedRequest:
+    """A pasted request, read: the request, the cleaned text and what Kamailio will not parse.
+
+    ``warnings`` are Route values Kamailio 5.6.3 cannot parse, placed in the user's text;
+    ``loose_route()`` still runs (and says what it does with them).
+    """
+
+    request: SipRequest
+    clean: CleanText
+    warnings: tuple[SipParseError, ...] = ()
+
+    @property
+    def in_dialog(self) -> bool:
+        """True when the To header has a tag (Kamailio's ``has_totag()``)."""
+        return bool(_to_tag(self.request))
+
+
+def _to_tag(request: SipRequest) -> str:
+    value = request.header("To")
+    if value is None:
+        return ""
+    try:
+        return parse_name_addr(value).param("tag") or ""
+    except SipParseError:
+        return ""
+
+
+def _moved(exc: SipParseError, cleaned: CleanText) -> SipParseError:
+    if exc.line is None:
+        return exc
+    line, column = cleaned.user_position(exc.line, exc.column)
+    return SipParseError(
+        exc.what, line=line, column=column, header=exc.header, status_hint=exc.status_hint
+    )
+
+
+def read_pasted(text: str) -> PastedRequest:
+    """Clean and parse a pasted request; errors point into the user's text.
+
+    >>> read_pasted("SIP/2.0 200 OK\\r\\n\\r\\n")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    engine.errors.SipParseError: line 1, column 1: this is a response (SIP/2.0 200 OK); ...
+    """
+    if not isinstance(text, str):
+        raise SipParseError("the pasted message is not text")
+    if len(text) > MAX_PASTE:
+        raise SipParseError(f"{len(text)} characters is too long to paste (at most {MAX_PASTE})")
+    if not text.strip():
+        raise SipParseError("nothing pasted yet: paste a SIP request", line=1, column=1)
+    cleaned = clean(text)
+    try:
+        message = parse_message(cleaned.text)
+    except SipParseError as exc:
+        raise _moved(exc, cleaned) from None
+    if not isinstance(message, SipRequest):
+        line, column = cleaned.user_position(1, 1)
+        raise SipParseError(
+            f"this is a response ({message.start_line[:60]}); paste a request",
+            line=line,
+            column=column,
+        )
+    return PastedRequest(message, cleaned, _route_warnings(message, cleaned))
+
+
+def _route_warnings(request: SipRequest, cleaned: CleanText) -> tuple[SipParseError, ...]:
+    lines = header_line_numbers(cleaned.text)
+    out: list[SipParseError] = []
+    for index, header in enumerate(request.headers):
+        if header.key != "route":
+            continue
+        try:
+            parse_route_body(header.value)
+        except SipParseError as exc:
+            line = lines.get(index, 1)
+            start = value_column(cleaned.text, line)
+            physical = cleaned.text.split("\r\n")[line - 1]
+            column = start + (exc.column or 1) - 1
+            if column > len(physical):  # inside a folded continuation: the header's start
+                column = start
+            out.append(_moved(SipParseError(exc.what, line=line, column=column), cleaned))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------
+# the receiving proxy
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyGuess:
+    """The receiving proxy's addresses as guessed, and where from."""
+
+    listen: tuple[str, ...]
+    aliases: tuple[str, ...]
+    source: str
+
+
+PLACEHOLDER_V4 = "192.0.2.1"
+PLACEHOLDER_V6 = "[2001:db8::1]"
+
+
+def _route_uris(request: SipRequest) -> list[str]:
+    out: list[str] = []
+    for value in request.list_values("Route"):
+        try:
+            out.append(parse_name_addr(value).uri_text)
+        except SipParseError:
+            continue
+    return out
+
+
+def _transport(uri: SipUri) -> tuple[str, int]:
+    transport = (uri.param("transport") or "").lower()
+    proto = transport if transport in PROTOCOLS else ("tls" if uri.scheme == "sips" else "udp")
+    port = uri.port or (5061 if proto in ("tls", "wss") else 5060)
+    return proto, port
+
+
+def guess_proxy(request: SipRequest) -> ProxyGuess:
+    """The addresses of the proxy receiving ``request``, guessed from its URIs.
+
+    The proxy is named by the top Route (RFC 3261 16.4: a loose router finds itself there),
+    unless the R-URI carries ``lr`` -- or, in a dialog, has no user part -- : then a strict
+    router before it put this proxy's Route value into the R-URI (the remote target, a
+    Contact, has a user part).  Without Route headers the R-URI names it.  A host name becomes an
+    alias of a placeholder address.
+
+    >>> route = "Route: <sip:p1.example.com:5070;transport=tcp;lr>"
+    >>> g = guess_proxy(parse_message(f"BYE sip:b@x SIP/2.0\\r\\n{route}\\r\\n\\r\\n"))
+    >>> g.listen, g.aliases
+    (('tcp:192.0.2.1:5070',), ('p1.example.com:5070',))
+    """
+    routes = _route_uris(request)
+    try:
+        ruri = parse_uri(request.uri)
+    except SipParseError:
+        ruri = None
+    chosen: tuple[str, str] | None = None
+    if ruri is not None and ruri.is_sip and ruri.is_loose:
+        chosen = (request.uri, f"the R-URI {request.uri} (it has lr: a strict router put it there)")
+    elif ruri is not None and ruri.is_sip and routes and not ruri.user and _to_tag(request):
+        chosen = (
+            request.uri,
+            f"the R-URI {request.uri} (no user part, and Route headers follow: a strict "
+            "router put this proxy there)",
+        )
+    elif routes:
+        chosen = (routes[0], f"the top Route <{routes[0]}>")
+    elif ruri is not None and ruri.is_sip:
+        chosen = (request.uri, f"the R-URI {request.uri} (there is no Route header)")
+    uri = None
+    if chosen is not None:
+        try:
+            uri = parse_uri(chosen[0])
+        except SipParseError:
+            uri = None
+    if uri is None or not uri.is_sip or not uri.host:
+        return ProxyGuess(
+            (f"udp:{PLACEHOLDER_V4}:5060",),
+            (),
+            "nothing: no usable Route or R-URI, so a placeholder address",
+        )
+    assert chosen is not None
+    proto, port = _transport(uri)
+    if is_ip(uri.host):
+        return ProxyGuess((f"{proto}:{uri.host}:{port}",), (), chosen[1])
+    alias = uri.host + (f":{uri.port}" if uri.port else "")
+    return ProxyGuess((f"{proto}:{PLACEHOLDER_V4}:{port}",), (alias,), chosen[1])
+
+
+def build_proxy(
+    listen: Sequence[str], aliases: Sequence[str] = (), name: str = PROXY_NAME
+) -> Proxy:
+    """A :class:`Proxy` from the form's lines; ConfigError names the bad line.
+
+    >>> build_proxy(["udp:10.0.0.1:5060", "tcp:10.0.0.1"], ["example.com"]).listen[1].port
+    5060
+    >>> build_proxy(["udp:example.com:5060"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    engine.errors.ConfigError: listen line 1: listen 'udp:example.com:5060': the address must ...
+    """
+    sockets: list[Socket] = []
+    for i, text in enumerate(listen, start=1):
+        if not text.strip():
+            continue
+        try:
+            sockets.append(parse_socket(text.strip()))
+        except ConfigError as exc:
+            raise ConfigError(f"listen line {i}: {exc}") from None
+    if not sockets:
+        raise ConfigError("give at least one listen socket, e.g. udp:192.0.2.1:5060")
+    parsed = []
+    for i, text in enumerate(aliases, start=1):
+        if not text.strip():
+            continue
+        try:
+            parsed.append(parse_alias(text.strip()))
+        except ConfigError as exc:
+            raise ConfigError(f"alias line {i}: {exc}") from None
+    return Proxy(name=name, listen=tuple(sockets), aliases=tuple(parsed))
+
+
+def run_loose_route(request: SipRequest, proxy: Proxy) -> VectorRun:
+    """``loose_route()`` on exactly this request at this proxy (engine.batch.evaluate).
+
+    >>> p = build_proxy(["udp:192.0.2.1:5060"])
+    >>> req = parse_message("BYE sip:b@192.0.2.20 SIP/2.0\\r\\nTo: <sip:b@x>;tag=1\\r\\n"
+    ...                     "Route: <sip:192.0.2.1;lr>\\r\\n\\r\\n")
+    >>> run_loose_route(req, p).fields["rc"]
+    1
+    """
+    return evaluate(request, proxy, parse_script("loose_route()"))
+
+
+# --------------------------------------------------------------------------
+# the closest scenario
+
+
+@dataclass(frozen=True, slots=True)
+class PastedScenario:
+    """A scenario built from a pasted request, and how faithful it is.
+
+    ``step`` is the index of the proxy's step for the pasted request in ``trace`` (None when
+    the request never reaches the proxy); ``differences`` lists what the scenario's request
+    or its ``loose_route()`` outcome does differently from the pasted one (empty: it
+    reproduces it); ``notes`` say what was approximated.
+    """
+
+    scenario: Scenario
+    trace: Trace
+    step: int | None
+    differences: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+class _Addresses:
+    """Hands out documentation addresses that nothing else uses."""
+
+    def __init__(self, used: Sequence[str]) -> None:
+        self.used = list(used)
+
+    def take(self, v6: bool) -> str:
+        pool = (
+            [f"[2001:db8::{n:x}]" for n in range(0x10, 0x100)]
+            if v6
+            else [f"192.0.2.{n}" for n in range(10, 250)]
+            + [f"198.51.100.{n}" for n in range(10, 250)]
+        )
+        for host in pool:
+            if not any(same_ip(host, u) for u in self.used):
+                self.used.append(host)
+                return host
+        raise ScenarioError("", "no free documentation address left")  # pragma: no cover
+
+
+def _uri_hosts(request: SipRequest, proxy: Proxy) -> list[str]:
+    hosts = [s.host for s in proxy.listen] + [s.advertise_host or "" for s in proxy.listen]
+    for text in [request.uri, *_route_uris(request)]:
+        try:
+            uri = parse_uri(text)
+        except SipParseError:
+            continue
+        hosts.append(uri.host)
+        hosts.append(uri.param("maddr") or "")
+    return [h for h in hosts if h and is_ip(h)]
+
+
+def _angle_routes(request: SipRequest, notes: list[str]) -> tuple[str, ...]:
+    """The Route values as a scenario stores them (``<uri>`` name-addrs)."""
+    out: list[str] = []
+    for value in request.list_values("Route"):
+        try:
+            parse_name_addr(value, require_angle=True).uri  # noqa: B018 - validate
+            out.append(value)
+            continue
+        except SipParseError:
+            pass
+        try:
+            parse_uri(value)
+            out.append(f"<{value}>")
+            notes.append(f"The Route value {value} is written <{value}> in the scenario.")
+        except SipParseError:
+            notes.append(f"The Route value {value!r} cannot be read and is left out.")
+    return tuple(out[:200])
+
+
+def _target_of(uri_text: str) -> tuple[str, int, str] | None:
+    """(host, port, proto) a URI sends to, RouteLab's way (maddr, transport, default port)."""
+    try:
+        uri = parse_uri(uri_text)
+    except SipParseError:
+        return None
+    if not uri.is_sip or not uri.host:
+        return None
+    proto, port = _transport(uri)
+    return uri.param("maddr") or uri.host, port, proto
+
+
+def _route_style(request: SipRequest) -> str:
+    lines = request.header_values("Route")
+    return "comma" if len(lines) == 1 and len(request.list_values("Route")) > 1 else "lines"
+
+
+def _in_dialog_plan(
+    request: SipRequest, routes: tuple[str, ...], proxy: Proxy
+) -> tuple[tuple[str, ...], str, bool]:
+    """The route set and remote target a UA needs to write this R-URI and Route set."""
+    uris = RouteSet.from_route_values(routes).uris
+    candidates: list[tuple[tuple[str, ...], str]] = [(routes, request.uri)]
+    try:
+        ruri = parse_uri(request.uri)
+        myself = ruri.is_sip and is_myself(ruri, proxy)
+    except SipParseError:
+        myself = False
+    if uris and myself:
+        # A strict previous hop: the UA's first route (this proxy, no lr) went into the R-URI
+        # and the remote target became the last Route (RFC 3261 12.2.1.1).
+        strict = (f"<{request.uri}>", *(f"<{u}>" for u in uris[:-1]))
+        candidates.append((strict, uris[-1]))
+    wanted = (request.uri, tuple(uris))
+    for route_set, target in candidates:
+        plan = plan_request(RouteSet.from_route_values(route_set), target)
+        if (plan.request_uri, RouteSet.from_route_values(plan.routes).uris) == wanted:
+            return route_set, target, True
+    return routes, request.uri, False
+
+
+def closest_scenario(pasted: PastedRequest, proxy: Proxy) -> PastedScenario:
+    """A scenario whose proxy receives the pasted request (or the closest one a UA sends).
+
+    Caller -> Proxy -> Next hop.  An initial request is the dialog-creating request with its
+    preloaded Route set, at a proxy running the ``honour-preloaded`` profile (its script calls
+    ``loose_route()`` first).  An in-dialog request (To has a tag) comes after an INVITE that
+    goes straight from Caller to Next hop, with the pasted Route set as a hand-edited route set,
+    at a proxy running Kamailio's default config.  Host names in the Route set and R-URI go
+    into the name table.  Then the scenario is simulated and the proxy's step compared with
+    ``loose_route()`` run on the pasted request itself.
+
+    Raises ScenarioError when no scenario can carry the request.
+    """
+    request = pasted.request
+    notes: list[str] = [
+        "Via, From, To, Call-ID, CSeq and tags are the scenario's own; the R-URI, Route set, "
+        "method and Max-Forwards come from the pasted request."
+    ]
+    in_dialog = pasted.in_dialog
+    method = request.method
+    if in_dialog and method in ("CANCEL", "REGISTER"):
+        raise ScenarioError(
+            "", f"a {method} within a dialog cannot be played in a scenario; see the outcome here"
+        )
+    if not in_dialog and method not in DIALOG_METHODS:
+        notes.append(
+            f"A scenario's first request creates a dialog, so the {method} is played as an "
+            "INVITE (loose_route() does not look at the method)."
+        )
+        method = "INVITE"
+    routes = _angle_routes(request, notes)
+    try:
+        max_forwards = int((request.header("Max-Forwards") or "70").strip())
+    except ValueError:
+        max_forwards = 70
+        notes.append("Max-Forwards cannot be read: the scenario uses 70.")
+    max_forwards = min(max(max_forwards, 0), 255)
+    run = run_loose_route(request, proxy)
+    addresses = _Addresses(_uri_hosts(request, proxy))
+    names: dict[str, str] = {}
+    proxy_v6 = proxy.listen[0].is_ipv6
+
+    # How the caller reaches the proxy: the first Route (or the R-URI), else its outbound proxy.
+    route_set, target = routes, request.uri
+    if in_dialog:
+        route_set, target, exact = _in_dialog_plan(request, routes, proxy)
+        if not exact:
+            notes.append(
+                "A user agent cannot write this R-URI with this Route set (RFC 3261 12.2.1.1), "
+                "so the scenario's request differs from the pasted one."
+            )
+        plan = plan_request(RouteSet.from_route_values(route_set), target)
+        first_hop: str | None = plan.next_hop
+    else:
+        first_hop = parse_name_addr(routes[0]).uri_text if routes else None
+    outbound_proxy = None
+    reach = _target_of(first_hop) if first_hop else None
+    if reach is not None and not is_ip(reach[0]) and valid_host(reach[0]):
+        names[reach[0].lower()] = PROXY_NAME
+        if not any(
+            s.proto == reach[2] and reach[1] in (s.port, s.advertise_port) for s in proxy.listen
+        ):
+            notes.append(
+                f"The proxy has no {reach[2]} socket on port {reach[1]}, so {first_hop} does not "
+                "reach it in the scenario."
+            )
+    elif reach is not None and not any(
+        s.proto == reach[2] and reach[1] in (s.port, s.advertise_port) and same_ip(reach[0], s.host)
+        for s in proxy.listen
+    ):
+        notes.append(f"{first_hop} is not one of the proxy's sockets: the request goes elsewhere.")
+    if first_hop is None:
+        sock = proxy.listen[0]
+        outbound_proxy = f"sip:{sock.host}:{sock.port};transport={sock.proto}"
+        notes.append("The caller has no Route: it sends to the proxy as its outbound proxy.")
+    caller_v6 = proxy_v6 if reach is None or not is_ip(reach[0]) else ":" in reach[0]
+
+    # Where the proxy sends it: $du, else the R-URI, as loose_route() left them.
+    nxt = run.context.du or run.context.ruri
+    location: tuple[tuple[str, str], ...] = ()
+    callee_host, callee_port = "", 5060
+    dest = _target_of(nxt)
+    if dest is not None:
+        host, port, _proto = dest
+        nxt_uri = parse_uri(nxt)
+        if is_myself(nxt_uri, proxy):
+            notes.append(
+                f"The request goes on by the R-URI {nxt}, which is the proxy itself: its "
+                "location service sends it to Next hop."
+            )
+            if nxt_uri.user:
+                location = ((f"sip:{nxt_uri.user}@{nxt_uri.host}", ""),)
+        elif is_ip(host):
+            if not any(same_ip(host, sock.host) for sock in proxy.listen):
+                callee_host, callee_port = host, port
+        elif valid_host(host) and host.lower() not in names:
+            names[host.lower()] = NEXT_HOP_NAME
+            callee_port = port
+    if not callee_host:
+        callee_host = addresses.take(proxy_v6)
+    caller_host = addresses.take(caller_v6)
+    callee_contact = f"sip:next-hop@{callee_host}" + (
+        f":{callee_port}" if callee_port != 5060 else ""
+    )
+    location = tuple((aor, callee_contact) for aor, _ in location)
+    caller = UserAgent(
+        name=CALLER_NAME,
+        address=Socket("udp", caller_host, 5060),
+        contact=f"sip:caller@{caller_host}",
+        outbound_proxy=outbound_proxy,
+        route_style=_route_style(request),
+    )
+    callee = UserAgent(
+        name=NEXT_HOP_NAME,
+        address=Socket("udp", callee_host, callee_port),
+        contact=callee_contact,
+    )
+    node = ProxyNode(
+        name=PROXY_NAME,
+        listen=proxy.listen,
+        aliases=proxy.aliases,
+        rr=proxy.rr,
+        outbound=proxy.outbound,
+        profile="kamailio-default" if in_dialog else "honour-preloaded",
+        location=location,
+    )
+    if in_dialog:
+        dialog = RequestSpec(method="INVITE", sender=CALLER_NAME, recipient=NEXT_HOP_NAME)
+        requests: tuple[RequestSpec, ...] = (
+            RequestSpec(
+                method=method,
+                sender=CALLER_NAME,
+                request_uri=target,
+                route=route_set,
+                max_forwards=max_forwards,
+                responses=None if method == "ACK" else (200,),
+            ),
+        )
+        notes.append(
+            "The INVITE that sets up the dialog goes straight from Caller to Next hop; the "
+            "pasted request then uses its own Route set (a hand-edited route set)."
+        )
+    else:
+        dialog = RequestSpec(
+            method=method,
+            sender=CALLER_NAME,
+            recipient=NEXT_HOP_NAME,
+            request_uri=request.uri,
+            route=routes,
+            max_forwards=max_forwards,
+        )
+        requests = ()
+    head = _CONTROL.sub("?", pasted.clean.text.split("\r\n\r\n", 1)[0]).replace("\r\n", "\n")
+    rc = run.fields.get("rc")
+    scenario = Scenario(
+        title=f"Pasted {request.method} at the proxy",
+        description=(
+            "Built from a pasted request; loose_route() at the proxy returns "
+            f"{rc} ({run.results[-1].meaning}).\n\n{head[:6000]}"
+        ),
+        highlights=tuple(s.text for s in run.results[-1].steps)[:20],
+        user_agents=(caller, callee),
+        proxies=(node,),
+        names=tuple(sorted(names.items())),
+        dialog=dialog,
+        requests=requests,
+    )
+    try:
+        check(scenario)
+        scenario = loads(dumps(scenario))
+    except ScenarioError as exc:
+        what = f"the scenario built from the request is invalid: {exc.what}"
+        raise ScenarioError(exc.path, what) from None
+    trace = simulate(scenario)
+    index = 1 if in_dialog else 0
+    step = next(
+        (s for s in trace.steps_of(index) if s.element == PROXY_NAME and s.kind is StepKind.PROXY),
+        None,
+    )
+    differences = _differences(request, run, step)
+    return PastedScenario(
+        scenario, trace, None if step is None else step.index, differences, tuple(notes)
+    )
+
+
+def _norm(values: Sequence[str]) -> tuple[str, ...]:
+    return tuple(" ".join(v.split()) for v in values)
+
+
+def _differences(request: SipRequest, run: VectorRun, step: TraceStep | None) -> tuple[str, ...]:
+    if step is None:
+        return ("In the scenario the request never reaches the proxy.",)
+    out: list[str] = []
+    try:
+        arrived = parse_message(step.message_in)
+    except SipParseError:  # pragma: no cover - the simulator writes valid messages
+        arrived = None
+    if isinstance(arrived, SipRequest):
+        if arrived.method != request.method:
+            out.append(f"The method is {arrived.method}, not {request.method}.")
+        if arrived.uri != request.uri:
+            out.append(f"The R-URI arrives as {arrived.uri}, not {request.uri}.")
+        got, want = _norm(arrived.list_values("Route")), _norm(request.list_values("Route"))
+        if got != want:
+            out.append(
+                f"The Route set arrives as {', '.join(got) or '(none)'}, "
+                f"not {', '.join(want) or '(none)'}."
+            )
+    calls = [c for c in step.rr_calls if c.call.startswith("loose_route")]
+    want_rc = run.fields.get("rc")
+    if not calls:
+        out.append(f"The proxy's script does not call loose_route() (it returns {want_rc} here).")
+        return tuple(out)
+    if calls[-1].rc != want_rc:
+        out.append(f"loose_route() returns {calls[-1].rc} in the scenario, {want_rc} here.")
+    relayed = step.status is None and bool(step.message_out)
+    if relayed:
+        if step.ruri_after != run.fields["ruri"]:
+            out.append(f"The R-URI becomes {step.ruri_after}, here {run.fields['ruri']}.")
+        if step.du_after != run.fields["du"]:
+            out.append(f"$du becomes {step.du_after}, here {run.fields['du']}.")
+        if _norm(step.routes_after) != _norm(run.fields["routes"]):
+            out.append(
+                f"The Route set leaves as {', '.join(step.routes_after) or '(none)'}, here "
+                f"{', '.join(run.fields['routes']) or '(none)'}."
+            )
+    return tuple(out)
+
+
+__all__ = [
+    "CleanText",
+    "PastedRequest",
+    "PastedScenario",
+    "Prefix",
+    "ProxyGuess",
+    "build_proxy",
+    "clean",
+    "closest_scenario",
+    "guess_proxy",
+    "read_pasted",
+    "run_loose_route",
+]

@@ -1,0 +1,175 @@
+"""The ladder: lifelines and arrows follow the trace, selection syncs both ways, and a
+50-element, 1,000-message ladder builds and scrolls fast (pytest-qt, offscreen)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtGui import QImage, QPainter
+from pytestqt.qtbot import QtBot
+
+from engine.scenario import loads
+from engine.trace import StepKind, Trace
+from gui import resources
+from gui.ladder import ROW, LadderScene, LadderView
+from gui.main_window import MainWindow
+from gui.render import document, ladder_order
+from tests.bench.bench_render import big_trace
+
+LIBRARY = resources.scenario_files()
+
+
+@pytest.fixture
+def window(qtbot: QtBot, isolated_settings: QSettings) -> Iterator[MainWindow]:
+    win = MainWindow(settings=isolated_settings)
+    yield win
+    win.session.undo_stack.setClean()
+    win.close()
+    win.deleteLater()
+
+
+def _trace(path: Path) -> tuple[Trace, list[str]]:
+    doc = document(loads(path.read_text(encoding="utf-8")))
+    return doc.trace, ladder_order(doc.positions)
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=[p.stem for p in LIBRARY])
+def test_lifelines_and_arrows_match_the_trace(qtbot: QtBot, path: Path) -> None:
+    trace, order = _trace(path)
+    scene = LadderScene()
+    scene.set_trace(trace, order)
+    canvas = scene.canvas
+    # One lifeline per element, in the layout's order, each once.
+    assert canvas.names[: len(order)] == order
+    assert len(set(canvas.names)) == len(canvas.names)
+    assert {s.element for s in trace.steps} <= set(canvas.names)
+    # One arrow per step, time downwards, from the element to the next one.
+    assert len(canvas.steps) == len(trace.steps)
+    previous_y = -1.0
+    for row, step in enumerate(trace.steps):
+        arrow = canvas.arrow(row)
+        assert arrow.y > previous_y
+        previous_y = arrow.y
+        assert arrow.x1 == canvas.x_of(step.element)
+        if step.next_element and step.next_element != step.element:
+            assert arrow.x2 == canvas.x_of(step.next_element)
+        else:
+            assert arrow.x2 is None  # delivered here, or a dead end: a circle
+        assert arrow.response == (step.kind is StepKind.RESPONSE)
+        first_line = (step.message_out or step.message_in).split("\r\n", 1)[0]
+        assert arrow.label.split(" ")[0] in (first_line or step.method)
+        assert canvas.step_at(QPointF(arrow.x1, arrow.y)) == row
+        assert canvas.step_at(QPointF(arrow.x1, arrow.y + ROW * 0.4)) == row
+    # The scene is as big as the diagram, and every row paints without error.
+    assert scene.sceneRect() == canvas.boundingRect()
+    image = QImage(400, 300, QImage.Format.Format_ARGB32_Premultiplied)
+    painter = QPainter(image)
+    scene.render(painter)
+    painter.end()
+
+
+def test_rc_and_flags_are_drawn_where_the_trace_has_them(qtbot: QtBot) -> None:
+    trace, order = _trace(resources.scenario_file(resources.TOUR))
+    scene = LadderScene()
+    scene.set_trace(trace, order)
+    with_rc = [s for s in trace.steps if s.rc is not None]
+    assert with_rc, "the tour calls loose_route()"
+    # The marks sit to the right of the arrow's start, inside the row's rectangle.
+    for step in with_rc:
+        rect = scene.canvas.arrow_rect(step.index)
+        assert rect.contains(QPointF(scene.canvas.x_of(step.element) + 20, rect.center().y()))
+
+
+def test_ladder_follows_the_session_and_clicks_select_steps(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    assert window.session.open_file(resources.scenario_file(resources.TOUR))
+    window.centre.setCurrentIndex(window.centre.indexOf(window.ladder_view))
+    window.show()
+    qtbot.waitExposed(window)
+    canvas = window.ladder.canvas
+    view = window.ladder_view
+    last = len(window.session.trace.steps) - 1
+    # Session -> ladder: the current arrow is highlighted and scrolled into sight.
+    for index in (0, last // 2, last, 3):
+        window.session.set_step(index)
+        assert canvas.current == index
+        arrow = canvas.arrow(index)
+        on_screen = view.mapFromScene(QPointF(arrow.x1, arrow.y))
+        assert view.viewport().rect().contains(on_screen), index
+    # Ladder -> session: clicking an arrow selects its step everywhere.
+    target = last - 2
+    window.session.set_step(target)  # scrolls it into sight
+    window.session.set_step(0)
+    arrow = canvas.arrow(target)
+    window.session.set_step(target - 1)
+    pos = view.mapFromScene(QPointF(arrow.x1, arrow.y))
+    with qtbot.waitSignal(window.session.step_changed) as blocker:
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    assert blocker.args == [target]
+    assert window.session.step_index == target
+    assert window.timeline.currentIndex().row() == target
+
+
+def test_ladder_view_keeps_names_and_numbers_in_sight(qtbot: QtBot) -> None:
+    trace = big_trace()
+    scene = LadderScene()
+    scene.set_trace(trace, list(dict.fromkeys(s.element for s in trace.steps)))
+    view = LadderView(scene)
+    qtbot.addWidget(view)
+    view.resize(900, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    assert not view.sticky_header()
+    assert not view.sticky_gutter()
+    rect = scene.set_current(600)
+    view.ensureVisible(rect, 40, 40)
+    assert view.sticky_header()
+    assert view.sticky_gutter()
+    arrow = scene.canvas.arrow(600)
+    on_screen = view.mapFromScene(QPointF(arrow.x1, arrow.y))
+    assert view.viewport().rect().contains(on_screen)
+    # Below the sticky names: the arrow is not hidden under them.
+    assert on_screen.y() > LadderView.BAND
+    assert view.row_at(on_screen) == 600
+    # A click on the sticky names selects nothing behind them.
+    clicked: list[int] = []
+    scene.step_clicked.connect(clicked.append)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=on_screen)
+    assert clicked == [600]
+    top = on_screen
+    top.setY(5)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=top)
+    assert clicked == [600]
+    # And it paints (the sticky parts draw in viewport coordinates without error).
+    assert not view.grab().isNull()
+
+
+def test_fifty_elements_and_a_thousand_messages_build_and_scroll_fast(qtbot: QtBot) -> None:
+    trace = big_trace()
+    elements = {s.element for s in trace.steps}
+    assert len(elements) >= 50
+    assert len(trace.steps) >= 1000
+    start = time.perf_counter()
+    scene = LadderScene()
+    scene.set_trace(trace, sorted(elements))
+    built = time.perf_counter() - start
+    assert built < 1.0, f"ladder build took {built:.3f} s"
+    view = LadderView(scene)
+    qtbot.addWidget(view)
+    view.resize(1200, 800)
+    view.show()
+    qtbot.waitExposed(view)
+    bar = view.verticalScrollBar()
+    frames = 40
+    start = time.perf_counter()
+    for i in range(frames):
+        bar.setValue(i * bar.maximum() // frames)
+        view.viewport().repaint()
+    per_frame = (time.perf_counter() - start) / frames
+    # A full repaint per scroll step; 60 frames a second leave 16 ms.  Generous for CI.
+    assert per_frame < 0.05, f"{per_frame * 1000:.1f} ms per scrolled frame"

@@ -1,0 +1,203 @@
+"""Edit > Paste SIP Message: reading as you type, errors at the user's line and column, the
+proxy form, the loose_route() outcome, and opening the closest scenario (pytest-qt)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QGuiApplication
+from pytestqt.qtbot import QtBot
+
+from gui.main_window import MainWindow
+from gui.paste import PasteDialog, show_dialog
+
+BYE = (
+    "BYE sip:bob@192.0.2.20 SIP/2.0\n"
+    "Via: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK776asdhds\n"
+    "Max-Forwards: 70\n"
+    "Route: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>\n"
+    "From: <sip:alice@atlanta.example.com>;tag=1928301774\n"
+    "To: <sip:bob@biloxi.example.com>;tag=a6c85cf\n"
+    "Call-ID: a84b4c76e66710\n"
+    "CSeq: 314160 BYE\n"
+)
+
+
+def _prefixed(prefix: str) -> str:
+    return "".join(prefix + line + "\n" for line in BYE.splitlines())
+
+
+@pytest.fixture
+def dialog(qtbot: QtBot) -> PasteDialog:
+    dlg = PasteDialog()
+    qtbot.addWidget(dlg)
+    return dlg
+
+
+@pytest.fixture
+def window(qtbot: QtBot, isolated_settings: QSettings) -> Iterator[MainWindow]:
+    win = MainWindow(settings=isolated_settings)
+    yield win
+    win.session.undo_stack.setClean()
+    win.close()
+    win.deleteLater()
+
+
+def test_a_good_message_shows_loose_route_at_once(dialog: PasteDialog) -> None:
+    dialog.set_text(BYE)
+    assert dialog.error is None
+    assert dialog.run is not None
+    # The proxy was guessed from the top Route and filled in.
+    assert dialog.aliases.toPlainText() == "p1.example.com"
+    assert dialog.listen.toPlainText() == "udp:192.0.2.1:5060"
+    assert "top Route" in dialog.guess_label.text()
+    assert dialog.run.fields["rc"] == 1
+    assert dialog.run.fields["du"] == "sip:p2.example.com;lr"
+    text = dialog.outcome.toPlainText()
+    assert "loose_route() = 1" in text
+    assert "sip:p2.example.com;lr" in text
+    assert "route-is-myself" in text  # the decision steps are listed
+    assert "reproduces this loose_route() outcome exactly" in text
+    assert dialog.open_button.isEnabled()
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "2026-11-29 10:00:01.123 ",
+        "Nov 29 10:00:01 pbx kamailio[123]: ",
+        "[2026-11-29 10:00:01.123] ",
+        "> ",
+        "> > Nov 29 10:00:01 pbx kamailio[123]: ",
+    ],
+    ids=["timestamp", "syslog", "bracket", "quote", "quote-and-syslog"],
+)
+def test_log_prefixes_give_the_same_outcome(dialog: PasteDialog, prefix: str) -> None:
+    dialog.set_text(BYE)
+    assert dialog.run is not None
+    plain = dialog.run.fields
+    dialog.set_text("a log line before the message\n" + _prefixed(prefix))
+    assert dialog.run is not None
+    assert dialog.run.fields == plain
+    status = dialog.status.text()
+    assert "Skipped 1 line before the request line" in status
+    assert "stripped" in status
+
+
+def test_a_bad_message_points_at_the_line_and_column_of_the_paste(
+    dialog: PasteDialog,
+) -> None:
+    prefix = "Nov 29 10:00:01 pbx kamailio[123]: "
+    lines = _prefixed(prefix).splitlines()
+    lines[3] = prefix + "Route <sip:p1.example.com;lr>"  # the colon is missing
+    dialog.set_text("\n".join(lines))
+    assert dialog.error is not None
+    assert (dialog.error.line, dialog.error.column) == (4, len(prefix) + 1)
+    status = dialog.status.text()
+    assert f"line 4, column {len(prefix) + 1}" in status
+    assert dialog.run is None
+    assert not dialog.open_button.isEnabled()
+    assert "Nothing to route" in dialog.outcome.toPlainText()
+    # The spot is underlined in the text box, on the user's own line.
+    (selection,) = dialog.editor.extraSelections()
+    assert selection.cursor.blockNumber() == 3
+    assert selection.cursor.selectionStart() - selection.cursor.block().position() == len(prefix)
+    # The link in the message moves the cursor there.
+    dialog._on_status_link_activated(f"goto:4:{len(prefix) + 1}")
+    cursor = dialog.editor.textCursor()
+    assert (cursor.blockNumber(), cursor.positionInBlock()) == (3, len(prefix))
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("", "nothing pasted"),
+        ("SIP/2.0 200 OK\nVia: SIP/2.0/UDP x\n", "this is a response"),
+        ("hello\n", "not a SIP request"),
+        ("INVITE sip:b@x SIP/2.0\n\x00Via: x\n", "control character"),
+    ],
+    ids=["empty", "response", "junk", "nul"],
+)
+def test_bad_input_never_raises(dialog: PasteDialog, text: str, what: str) -> None:
+    dialog.set_text(text)
+    assert dialog.error is not None
+    assert what in dialog.error.what
+    assert what in dialog.status.text()
+
+
+def test_typing_reads_after_a_pause(dialog: PasteDialog, qtbot: QtBot) -> None:
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    qtbot.keyClicks(dialog.editor, "OPTIONS sip:192.0.2.7 SIP/2.0")
+    qtbot.waitUntil(lambda: dialog.run is not None, timeout=2000)
+    assert dialog.run is not None
+    assert dialog.run.fields["rc"] == -1  # no Route header
+    assert dialog.listen.toPlainText() == "udp:192.0.2.7:5060"
+
+
+def test_the_users_addresses_win_over_the_guess(dialog: PasteDialog) -> None:
+    dialog.set_text(BYE)
+    dialog.listen.setPlainText("udp:10.0.0.1:5060")
+    dialog.aliases.setPlainText("")
+    dialog.refresh()
+    assert dialog.form_edited
+    assert dialog.run is not None
+    # Not this proxy's Route: loose_route() routes to it without removing anything.
+    assert dialog.run.fields["du"] == "sip:p1.example.com;lr"
+    assert "Your addresses" in dialog.guess_label.text()
+    # A new message keeps the user's addresses ...
+    dialog.set_text(BYE.replace("p1.example.com", "edge.example.com"))
+    assert dialog.listen.toPlainText() == "udp:10.0.0.1:5060"
+    # ... until "Guess Again".
+    dialog.guess_again()
+    assert dialog.aliases.toPlainText() == "edge.example.com"
+    assert not dialog.form_edited
+
+
+def test_a_bad_address_is_named(dialog: PasteDialog) -> None:
+    dialog.set_text(BYE)
+    dialog.listen.setPlainText("udp:192.0.2.1:5060\nudp:proxy.example.com:5060")
+    dialog.refresh()
+    assert not dialog.proxy_error.isHidden()
+    assert "listen line 2" in dialog.proxy_error.text()
+    assert dialog.run is None
+    assert not dialog.open_button.isEnabled()
+
+
+def test_route_values_kamailio_cannot_parse_are_flagged(dialog: PasteDialog) -> None:
+    dialog.set_text(BYE.replace("<sip:p2.example.com;lr>", "junk"))
+    assert dialog.run is not None  # loose_route() still runs and says what it does
+    assert "Kamailio cannot parse this Route value" in dialog.status.text()
+    assert dialog.editor.extraSelections()
+
+
+def test_edit_menu_opens_the_dialog_and_the_scenario(window: MainWindow, qtbot: QtBot) -> None:
+    action = window.findChild(QAction, "paste-sip-message")
+    assert action is window.act_paste_sip
+    assert action.shortcut().toString() == "Ctrl+Shift+V"
+    QGuiApplication.clipboard().setText(BYE)
+    action.trigger()
+    dialog = window.findChild(PasteDialog, "paste-dialog")
+    assert isinstance(dialog, PasteDialog)
+    assert dialog.isVisible()
+    assert dialog.editor.toPlainText() == BYE  # taken from the clipboard
+    assert dialog.built is not None
+    step = dialog.built.step
+    with qtbot.waitSignal(dialog.scenario_opened):
+        qtbot.mouseClick(dialog.open_button, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible()
+    session = window.session
+    assert session.scenario is not None
+    assert session.scenario.title == "Pasted BYE at the proxy"
+    assert session.path is None  # an untitled document
+    assert session.step_index == step
+    current = session.current
+    assert current is not None
+    assert current.element == "Proxy"
+    assert current.rc == 1
+    # The same dialog comes back, with its text.
+    assert show_dialog(window) is dialog
+    assert dialog.editor.toPlainText() == BYE
+    dialog.close()
