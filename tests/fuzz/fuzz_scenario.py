@@ -34,7 +34,7 @@ def main() -> None:
     import atheris
 
     with atheris.instrument_imports():
-        import engine.scenario  # noqa: F401
+        import engine.scenario
         import engine.simulate  # noqa: F401
     atheris.Setup(sys.argv, one_input)
     atheris.Fuzz()

@@ -54,11 +54,11 @@ def main() -> None:
 
     global PROXY
     with atheris.instrument_imports():
-        import engine.headers  # noqa: F401
-        import engine.message  # noqa: F401
-        import engine.outbound  # noqa: F401
-        import engine.proxy  # noqa: F401
-        import engine.rr  # noqa: F401
+        import engine.headers
+        import engine.message
+        import engine.outbound
+        import engine.proxy
+        import engine.rr
         import engine.uri  # noqa: F401
     PROXY = _proxy()  # type: ignore[assignment]
     atheris.Setup(sys.argv, one_input)
