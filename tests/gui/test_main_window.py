@@ -268,3 +268,32 @@ def test_hovering_a_proxy_shows_its_configuration(window: MainWindow) -> None:
     assert "listen:" in tip
     assert str(proxy.listen[0]) in tip
     assert f"profile: {proxy.profile}" in tip
+
+
+def test_timeline_model_passes_the_model_tester(window: MainWindow, qtmodeltester: object) -> None:
+    _open(window, resources.scenario_file(resources.TOUR))
+    qtmodeltester.check(window.model)  # type: ignore[attr-defined]
+    assert window.model.rowCount() == len(window.session.trace.steps)
+
+
+def test_layout_size_and_recent_files_are_remembered(
+    window: MainWindow, isolated_settings: QSettings, tmp_path: Path
+) -> None:
+    copy = tmp_path / "mine.json"
+    copy.write_text(resources.scenario_file(resources.TOUR).read_text("utf-8"), "utf-8")
+    assert window.open_path(copy)
+    window.resize(1234, 777)
+    window.dock_legend.raise_()
+    window.close()  # saves the settings
+    again = MainWindow(settings=isolated_settings)
+    try:
+        assert again.recent_files()[0] == str(copy.resolve())
+        assert again.recent_menu.actions()[0].toolTip() == str(copy.resolve())
+        # The dock layout is restored (the offscreen screen clamps sizes, so the
+        # geometry is checked as saved rather than as shown).
+        assert again._user_arranged
+        assert isolated_settings.value("window/geometry") is not None
+        assert isolated_settings.value("session/last") == str(copy.resolve())
+    finally:
+        again.close()
+        again.deleteLater()
