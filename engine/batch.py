@@ -30,7 +30,28 @@ EXPECTED_FIELDS = ("rc", "ruri", "du", "fs", "routes", "rr_rc", "record_routes")
 
 
 def proxy_from_json(data: Any, where: str = "proxy") -> Proxy:
-    """Build a :class:`Proxy` from a vector's ``proxy`` object."""
+    """Build a :class:`Proxy` from a vector's ``proxy`` object.
+
+    Vectors in a batch mostly share a few proxies, and a Proxy is immutable: the
+    proxies built from plain JSON data are remembered, keyed by its ``repr`` (which
+    tells lists from tuples and keeps the key order, so equal keys mean equal input).
+    """
+    if type(data) is dict:
+        key = repr(data)
+        proxy = _PROXIES.get(key)
+        if proxy is None:
+            proxy = _proxy_from_json(data, where)
+            if len(_PROXIES) >= 256:
+                _PROXIES.clear()
+            _PROXIES[key] = proxy
+        return proxy
+    return _proxy_from_json(data, where)
+
+
+_PROXIES: dict[str, Proxy] = {}
+
+
+def _proxy_from_json(data: Any, where: str) -> Proxy:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where}: expected an object")
     unknown = set(data) - {"name", "listen", "aliases", "modparams", "outbound"}
@@ -135,8 +156,8 @@ def run_vector_full(vector: Mapping[str, Any]) -> VectorRun:
     if not isinstance(msg, SipRequest):
         raise SipParseError("raw: a response was given where a request is needed")
     script = vector.get("script", ["loose_route()"])
-    if not isinstance(script, list | str):
-        raise ScriptError("script: expected a list of statements")
+    if not isinstance(script, list | str) or not all(isinstance(s, str) for s in script):
+        raise ScriptError("script: expected a list of statements (strings)")
     flags = vector.get("msg_flags", 0) or 0
     if isinstance(flags, bool) or not isinstance(flags, int) or flags < 0:
         raise ConfigError(f"msg_flags: expected a non-negative integer, got {flags!r}")

@@ -14,10 +14,12 @@ surviving text of a Route header byte for byte.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from engine.errors import SipParseError
-from engine.uri import SipUri, parse_uri
+from engine.uri import MEMO_LIMIT, SipUri, parse_uri
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,25 +31,38 @@ class Element:
     end: int
 
 
+_SPLIT_SPECIAL = re.compile(r'[",<>\\]')
+
+
 def split_values(body: str) -> tuple[Element, ...]:
     """Split a header body on commas outside quotes and angle brackets.
 
     Elements are stripped of surrounding white space; empty elements are kept
-    (as empty text) so callers can reject them.
+    (as empty text) so callers can reject them.  Inside a quoted string a
+    backslash escapes the next character (RFC 3261 25.1 quoted-pair).
+
+    >>> [(e.text, e.start, e.end) for e in split_values(' <sip:a;x, <sip:b>, ')]
+    [('<sip:a;x, <sip:b>', 1, 18), ('', 20, 20)]
     """
+    if "," not in body:
+        return (_element(body, 0, len(body)),)
     elements: list[Element] = []
     # Not a depth counter: the first '>' closes, as Kamailio's parsers read it
     # ('<sip:a;x, <sip:b>' is one element).
     in_angle = False
     quoted = False
-    escaped = False
+    skip = -1  # index of a character escaped by a backslash inside quotes
     start = 0
-    for i, ch in enumerate(body):
+    # Only the delimiters matter, so jump from one to the next instead of walking
+    # every character (this is on the path of every Route header).
+    for m in _SPLIT_SPECIAL.finditer(body):
+        i = m.start()
+        if i == skip:
+            continue
+        ch = m.group()
         if quoted:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
+            if ch == "\\":
+                skip = i + 1
             elif ch == '"':
                 quoted = False
             continue
@@ -106,22 +121,29 @@ class NameAddr:
         return f"{disp}<{self.uri_text}>{ptext}"
 
 
-def _header_params(text: str, where: str) -> tuple[tuple[str, str | None], ...]:
-    text = text.strip()
-    if not text:
+def _header_params(text: str, where: str, base: int) -> tuple[tuple[str, str | None], ...]:
+    """The ``;name=value`` parameters in ``text``; ``base`` is its 0-based column."""
+    stripped = text.strip()
+    if not stripped:
         return ()
-    if not text.startswith(";"):
-        raise SipParseError(f"unexpected text {text!r} after {where}")
+    base += len(text) - len(text.lstrip())
+    if stripped[0] != ";":
+        raise SipParseError(f"unexpected text {stripped!r} after {where}", column=base + 1)
     out: list[tuple[str, str | None]] = []
-    for piece in _split_semicolons(text[1:]):
+    pos = base + 1
+    for piece in _split_semicolons(stripped[1:]):
         name, eq, value = piece.partition("=")
         if not name.strip():
-            raise SipParseError(f"empty parameter name in {text!r}")
+            raise SipParseError(f"empty parameter name in {stripped!r}", column=pos + 1)
         out.append((name.strip(), value.strip() if eq else None))
+        pos += len(piece) + 1
     return tuple(out)
 
 
 def _split_semicolons(text: str) -> list[str]:
+    """Split on ``;`` outside double quotes (a quote toggles)."""
+    if '"' not in text:
+        return text.split(";")
     pieces: list[str] = []
     cur: list[str] = []
     quoted = False
@@ -141,47 +163,80 @@ def parse_name_addr(text: str, *, require_angle: bool = False) -> NameAddr:
     """Parse one name-addr or addr-spec (RFC 3261 section 20.10).
 
     With ``require_angle`` (Route and Record-Route, as Kamailio's ``parse_rr``)
-    an element without ``<...>`` is an error.
+    an element without ``<...>`` is an error.  Errors carry the 1-based column
+    in ``text`` where the problem is.
 
     >>> parse_name_addr("sip:127.0.0.1;lr", require_angle=True)
     Traceback (most recent call last):
     ...
-    engine.errors.SipParseError: missing '<' in name-addr 'sip:127.0.0.1;lr'
+    engine.errors.SipParseError: column 1: missing '<' in name-addr 'sip:127.0.0.1;lr'
+    >>> parse_name_addr('  "Bob" <sip:bob@b>;tag')
+    NameAddr(uri_text='sip:bob@b', display='"Bob"', params=(('tag', None),), angle=True)
     """
-    text = text.strip()
-    if not text:
-        raise SipParseError("empty value")
+    if len(text) <= MEMO_LIMIT:
+        return _name_addr_memo(text, require_angle)
+    return _parse_name_addr(text, require_angle)
+
+
+def _parse_name_addr(text: str, require_angle: bool) -> NameAddr:
+    stripped = text.strip()
+    if not stripped:
+        raise SipParseError("empty value", column=1)
+    # The common case of every Route header: just "<uri>".
+    if (
+        stripped[0] == "<"
+        and stripped[-1] == ">"
+        and stripped.count("<") == 1
+        and stripped.count(">") == 1
+        and stripped[1:-1].strip()
+    ):
+        return NameAddr(stripped[1:-1])
+    off = len(text) - len(text.lstrip())  # where ``stripped`` starts in ``text``
+    text = stripped
     lt = _find_unquoted(text, "<")
     if lt < 0:
         if require_angle:
-            raise SipParseError(f"missing '<' in name-addr {text!r}")
+            raise SipParseError(f"missing '<' in name-addr {text!r}", column=off + 1)
         if text.startswith('"'):
-            raise SipParseError(f"display name without '<uri>' in {text!r}")
+            raise SipParseError(f"display name without '<uri>' in {text!r}", column=off + 1)
         # addr-spec: parameters after the URI are header parameters (RFC 3261 20.10).
         uri_text, semi, rest = text.partition(";")
-        if any(c.isspace() for c in uri_text):
-            raise SipParseError(f"white space in addr-spec {text!r}")
-        return NameAddr(uri_text, None, _header_params(semi + rest, "URI"), angle=False)
+        space = _SPACE.search(uri_text)
+        if space:
+            raise SipParseError(
+                f"white space in addr-spec {text!r}", column=off + space.start() + 1
+            )
+        params = _header_params(semi + rest, "URI", off + len(uri_text))
+        return NameAddr(uri_text, None, params, angle=False)
     gt = text.find(">", lt)
     if gt < 0:
-        raise SipParseError(f"missing '>' in name-addr {text!r}")
+        raise SipParseError(f"missing '>' in name-addr {text!r}", column=off + lt + 1)
     display = text[:lt].strip() or None
     if display is not None:
         if display.startswith('"'):
             if len(display) < 2 or not display.endswith('"') or _find_unquoted(display, '"') >= 0:
-                raise SipParseError(f"bad quoted display name in {text!r}")
+                raise SipParseError(f"bad quoted display name in {text!r}", column=off + 1)
         elif '"' in display:
-            raise SipParseError(f"stray quote in display name in {text!r}")
+            raise SipParseError(
+                f"stray quote in display name in {text!r}", column=off + display.index('"') + 1
+            )
     uri_text = text[lt + 1 : gt]
     if "<" in uri_text:
-        raise SipParseError(f"nested '<' in name-addr {text!r}")
+        raise SipParseError(
+            f"nested '<' in name-addr {text!r}", column=off + lt + uri_text.index("<") + 2
+        )
     if not uri_text.strip():
-        raise SipParseError(f"empty URI in name-addr {text!r}")
-    return NameAddr(uri_text, display, _header_params(text[gt + 1 :], "'>'"), angle=True)
+        raise SipParseError(f"empty URI in name-addr {text!r}", column=off + lt + 2)
+    return NameAddr(uri_text, display, _header_params(text[gt + 1 :], "'>'", off + gt + 1))
+
+
+_SPACE = re.compile(r"\s")  # exactly str.isspace()
 
 
 def _find_unquoted(text: str, char: str) -> int:
     """Index of ``char`` outside a quoted string, -1 when absent or the quote is open."""
+    if '"' not in text:
+        return text.find(char)
     quoted = False
     escaped = False
     for i, ch in enumerate(text):
@@ -200,14 +255,20 @@ def _find_unquoted(text: str, char: str) -> int:
     return -1
 
 
+# To, From and Route values repeat for the whole life of a dialog, and a NameAddr is
+# immutable: remember the most recent ones (errors are not remembered).
+_name_addr_memo = lru_cache(maxsize=2048)(_parse_name_addr)
+
+
 def parse_name_addr_list(body: str, *, require_angle: bool = False) -> tuple[NameAddr, ...]:
     """Parse a comma list of name-addrs (Route, Record-Route, Contact)."""
     out: list[NameAddr] = []
     for n, el in enumerate(split_values(body), start=1):
         if not el.text:
-            raise SipParseError(f"empty element {n}")
+            raise SipParseError(f"empty element {n}", column=el.start + 1)
         try:
             out.append(parse_name_addr(el.text, require_angle=require_angle))
         except SipParseError as exc:
-            raise SipParseError(f"value {n}: {exc.what}", column=el.start + 1) from None
+            column = el.start + (exc.column or 1)
+            raise SipParseError(f"value {n}: {exc.what}", column=column) from None
     return tuple(out)

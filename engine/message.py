@@ -6,7 +6,11 @@ says what and where; never any other exception.
 Rule 2: headers keep their order, their names as written and repeated
 occurrences; look-ups are case-insensitive and know the compact forms.
 Folded lines are unfolded into one value; bare-LF line ends are accepted;
-:func:`render` always writes CRLF.
+:func:`render` always writes CRLF, and ``parse_message(render(m)) == m``.
+Rule 3 (speed, issue 2 requirement 8): values are immutable, so the parsers
+remember recent results for short texts (header lines here, URIs, name-addrs
+and Route lines elsewhere); that never changes an answer, errors are not
+remembered.
 
 >>> msg = parse_message("BYE sip:bob@b.example SIP/2.0\\nv: SIP/2.0/UDP a;branch=z9\\n"
 ...                     "Route: <sip:p1;lr>,\\n <sip:p2;lr>\\n\\n")
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from engine.errors import SipParseError
 from engine.headers import NameAddr, parse_name_addr, split_values
@@ -50,10 +55,15 @@ COMPACT_FORMS = {
 }
 
 _TOKEN = re.compile(r"[A-Za-z0-9.!%*_+`'~-]+\Z")
-_STATUS = re.compile(r"SIP/(\d+)\.(\d+) (\d{3})(?: (.*))?\Z")
+_STATUS = re.compile(r"SIP/(\d+)\.(\d+) ([0-9]{3})(?: (.*))?\Z")
 _REQUEST = re.compile(r"(\S+) (\S+) SIP/(\d+)\.(\d+)\Z")
+_KEEPALIVES = re.compile(r"(?:\r?\n)*")
+# NUL anywhere, or a CR that does not end its line (one CR before each LF, and at the
+# very end of the head, is the line end itself).
+_BAD_CHAR = re.compile(r"\x00|\r(?!\n|\Z)")
 
 
+@lru_cache(maxsize=1024)  # a handful of names in practice; every look-up goes through here
 def canonical_name(name: str) -> str:
     """The lower-case long form of a header name (compact forms expanded).
 
@@ -62,6 +72,11 @@ def canonical_name(name: str) -> str:
     """
     low = name.strip().lower()
     return COMPACT_FORMS.get(low, low).lower()
+
+
+@lru_cache(maxsize=1024)
+def _valid_name(name: str) -> bool:
+    return _TOKEN.match(name) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +100,15 @@ class _Message:
     def header_values(self, name: str) -> tuple[str, ...]:
         """Values of every header line with that name (compact forms included), in order."""
         key = canonical_name(name)
-        return tuple(h.value for h in self.headers if h.key == key)
+        return tuple([h.value for h in self.headers if canonical_name(h.name) == key])
 
     def header(self, name: str) -> str | None:
         """The first value of a header, or None."""
-        vals = self.header_values(name)
-        return vals[0] if vals else None
+        key = canonical_name(name)
+        for h in self.headers:
+            if canonical_name(h.name) == key:
+                return h.value
+        return None
 
     def list_values(self, name: str) -> tuple[str, ...]:
         """Every comma-separated element of every line of a header, in order."""
@@ -136,8 +154,10 @@ class SipResponse(_Message):
 
     @property
     def start_line(self) -> str:
-        """The status line."""
-        return f"{self.version} {self.status} {self.reason}".rstrip()
+        """The status line (no space after the code when the reason phrase is empty)."""
+        if self.reason:
+            return f"{self.version} {self.status:03d} {self.reason}"
+        return f"{self.version} {self.status:03d}"
 
 
 SipMessage = SipRequest | SipResponse
@@ -159,6 +179,11 @@ def _column_of_value(line: str) -> int:
 def parse_message(text: str) -> SipMessage:
     """Parse a SIP request or response (RFC 3261 section 7).
 
+    Leading CRLFs (keep-alives, RFC 3261 7.5) are skipped; lines may end in
+    CRLF or a bare LF; a line starting with SP or HTAB continues the previous
+    header (7.3.1: the line break and the white space become one space).
+    Header values are not interpreted here; the Request-URI is kept as text.
+
     >>> parse_message("SIP/2.0 200 OK\\r\\nContent-Length: 0\\r\\n\\r\\n").status
     200
     >>> parse_message("INVITE sip:b@x SIP/2.0\\r\\nBad Header\\r\\n\\r\\n")
@@ -169,83 +194,157 @@ def parse_message(text: str) -> SipMessage:
     if not isinstance(text, str):
         raise SipParseError("message is not text")
     if len(text) > MAX_MESSAGE_SIZE:
+        # Point at the first character beyond the limit.
+        line_start = text.rfind("\n", 0, MAX_MESSAGE_SIZE) + 1
         raise SipParseError(
             f"message is {len(text)} characters, more than the {MAX_MESSAGE_SIZE} allowed",
+            line=text.count("\n", 0, MAX_MESSAGE_SIZE) + 1,
+            column=MAX_MESSAGE_SIZE - line_start + 1,
             status_hint=513,
         )
     # Leading blank lines are keep-alives (RFC 3261 7.5): skip them.
     offset_lines = 0
-    while text.startswith(("\r\n", "\n")):
-        text = text[2:] if text.startswith("\r\n") else text[1:]
-        offset_lines += 1
+    if text[:1] in ("\r", "\n"):
+        skip = _KEEPALIVES.match(text).end()  # type: ignore[union-attr]  # always matches
+        offset_lines = text.count("\n", 0, skip)
+        text = text[skip:]
     head, body = _split_head(text)
-    raw_lines = head.split("\n")
-    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in raw_lines]
-    if not lines or not lines[0].strip():
-        raise SipParseError("empty message", line=offset_lines + 1, column=1)
-    for n, ln in enumerate(lines, start=offset_lines + 1):
-        bad = re.search(r"[\x00\r]", ln)
-        if bad:
-            raise SipParseError(
-                f"control character {bad.group()!r} in line", line=n, column=bad.start() + 1
-            )
-    start = lines[0]
+    # Each line loses one CR before its LF.  A CR anywhere else is an error, found
+    # below; counting first keeps the common all-CRLF head on the fast str methods.
+    lone_cr = 0
+    if "\r" not in head:
+        lines = head.split("\n")
+    else:
+        lines = head.split("\r\n")
+        crlf = len(lines) - 1
+        lone_cr = head.count("\r") - crlf - head.endswith("\r")
+        if lone_cr or crlf != head.count("\n"):
+            lines = [ln[:-1] if ln.endswith("\r") else ln for ln in head.split("\n")]
+        elif head.endswith("\r"):
+            lines[-1] = lines[-1][:-1]
     first_line_no = offset_lines + 1
-    headers: list[Header] = []
-    header_lines: list[int] = []
-    for n, ln in enumerate(lines[1:], start=first_line_no + 1):
-        if ln[:1] in (" ", "\t"):
-            if not headers:
-                raise SipParseError("continuation line before any header", line=n, column=1)
-            prev = headers[-1]
-            folded = ln.strip()
-            value = f"{prev.value} {folded}" if prev.value else folded
-            headers[-1] = Header(prev.name, value)
-            continue
-        colon = ln.find(":")
-        if colon < 0:
-            raise SipParseError(f"header line without ':': {ln[:60]!r}", line=n, column=1)
-        name = ln[:colon].rstrip(" \t")
-        if not _TOKEN.match(name):
-            raise SipParseError(
-                f"invalid header name {ln[:colon][:60]!r}", line=n, column=1, header=name[:40]
-            )
-        headers.append(Header(name, ln[colon + 1 :].strip(" \t")))
-        header_lines.append(n)
-    m = _REQUEST.match(start)
-    if m:
-        method = m.group(1)
-        if not _TOKEN.match(method):
-            raise SipParseError(f"invalid method {method!r}", line=first_line_no, column=1)
-        if m.group(3) != "2" or m.group(4) != "0":
-            raise SipParseError(
-                f"unsupported version SIP/{m.group(3)}.{m.group(4)}",
-                line=first_line_no,
-                column=len(method) + len(m.group(2)) + 3,
-                status_hint=505,
-            )
-        return SipRequest(headers=tuple(headers), body=body, method=method, uri=m.group(2))
-    m = _STATUS.match(start)
+    if not lines[0].strip():
+        raise SipParseError("empty message", line=first_line_no, column=1)
+    bad = _BAD_CHAR.search(head) if lone_cr or "\x00" in head else None
+    if bad:
+        pos = bad.start()
+        raise SipParseError(
+            f"control character {bad.group()!r} in line",
+            line=first_line_no + head.count("\n", 0, pos),
+            column=pos - (head.rfind("\n", 0, pos) + 1) + 1,
+        )
+    headers = _headers_fast(lines, head) or _headers(lines, first_line_no)
+    start = lines[0]
+    # A status line first: "SIP/2.0 200 SIP/2.0" is a response whose reason phrase
+    # looks like a version, never a request (a method cannot contain '/').
+    m = _STATUS.match(start) if start.startswith("SIP/") else None
     if m:
         if m.group(1) != "2" or m.group(2) != "0":
             raise SipParseError("unsupported version", line=first_line_no, column=1)
-        return SipResponse(
-            headers=tuple(headers),
-            body=body,
-            status=int(m.group(3)),
-            reason=m.group(4) or "",
-        )
+        return SipResponse(headers, body, int(m.group(3)), m.group(4) or "")
+    m = _REQUEST.match(start)
+    if m:
+        method, uri, major, minor = m.groups()
+        if not _valid_name(method):
+            raise SipParseError(f"invalid method {method!r}", line=first_line_no, column=1)
+        if major != "2" or minor != "0":
+            raise SipParseError(
+                f"unsupported version SIP/{major}.{minor}",
+                line=first_line_no,
+                column=len(method) + len(uri) + 3,
+                status_hint=505,
+            )
+        return SipRequest(headers, body, method, uri)
     raise SipParseError(
         f"not a SIP request or status line: {start[:80]!r}", line=first_line_no, column=1
     )
 
 
+def _header_line(line: str) -> Header | None:
+    """One header line that is not a continuation, as a Header; None when it is bad."""
+    name, colon, value = line.partition(":")
+    if not colon:
+        return None
+    name = name.rstrip(" \t")
+    if not _valid_name(name):
+        return None
+    return Header(name, value.strip(" \t"))
+
+
+# The same header lines come by again and again (Max-Forwards: 70, a proxy's own
+# Record-Route, the Route set of a dialog, CSeq: 1 INVITE ...), and a Header is
+# immutable: remember the most recent ones.
+_header_line_memo = lru_cache(maxsize=2048)(_header_line)
+
+
+def _headers_fast(lines: list[str], head: str) -> tuple[Header, ...] | None:
+    """The headers when no line is folded and every line is good; else None.
+
+    Only for heads of ordinary size, so that the memo never holds more than
+    2048 lines of at most 4 KiB.
+    """
+    if len(head) > 4096 or "\n " in head or "\n\t" in head:
+        return None
+    found = tuple(map(_header_line_memo, lines[1:]))
+    if not all(found):
+        return None
+    return found  # type: ignore[return-value]  # all() ruled out None
+
+
+def _headers(lines: list[str], first_line_no: int) -> tuple[Header, ...]:
+    """The header lines, unfolded, or the SipParseError of the first bad line."""
+    names: list[str] = []
+    values: list[str] = []
+    folds: dict[int, list[str]] | None = None
+    n = first_line_no
+    for ln in lines[1:]:
+        n += 1
+        lead = ln[:1]
+        if lead == " " or lead == "\t":
+            if not names:
+                raise SipParseError("continuation line before any header", line=n, column=1)
+            folded = ln.strip()
+            if folded:  # a blank continuation line adds nothing
+                if folds is None:
+                    folds = {}
+                folds.setdefault(len(names) - 1, [values[-1]]).append(folded)
+            continue
+        name, colon, value = ln.partition(":")
+        if not colon:
+            raise SipParseError(f"header line without ':': {ln[:60]!r}", line=n, column=1)
+        name = name.rstrip(" \t")
+        if not _valid_name(name):
+            raise SipParseError(
+                f"invalid header name {ln[: ln.find(':')][:60]!r}",
+                line=n,
+                column=1,
+                header=name[:40],
+            )
+        names.append(name)
+        values.append(value.strip(" \t"))
+    if folds:
+        for idx, parts in folds.items():
+            values[idx] = " ".join([p for p in parts if p])
+    return tuple(map(Header, names, values))
+
+
 def _split_head(text: str) -> tuple[str, str]:
-    """Split at the first empty line (CRLF CRLF or LF LF); the body may be empty."""
-    m = re.search(r"\r?\n\r?\n", text)
-    if m is None:
+    """Split at the first empty line (CRLF CRLF or LF LF); the body may be empty.
+
+    That is the first LF followed by LF or CRLF, with the CR before it if any
+    (what ``\\r?\\n\\r?\\n`` finds, without running the regex over the message).
+    """
+    lf_crlf = text.find("\n\r\n")
+    # An LF LF only matters before that (the search stops there, not at the body's end).
+    lf_lf = text.find("\n\n", 0, len(text) if lf_crlf < 0 else lf_crlf + 1)
+    if lf_lf < 0 and lf_crlf < 0:
         return text.rstrip("\r\n"), ""
-    return text[: m.start()], text[m.end() :]
+    if lf_lf < 0:
+        lf, end = lf_crlf, lf_crlf + 3
+    else:
+        lf, end = lf_lf, lf_lf + 2
+    start = lf - 1 if lf and text[lf - 1] == "\r" else lf
+    return text[:start], text[end:]
 
 
 def header_line_numbers(text: str) -> dict[int, int]:

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from engine.errors import ConfigError
-from engine.uri import SipUri, is_ip, same_ip, valid_host
+from engine.uri import DEFAULT_PORT, SipUri, is_ip, same_ip, valid_host
 
 PROTOCOLS = ("udp", "tcp", "tls", "sctp", "ws", "wss")
 PROTO_IDS = {"udp": 1, "tcp": 2, "tls": 3, "sctp": 4, "ws": 5, "wss": 6}
@@ -43,7 +44,7 @@ class Socket:
 
     def describe(self) -> str:
         """The socket as Kamailio's ``listen=`` line would say it."""
-        text = str(self)
+        text = f"{self.proto}:{self.host}:{self.port}"
         if self.advertise_host or self.advertise_port:
             adv = self.advertise_host or self.host
             text += f" advertise {adv}" + (f":{self.advertise_port}" if self.advertise_port else "")
@@ -57,7 +58,7 @@ class Socket:
         return self.host.startswith("[")
 
 
-_HOSTPORT = re.compile(r"(\[[^\]]*\]|[^:\[\]]+)(?::(\d+))?\Z")
+_HOSTPORT = re.compile(r"(\[[^\]]*\]|[^:\[\]]+)(?::([0-9]+))?\Z")
 
 
 def _split_hostport(text: str, what: str) -> tuple[str, int | None]:
@@ -69,8 +70,9 @@ def _split_hostport(text: str, what: str) -> tuple[str, int | None]:
         host = f"[{host}]"
     if not valid_host(host):
         raise ConfigError(f"{what} {text!r}: invalid host {host!r}")
-    if port is not None and not 0 < int(port) <= 65535:
-        raise ConfigError(f"{what} {text!r}: port {port} is out of range")
+    # (The length test first: int() refuses strings of more than 4300 digits.)
+    if port is not None and (len(port) > 5 or not 0 < int(port) <= 65535):
+        raise ConfigError(f"{what} {text!r}: port {port[:20]} is out of range")
     return host, int(port) if port is not None else None
 
 
@@ -83,6 +85,12 @@ def parse_socket(text: str) -> Socket:
     >>> parse_socket("tcp:10.0.0.1:5070 advertise 203.0.113.5:5080").advertise_port
     5080
     """
+    if len(text) <= 256:
+        return _socket_memo(text)
+    return _parse_socket(text)
+
+
+def _parse_socket(text: str) -> Socket:
     words = text.split()
     if not words:
         raise ConfigError("empty listen socket")
@@ -109,6 +117,10 @@ def parse_socket(text: str) -> Socket:
         else:
             raise ConfigError(f"listen {text!r}: unexpected {words[i]!r}")
     return Socket(proto.lower(), host, port or 5060, adv_host, adv_port, name)
+
+
+# Every request names the sockets it came in and goes out on: remember them.
+_socket_memo = lru_cache(maxsize=256)(_parse_socket)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,10 +261,24 @@ class Proxy:
         modparams: Mapping[str, object] | None = None,
         outbound: Outbound | None = None,
     ) -> Proxy:
-        """Build from the text forms used by vectors and the command line."""
+        """Build from the text forms used by vectors and the command line.
+
+        An outbound flag of -1 means "not set", as in Kamailio's outbound module;
+        other flag numbers must be 0..63.
+        """
         sockets = tuple(parse_socket(s) for s in listen)
         if not sockets:
             raise ConfigError("a proxy needs at least one listen socket")
+        if outbound is not None:
+            outbound = replace(
+                outbound,
+                force_outbound_flag=_flag_number(
+                    "force_outbound_flag", outbound.force_outbound_flag
+                ),
+                force_no_outbound_flag=_flag_number(
+                    "force_no_outbound_flag", outbound.force_no_outbound_flag
+                ),
+            )
         return cls(
             name=name,
             listen=sockets,
@@ -268,6 +294,14 @@ class Proxy:
             if s.proto == wanted.proto and same_ip(s.host, wanted.host) and s.port == wanted.port:
                 return s
         raise ConfigError(f"{text} is not one of this proxy's listen sockets")
+
+
+def _flag_number(name: str, flag: int | None) -> int | None:
+    if flag is None or flag == -1:
+        return None
+    if isinstance(flag, bool) or not isinstance(flag, int) or not 0 <= flag < 64:
+        raise ConfigError(f"outbound {name}: expected a message flag 0..63 (or -1), got {flag!r}")
+    return flag
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,16 +324,43 @@ class Locality:
         return "no listen socket or alias matches"
 
 
+_NOT_MYSELF = Locality(False)
+
+
 def locate(uri: SipUri, proxy: Proxy) -> Locality:
     """The full answer of :func:`is_myself`, with the socket or alias that matched."""
-    if not uri.is_sip or not uri.host:
-        return Locality(False)
-    port = uri.port_or_default
     host = uri.host
+    if not host or uri.scheme not in ("sip", "sips"):
+        return _NOT_MYSELF
+    port = DEFAULT_PORT if uri.port is None else uri.port
+    key = (id(proxy), host, port)
+    memo = _MATCHES.get(key)
+    if memo is not None and memo[0] is proxy:
+        match = memo[1]
+    else:
+        match = _match(proxy, host, port)
+        if len(_MATCHES) >= _MATCHES_MAX:
+            _MATCHES.clear()
+        _MATCHES[key] = (proxy, match)
+    if match is None:
+        return _NOT_MYSELF
+    if uri.has_param("gr"):
+        return Locality(False, match.socket, match.alias, gruu=True)
+    return match
+
+
+# The answers of _match() for recent (proxy, host, port): a proxy meets the same few
+# hosts again and again.  Keyed by id(proxy) and holding the proxy itself, so that an
+# id is never reused while its entry lives; cleared when full.
+_MATCHES: dict[tuple[int, str, int], tuple[Proxy, Locality | None]] = {}
+_MATCHES_MAX = 4096
+
+
+def _match(proxy: Proxy, host: str, port: int) -> Locality | None:
+    """The socket (first) or alias that names host:port, as a Locality; None if none does."""
     match: Locality | None = None
     for s in proxy.listen:
-        port_ok = s.port == port or s.advertise_port == port
-        if not port_ok:
+        if s.port != port and s.advertise_port != port:
             continue
         if same_ip(host, s.host) or (
             s.advertise_host is not None and same_ip(host, s.advertise_host)
@@ -308,13 +369,9 @@ def locate(uri: SipUri, proxy: Proxy) -> Locality:
             break
     if match is None:
         for a in proxy.aliases:
-            if same_ip(host, a.host) and (a.port is None or a.port == port):
+            if (a.port is None or a.port == port) and same_ip(host, a.host):
                 match = Locality(True, alias=a)
                 break
-    if match is None:
-        return Locality(False)
-    if uri.has_param("gr"):
-        return Locality(False, match.socket, match.alias, gruu=True)
     return match
 
 

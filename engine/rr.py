@@ -178,7 +178,8 @@ def route_headers(request: SipRequest) -> tuple[RouteHeader, ...]:
     """The Route header lines of a request, each parsed (or marked unparsable)."""
     out: list[RouteHeader] = []
     for pos, h in enumerate(request.headers):
-        if canonical_name(h.name) != "route":
+        # len() first: no name shorter than "Route" can mean Route (To, Via, From, CSeq).
+        if len(h.name) < 5 or canonical_name(h.name) != "route":
             continue
         value = h.value
         out.append(
@@ -288,7 +289,9 @@ class Context:
         rcv = _as_socket(proxy, received_on) if received_on is not None else proxy.listen[0]
         snd = _as_socket(proxy, send_socket) if send_socket is not None else rcv
         routes = route_headers(request)
-        count = sum(len(rh.elements) if rh.elements else 1 for rh in routes)
+        count = 0  # a loop, not sum() over a generator: this runs for every request
+        for rh in routes:
+            count += len(rh.elements) if rh.elements else 1
         if count > MAX_ROUTE_ENTRIES:
             # A bound, not Kamailio behaviour: nobody learns from a route set this long, and
             # it keeps every later step (and the app) fast.
@@ -298,15 +301,25 @@ class Context:
                 header="Route",
                 status_hint=413,
             )
+        # Positional (the field order; see __init__): this runs for every request.
         return cls(
-            request=request,
-            proxy=proxy,
-            received_on=rcv,
-            send_socket=snd,
-            source=source,
-            ruri=request.uri,
-            flags=flags,
-            routes=routes,
+            request,
+            proxy,
+            rcv,
+            snd,
+            source,
+            request.uri,
+            None,
+            None,
+            flags,
+            frozenset(),
+            (),
+            (),
+            False,
+            "",
+            _UNSET,
+            False,
+            routes,
         )
 
 
@@ -584,7 +597,14 @@ def loose_route(ctx: Context, *, mode: int = 0) -> tuple[Context, RrResult]:
     headers = ctx.routes
     preloaded = False  # set below; done() reads it when the call ends
 
-    def done(c: Context, rc: int, **kw: Any) -> tuple[Context, RrResult]:
+    def done(
+        c: Context,
+        rc: int,
+        *,
+        path: str = "",
+        flow: Flow | None = None,
+        flow_status: str | None = None,
+    ) -> tuple[Context, RrResult]:
         removed = tuple(
             [
                 headers[line].elements[idx][3]  # type: ignore[index]
@@ -594,14 +614,19 @@ def loose_route(ctx: Context, *, mode: int = 0) -> tuple[Context, RrResult]:
         appended = (
             c.appended_routes[-1] if len(c.appended_routes) > len(ctx.appended_routes) else None
         )
+        # Positional (the field order; see RrResult.__init__): every call ends here.
         res = RrResult(
             fn,
             rc,
             tuple(st.items),
-            removed=removed,
-            appended=appended,
-            preloaded=preloaded,
-            **kw,
+            path,
+            removed,
+            appended,
+            (),
+            None,
+            flow,
+            flow_status,
+            preloaded,
         )
         return c, res
 

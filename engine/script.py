@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from engine.errors import ScriptError
 from engine.rr import (
@@ -69,7 +70,7 @@ LOOSE_ROUTE_FAMILY = ("loose_route", "loose_route_mode", "loose_route_preloaded"
 RECORD_ROUTE_FAMILY = ("record_route", "record_route_preset", "record_route_advertised_address")
 
 _CALL = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)\s*\Z", re.DOTALL)
-_ARG = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|(-?\d+))\s*(?:,|\Z)')
+_ARG = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|(-?[0-9]+))\s*(?:,|\Z)')
 
 
 def _split_statements(text: str) -> list[str]:
@@ -115,6 +116,8 @@ def parse_call(text: str, n: int = 1) -> Call:
             raise ScriptError(f'{where}: arguments must be "strings" or integers')
         if am.group(1) is not None:
             args.append(am.group(1).replace('\\"', '"'))
+        elif len(am.group(2)) > 20:  # int() refuses more than 4300 digits; Kamailio, 64 bits
+            raise ScriptError(f"{where}: integer {am.group(2)[:24]}... is too large")
         else:
             args.append(int(am.group(2)))
         pos = am.end()
@@ -125,13 +128,33 @@ def parse_call(text: str, n: int = 1) -> Call:
 
 
 def parse_script(text: str | Iterable[str]) -> tuple[Call, ...]:
-    """Parse ``"a(); b()"`` or a list of statements."""
+    """Parse ``"a(); b()"`` or a list of statements.
+
+    >>> parse_script(["loose_route()", 7])
+    Traceback (most recent call last):
+    ...
+    engine.errors.ScriptError: statement 2: expected a string, got 7
+    """
+    if isinstance(text, str):
+        return _script_memo(text) if len(text) <= 1024 else _parse_script(text)
+    items = tuple(text)
+    for n, item in enumerate(items, start=1):
+        if not isinstance(item, str):
+            raise ScriptError(f"statement {n}: expected a string, got {item!r}"[:200])
+    return _script_memo(items) if sum(map(len, items)) <= 1024 else _parse_script(items)
+
+
+def _parse_script(text: str | tuple[str, ...]) -> tuple[Call, ...]:
     statements = (
         _split_statements(text)
         if isinstance(text, str)
         else [s for item in text for s in _split_statements(item)]
     )
     return tuple(parse_call(s, n) for n, s in enumerate(statements, start=1))
+
+
+# Batches run the same few scripts again and again; a script is immutable data.
+_script_memo = lru_cache(maxsize=256)(_parse_script)
 
 
 def _str_arg(call: Call, i: int) -> str:

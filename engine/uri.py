@@ -5,6 +5,7 @@ case), because Kamailio copies Route URIs into ``$du`` and the R-URI verbatim.
 Rule 2: look-ups that Kamailio makes case-insensitively (``lr``, ``r2``,
 ``maddr``, ``transport``, ``gr``, ``ob``) go through :meth:`SipUri.param`,
 which ignores case and white space around the name.
+Rule 3: ``parse_uri(render_uri(u)) == u``; errors give line 1 and the column.
 
 >>> u = parse_uri("sip:alice@[::1]:5070;lr;maddr=10.0.0.1?subject=hi")
 >>> u.user, u.host, u.port, u.has_param("LR"), u.param("maddr")
@@ -17,12 +18,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 from engine.errors import SipParseError
 
 SCHEMES = ("sip", "sips", "tel")
 DEFAULT_PORT = 5060
+#: Parsers remember results for texts up to this long (longer ones are parsed each time).
+MEMO_LIMIT = 256
 
 _HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_.])?\Z|[A-Za-z0-9]\Z")
 _IPV6_CHARS = re.compile(r"[0-9A-Fa-f:.]+\Z")
@@ -32,6 +36,9 @@ _IPV6_CHARS = re.compile(r"[0-9A-Fa-f:.]+\Z")
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _FORBIDDEN_IN_USERINFO = re.compile(r"[<>\"\s]")
 _USERINFO_END = re.compile(r"[<>\"\s,]")
+_HOST_END = re.compile(r"[:;]")
+_PORT = re.compile(r":([0-9]*)")
+_SPACE = re.compile(r"\s")  # the characters for which str.isspace() is true
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,19 +56,29 @@ class SipUri:
     port: int | None = None
     params: tuple[tuple[str, str | None], ...] = ()
     headers: str | None = None
+    # The parameter names as look-ups compare them (stripped, lower case), worked out
+    # once: the rr functions ask a URI for lr, r2, maddr, gr ... again and again.
+    _keys: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _param_text: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        params = self.params
+        object.__setattr__(self, "_keys", tuple([n.strip().lower() for n, _ in params]))
+        object.__setattr__(
+            self, "_param_text", "".join([f";{n}" if v is None else f";{n}={v}" for n, v in params])
+        )
 
     def has_param(self, name: str) -> bool:
         """True when a parameter of that name exists (case-insensitive, value irrelevant)."""
-        wanted = name.lower()
-        return any(n.strip().lower() == wanted for n, _ in self.params)
+        return name.lower() in self._keys
 
     def param(self, name: str) -> str | None:
         """The value of the first parameter of that name, ``""`` for a flag, else None."""
         wanted = name.lower()
-        for n, v in self.params:
-            if n.strip().lower() == wanted:
-                return "" if v is None else v.strip()
-        return None
+        if wanted not in self._keys:
+            return None
+        value = self.params[self._keys.index(wanted)][1]
+        return "" if value is None else value.strip()
 
     @property
     def is_sip(self) -> bool:
@@ -89,7 +106,7 @@ class SipUri:
     @property
     def param_text(self) -> str:
         """The parameter string with its leading ``;`` (``""`` when none)."""
-        return "".join(f";{n}" if v is None else f";{n}={v}" for n, v in self.params)
+        return self._param_text
 
     def __str__(self) -> str:
         return render_uri(self)
@@ -125,9 +142,22 @@ def _fail(what: str, text: str, pos: int) -> SipParseError:
 
 def _split_params(text: str, base: int, whole: str) -> tuple[tuple[str, str | None], ...]:
     """Split ``a;b=c;d`` into pairs; quoted values may contain ``;``."""
-    params: list[tuple[str, str | None]] = []
     if not text:
         return ()
+    pieces = _split_quoted(text) if '"' in text else text.split(";")
+    params: list[tuple[str, str | None]] = []
+    pos = base
+    for piece in pieces:
+        name, eq, value = piece.partition("=")
+        if not name.strip():
+            raise _fail("empty parameter name", whole, pos)
+        params.append((name, value) if eq else (piece, None))
+        pos += len(piece) + 1
+    return tuple(params)
+
+
+def _split_quoted(text: str) -> list[str]:
+    """Split on ``;`` outside double quotes (each quote toggles)."""
     pieces: list[str] = []
     cur: list[str] = []
     quoted = False
@@ -140,19 +170,7 @@ def _split_params(text: str, base: int, whole: str) -> tuple[tuple[str, str | No
         else:
             cur.append(ch)
     pieces.append("".join(cur))
-    pos = base
-    for piece in pieces:
-        if "=" in piece:
-            name, value = piece.split("=", 1)
-            pair: tuple[str, str | None] = (name, value)
-        else:
-            name = piece
-            pair = (piece, None)
-        if not name.strip():
-            raise _fail("empty parameter name", whole, pos)
-        params.append(pair)
-        pos += len(piece) + 1
-    return tuple(params)
+    return pieces
 
 
 def valid_host(host: str) -> bool:
@@ -171,6 +189,12 @@ def valid_host(host: str) -> bool:
 def parse_uri(text: str) -> SipUri:
     """Parse a sip:, sips: or tel: URI; raise :class:`SipParseError` on anything else.
 
+    RFC 3261 section 19.1.1 (SIP and SIPS URIs) and RFC 3966 (tel), as far as
+    Kamailio's ``parse_uri`` needs them: user and password, host (name, IPv4,
+    bracketed IPv6 reference), port (ASCII digits, at most 65535), parameters
+    as written and the ``?headers`` part as one string.  Errors give the
+    1-based column of the offending part.
+
     >>> parse_uri("tel:+15551234;phone-context=example.com").user
     '+15551234'
     >>> parse_uri("foo:bar")
@@ -178,6 +202,40 @@ def parse_uri(text: str) -> SipUri:
     ...
     engine.errors.SipParseError: line 1, column 1: unsupported scheme 'foo' in URI 'foo:bar'
     """
+    if len(text) <= MEMO_LIMIT:
+        return _uri_memo(text)
+    return _parse_uri(text)
+
+
+# The everyday shape -- sip[s]:[user[:password]@]host[:port][;params], no IPv6, no
+# ?headers, nothing unusual -- in one regex.  Whatever it accepts, _parse_uri_slow()
+# gives the same SipUri for (tests/engine/test_uri.py checks); anything else goes there.
+_EVERYDAY = re.compile(
+    r"(sips?):"
+    r"(?:([^@:;?<>\"\s,\x00-\x1f\x7f]+)(?::([^@;?<>\"\s,\x00-\x1f\x7f]*))?@)?"
+    r"([A-Za-z0-9][A-Za-z0-9_.-]*)"
+    r"(?::([0-9]{1,5}))?"
+    r"((?:;[^;?@\"\s\x00-\x1f\x7f=]+(?:=[^;?@\"\x00-\x1f\x7f]*)?)*)\Z"
+)
+
+
+def _parse_uri(text: str) -> SipUri:
+    m = _EVERYDAY.match(text)
+    if m is not None:
+        scheme, user, password, host, port, params = m.groups()
+        if _HOSTNAME.match(host) and (port is None or int(port) <= 65535):
+            return SipUri(
+                scheme,
+                user,
+                password,
+                host,
+                None if port is None else int(port),
+                _split_params(params[1:], m.start(6) + 1, text) if params else (),
+            )
+    return _parse_uri_slow(text)
+
+
+def _parse_uri_slow(text: str) -> SipUri:
     bad = _FORBIDDEN.search(text)
     if bad:
         raise _fail(f"character {bad.group()!r} not allowed", text, bad.start())
@@ -191,7 +249,7 @@ def parse_uri(text: str) -> SipUri:
     base = colon + 1
     if scheme == "tel":
         number, _, ptext = rest.partition(";")
-        if not number or any(c.isspace() for c in number):
+        if not number or _SPACE.search(number):
             raise _fail("missing or invalid telephone number", text, base)
         return SipUri("tel", user=number, params=_split_params(ptext, base + len(number) + 1, text))
 
@@ -223,9 +281,11 @@ def parse_uri(text: str) -> SipUri:
         host = rest[: end + 1]
         after = rest[end + 1 :]
     else:
-        m = re.match(r"[^:;]*", rest)
-        host = m.group() if m else ""
-        after = rest[len(host) :]
+        m = _HOST_END.search(rest)
+        if m is None:
+            host, after = rest, ""
+        else:
+            host, after = rest[: m.start()], rest[m.start() :]
     if not host:
         raise _fail("missing host", text, base)
     if not valid_host(host):
@@ -233,8 +293,8 @@ def parse_uri(text: str) -> SipUri:
     base += len(host)
     port: int | None = None
     if after.startswith(":"):
-        m = re.match(r":(\d*)", after)
-        digits = m.group(1) if m else ""
+        pm = _PORT.match(after)  # ASCII digits only: "\u0665" is not a port
+        digits = pm.group(1) if pm else ""
         if not digits or len(digits) > 5 or int(digits) > 65535:
             raise _fail("invalid port", text, base + 1)
         port = int(digits)
@@ -244,6 +304,13 @@ def parse_uri(text: str) -> SipUri:
         raise _fail(f"unexpected {after[0]!r} after host", text, base)
     params = _split_params(after[1:], base + 1, text) if after else ()
     return SipUri(scheme, user, password, host, port, params, headers)
+
+
+# A proxy parses the same few URIs over and over (its own Record-Route URI, the next
+# hops, the targets of a dialog), and a SipUri is immutable, so parse_uri() keeps the
+# most recent results, as the stdlib's urllib.parse.urlsplit() does.  Errors are not
+# kept: a bad URI is parsed again and raises again.
+_uri_memo = lru_cache(maxsize=4096)(_parse_uri)
 
 
 def same_ip(a: str, b: str) -> bool:
@@ -256,14 +323,24 @@ def same_ip(a: str, b: str) -> bool:
     >>> same_ip("[0:0:0:0:0:0:0:1]", "::1"), same_ip("127.000.000.001", "127.0.0.1")
     (True, False)
     """
+    if a == b:
+        return True
     a = a[1:-1] if a.startswith("[") and a.endswith("]") else a
     b = b[1:-1] if b.startswith("[") and b.endswith("]") else b
     if ":" in a and ":" in b:
-        try:
-            return ipaddress.IPv6Address(a) == ipaddress.IPv6Address(b)
-        except ValueError:
-            return a.lower() == b.lower()
+        a6, b6 = _ipv6(a), _ipv6(b)
+        if a6 is not None and b6 is not None:
+            return a6 == b6
     return a.lower() == b.lower()
+
+
+@lru_cache(maxsize=1024)
+def _ipv6(text: str) -> ipaddress.IPv6Address | None:
+    """The address an IPv6 literal names, None when it is not one (kept: sockets repeat)."""
+    try:
+        return ipaddress.IPv6Address(text)
+    except ValueError:
+        return None
 
 
 def is_ip(host: str) -> bool:

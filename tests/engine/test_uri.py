@@ -1,0 +1,225 @@
+"""engine/uri.py: SIP, SIPS and tel URIs (RFC 3261 19.1, RFC 3966) and host comparison."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from engine.errors import SipParseError
+from engine.uri import (
+    MEMO_LIMIT,
+    SipUri,
+    _parse_uri,
+    _parse_uri_slow,
+    is_ip,
+    parse_uri,
+    render_uri,
+    same_ip,
+    valid_host,
+)
+from tests.engine.strategies import attempt, texts_of, uris
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "sip:p1.example.com;lr",
+            SipUri("sip", host="p1.example.com", params=(("lr", None),)),
+            id="host-lr",
+        ),
+        pytest.param(
+            "sips:alice:secret@atlanta.example.com:5061;transport=TCP?Subject=hi&x=y",
+            SipUri(
+                "sips",
+                "alice",
+                "secret",
+                "atlanta.example.com",
+                5061,
+                (("transport", "TCP"),),
+                "Subject=hi&x=y",
+            ),
+            id="user-password-port-params-headers",
+        ),
+        pytest.param(
+            "sip:bob@[2001:db8::1]:5070;maddr=10.0.0.1",
+            SipUri("sip", "bob", None, "[2001:db8::1]", 5070, (("maddr", "10.0.0.1"),)),
+            id="ipv6-reference",
+        ),
+        pytest.param("sip:127.0.0.1", SipUri("sip", host="127.0.0.1"), id="ipv4"),
+        pytest.param(
+            "SIP:Host.Example.COM", SipUri("sip", host="Host.Example.COM"), id="scheme-lower-cased"
+        ),
+        pytest.param(
+            "sip:%61lice@h;LR; r2 =on;x=",
+            SipUri("sip", "%61lice", None, "h", None, (("LR", None), (" r2 ", "on"), ("x", ""))),
+            id="params-kept-as-written",
+        ),
+        pytest.param("sip:a;b@h", SipUri("sip", "a;b", None, "h"), id="semicolon-in-user-part"),
+        pytest.param("sip:a:b:c@h", SipUri("sip", "a", "b:c", "h"), id="password-runs-to-the-at"),
+        pytest.param(
+            "tel:+1-201-555-0123;phone-context=example.com",
+            SipUri("tel", user="+1-201-555-0123", params=(("phone-context", "example.com"),)),
+            id="tel",
+        ),
+        pytest.param(
+            "sip:p9.example.org;lr, <sip:127.0.0.1;lr",
+            SipUri(
+                "sip", host="p9.example.org", params=(("lr, <sip:127.0.0.1", None), ("lr", None))
+            ),
+            id="kamailio-lenient-params",
+        ),
+        pytest.param("sip:h:00005", SipUri("sip", host="h", port=5), id="leading-zero-port"),
+    ],
+)
+def test_parse_uri(text: str, expected: SipUri) -> None:
+    assert parse_uri(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "what", "column"),
+    [
+        pytest.param("p1.example.com", "missing scheme", 1, id="no-scheme"),
+        pytest.param(":x", "missing scheme", 1, id="empty-scheme"),
+        pytest.param("foo:bar", "unsupported scheme 'foo'", 1, id="foo-scheme"),
+        pytest.param("sip:@h", "empty user part", 5, id="empty-user"),
+        pytest.param("sip:", "missing host", 5, id="missing-host"),
+        pytest.param("sip:a@", "missing host", 7, id="missing-host-after-user"),
+        pytest.param("sip:[::1;lr", "unterminated IPv6 reference", 5, id="open-bracket"),
+        pytest.param("sip:[::g]", "invalid host '[::g]'", 5, id="bad-ipv6"),
+        pytest.param("sip:-h", "invalid host '-h'", 5, id="bad-hostname"),
+        pytest.param("sip:h:", "invalid port", 7, id="empty-port"),
+        pytest.param("sip:h:65536", "invalid port", 7, id="port-too-large"),
+        pytest.param("sip:h:123456", "invalid port", 7, id="port-too-long"),
+        # Regression (fuzz): str.isdigit() digits such as ARABIC-INDIC FIVE were ports.
+        pytest.param("sip:h:\u0665\u0660\u0666\u0660", "invalid port", 7, id="unicode-digits"),
+        pytest.param("sip:h:5060x", "unexpected 'x' after host", 11, id="junk-after-port"),
+        pytest.param("sip:h;;lr", "empty parameter name", 7, id="empty-param"),
+        pytest.param("sip:h\x00", "character '\\x00' not allowed", 6, id="nul"),
+        pytest.param("sip:h\r\n", "character '\\r' not allowed", 6, id="cr"),
+        pytest.param("tel:", "missing or invalid telephone number", 5, id="empty-tel"),
+        pytest.param("tel:+1 555", "missing or invalid telephone number", 5, id="space-in-tel"),
+    ],
+)
+def test_parse_uri_errors_say_what_and_where(text: str, what: str, column: int) -> None:
+    with pytest.raises(SipParseError) as info:
+        parse_uri(text)
+    assert info.value.what.startswith(what)
+    assert (info.value.line, info.value.column) == (1, column)
+    assert str(info.value).startswith(f"line 1, column {column}: ")
+
+
+def test_parameter_lookups_ignore_case_and_blanks() -> None:
+    uri = parse_uri("sip:p.example.com; LR ;R2=on;maddr= 10.0.0.1 ;Gr")
+    assert uri.has_param("lr")
+    assert uri.has_param("r2")
+    assert uri.param("r2") == "on"
+    assert uri.param("MADDR") == "10.0.0.1"  # the value is trimmed for look-ups
+    assert uri.param("gr") == ""  # a flag
+    assert uri.param("ftag") is None
+    assert not uri.has_param("ftag")
+    assert uri.param_text == "; LR ;R2=on;maddr= 10.0.0.1 ;Gr"  # rendering keeps it as written
+
+
+@pytest.mark.parametrize(
+    ("text", "loose"),
+    [
+        pytest.param("sip:p;lr", True, id="lr"),
+        pytest.param("sip:p;lr=on", True, id="lr-on-L24"),
+        pytest.param("sip:p;LR", True, id="LR-upper"),
+        pytest.param("sip:p;lr=off", True, id="lr-off-L25"),
+        pytest.param("sip:p;lrx", False, id="lrx-L25c"),
+        pytest.param("sip:p;ftag=lr", False, id="lr-as-value"),
+        pytest.param("sip:p", False, id="none"),
+    ],
+)
+def test_is_loose_means_an_lr_parameter_of_any_value(text: str, loose: bool) -> None:
+    # spec 3.2: a parameter named lr, with or without a value, makes a loose router.
+    assert parse_uri(text).is_loose is loose
+
+
+def test_properties() -> None:
+    uri = parse_uri("sips:[::1];transport=tls")
+    assert uri.is_sip
+    assert uri.host_for_compare == "::1"
+    assert uri.port_or_default == 5060  # spec 2 rule 2: 5060 whatever the scheme
+    tel = parse_uri("tel:+15551234")
+    assert not tel.is_sip
+    assert tel.host == ""
+    assert str(tel) == "tel:+15551234"
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        pytest.param("[0:0:0:0:0:0:0:1]", "[::1]", True, id="ipv6-as-addresses-L60b"),
+        pytest.param("[::1]", "::1", True, id="brackets-stripped"),
+        pytest.param("127.000.000.001", "127.0.0.1", False, id="ipv4-as-text-L64"),
+        pytest.param("Proxy.Example.COM", "proxy.example.com", True, id="names-ignore-case"),
+        pytest.param("[::1]", "[::2]", False, id="different-ipv6"),
+        pytest.param("[zz::1]", "[ZZ::1]", True, id="bad-ipv6-as-text"),
+    ],
+)
+def test_same_ip(a: str, b: str, same: bool) -> None:
+    assert same_ip(a, b) is same
+    assert same_ip(b, a) is same
+
+
+def test_is_ip_and_valid_host() -> None:
+    assert is_ip("10.0.0.1")
+    assert is_ip("[::1]")
+    assert is_ip("::1")
+    assert not is_ip("example.com")
+    assert valid_host("a.b-c_d")
+    assert valid_host("[2001:db8::1]")
+    assert not valid_host("[2001:db8::1")
+    assert not valid_host("a b")
+
+
+def test_long_uris_are_parsed_without_the_memo() -> None:
+    text = "sip:h;x=" + "v" * MEMO_LIMIT
+    assert parse_uri(text) == parse_uri(text)
+    assert parse_uri(text).param("x") == "v" * MEMO_LIMIT
+    with pytest.raises(SipParseError):
+        parse_uri(text + ";;")
+
+
+@given(uris)
+@example(SipUri("sip", "u", "", "h"))  # an empty password is kept
+@example(SipUri("tel", user="+1", params=(("a", ""),)))
+def test_render_then_parse_is_the_identity(uri: SipUri) -> None:
+    assert parse_uri(render_uri(uri)) == uri
+
+
+URIISH = texts_of(
+    [
+        *"sipSIPtel:@[]<>;,\"'\\=?&.-_0123456789abcdef \t%+/\x00\u0665",
+        *("sip:", "sips:", "tel:", ";lr", ";maddr=", ":5060", "[::1]", "99999"),
+    ]
+)
+
+
+@settings(max_examples=500)
+@given(st.one_of(URIISH, st.text(max_size=40)))
+def test_any_text_gives_a_uri_or_a_located_error(text: str) -> None:
+    uri, error = attempt(parse_uri, text)
+    if error is not None:
+        assert error.line == 1
+        assert 1 <= error.column <= len(text) + 1
+    else:
+        assert uri is not None
+        assert parse_uri(render_uri(uri)) == uri
+
+
+@settings(max_examples=500)
+@given(st.one_of(URIISH, st.text(max_size=40), uris.map(render_uri)))
+def test_the_everyday_regex_agrees_with_the_full_parser(text: str) -> None:
+    # _parse_uri() answers the common shapes with one regex; whatever it accepts
+    # must be exactly what the character-by-character parser gives.
+    fast, fast_error = attempt(_parse_uri, text)
+    slow, slow_error = attempt(_parse_uri_slow, text)
+    assert fast == slow
+    assert (fast_error is None) == (slow_error is None)
+    if fast_error is not None:
+        assert (fast_error.what, fast_error.column) == (slow_error.what, slow_error.column)
