@@ -34,6 +34,7 @@ class Flag(enum.Enum):
     DEAD_END = "dead-end"  # the request could not go on (403/404/483, no next hop)
     LOOP = "loop"  # the same request reached the same element twice
     SECURITY = "security"  # a configuration lets a caller steer the proxy
+    MISMATCH = "mismatch"  # observed traffic: the proxy did not do what loose_route() says
 
 
 class StepKind(enum.Enum):
@@ -105,6 +106,8 @@ class TraceStep:
     route_set: tuple[str, ...] = ()  # user agents: the dialog's route set after this step
     remote_target: str | None = None  # user agents: the dialog's remote target after this step
     path: tuple[str, ...] = ()  # a summarised response: every element it passed, in order
+    # Added for observed traffic (engine/observe.py): what differs from loose_route()'s answer.
+    mismatch: str = ""
 
     @property
     def rc(self) -> int | None:
@@ -147,6 +150,10 @@ def to_jsonable(trace: Trace) -> dict[str, Any]:
     """The trace as JSON-ready data (dump it with ``sort_keys=True, indent=2``)."""
     data: dict[str, Any] = _encode(trace)
     data["format"] = 1
+    for step in data["steps"]:
+        # Only observed traces carry a mismatch: simulated traces keep their canonical form.
+        if not step.get("mismatch"):
+            step.pop("mismatch", None)
     return data
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from engine.scenario import Scenario, loads
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import EngineError
+from engine.scenario import Scenario, loads
 from gui import resources
 
 

@@ -14,13 +14,13 @@ import tempfile
 from pathlib import Path
 
 import networkx as nx
-from engine.scenario import Scenario, dumps, loads
-from engine.simulate import simulate
-from engine.topology import layout, topology
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from engine.errors import EngineError
+from engine.scenario import Scenario, dumps, loads
+from engine.simulate import simulate
+from engine.topology import layout, topology
 from engine.trace import Trace, TraceStep
 
 MAX_FILE_SIZE = 4 * 1024 * 1024
@@ -59,6 +59,7 @@ class Session(QObject):
         self.positions: dict[str, tuple[float, float]] = {}
         self.step_index = -1
         self.path: Path | None = None
+        self.observed_title = ""  # set while an observed capture is shown (show_observed)
         self.undo_stack = QUndoStack(self)
 
     # ---------------------------------------------------------------- document
@@ -135,6 +136,7 @@ class Session(QObject):
     def _apply(self, scenario: Scenario) -> None:
         """Install a scenario and re-simulate it (the engine never raises on a valid one)."""
         self.scenario = scenario
+        self.observed_title = ""
         try:
             self.trace = simulate(scenario)
             self.graph = topology(scenario, self.trace)
@@ -149,6 +151,33 @@ class Session(QObject):
         count = len(self.trace.steps)
         self.step_index = min(max(self.step_index, 0), count - 1) if count else -1
         self.step_changed.emit(self.step_index)
+
+    def show_observed(
+        self,
+        trace: Trace,
+        graph: nx.DiGraph[str],
+        positions: dict[str, tuple[float, float]],
+        title: str,
+        scenario: Scenario | None = None,
+    ) -> None:
+        """Show a trace that did not come from simulate(): a dialog observed in a capture.
+
+        ``scenario`` is the scenario the capture suggests (None when it suggests none); it is
+        an untitled document, and editing it re-simulates, which replaces the observed trace.
+        """
+        self.undo_stack.clear()
+        self.path = None
+        self.scenario = scenario
+        self.observed_title = title
+        self.trace = trace
+        self.graph = graph
+        self.positions = dict(positions)
+        self.step_index = 0 if trace.steps else -1
+        self.undo_stack.setClean()
+        self.scenario_changed.emit()
+        self.trace_changed.emit()
+        self.step_changed.emit(self.step_index)
+        self.path_changed.emit("")
 
     # ---------------------------------------------------------------- stepping
 

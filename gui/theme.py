@@ -164,6 +164,17 @@ FLAG_STYLES: dict[Flag, FlagStyle] = {
         "This configuration lets a caller steer the proxy (for example past authorization "
         "with a preloaded Route to a foreign host).",
     ),
+    Flag.MISMATCH: FlagStyle(
+        "≠",
+        BadgeShape.OCTAGON,
+        "#7B2CBF",
+        "#C77DFF",
+        Qt.PenStyle.DashDotDotLine,
+        "Predicted ≠ observed",
+        "In a capture: this proxy did not do what loose_route() says it should have done "
+        "with this in-dialog request (a different next hop, R-URI or Route set, or it "
+        "forwarded a request loose_route() would not route).",
+    ),
 }
 
 
