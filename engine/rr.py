@@ -231,6 +231,9 @@ class Context:
     route_params: str | None = _UNSET
     next_hop_route: bool = False
     routes: tuple[RouteHeader, ...] = ()  # the received Route lines, parsed once
+    # How many Record-Route lumps the rr function built (2 when double-RR is on,
+    # even if the second stays empty; 1 for a one-address record_route_preset).
+    rr_lumps: int = 0
 
     def __init__(
         self,
@@ -251,6 +254,7 @@ class Context:
         route_params: str | None = _UNSET,
         next_hop_route: bool = False,
         routes: tuple[RouteHeader, ...] = (),
+        rr_lumps: int = 0,
     ) -> None:
         # Written out instead of generated: a frozen dataclass's own __init__ sets every
         # field with object.__setattr__, twice the cost of the slot setters used here,
@@ -273,6 +277,7 @@ class Context:
         _SET_CONTEXT[14](self, route_params)
         _SET_CONTEXT[15](self, next_hop_route)
         _SET_CONTEXT[16](self, routes)
+        _SET_CONTEXT[17](self, rr_lumps)
 
     @classmethod
     def start(
@@ -1418,7 +1423,14 @@ def record_route(ctx: Context, params: str = "") -> tuple[Context, RrResult]:
             f"ftag={ftag} names the dialog initiator's tag, so is_direction() can tell "
             "requests from the callee (upstream) later.",
         )
-    new = _evolve(ctx, record_routes=added + ctx.record_routes, rr_done=True, rr_param_buffer="")
+    lumps = 2 if rr.enable_double_rr else 1
+    new = _evolve(
+        ctx,
+        record_routes=added + ctx.record_routes,
+        rr_done=True,
+        rr_param_buffer="",
+        rr_lumps=lumps,
+    )
     return new, RrResult("record_route", 1, tuple(st.items), added=added)
 
 
@@ -1448,7 +1460,13 @@ def record_route_preset(
         "Record-Route " + ", ".join(added) + " inserted as given (no r2 is added "
         "for you: put ;r2=on into both addresses for a double Record-Route).",
     )
-    new = _evolve(ctx, record_routes=added + ctx.record_routes, rr_done=True, rr_param_buffer="")
+    new = _evolve(
+        ctx,
+        record_routes=added + ctx.record_routes,
+        rr_done=True,
+        rr_param_buffer="",
+        rr_lumps=len(added),
+    )
     return new, RrResult("record_route_preset", 1, tuple(st.items), added=added)
 
 
@@ -1478,7 +1496,13 @@ def record_route_advertised_address(ctx: Context, address: str) -> tuple[Context
 
     added = (value(snd), value(rcv)) if double else (value(rcv),)
     st.add("rr-advertised", "Record-Route " + ", ".join(added) + " inserted.")
-    new = _evolve(ctx, record_routes=added + ctx.record_routes, rr_done=True, rr_param_buffer="")
+    new = _evolve(
+        ctx,
+        record_routes=added + ctx.record_routes,
+        rr_done=True,
+        rr_param_buffer="",
+        rr_lumps=2 if rr.enable_double_rr else 1,  # UNSURE in the spec: as record_route()
+    )
     return new, RrResult(fn, 1, tuple(st.items), added=added)
 
 
@@ -1497,9 +1521,22 @@ def add_rr_param(ctx: Context, param: str) -> tuple[Context, RrResult]:
     updated = tuple(
         v[:-1] + param + ">" if v.endswith(">") else v + param for v in ctx.record_routes
     )
-    return _evolve(ctx, record_routes=updated), RrResult(
-        fn, 1, (Step("rr-param-appended", f"{param} appended to the Record-Route just added.", fn),)
-    )
+    steps = [Step("rr-param-appended", f"{param} appended to the Record-Route just added.", fn)]
+    rc = 1
+    if ctx.proxy.rr.enable_double_rr and ctx.rr_lumps == 1:
+        # Spec 4.4, OBS R07c: double-RR is on but a one-address record_route_preset built a
+        # single Record-Route; the parameter is still added, yet the call is FALSE.
+        rc = -1
+        steps.append(
+            Step(
+                "rr-param-second-missing",
+                "enable_double_rr is on but only one Record-Route was built (a one-address "
+                "record_route_preset): Kamailio adds the parameter to it, logs a critical "
+                "error about the missing second one and returns -1.",
+                fn,
+            )
+        )
+    return _evolve(ctx, record_routes=updated), RrResult(fn, rc, tuple(steps))
 
 
 def remove_record_route(ctx: Context) -> tuple[Context, RrResult]:

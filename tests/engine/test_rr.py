@@ -1286,3 +1286,31 @@ def test_loose_route_is_pure(case: tuple[Context, int]) -> None:
     first = loose_route(ctx, mode=mode)
     assert loose_route(ctx, mode=mode) == first
     assert (ctx, render(ctx.request)) == snapshot
+
+
+def test_add_rr_param_after_a_one_address_preset_with_double_rr_is_false() -> None:
+    # Spec 4.4 / OBS R07c: the parameter lands (after ;lr) but the call returns -1.
+    from engine.message import parse_message as _parse
+    from engine.proxy import Proxy as _Proxy
+    from engine.rr import Context as _Context
+    from engine.rr import add_rr_param as _add
+    from engine.rr import record_route_preset as _preset
+
+    req = _parse(
+        "INVITE sip:bob@example.net SIP/2.0\r\nFrom: <sip:a@x>;tag=f-caller\r\n"
+        "To: <sip:bob@example.net>\r\n\r\n"
+    )
+    for double, expected in ((1, -1), (0, 1)):
+        proxy = _Proxy.build(listen=["udp:127.0.0.1:5060"], modparams={"enable_double_rr": double})
+        ctx, _ = _preset(_Context.start(req, proxy), "1.2.3.4:5090")
+        ctx, res = _add(ctx, ";late=1")
+        assert res.rc == expected
+        assert ctx.record_routes == ("<sip:1.2.3.4:5090;ftag=f-caller;lr;late=1>",)
+    # record_route() builds both lumps when double-RR is on: TRUE even with one header.
+    proxy = _Proxy.build(listen=["udp:127.0.0.1:5060"])
+    from engine.rr import record_route as _rr
+
+    ctx, _ = _rr(_Context.start(req, proxy))
+    ctx, res = _add(ctx, ";late=1")
+    assert res.rc == 1
+    assert ctx.record_routes == ("<sip:127.0.0.1;lr;ftag=f-caller;late=1>",)
