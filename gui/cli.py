@@ -340,7 +340,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    # Run the imported module's main, not this __main__ copy: the subcommands raise
+    # gui.cli.UsageError, which must be the class main() catches.
+    from gui.cli import main as _main
+
+    raise SystemExit(_main())
 
 
 __all__ = ["EXPECTED_FIELDS", "build_parser", "format_outcome", "main", "outcome_json"]

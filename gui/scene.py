@@ -18,6 +18,7 @@ from gui.theme import FLAG_STYLES
 
 # Which flag decides a hop's line style, most telling first.
 _STYLE_ORDER = (
+    Flag.MISMATCH,
     Flag.LOOP,
     Flag.DEAD_END,
     Flag.LOOSE_TO_STRICT,

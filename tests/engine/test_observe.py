@@ -1,0 +1,515 @@
+"""engine.catalog and engine.observe: dialogs from captured messages, predicted versus observed.
+
+The dialogs are the RFC 3261 16.12.1.1 trapezoid (Alice -> P1 -> P2 -> Bob, both proxies
+record-routing) built by tests/capture_factory.py, played correctly or with one proxy doing
+something loose_route() would not do.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.catalog import CapturedMessage, DialogCatalog, call_id_of, search, sip_offset
+from engine.observe import (
+    auto_groups,
+    element_name,
+    normal_address,
+    observe,
+    observed_graph,
+    report,
+)
+from engine.scenario import dumps, loads
+from engine.simulate import simulate
+from engine.topology import layout
+from engine.trace import Flag, StepKind, from_jsonable, to_jsonable
+from tests.capture_factory import ALICE, BOB, P1, P2, STRAY, Hop, trapezoid
+
+
+def captured(hops: list[Hop], *, addresses: bool = True) -> list[CapturedMessage]:
+    return [
+        CapturedMessage(
+            i + 1,
+            1_700_000_000 + i / 1000,
+            h.src if addresses else "",
+            h.dst if addresses else "",
+            h.transport if addresses else "",
+            h.text,
+        )
+        for i, h in enumerate(hops)
+    ]
+
+
+def response_to(request: Hop, status: str, *, src: str) -> Hop:
+    """A response to ``request`` (same Via, From, To + tag, Call-ID, CSeq) sent by ``src``."""
+    keep = ("via:", "from:", "to:", "call-id:", "cseq:")
+    lines = [ln for ln in request.text.split("\r\n") if ln.lower().startswith(keep)]
+    lines = [ln + ";tag=x" if ln.startswith("To:") and "tag=" not in ln else ln for ln in lines]
+    text = "\r\n".join([f"SIP/2.0 {status}", *lines, "Content-Length: 0", "", ""])
+    return Hop(src, request.src, text)
+
+
+def edit(hop: Hop, old: str, new: str) -> Hop:
+    assert old in hop.text
+    return replace(hop, text=hop.text.replace(old, new))
+
+
+# --------------------------------------------------------------------------
+# the catalog
+
+
+def test_catalog_groups_by_call_id_and_summarises_each_dialog() -> None:
+    cat = DialogCatalog()
+    hops = trapezoid(1) + trapezoid(2, bye_from_p2_to=STRAY)
+    for i, h in enumerate(hops, start=1):
+        cat.add(h.text.encode(), 100.0 + i, h.src, h.dst, i)
+    first, second = cat.dialogs()
+    assert (first.call_id, first.method, first.messages, first.elements) == (
+        "call-1@10.0.0.1",
+        "INVITE",
+        21,
+        4,
+    )
+    assert first.from_uri == "sip:alice@atlanta.example.com"
+    assert first.to_uri == "sip:bob@biloxi.example.com"
+    assert (first.start, first.first_frame) == (101.0, 1)
+    assert (second.messages, second.elements, second.first_frame) == (19, 5, 22)
+    assert cat.messages == 40
+    assert cat.counts() == {"call-1@10.0.0.1": 21, "call-2@10.0.0.1": 19}
+
+
+def test_catalog_names_a_dialog_by_its_first_request() -> None:
+    # The capture begins with a response: the first request seen names the dialog.
+    hops = trapezoid(1)
+    cat = DialogCatalog()
+    for i, h in enumerate(hops[11:], start=1):
+        cat.add(h.text.encode(), None, h.src, h.dst, i)
+    (d,) = cat.dialogs()
+    assert d.method == "ACK"
+    assert d.start is None
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (b"BYE sip:x SIP/2.0\r\nCall-ID: abc\r\n\r\n", "abc"),
+        (b"BYE sip:x SIP/2.0\r\ncall-id:   abc  \r\n\r\n", "abc"),
+        (b"BYE sip:x SIP/2.0\r\ni: compact\r\n\r\n", "compact"),
+        (b"BYE sip:x SIP/2.0\nCall-ID: lf\n\n", "lf"),
+        (b"BYE sip:x SIP/2.0\r\nTo: x\r\n\r\nCall-ID: in-the-body", None),
+        (b"BYE sip:x SIP/2.0\r\nCall-ID:\r\n\r\n", None),
+        (b"SIP/2.0 200 OK\r\nCall-ID: caf\xc3\xa9\r\n\r\n", "café"),
+    ],
+    ids=["usual", "lower-case", "compact", "bare-lf", "only-in-body", "empty", "utf-8"],
+)
+def test_call_id_is_found_in_the_header_part(payload: bytes, expected: str | None) -> None:
+    assert call_id_of(payload) == expected
+
+
+def test_messages_without_call_id_are_counted_not_listed() -> None:
+    cat = DialogCatalog()
+    assert cat.add(b"OPTIONS sip:x SIP/2.0\r\n\r\n", None, "a:1", "b:2", 1) is None
+    assert (len(cat), cat.without_call_id, cat.messages) == (0, 1, 0)
+
+
+@pytest.mark.parametrize(
+    ("payload", "offset"),
+    [
+        (b"INVITE sip:bob@b SIP/2.0\r\nVia: x\r\n\r\n", 0),
+        (b"SIP/2.0 180 Ringing\r\n", 0),
+        (b"\r\n\r\nBYE sip:x SIP/2.0\r\n", 4),
+        (b"\x80\x00\x12\x34rtp", -1),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", -1),
+        (b"HTTP/1.1 200 OK\r\n", -1),
+        (b"invite sip:x SIP/2.0\r\n", -1),
+        (b"\r\n\r\n", -1),
+        (b"", -1),
+    ],
+    ids=["request", "response", "keep-alive-then-sip", "rtp", "http", "http-reply", "lower",
+         "keep-alive", "empty"],
+)  # fmt: skip
+def test_sip_pre_filter(payload: bytes, offset: int) -> None:
+    assert sip_offset(payload) == offset
+
+
+def test_search_matches_call_id_method_from_and_to() -> None:
+    cat = DialogCatalog()
+    for i, h in enumerate(trapezoid(1) + trapezoid(22), start=1):
+        cat.add(h.text.encode(), None, h.src, h.dst, i)
+    dialogs = cat.dialogs()
+    assert [d.call_id for d in search(dialogs, "CALL-22")] == ["call-22@10.0.0.1"]
+    assert len(search(dialogs, "bob@biloxi")) == 2
+    assert len(search(dialogs, "invite")) == 2
+    assert len(search(dialogs, "  ")) == 2
+    assert search(dialogs, "carol") == ()
+
+
+# --------------------------------------------------------------------------
+# elements
+
+
+def test_trapezoid_elements_roles_and_path() -> None:
+    obs = observe(captured(trapezoid(1)))
+    assert [(e.name, e.kind, e.role, e.addresses) for e in obs.elements] == [
+        ("alice", "ua", "caller", (ALICE,)),
+        ("P1", "proxy", "proxy", (P1,)),
+        ("P2", "proxy", "proxy", (P2,)),
+        ("bob", "ua", "callee", (BOB,)),
+    ]
+    assert obs.path == ("alice", "P1", "P2", "bob")
+    assert (obs.caller, obs.callee, obs.call_id) == ("alice", "bob", "call-1@10.0.0.1")
+    assert dict(obs.route_sets) == {
+        "alice": ("sip:10.0.0.2;lr;ftag=a1", "sip:10.0.0.3;lr;ftag=a1"),
+        "bob": ("sip:10.0.0.3;lr;ftag=a1", "sip:10.0.0.2;lr;ftag=a1"),
+    }
+
+
+def test_double_record_route_merges_the_two_addresses_of_one_proxy() -> None:
+    # P1 receives from Alice on 10.0.0.2 and sends to P2 from 10.0.1.2 (RFC 5658).
+    hops = trapezoid(1, double_rr_p1="10.0.1.2:5060")
+    obs = observe(captured(hops))
+    p1 = obs.element("P1")
+    assert p1 is not None
+    assert p1.addresses == ("10.0.0.2:5060", "10.0.1.2:5060")
+    assert [e.name for e in obs.elements] == ["alice", "P1", "P2", "bob"]
+    # Both r2 entries are P1's: loose_route() at P1 consumes the pair.
+    assert [c.outcome for c in obs.checks] == ["match"] * 4
+    assert Flag.DOUBLE_RECORD_ROUTE in obs.trace.steps[2].flags
+
+
+def test_user_groups_split_and_merge_elements() -> None:
+    hops = trapezoid(1, double_rr_p1="10.0.1.2:5060")
+    groups = auto_groups(captured(hops))
+    assert groups["10.0.0.2:5060"] == groups["10.0.1.2:5060"] == "P1"
+    # Split P1 into two elements: the hop from one to the other is no longer inside one proxy.
+    split = {**groups, "10.0.1.2:5060": "P1 outside", "10.0.0.2:5060": "P1 inside"}
+    obs = observe(captured(hops), groups=split)
+    names = [e.name for e in obs.elements]
+    assert "P1 inside" in names
+    assert "P1 outside" in names
+    # Merge P2 into P1 under one name.
+    merged = observe(captured(hops), groups={**groups, P2: "P1"})
+    p1 = merged.element("P1")
+    assert p1 is not None
+    assert P2 in p1.addresses
+    assert "P2" not in [e.name for e in merged.elements]
+
+
+def test_tcp_client_port_is_merged_with_the_via_address() -> None:
+    # Alice sends from an ephemeral TCP port; her Via names her listening port.
+    hops = trapezoid(1, transport="tcp")
+    moved = [
+        replace(h, src="10.0.0.1:40001") if h.src == ALICE and h.text.startswith(("INVITE", "ACK"))
+        else h
+        for h in hops
+    ]  # fmt: skip
+    obs = observe(captured(moved))
+    alice = obs.element("alice")
+    assert alice is not None
+    assert alice.addresses == ("10.0.0.1:40001", ALICE)
+    assert alice.transports == ("tcp",)
+
+
+def test_text_without_addresses_takes_them_from_via_and_route() -> None:
+    obs = observe(captured(trapezoid(1), addresses=False))
+    assert [(e.name, e.addresses) for e in obs.elements] == [
+        ("alice", (ALICE,)),
+        ("P1", (P1,)),
+        ("P2", (P2,)),
+        ("bob", (BOB,)),
+    ]
+    assert [c.outcome for c in obs.checks] == ["match"] * 4
+
+
+@pytest.mark.parametrize(
+    ("text", "fallback", "name"),
+    [("alice", "X", "alice"), ("+1 (555) 0100", "X", "1 555 0100"), ("", "X", "X"),
+     ("---", "X", "X"), ("a" * 60, "X", "a" * 40)],
+)  # fmt: skip
+def test_element_names_are_valid_scenario_names(text: str, fallback: str, name: str) -> None:
+    assert element_name(text, fallback) == name
+
+
+def test_normal_address() -> None:
+    assert normal_address("[2001:DB8::0:1]:5060") == "[2001:db8::1]:5060"
+    assert normal_address("2001:db8::1:5070") == "[2001:db8::1]:5070"
+    assert normal_address("Host.Example.COM") == "host.example.com:5060"
+    assert normal_address("") == ""
+
+
+# --------------------------------------------------------------------------
+# predicted versus observed
+
+
+def test_correct_routing_matches_at_every_hop() -> None:
+    obs = observe(captured(trapezoid(1)))
+    assert [(c.element, c.method, c.rc, c.outcome) for c in obs.checks] == [
+        ("P1", "ACK", 1, "match"),
+        ("P2", "ACK", 1, "match"),
+        ("P2", "BYE", 1, "match"),
+        ("P1", "BYE", 1, "match"),
+    ]
+    assert obs.differences == ()
+    bye_at_p2 = obs.trace.steps[16]
+    assert (bye_at_p2.element, bye_at_p2.kind, bye_at_p2.next_element) == (
+        "P2",
+        StepKind.PROXY,
+        "P1",
+    )
+    assert bye_at_p2.rc == 1
+    assert Flag.LOCAL_ROUTE_REMOVED in bye_at_p2.flags
+    assert Flag.MISMATCH not in bye_at_p2.flags
+    assert bye_at_p2.routes_before == ("<sip:10.0.0.3;lr;ftag=a1>", "<sip:10.0.0.2;lr;ftag=a1>")
+    assert bye_at_p2.routes_removed == ("<sip:10.0.0.3;lr;ftag=a1>",)
+    assert bye_at_p2.routes_after == ("<sip:10.0.0.2;lr;ftag=a1>",)
+    assert "did exactly that" in bye_at_p2.note
+    assert not any(Flag.MISMATCH in s.flags for s in obs.trace.steps)
+
+
+def test_a_proxy_that_misroutes_the_bye_is_flagged() -> None:
+    obs = observe(captured(trapezoid(2, bye_from_p2_to=STRAY)))
+    (diff,) = obs.differences
+    assert (diff.element, diff.method, diff.field) == ("P2", "BYE", "next-hop")
+    assert diff.text == (
+        "P2 sent the BYE to 10.0.0.5:5060 (UA1), but its route set says "
+        "sip:10.0.0.2;lr;ftag=a2 (P1)."
+    )
+    step = obs.trace.steps[diff.step]
+    assert step.element == "P2"
+    assert step.next_element == "UA1"
+    assert Flag.MISMATCH in step.flags
+    assert step.mismatch == diff.text
+    # The other hops still agree.
+    assert [c.outcome for c in obs.checks] == ["match", "match", "mismatch"]
+    assert diff.text in report(obs)
+
+
+def test_a_route_naming_the_next_proxy_by_host_name_is_resolved() -> None:
+    # P1 record-routed as p1.example.com: the name belongs to P1, so P2 sending the BYE
+    # straight to Alice is a known mismatch, not an unverifiable one.
+    obs = observe(captured(trapezoid(3, p1_name="p1.example.com", bye_from_p2_to=ALICE)))
+    p1 = obs.element("P1")
+    assert p1 is not None
+    assert p1.names == ("p1.example.com:5060",)
+    (diff,) = obs.differences
+    assert diff.text == (
+        "P2 sent the BYE to 10.0.0.1:5060 (alice), but its route set says "
+        "sip:p1.example.com;lr;ftag=a3 (P1)."
+    )
+    # At P1 itself, the Route naming p1.example.com is P1's own (an alias).
+    good = observe(captured(trapezoid(3, p1_name="p1.example.com")))
+    assert [c.outcome for c in good.checks] == ["match"] * 4
+
+
+def test_a_rewritten_request_uri_is_a_difference() -> None:
+    hops = trapezoid(1)
+    hops[17] = edit(hops[17], "BYE sip:alice@10.0.0.1 SIP/2.0", "BYE sip:alice@10.9.9.9 SIP/2.0")
+    obs = observe(captured(hops))
+    (diff,) = obs.differences
+    assert (diff.element, diff.field) == ("P1", "r-uri")
+    assert diff.predicted == "sip:alice@10.0.0.1"
+    assert diff.observed == "sip:alice@10.9.9.9"
+
+
+def test_a_route_the_proxy_did_not_remove_is_a_difference() -> None:
+    hops = trapezoid(1)
+    # P2 forwards the BYE to P1 but leaves its own Route on top.
+    hops[16] = edit(
+        hops[16],
+        "Route: <sip:10.0.0.2;lr;ftag=a1>",
+        "Route: <sip:10.0.0.3;lr;ftag=a1>, <sip:10.0.0.2;lr;ftag=a1>",
+    )
+    obs = observe(captured(hops))
+    fields = {d.field for d in obs.differences if d.element == "P2"}
+    assert fields == {"route"}
+
+
+def test_forwarding_what_loose_route_would_not_route_is_a_difference() -> None:
+    hops = trapezoid(1)
+    # Bob's BYE carries no Route: loose_route() at P2 returns -1 (default config: 404).
+    hops[15] = edit(hops[15], "Route: <sip:10.0.0.3;lr;ftag=a1>, <sip:10.0.0.2;lr;ftag=a1>\r\n", "")
+    obs = observe(captured(hops))
+    check = next(c for c in obs.checks if c.element == "P2" and c.method == "BYE")
+    assert check.rc == -1
+    (diff,) = check.differences
+    assert diff.field == "rc"
+    assert "404 Not here" in diff.text
+    step = obs.trace.steps[diff.step]
+    assert Flag.MISMATCH in step.flags
+
+
+def test_a_reply_instead_of_forwarding_is_a_difference() -> None:
+    hops = trapezoid(1)[:16]
+    hops.append(response_to(hops[15], "404 Not Here", src=P2))
+    obs = observe(captured(hops))
+    check = obs.checks[-1]
+    assert (check.element, check.outcome) == ("P2", "mismatch")
+    (diff,) = check.differences
+    assert diff.field == "reply"
+    assert diff.observed == "404 Not Here"
+    assert "would go to sip:10.0.0.2;lr;ftag=a1" in diff.text
+
+
+def test_a_next_hop_naming_no_captured_element_is_unverified() -> None:
+    hops = trapezoid(1)
+    route = "<sip:p9.example.net;lr>"
+    # Bob's BYE names an unknown proxy after P2; P2 sends it somewhere we cannot name.
+    hops[15] = edit(hops[15], "<sip:10.0.0.2;lr;ftag=a1>\r\n", f"{route}\r\n")
+    hops[16] = replace(
+        edit(hops[16], "Route: <sip:10.0.0.2;lr;ftag=a1>", f"Route: {route}"), dst=STRAY
+    )
+    obs = observe(captured(hops[:17]))
+    check = obs.checks[-1]
+    assert check.outcome == "unverified"
+    assert check.differences == ()
+    assert "names no element of the capture" in check.note
+    assert not any(Flag.MISMATCH in s.flags for s in obs.trace.steps)
+
+
+def test_nothing_sent_on_is_unverified() -> None:
+    obs = observe(captured(trapezoid(1)[:16]))
+    check = obs.checks[-1]
+    assert (check.element, check.outcome, check.out_step) == ("P2", "unverified", None)
+    assert "shows nothing P2 sent on" in check.note
+
+
+def test_retransmissions_are_shown_but_checked_once() -> None:
+    hops = trapezoid(1)
+    hops.insert(16, hops[15])  # Bob retransmits the BYE
+    obs = observe(captured(hops))
+    assert len(obs.trace.steps) == 22
+    assert "retransmission of step 16" in obs.trace.steps[16].note
+    assert [c.method for c in obs.checks].count("BYE") == 2  # once at P2, once at P1
+
+
+def test_an_ack_for_a_failed_invite_is_not_checked() -> None:
+    hops = trapezoid(1)[:6]
+    invite = hops[4]
+    busy = response_to(invite, "486 Busy Here", src=BOB)
+    ack_lines = [
+        ln
+        for ln in invite.text.split("\r\n")
+        if ln.startswith(("Via: SIP/2.0/UDP 10.0.0.3", "From:", "Call-ID:", "Max-Forwards"))
+    ]
+    ack = Hop(
+        P2,
+        BOB,
+        "\r\n".join(
+            ["ACK sip:bob@10.0.0.4 SIP/2.0", *ack_lines, "To: <sip:bob@biloxi.example.com>;tag=x",
+             "CSeq: 1 ACK", "Content-Length: 0", "", ""]
+        ),
+    )  # fmt: skip
+    obs = observe(captured([*hops, busy, ack]))
+    assert obs.checks == ()
+    assert "hop by hop" in obs.trace.steps[-1].note
+
+
+def test_malformed_messages_are_kept_and_reported() -> None:
+    msgs = captured(trapezoid(1))
+    bad = replace(msgs[5], text="SIP/2.0 100 Trying\r\nthis is no header\r\n\r\n")
+    garbage = replace(msgs[6], text="\x00\x01 not sip at all")
+    obs = observe([*msgs[:5], bad, garbage, *msgs[7:]])
+    assert len(obs.trace.steps) == 21
+    assert len(obs.unparsable) == 2
+    assert obs.unparsable[0].startswith("frame 6:")
+    assert "Not valid SIP" in obs.trace.steps[5].note
+    assert [c.outcome for c in obs.checks] == ["match"] * 4
+
+
+def test_empty_and_single_message_dialogs() -> None:
+    assert observe([]).elements == ()
+    assert observe([]).scenario is None
+    one = observe(captured(trapezoid(1)[:1]))
+    assert [e.role for e in one.elements] == ["caller", "callee"]
+    assert one.scenario is not None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    cut=st.integers(0, 400),
+    drop=st.sets(st.integers(0, 20), max_size=6),
+    plain=st.booleans(),
+)
+def test_observe_never_raises(seed: int, cut: int, drop: set[int], plain: bool) -> None:
+    rng = random.Random(seed)
+    hops = [h for i, h in enumerate(trapezoid(seed, bye_from_p2_to=STRAY)) if i not in drop]
+    rng.shuffle(hops)
+    msgs = captured(hops, addresses=not plain)
+    if msgs:
+        victim = rng.randrange(len(msgs))
+        msgs[victim] = replace(msgs[victim], text=msgs[victim].text[:cut])
+    obs = observe(msgs)
+    assert len(obs.trace.steps) == len(msgs)
+    report(obs)
+    observed_graph(obs)
+
+
+# --------------------------------------------------------------------------
+# what the app and the command line get
+
+
+def test_the_observed_dialog_becomes_a_scenario_that_replays() -> None:
+    obs = observe(captured(trapezoid(3, p1_name="p1.example.com", bye_from_p2_to=ALICE)))
+    scenario = obs.scenario
+    assert scenario is not None, obs.scenario_problem
+    assert loads(dumps(scenario)) == scenario
+    assert [u.name for u in scenario.user_agents] == ["alice", "bob"]
+    assert [p.name for p in scenario.proxies] == ["P1", "P2"]
+    assert scenario.call_id == "call-3@10.0.0.1"
+    assert scenario.dialog.responses == (180, 200)
+    assert [(r.method, r.sender) for r in scenario.requests] == [("ACK", "alice"), ("BYE", "bob")]
+    assert dict(scenario.names) == {"p1.example.com": "P1"}
+    assert scenario.highlights == tuple(d.text for d in obs.differences)
+    assert "Route set alice learned from Record-Route" in scenario.description
+    trace = simulate(scenario)
+    # Replayed as Kamailio would: the BYE goes P2 -> P1 -> alice.
+    bye = trace.steps_of(2)
+    assert [s.element for s in bye if s.kind is StepKind.PROXY] == ["P2", "P1"]
+
+
+def test_no_scenario_without_the_dialog_creating_request() -> None:
+    obs = observe(captured(trapezoid(1)[12:]))
+    assert obs.scenario is None
+    assert "dialog-creating request" in obs.scenario_problem
+    assert any("does not show the dialog-creating request" in w for w in obs.trace.warnings)
+
+
+def test_graph_and_layout_of_an_observed_dialog() -> None:
+    obs = observe(captured(trapezoid(2, bye_from_p2_to=STRAY)))
+    graph = observed_graph(obs)
+    assert graph.nodes["P1"]["kind"] == "proxy"
+    assert graph.nodes["alice"]["role"] == "caller"
+    assert Flag.MISMATCH.value in graph.edges["P2", "UA1"]["flags"]
+    pos = layout(graph)
+    assert [n for n, (_, y) in sorted(pos.items(), key=lambda kv: kv[1]) if y == 0] == [
+        "alice",
+        "P1",
+        "P2",
+        "bob",
+    ]
+
+
+def test_an_observed_trace_round_trips_through_json_with_its_mismatch() -> None:
+    obs = observe(captured(trapezoid(2, bye_from_p2_to=STRAY)))
+    data = to_jsonable(obs.trace)
+    assert from_jsonable(json.loads(json.dumps(data))) == obs.trace
+    flagged = [s for s in data["steps"] if "mismatch" in s]
+    assert len(flagged) == 1
+    # Simulated traces keep their canonical form: no empty mismatch key.
+    assert all("mismatch" not in s for s in to_jsonable(simulate(obs.scenario))["steps"])  # type: ignore[arg-type]
+
+
+def test_report_lists_elements_route_sets_and_checks() -> None:
+    text = report(observe(captured(trapezoid(1))), source="x.pcap")
+    assert text.startswith("# Predicted versus observed: Call-ID call-1@10.0.0.1")
+    assert "Source: x.pcap" in text
+    assert "| P1 | proxy | 10.0.0.2:5060 | - |" in text
+    assert "- alice: <sip:10.0.0.2;lr;ftag=a1>, <sip:10.0.0.3;lr;ftag=a1>" in text
+    assert "None: every checked hop did what loose_route() says." in text
+    assert text.count("(match)") == 4
