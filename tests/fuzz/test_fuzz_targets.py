@@ -8,13 +8,14 @@ that once crashed (``tests/fuzz/regressions/<target>-*``), so a finding never re
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, shared_dir
-from tests.fuzz import fuzz_scenario, fuzz_sip
+from tests.fuzz import fuzz_capture, fuzz_scenario, fuzz_sip
 
 REGRESSIONS = Path(__file__).parent / "regressions"
 
@@ -31,7 +32,17 @@ def _seeds() -> list[tuple[str, Callable[[bytes], None], bytes]]:
         data = path.read_bytes()
         cases.append(("scenario", fuzz_scenario.one_input, data))
         cases.append(("scenario", fuzz_scenario.one_input, data[: len(data) // 3]))
-    targets = {"sip": fuzz_sip.one_input, "scenario": fuzz_scenario.one_input}
+    corpus = Path(tempfile.mkdtemp(prefix="routelab-capture-seeds-"))
+    fuzz_capture.seed(corpus)
+    for path in sorted(corpus.iterdir()):
+        data = path.read_bytes()
+        cases.append(("capture", fuzz_capture.one_input, data))
+        cases.append(("capture", fuzz_capture.one_input, data[: len(data) * 2 // 3]))
+    targets = {
+        "sip": fuzz_sip.one_input,
+        "scenario": fuzz_scenario.one_input,
+        "capture": fuzz_capture.one_input,
+    }
     for path in sorted(REGRESSIONS.glob("*-*")):
         name = path.name.split("-", 1)[0]
         if name in targets:
