@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from engine.errors import SipParseError
-from engine.uri import MEMO_LIMIT, SipUri, parse_uri
+from engine.uri import MEMO_LIMIT, SipUri, parse_uri, split_quoted
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,32 +131,13 @@ def _header_params(text: str, where: str, base: int) -> tuple[tuple[str, str | N
         raise SipParseError(f"unexpected text {stripped!r} after {where}", column=base + 1)
     out: list[tuple[str, str | None]] = []
     pos = base + 1
-    for piece in _split_semicolons(stripped[1:]):
+    for piece in split_quoted(stripped[1:]):
         name, eq, value = piece.partition("=")
         if not name.strip():
             raise SipParseError(f"empty parameter name in {stripped!r}", column=pos + 1)
         out.append((name.strip(), value.strip() if eq else None))
         pos += len(piece) + 1
     return tuple(out)
-
-
-def _split_semicolons(text: str) -> list[str]:
-    """Split on ``;`` outside double quotes (a quote toggles)."""
-    if '"' not in text:
-        return text.split(";")
-    pieces: list[str] = []
-    cur: list[str] = []
-    quoted = False
-    for ch in text:
-        if ch == '"':
-            quoted = not quoted
-        if ch == ";" and not quoted:
-            pieces.append("".join(cur))
-            cur = []
-        else:
-            cur.append(ch)
-    pieces.append("".join(cur))
-    return pieces
 
 
 def parse_name_addr(text: str, *, require_angle: bool = False) -> NameAddr:
@@ -193,7 +174,7 @@ def _parse_name_addr(text: str, require_angle: bool) -> NameAddr:
         return NameAddr(stripped[1:-1])
     off = len(text) - len(text.lstrip())  # where ``stripped`` starts in ``text``
     text = stripped
-    lt = _find_unquoted(text, "<")
+    lt = find_unquoted(text, "<")
     if lt < 0:
         if require_angle:
             raise SipParseError(f"missing '<' in name-addr {text!r}", column=off + 1)
@@ -214,7 +195,7 @@ def _parse_name_addr(text: str, require_angle: bool) -> NameAddr:
     display = text[:lt].strip() or None
     if display is not None:
         if display.startswith('"'):
-            if len(display) < 2 or not display.endswith('"') or _find_unquoted(display, '"') >= 0:
+            if len(display) < 2 or not display.endswith('"') or find_unquoted(display, '"') >= 0:
                 raise SipParseError(f"bad quoted display name in {text!r}", column=off + 1)
         elif '"' in display:
             raise SipParseError(
@@ -233,13 +214,19 @@ def _parse_name_addr(text: str, require_angle: bool) -> NameAddr:
 _SPACE = re.compile(r"\s")  # exactly str.isspace()
 
 
-def _find_unquoted(text: str, char: str) -> int:
-    """Index of ``char`` outside a quoted string, -1 when absent or the quote is open."""
+def find_unquoted(text: str, char: str, pos: int = 0) -> int:
+    """Index of ``char`` at or after ``pos`` outside a quoted string (backslash escapes
+    inside quotes), -1 when absent or inside a quote that never closes.
+
+    >>> find_unquoted('"a<b" <sip:x>', "<")
+    6
+    """
     if '"' not in text:
-        return text.find(char)
+        return text.find(char, pos)
     quoted = False
     escaped = False
-    for i, ch in enumerate(text):
+    for i in range(pos, len(text)):
+        ch = text[i]
         if quoted:
             if escaped:
                 escaped = False
@@ -247,8 +234,7 @@ def _find_unquoted(text: str, char: str) -> int:
                 escaped = True
             elif ch == '"':
                 quoted = False
-            continue
-        if ch == '"':
+        elif ch == '"':
             quoted = True
         elif ch == char:
             return i

@@ -38,7 +38,7 @@ from operator import attrgetter
 from typing import Any
 
 from engine.errors import ScriptError, SipParseError
-from engine.headers import NameAddr, parse_name_addr, split_values
+from engine.headers import NameAddr, find_unquoted, parse_name_addr, split_values
 from engine.message import Header, SipRequest, canonical_name
 from engine.outbound import Flow, TokenStatus, encode_flow_token, inspect_flow_token, key_for
 from engine.proxy import Proxy, Socket, find_socket, locate, parse_socket
@@ -120,7 +120,7 @@ def parse_route_body(value: str) -> tuple[tuple[NameAddr, int, int, str], ...]:
         if pos >= n:
             raise SipParseError(f"Route value {number}: empty", column=pos + 1)
         start = pos
-        lt = _find_unquoted_from(value, "<", pos)
+        lt = find_unquoted(value, "<", pos)
         if lt < 0:
             raise SipParseError(
                 f"Route value {number}: missing '<' in {value[start:].strip()!r}",
@@ -132,7 +132,7 @@ def parse_route_body(value: str) -> tuple[tuple[NameAddr, int, int, str], ...]:
                 f"Route value {number}: missing '>' in {value[start:].strip()!r}",
                 column=lt + 1,
             )
-        comma = _find_unquoted_from(value, ",", gt + 1)
+        comma = find_unquoted(value, ",", gt + 1)
         end = n if comma < 0 else comma
         tail = value[gt + 1 : end].strip()
         if tail and not tail.startswith(";"):
@@ -151,27 +151,6 @@ def parse_route_body(value: str) -> tuple[tuple[NameAddr, int, int, str], ...]:
         if comma < 0:
             return tuple(out)
         pos = comma + 1
-
-
-def _find_unquoted_from(text: str, char: str, pos: int) -> int:
-    if '"' not in text:
-        return text.find(char, pos)
-    quoted = False
-    escaped = False
-    for i in range(pos, len(text)):
-        ch = text[i]
-        if quoted:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                quoted = False
-        elif ch == '"':
-            quoted = True
-        elif ch == char:
-            return i
-    return -1
 
 
 def route_headers(request: SipRequest) -> tuple[RouteHeader, ...]:

@@ -144,7 +144,7 @@ def _split_params(text: str, base: int, whole: str) -> tuple[tuple[str, str | No
     """Split ``a;b=c;d`` into pairs; quoted values may contain ``;``."""
     if not text:
         return ()
-    pieces = _split_quoted(text) if '"' in text else text.split(";")
+    pieces = split_quoted(text) if '"' in text else text.split(";")
     params: list[tuple[str, str | None]] = []
     pos = base
     for piece in pieces:
@@ -156,8 +156,14 @@ def _split_params(text: str, base: int, whole: str) -> tuple[tuple[str, str | No
     return tuple(params)
 
 
-def _split_quoted(text: str) -> list[str]:
-    """Split on ``;`` outside double quotes (each quote toggles)."""
+def split_quoted(text: str) -> list[str]:
+    """Split on ``;`` outside double quotes (each quote toggles).
+
+    >>> split_quoted('a;b="x;y";c')
+    ['a', 'b="x;y"', 'c']
+    """
+    if '"' not in text:
+        return text.split(";")
     pieces: list[str] = []
     cur: list[str] = []
     quoted = False

@@ -26,7 +26,6 @@ import json
 import math
 import os
 import re
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ from PySide6.QtWidgets import QFileDialog, QGraphicsItem, QGraphicsScene, QMenu
 from engine.trace import StepKind, Trace, TraceStep, to_jsonable
 from gui.cli_trace import format_trace
 from gui.ladder import arrow_label
+from gui.session import atomic_write_bytes
 from gui.theme import FLAG_STYLES, rc_text, role
 
 if TYPE_CHECKING:
@@ -66,21 +66,8 @@ class ExportError(Exception):
 # files
 
 
-def write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` so that ``path`` is either the old file or the whole new one."""
-    path = Path(path)
-    directory = path.resolve().parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+# One atomic writer for the whole app (gui.session): an export is never half a file.
+write_bytes = atomic_write_bytes
 
 
 def write_text(path: str | Path, text: str) -> None:

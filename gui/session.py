@@ -215,14 +215,15 @@ class Session(QObject):
         self.set_step(len(self.trace.steps) - 1)
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that the file is either the old or the new version."""
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` so that ``path`` is either the old file or the whole new one
+    (a temporary file in the same folder, flushed and synced, then renamed over it)."""
     path = Path(path)
     directory = path.resolve().parent
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -230,3 +231,8 @@ def atomic_write(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def atomic_write(path: str | Path, text: str) -> None:
+    """:func:`atomic_write_bytes` for UTF-8 text, written exactly as given."""
+    atomic_write_bytes(path, text.encode("utf-8"))
