@@ -79,8 +79,9 @@ _STAMPS: dict[str, re.Pattern[str]] = {
     # [2026-11-29 10:00:01] or [ts] [info]
     "bracket": re.compile(r"(?:\[[^\[\]\r\n]{1,64}\] ?)*\[[^\[\]\r\n]{1,64}\]"),
 }
-# After a time stamp: the syslog tag "host program[pid]: " and a level word.
-_TAG = re.compile(r"[^\s\[\]]+ [A-Za-z0-9_./-]+(?:\[\d+\])?: ")
+# After a time stamp: the syslog tag "host program[pid]: " (or "program[pid]: " alone,
+# whose [pid] keeps it from being mistaken for a header name) and a level word.
+_TAG = re.compile(r"(?:[^\s\[\]]+ [A-Za-z0-9_./-]+(?:\[\d+\])?|[A-Za-z0-9_./-]+\[\d+\]): ")
 _LEVEL = re.compile(
     r"(?:<?(?:TRACE|DEBUG|DBG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRIT|CRITICAL)>?:?|"
     r"\[(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR)\]) +",

@@ -37,6 +37,7 @@ PREFIXES = {
     "iso-t-zone": "2026-11-29T10:00:01.123+01:00 ",
     "syslog": "Nov 29 10:00:01 pbx kamailio[123]: ",
     "syslog-level": "Nov 29 10:00:01 pbx kamailio[123]: INFO: ",
+    "iso-program-pid": "2026-11-29 10:00:01.123 kamailio[123]: ",
     "bracket": "[2026-11-29 10:00:01.123] ",
     "two-brackets": "[10:00:01.123][debug] ",
     "clock": "10:00:01.123 ",
