@@ -513,7 +513,8 @@ class CaptureDialog(QDialog):
         self.summary.setPlainText(result.summary.text())
         skipped = sum(result.summary.skipped.values())
         self.status.setText(
-            f"{len(dialogs)} dialogs, {result.summary.messages} SIP messages"
+            f"{len(dialogs)} dialog{'' if len(dialogs) == 1 else 's'}, "
+            f"{result.summary.messages} SIP message{'' if result.summary.messages == 1 else 's'}"
             + (f"; {skipped} items skipped (see What was read)" if skipped else "")
         )
         if not dialogs:
