@@ -120,10 +120,15 @@ def message_diff_html(before: str, after: str) -> str:
 def explanation_html(step: TraceStep, total: int) -> str:
     """The explanation of one step in plain English."""
     parts = [f"<h3>Step {step.index + 1} of {total}: {html.escape(step.label or step.method)}</h3>"]
-    if step.kind is StepKind.RESPONSE:
+    if step.kind is StepKind.RESPONSE and step.next_element:
         parts.append(
             f"<p><b>{html.escape(step.element)}</b> passes the {step.status or ''} response "
-            f"back along the Via path to <b>{html.escape(step.next_element or '?')}</b>.</p>"
+            f"back along the Via path to <b>{html.escape(step.next_element)}</b>.</p>"
+        )
+    elif step.kind is StepKind.RESPONSE:
+        parts.append(
+            f"<p><b>{html.escape(step.element)}</b> receives the {step.status or ''} response: "
+            "it has reached the end of the Via path.</p>"
         )
     else:
         role = {"uac": "sends", "uas": "receives", "proxy": "processes"}[step.kind.value]

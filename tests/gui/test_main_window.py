@@ -297,3 +297,16 @@ def test_layout_size_and_recent_files_are_remembered(
     finally:
         again.close()
         again.deleteLater()
+
+
+def test_explanation_of_a_response_that_ends_its_path(window: MainWindow) -> None:
+    _open(window, resources.scenario_file(resources.TOUR))
+    last = next(
+        s
+        for s in window.session.trace.steps
+        if s.kind is StepKind.RESPONSE and s.next_element is None
+    )
+    window.session.set_step(last.index)
+    text = window.inspector.explanation.toPlainText()
+    assert f"{last.element} receives the {last.status} response" in text
+    assert "?" not in text.split("\n")[1]
