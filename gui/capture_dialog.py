@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QCoreApplication,
     QEvent,
     QModelIndex,
@@ -56,6 +55,7 @@ from engine.catalog import CapturedMessage, DialogSummary
 from engine.observe import Observation, observe, observed_graph, report
 from engine.topology import layout
 from gui.capture import CancelledError, CaptureError, Listing, list_dialogs, read_dialog
+from gui.models import TableModel
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
@@ -120,7 +120,7 @@ def start_text(start: float | None) -> str:
     return stamp.strftime("%Y-%m-%d %H:%M:%S.") + f"{stamp.microsecond // 1000:03d}"
 
 
-class DialogTableModel(QAbstractTableModel):
+class DialogTableModel(TableModel):
     """The dialog picker's rows: one per Call-ID."""
 
     HEADERS = ("Call-ID", "Method", "From", "To", "Messages", "Elements", "Start")
@@ -136,22 +136,8 @@ class DialogTableModel(QAbstractTableModel):
         self.dialogs = dialogs
         self.endResetModel()
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.dialogs)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> object:
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(self.HEADERS)
-        ):
-            return self.HEADERS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self.dialogs)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid() or not 0 <= index.row() < len(self.dialogs):
@@ -211,7 +197,7 @@ class DialogFilterModel(QSortFilterProxyModel):
         return model.dialogs[source_row].matches(self.text)
 
 
-class ElementsModel(QAbstractTableModel):
+class ElementsModel(TableModel):
     """Address -> element name, editable: the same name merges, different names split."""
 
     HEADERS = ("Address", "Element", "Kind")
@@ -238,22 +224,8 @@ class ElementsModel(QAbstractTableModel):
                 self.rows[row][1] = name
                 self.dataChanged.emit(self.index(row, 1), self.index(row, 1))
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> object:
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(self.HEADERS)
-        ):
-            return self.HEADERS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self.rows)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid() or not 0 <= index.row() < len(self.rows):

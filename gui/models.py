@@ -37,7 +37,37 @@ def step_summary(step: TraceStep) -> str:
     return f"{line}{target}"
 
 
-class TraceStepModel(QAbstractTableModel):
+class TableModel(QAbstractTableModel):
+    """A flat table with fixed column titles; subclasses give ``HEADERS`` and ``row_count``."""
+
+    HEADERS: tuple[str, ...] = ()
+
+    def row_count(self) -> int:
+        """How many rows the table has."""
+        raise NotImplementedError
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self.row_count()
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(
+        self,
+        section: int,
+        orientation: Qt.Orientation,
+        role: int = Qt.ItemDataRole.DisplayRole,
+    ) -> object:
+        if (
+            role == Qt.ItemDataRole.DisplayRole
+            and orientation == Qt.Orientation.Horizontal
+            and 0 <= section < len(self.HEADERS)
+        ):
+            return self.HEADERS[section]
+        return None
+
+
+class TraceStepModel(TableModel):
     """One row per trace step: number, request, element, message, return code, flags."""
 
     HEADERS = ("#", "Request", "Element", "Message", "rc", "Flags")
@@ -58,25 +88,8 @@ class TraceStepModel(QAbstractTableModel):
         steps = self._trace.steps
         return steps[row] if 0 <= row < len(steps) else None
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._trace.steps)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self,
-        section: int,
-        orientation: Qt.Orientation,
-        role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> object:
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(self.HEADERS)
-        ):
-            return self.HEADERS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self._trace.steps)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
