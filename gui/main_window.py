@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self.centre.setDocumentMode(True)
         self.centre.addTab(self.view, "Graph")
         self.centre.addTab(self.ladder_view, "Ladder")
+        self.centre.currentChanged.connect(self._reveal_in_ladder)
         self.setCentralWidget(self.centre)
 
         self.model = TraceStepModel()
@@ -458,9 +459,8 @@ class MainWindow(QMainWindow):
         request_steps: tuple[TraceStep, ...] = s.trace.steps_of(step.request) if step else ()
         self.scene.show_step(step, request_steps)
         self.inspector.show_step(step, len(s.trace.steps))
-        row = self.ladder.set_current(index)
-        if not row.isEmpty():
-            self.ladder_view.ensureVisible(row, 40, 40)
+        self.ladder.set_current(index)
+        self._reveal_in_ladder()
         total = len(s.trace.steps)
         self.step_label.setText(
             f"Step {index + 1} of {total}: {step.label} at {step.element}" if step else "No steps"
@@ -473,6 +473,14 @@ class MainWindow(QMainWindow):
         self.act_first.setEnabled(index > 0)
         self.act_next.setEnabled(0 <= index < total - 1)
         self.act_last.setEnabled(0 <= index < total - 1)
+
+    def _reveal_in_ladder(self, *_args: object) -> None:
+        """Scroll the ladder to the current step (also when its tab is opened)."""
+        if self.centre.currentWidget() is not self.ladder_view:
+            return
+        row = self.ladder.set_current(self.session.step_index)
+        if not row.isEmpty():
+            self.ladder_view.ensureVisible(row, 40, 40)
 
     def _on_timeline_row_changed(self, current: object, _previous: object) -> None:
         row = current.row() if isinstance(current, QModelIndex) else -1
