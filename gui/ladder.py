@@ -22,6 +22,7 @@ from PySide6.QtGui import (
     QPainter,
     QPen,
     QPolygonF,
+    QResizeEvent,
     QShowEvent,
 )
 from PySide6.QtWidgets import (
@@ -342,6 +343,9 @@ class LadderView(QGraphicsView):
     BAND = BOX_H + 12.0
     GUTTER = 44.0
 
+    #: The view changed size (a tab shown, a dock moved): the owner may scroll again.
+    resized = Signal()
+
     def __init__(self, scene: LadderScene, parent: QWidget | None = None) -> None:
         super().__init__(scene, parent)
         self.ladder = scene
@@ -350,6 +354,10 @@ class LadderView(QGraphicsView):
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self._shown = False
         scene.sceneRectChanged.connect(self._on_scene_scene_rect_changed)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.resized.emit()
 
     def scroll_to_start(self) -> None:
         """Show the top left: the names and the first steps."""

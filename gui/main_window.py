@@ -66,7 +66,9 @@ class MainWindow(QMainWindow):
         self.centre.setDocumentMode(True)
         self.centre.addTab(self.view, "Graph")
         self.centre.addTab(self.ladder_view, "Ladder")
+        # Deferred: a tab that was just shown gets its final size in the next event loop pass.
         self.centre.currentChanged.connect(self._reveal_in_ladder)
+        self.ladder_view.resized.connect(self._reveal_in_ladder)
         self.setCentralWidget(self.centre)
 
         self.model = TraceStepModel()
