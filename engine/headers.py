@@ -15,8 +15,10 @@ surviving text of a Route header byte for byte.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from functools import lru_cache
+from typing import Any
 
 from engine.errors import SipParseError
 from engine.uri import MEMO_LIMIT, SipUri, parse_uri, split_quoted
@@ -86,7 +88,7 @@ def _element(body: str, start: int, end: int) -> Element:
     return Element(text, start + lead, start + lead + len(text))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class NameAddr:
     """A name-addr (``"Name" <uri>;params``) or addr-spec (``uri;params``).
 
@@ -98,6 +100,20 @@ class NameAddr:
     display: str | None = None
     params: tuple[tuple[str, str | None], ...] = ()
     angle: bool = True
+
+    def __init__(
+        self,
+        uri_text: str,
+        display: str | None = None,
+        params: tuple[tuple[str, str | None], ...] = (),
+        angle: bool = True,
+    ) -> None:
+        # Written out for speed, as engine.rr.Context.__init__ is: every Route, To
+        # and From value of every request makes one.
+        _SET_NAME_ADDR[0](self, uri_text)
+        _SET_NAME_ADDR[1](self, display)
+        _SET_NAME_ADDR[2](self, params)
+        _SET_NAME_ADDR[3](self, angle)
 
     @property
     def uri(self) -> SipUri:
@@ -119,6 +135,12 @@ class NameAddr:
             return self.uri_text + ptext
         disp = f"{self.display} " if self.display else ""
         return f"{disp}<{self.uri_text}>{ptext}"
+
+
+# The slot setters NameAddr.__init__ uses, in field order.
+_SET_NAME_ADDR: tuple[Callable[[NameAddr, Any], None], ...] = tuple(
+    NameAddr.__dict__[f.name].__set__ for f in fields(NameAddr)
+)
 
 
 def _header_params(text: str, where: str, base: int) -> tuple[tuple[str, str | None], ...]:

@@ -23,8 +23,10 @@ remembered.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
+from typing import Any
 
 from engine.errors import SipParseError
 from engine.headers import NameAddr, parse_name_addr, split_values
@@ -79,17 +81,27 @@ def _valid_name(name: str) -> bool:
     return _TOKEN.match(name) is not None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Header:
     """One header field line: its name as written and its (unfolded) value."""
 
     name: str
     value: str
 
+    def __init__(self, name: str, value: str) -> None:
+        # Written out for speed, as engine.rr.Context.__init__ is: every line of
+        # every message makes one.
+        _SET_HEADER_NAME(self, name)
+        _SET_HEADER_VALUE(self, value)
+
     @property
     def key(self) -> str:
         """Canonical lower-case name for comparisons."""
         return canonical_name(self.name)
+
+
+_SET_HEADER_NAME: Callable[[Header, str], None] = Header.__dict__["name"].__set__
+_SET_HEADER_VALUE: Callable[[Header, str], None] = Header.__dict__["value"].__set__
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,13 +138,29 @@ class _Message:
         return replace(self, headers=headers)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class SipRequest(_Message):
     """A request.  ``uri`` is the Request-URI exactly as written."""
 
     method: str = "OPTIONS"
     uri: str = "sip:invalid"
     version: str = "SIP/2.0"
+
+    def __init__(
+        self,
+        headers: tuple[Header, ...] = (),
+        body: str = "",
+        method: str = "OPTIONS",
+        uri: str = "sip:invalid",
+        version: str = "SIP/2.0",
+    ) -> None:
+        # Written out for speed, as engine.rr.Context.__init__ is: every request parsed
+        # makes one.
+        _SET_REQUEST[0](self, headers)
+        _SET_REQUEST[1](self, body)
+        _SET_REQUEST[2](self, method)
+        _SET_REQUEST[3](self, uri)
+        _SET_REQUEST[4](self, version)
 
     @property
     def start_line(self) -> str:
@@ -142,6 +170,13 @@ class SipRequest(_Message):
     def with_uri(self, uri: str) -> SipRequest:
         """A copy with another Request-URI."""
         return replace(self, uri=uri)
+
+
+# The slot setters SipRequest.__init__ uses, in field order (headers and body are
+# _Message's slots).
+_SET_REQUEST: tuple[Callable[[SipRequest, Any], None], ...] = tuple(
+    getattr(SipRequest, f.name).__set__ for f in fields(SipRequest)
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -338,6 +338,11 @@ def locate(uri: SipUri, proxy: Proxy) -> Locality:
     if memo is not None and memo[0] is proxy:
         match = memo[1]
     else:
+        # A host without ':' that is none of the proxy's own (the next hop of almost
+        # every request) is answered without walking the sockets and aliases, and is
+        # not remembered: a stream of distinct next hops would only churn the memo.
+        if ":" not in host and _host_key(host) not in _own_host_keys(proxy):
+            return _NOT_MYSELF
         match = _match(proxy, host, port)
         if len(_MATCHES) >= _MATCHES_MAX:
             _MATCHES.clear()
@@ -354,6 +359,39 @@ def locate(uri: SipUri, proxy: Proxy) -> Locality:
 # id is never reused while its entry lives; cleared when full.
 _MATCHES: dict[tuple[int, str, int], tuple[Proxy, Locality | None]] = {}
 _MATCHES_MAX = 4096
+
+
+def _host_key(host: str) -> str:
+    """How same_ip() compares a host that has no ':' (brackets dropped, lower case)."""
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host.lower()
+
+
+def _own_host_keys(proxy: Proxy) -> frozenset[str]:
+    """The host keys of every listen address, advertised address and alias of the proxy.
+
+    A host without ':' names this proxy only if its :func:`_host_key` is one of these:
+    :func:`same_ip` compares such a host with anything as ``_host_key(a) ==
+    _host_key(b)`` (an IPv6 literal, which has ':', never equals it).
+    """
+    memo = _HOST_KEYS.get(id(proxy))
+    if memo is not None and memo[0] is proxy:
+        return memo[1]
+    hosts = [s.host for s in proxy.listen]
+    hosts += [s.advertise_host for s in proxy.listen if s.advertise_host is not None]
+    hosts += [a.host for a in proxy.aliases]
+    keys = frozenset(_host_key(h) for h in hosts)
+    if len(_HOST_KEYS) >= _HOST_KEYS_MAX:
+        _HOST_KEYS.clear()
+    _HOST_KEYS[id(proxy)] = (proxy, keys)
+    return keys
+
+
+# _own_host_keys() for recent proxies: as _MATCHES, keyed by id and holding the proxy
+# (a frozen Proxy hashes all its sockets and aliases; an id is a cheap key).
+_HOST_KEYS: dict[int, tuple[Proxy, frozenset[str]]] = {}
+_HOST_KEYS_MAX = 256
 
 
 def _match(proxy: Proxy, host: str, port: int) -> Locality | None:

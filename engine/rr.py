@@ -78,7 +78,7 @@ _SET_STEP: tuple[Callable[[Step, Any], None], ...] = tuple(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class RouteHeader:
     """One ``Route`` header line of the received request, parsed as Kamailio's ``parse_rr``.
 
@@ -89,6 +89,24 @@ class RouteHeader:
     value: str
     elements: tuple[tuple[NameAddr, int, int, str], ...] | None
     error: str | None = None
+
+    def __init__(
+        self,
+        position: int,
+        value: str,
+        elements: tuple[tuple[NameAddr, int, int, str], ...] | None,
+        error: str | None = None,
+    ) -> None:
+        # Written out for speed, as Context.__init__ is: every Route line makes one.
+        _SET_ROUTE_HEADER[0](self, position)
+        _SET_ROUTE_HEADER[1](self, value)
+        _SET_ROUTE_HEADER[2](self, elements)
+        _SET_ROUTE_HEADER[3](self, error)
+
+
+_SET_ROUTE_HEADER: tuple[Callable[[RouteHeader, Any], None], ...] = tuple(
+    RouteHeader.__dict__[f.name].__set__ for f in fields(RouteHeader)
+)
 
 
 def parse_route_body(value: str) -> tuple[tuple[NameAddr, int, int, str], ...]:
@@ -155,18 +173,18 @@ def parse_route_body(value: str) -> tuple[tuple[NameAddr, int, int, str], ...]:
 
 def route_headers(request: SipRequest) -> tuple[RouteHeader, ...]:
     """The Route header lines of a request, each parsed (or marked unparsable)."""
-    out: list[RouteHeader] = []
-    for pos, h in enumerate(request.headers):
-        # len() first: no name shorter than "Route" can mean Route (To, Via, From, CSeq).
-        if len(h.name) < 5 or canonical_name(h.name) != "route":
-            continue
-        value = h.value
-        out.append(
-            _route_header_memo(pos, value)
-            if len(value) <= MEMO_LIMIT
-            else _route_header(pos, value)
-        )
-    return tuple(out)
+    # One comprehension (this runs for every request).  "Route" as written is the
+    # usual spelling; else len() first: no name shorter than "Route" can mean Route
+    # (To, Via, From, CSeq).
+    return tuple(
+        [
+            _route_header_memo(pos, h.value)
+            if len(h.value) <= MEMO_LIMIT
+            else _route_header(pos, h.value)
+            for pos, h in enumerate(request.headers)
+            if h.name == "Route" or (len(h.name) >= 5 and canonical_name(h.name) == "route")
+        ]
+    )
 
 
 def _route_header(position: int, value: str) -> RouteHeader:

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
+from typing import Any
 
 from engine.errors import SipParseError
 
@@ -41,7 +43,7 @@ _PORT = re.compile(r":([0-9]*)")
 _SPACE = re.compile(r"\s")  # the characters for which str.isspace() is true
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class SipUri:
     """A parsed URI.  ``host`` keeps IPv6 brackets; tel URIs have ``host == ""``.
 
@@ -61,12 +63,29 @@ class SipUri:
     _keys: tuple[str, ...] = field(init=False, repr=False, compare=False)
     _param_text: str = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        params = self.params
-        object.__setattr__(self, "_keys", tuple([n.strip().lower() for n, _ in params]))
-        object.__setattr__(
-            self, "_param_text", "".join([f";{n}" if v is None else f";{n}={v}" for n, v in params])
-        )
+    def __init__(
+        self,
+        scheme: str,
+        user: str | None = None,
+        password: str | None = None,
+        host: str = "",
+        port: int | None = None,
+        params: tuple[tuple[str, str | None], ...] = (),
+        headers: str | None = None,
+    ) -> None:
+        # Written out instead of generated: a frozen dataclass's own __init__ sets every
+        # field with object.__setattr__, twice the cost of the slot setters, and every
+        # URI parsed makes one.  The parser itself goes through _new_uri(), which is
+        # given the keys and the parameter text it has already worked out.
+        _SET_URI[0](self, scheme)
+        _SET_URI[1](self, user)
+        _SET_URI[2](self, password)
+        _SET_URI[3](self, host)
+        _SET_URI[4](self, port)
+        _SET_URI[5](self, params)
+        _SET_URI[6](self, headers)
+        _SET_URI[7](self, tuple([n.strip().lower() for n, _ in params]))
+        _SET_URI[8](self, "".join([f";{n}" if v is None else f";{n}={v}" for n, v in params]))
 
     def has_param(self, name: str) -> bool:
         """True when a parameter of that name exists (case-insensitive, value irrelevant)."""
@@ -110,6 +129,41 @@ class SipUri:
 
     def __str__(self) -> str:
         return render_uri(self)
+
+
+# The slot setters SipUri.__init__ and _new_uri() use, in field order.
+_SET_URI: tuple[Callable[[SipUri, Any], None], ...] = tuple(
+    SipUri.__dict__[f.name].__set__ for f in fields(SipUri)
+)
+_new_object = object.__new__
+
+
+def _new_uri(
+    scheme: str,
+    user: str | None,
+    password: str | None,
+    host: str,
+    port: int | None,
+    params: tuple[tuple[str, str | None], ...],
+    keys: tuple[str, ...],
+    param_text: str,
+) -> SipUri:
+    """A SipUri without ``?headers`` whose look-up keys and parameter text are known.
+
+    ``keys`` and ``param_text`` must be what :meth:`SipUri.__init__` would work
+    out from ``params`` (tests/engine/test_uri.py checks).
+    """
+    uri: SipUri = _new_object(SipUri)
+    _SET_URI[0](uri, scheme)
+    _SET_URI[1](uri, user)
+    _SET_URI[2](uri, password)
+    _SET_URI[3](uri, host)
+    _SET_URI[4](uri, port)
+    _SET_URI[5](uri, params)
+    _SET_URI[6](uri, None)
+    _SET_URI[7](uri, keys)
+    _SET_URI[8](uri, param_text)
+    return uri
 
 
 def render_uri(uri: SipUri) -> str:
@@ -216,27 +270,46 @@ def parse_uri(text: str) -> SipUri:
 # The everyday shape -- sip[s]:[user[:password]@]host[:port][;params], no IPv6, no
 # ?headers, nothing unusual -- in one regex.  Whatever it accepts, _parse_uri_slow()
 # gives the same SipUri for (tests/engine/test_uri.py checks); anything else goes there.
+# Every run is possessive (``++``, ``*+``): what follows each one is a character the run
+# cannot hold (the '@' after a user, the ';' or end after a parameter), so giving
+# characters back could never lead to a match, and not trying is what makes this fast.
+# The host is a name as _HOSTNAME allows it: it must not end in '-'.
 _EVERYDAY = re.compile(
     r"(sips?):"
-    r"(?:([^@:;?<>\"\s,\x00-\x1f\x7f]+)(?::([^@;?<>\"\s,\x00-\x1f\x7f]*))?@)?"
-    r"([A-Za-z0-9][A-Za-z0-9_.-]*)"
+    r"(?:([^@:;?<>\"\s,\x00-\x1f\x7f]++)(?::([^@;?<>\"\s,\x00-\x1f\x7f]*+))?@)?"
+    r"([A-Za-z0-9][A-Za-z0-9_.-]*+)(?<!-)"
     r"(?::([0-9]{1,5}))?"
-    r"((?:;[^;?@\"\s\x00-\x1f\x7f=]+(?:=[^;?@\"\x00-\x1f\x7f]*)?)*)\Z"
+    r"((?:;[^;?@\"\s\x00-\x1f\x7f=]++(?:=[^;?@\"\x00-\x1f\x7f]*+)?)*+)\Z"
 )
 
 
 def _parse_uri(text: str) -> SipUri:
     m = _EVERYDAY.match(text)
     if m is not None:
-        scheme, user, password, host, port, params = m.groups()
-        if _HOSTNAME.match(host) and (port is None or int(port) <= 65535):
-            return SipUri(
+        scheme, user, password, host, port, ptext = m.groups()
+        if port is None or int(port) <= 65535:
+            if not ptext:
+                return _new_uri(
+                    scheme, user, password, host, None if port is None else int(port), (), (), ""
+                )
+            # What _split_params() and SipUri.__init__ work out, in one loop: the regex
+            # has ruled out empty names, white space in names and quotes, and the
+            # parameter text is the matched text itself.
+            params: list[tuple[str, str | None]] = []
+            keys: list[str] = []
+            for piece in ptext[1:].split(";"):
+                name, eq, value = piece.partition("=")
+                params.append((name, value) if eq else (piece, None))
+                keys.append(name.lower())
+            return _new_uri(
                 scheme,
                 user,
                 password,
                 host,
                 None if port is None else int(port),
-                _split_params(params[1:], m.start(6) + 1, text) if params else (),
+                tuple(params),
+                tuple(keys),
+                ptext,
             )
     return _parse_uri_slow(text)
 

@@ -3,19 +3,35 @@
 The suite runs with ``--benchmark-disable`` (pyproject addopts), so each benchmark
 runs once as a plain test.  To time them:
 ``python3 -m pytest tests/bench/test_bench_rr.py --benchmark-enable``; for one figure
-in decisions per second, ``python3 tests/bench/bench_rr.py``.
+in decisions per second, ``python3 tests/bench/bench_rr.py`` (the same request again
+and again) and ``python3 tests/bench/bench_rr_distinct.py`` (every request different).
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from tests.bench.bench_rr import BYE, decide, run_batch, vector_lines
+from tests.bench.bench_rr_distinct import decide_all, distinct
 
 
 def test_in_process_decision(benchmark: Any) -> None:
     # parse_message + Context.start + loose_route on an in-dialog BYE with 3 Routes.
     assert benchmark(decide, BYE) == 1
+
+
+def test_distinct_in_dialog_requests(benchmark: Any) -> None:
+    # The same three steps over 1,000 distinct BYEs (new Call-ID, tags, branch and
+    # Route values each), new ones every round, so that the parsers' memos miss as
+    # they do in real traffic.
+    rounds = itertools.count()
+
+    def fresh() -> tuple[tuple[list[str]], dict[str, Any]]:
+        first = next(rounds) * 1000
+        return ([distinct(i) for i in range(first, first + 1000)],), {}
+
+    assert benchmark.pedantic(decide_all, setup=fresh, rounds=20) == 1000
 
 
 def test_batch_of_loose_route_vectors(benchmark: Any) -> None:

@@ -220,6 +220,11 @@ def test_the_everyday_regex_agrees_with_the_full_parser(text: str) -> None:
     fast, fast_error = attempt(_parse_uri, text)
     slow, slow_error = attempt(_parse_uri_slow, text)
     assert fast == slow
+    if fast is not None:
+        # The fast path hands SipUri its look-up keys and parameter text ready-made
+        # (_new_uri); they must be what SipUri.__init__ works out from the parameters.
+        rebuilt = SipUri(fast.scheme, fast.user, fast.password, fast.host, fast.port, fast.params)
+        assert (fast._keys, fast.param_text) == (rebuilt._keys, rebuilt.param_text)
     assert (fast_error is None) == (slow_error is None)
     if fast_error is not None:
         assert (fast_error.what, fast_error.column) == (slow_error.what, slow_error.column)
