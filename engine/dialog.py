@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from engine.errors import SipParseError
-from engine.headers import parse_name_addr, split_values
+from engine.headers import parse_name_addr, split_values, tag_param
 from engine.message import Header, SipRequest, SipResponse
 from engine.uri import parse_uri, render_uri
 
@@ -222,15 +222,6 @@ def _contact_uri(message: SipRequest | SipResponse) -> str | None:
         return None
 
 
-def _tag(value: str | None) -> str:
-    if value is None:
-        return ""
-    try:
-        return parse_name_addr(value).param("tag") or ""
-    except SipParseError:
-        return ""
-
-
 def _without_tag(value: str | None) -> str:
     if value is None:
         return ""
@@ -257,7 +248,7 @@ def uas_dialog(request: SipRequest, *, local_tag: str, local_target: str) -> Dia
     return Dialog(
         call_id=request.header("Call-ID") or "",
         local_tag=local_tag,
-        remote_tag=_tag(request.header("From")),
+        remote_tag=tag_param(request.header("From")),
         local_uri=_without_tag(request.header("To")),
         remote_uri=_without_tag(request.header("From")),
         local_target=local_target,
@@ -284,8 +275,8 @@ def uac_dialog(request: SipRequest, response: SipResponse, *, local_target: str)
     cseq = _cseq_number(request)
     return Dialog(
         call_id=request.header("Call-ID") or "",
-        local_tag=_tag(request.header("From")),
-        remote_tag=_tag(response.header("To")),
+        local_tag=tag_param(request.header("From")),
+        remote_tag=tag_param(response.header("To")),
         local_uri=_without_tag(request.header("From")),
         remote_uri=_without_tag(request.header("To")),
         local_target=local_target,
@@ -441,7 +432,7 @@ def build_response(
         value = request.header(name)
         if value is None:
             continue
-        if name == "To" and to_tag and not _tag(value):
+        if name == "To" and to_tag and not tag_param(value):
             value = f"{value};tag={to_tag}"
         headers.append(Header(name, value))
     if contact is not None and 101 <= status < 300 and request.method in WITH_CONTACT:

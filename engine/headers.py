@@ -268,6 +268,20 @@ def find_unquoted(text: str, char: str, pos: int = 0) -> int:
 _name_addr_memo = lru_cache(maxsize=2048)(_parse_name_addr)
 
 
+def tag_param(value: str | None) -> str:
+    """The ``tag`` parameter of a To/From value; ``""`` when absent, empty or unparsable.
+
+    >>> tag_param('"Bob" <sip:bob@b.example>;tag=a6c85cf'), tag_param("<sip:b@x>;tag=")
+    ('a6c85cf', '')
+    """
+    if value is None:
+        return ""
+    try:
+        return parse_name_addr(value).param("tag") or ""
+    except SipParseError:
+        return ""
+
+
 def parse_name_addr_list(body: str, *, require_angle: bool = False) -> tuple[NameAddr, ...]:
     """Parse a comma list of name-addrs (Route, Record-Route, Contact)."""
     out: list[NameAddr] = []

@@ -29,7 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 from engine.errors import SipParseError
-from engine.headers import NameAddr, parse_name_addr, split_values
+from engine.headers import NameAddr, parse_name_addr, split_values, tag_param
 
 MAX_MESSAGE_SIZE = 65536
 
@@ -125,6 +125,10 @@ class _Message:
     def list_values(self, name: str) -> tuple[str, ...]:
         """Every comma-separated element of every line of a header, in order."""
         return tuple(el.text for v in self.header_values(name) for el in split_values(v))
+
+    def tag(self, name: str) -> str:
+        """The ``tag`` parameter of the first ``name`` header (To, From); ``""`` if none."""
+        return tag_param(self.header(name))
 
     def name_addr(self, name: str) -> NameAddr | None:
         """The first header's value parsed as a name-addr, None when absent."""

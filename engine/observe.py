@@ -53,7 +53,7 @@ from engine.catalog import (
 )
 from engine.dialog import RouteSet
 from engine.errors import EngineError, ScenarioError, SipParseError
-from engine.headers import parse_name_addr, split_values
+from engine.headers import parse_name_addr, split_values, tag_param
 from engine.message import SipRequest, SipResponse, parse_message
 from engine.proxy import Alias, Proxy, Socket
 from engine.rr import RC_MEANING, Context, RrResult, loose_route, route_entries
@@ -217,7 +217,7 @@ class _M:
         self.vias = tuple(vias)
         if not self.transport and vias:
             self.transport = vias[0].transport
-        self.to_tag = _tag(msg.header("To"))
+        self.to_tag = tag_param(msg.header("To"))
         self.rr = tuple(v.strip() for v in msg.list_values("Record-Route") if v.strip())
 
     @property
@@ -233,15 +233,6 @@ def _crlf(text: str) -> str:
     if "\n" in text and "\r\n" not in text:
         return text.replace("\n", "\r\n")
     return text
-
-
-def _tag(value: str | None) -> str:
-    if not value:
-        return ""
-    try:
-        return parse_name_addr(value).param("tag") or ""
-    except SipParseError:
-        return ""
 
 
 def _routes(msg: SipRequest | SipResponse | None) -> tuple[str, ...]:

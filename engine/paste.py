@@ -335,17 +335,7 @@ class PastedRequest:
     @property
     def in_dialog(self) -> bool:
         """True when the To header has a tag (Kamailio's ``has_totag()``)."""
-        return bool(_to_tag(self.request))
-
-
-def _to_tag(request: SipRequest) -> str:
-    value = request.header("To")
-    if value is None:
-        return ""
-    try:
-        return parse_name_addr(value).param("tag") or ""
-    except SipParseError:
-        return ""
+        return bool(self.request.tag("To"))
 
 
 def _moved(exc: SipParseError, cleaned: CleanText) -> SipParseError:
@@ -461,7 +451,7 @@ def guess_proxy(request: SipRequest) -> ProxyGuess:
     chosen: tuple[str, str] | None = None
     if ruri is not None and ruri.is_sip and ruri.is_loose:
         chosen = (request.uri, f"the R-URI {request.uri} (it has lr: a strict router put it there)")
-    elif ruri is not None and ruri.is_sip and routes and not ruri.user and _to_tag(request):
+    elif ruri is not None and ruri.is_sip and routes and not ruri.user and request.tag("To"):
         chosen = (
             request.uri,
             f"the R-URI {request.uri} (no user part, and Route headers follow: a strict "

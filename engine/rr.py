@@ -434,29 +434,6 @@ def _maddr_target(uri: SipUri, uri_text: str) -> str | None:
     return f"sip:{maddr}" + (f":{uri.port}" if uri.port is not None else "")
 
 
-def _to_tag(request: SipRequest) -> str | None:
-    value = request.header("To")
-    if value is None:
-        return None
-    try:
-        na = parse_name_addr(value)
-    except SipParseError:
-        return None
-    tag = na.param("tag")
-    return tag or None
-
-
-def _from_tag(request: SipRequest) -> str | None:
-    value = request.header("From")
-    if value is None:
-        return None
-    try:
-        na = parse_name_addr(value)
-    except SipParseError:
-        return None
-    return na.param("tag") or None
-
-
 def _source_addr(source: str | None) -> tuple[str, int] | None:
     if not source:
         return None
@@ -662,7 +639,7 @@ def loose_route(ctx: Context, *, mode: int = 0) -> tuple[Context, RrResult]:
         st.add("ruri-unparsable", f"The R-URI {ctx.ruri} cannot be parsed ({exc.what}): -1.")
         return done(ctx, -1)
 
-    preloaded = _to_tag(ctx.request) is None
+    preloaded = not ctx.request.tag("To")
     if preloaded:
         st.add(
             "preloaded",
@@ -1145,7 +1122,7 @@ def direction(ctx: Context) -> str:
     if not params:
         return "downstream"
     ftag = SipUri("sip", host="x", params=_params_of(params)).param("ftag")
-    from_tag = _from_tag(ctx.request)
+    from_tag = ctx.request.tag("From")
     if not ftag or not from_tag or ftag == from_tag:
         return "downstream"
     return "upstream"
@@ -1340,8 +1317,8 @@ def _rr_ftag(ctx: Context, *, direction_aware: bool) -> str | None:
     if not ctx.proxy.rr.append_fromtag:
         return None
     if direction_aware and direction(ctx) == "upstream":
-        return _to_tag(ctx.request)
-    return _from_tag(ctx.request)
+        return ctx.request.tag("To") or None
+    return ctx.request.tag("From") or None
 
 
 def _rr_address(sock: Socket, *, send_side: bool) -> str:

@@ -187,26 +187,6 @@ def _via(sock: Socket, proto: str, branch: str) -> str:
 # small message helpers
 
 
-def _to_tag(request: SipRequest | SipResponse) -> str:
-    value = request.header("To")
-    if value is None:
-        return ""
-    try:
-        return parse_name_addr(value).param("tag") or ""
-    except SipParseError:
-        return ""
-
-
-def _from_tag(request: SipRequest) -> str:
-    value = request.header("From")
-    if value is None:
-        return ""
-    try:
-        return parse_name_addr(value).param("tag") or ""
-    except SipParseError:
-        return ""
-
-
 def _max_forwards(request: SipRequest) -> int | None:
     value = request.header("Max-Forwards")
     if value is None or not value.strip().isdigit():
@@ -380,7 +360,7 @@ class _Script:
             request, self.proxy, received_on=received_on, send_socket=send_socket, source=source
         )
         method = request.method
-        if _to_tag(request):
+        if request.tag("To"):
             ctx, res = self._loose_route(ctx, hop)
             if res.rc > 0:
                 if method in profile.record_route_in_dialog:
@@ -626,7 +606,7 @@ def _strict_router(node: ProxyNode, request: SipRequest, received_on: Socket) ->
         )
         return hop
     out = request
-    initial = not _to_tag(request)
+    initial = not request.tag("To")
     profile = PROFILES[node.profile]
     if initial and request.method in profile.record_route:
         addr = _sent_by(received_on)
@@ -1289,8 +1269,8 @@ class _Run:
         matches = (
             dialog is not None
             and dialog.call_id == (req.header("Call-ID") or "")
-            and dialog.local_tag == _to_tag(req)
-            and dialog.remote_tag == _from_tag(req)
+            and dialog.local_tag == req.tag("To")
+            and dialog.remote_tag == req.tag("From")
         )
         common: dict[str, object] = {
             "element": ua.name,
