@@ -119,6 +119,8 @@ def node_specs(
         kind = "ua" if kind.lower() in ("ua", "user-agent", "user_agent", "uac", "uas") else "proxy"
         x, y = scene_pos.get(name, (0.0, 0.0))
         subtitle = str(attrs.get("address") or attrs.get("subtitle") or "")
+        if subtitle.startswith("udp:"):
+            subtitle = subtitle[4:]  # UDP is the default: the box shows only non-UDP transports
         own = tuple(w.split(": ", 1)[1] for w in warnings if w.startswith(f"{name}: "))
         tip = [f"<b>{html.escape(str(name))}</b>", *configuration_html(scenario, str(name))]
         if len(tip) == 1:
