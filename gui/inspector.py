@@ -131,17 +131,25 @@ def explanation_html(step: TraceStep, total: int) -> str:
             "it has reached the end of the Via path.</p>"
         )
     else:
-        role = {"uac": "sends", "uas": "receives", "proxy": "processes"}[step.kind.value]
-        parts.append(
-            f"<p><b>{html.escape(step.element)}</b> {role} the {html.escape(step.method)}"
-            + (
-                f" and sends it to <b>{html.escape(step.next_element)}</b>"
-                if step.next_element
-                else ""
-            )
+        name = f"<b>{html.escape(step.element)}</b>"
+        method = html.escape(step.method)
+        target = (
+            f"<b>{html.escape(step.next_element)}</b>"
             + (f" ({html.escape(step.next_hop)})" if step.next_hop else "")
-            + ".</p>"
+            if step.next_element
+            else ""
         )
+        if step.kind is StepKind.UAC:
+            sentence = f"{name} sends the {method}" + (f" to {target}" if target else "")
+        elif step.kind is StepKind.UAS:
+            sentence = f"{name} receives the {method}" + (
+                f" and answers towards {target}" if target else ""
+            )
+        else:
+            sentence = f"{name} processes the {method}" + (
+                f" and sends it to {target}" if target else ""
+            )
+        parts.append(f"<p>{sentence}.</p>")
     for call in step.rr_calls:
         meaning = call.meaning or (
             RC_MEANING.get(call.rc, "") if call.call.startswith("loose_route") else ""
