@@ -17,16 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.rr import RC_MEANING
 from engine.trace import StepKind, TraceStep
 from gui.theme import FLAG_STYLES, is_dark, rc_text
-
-RC_MEANING = {
-    1: "routed by the Route set: next hop is $du if set, else the R-URI",
-    2: "routed down an outbound flow (valid flow token)",
-    -1: "not routed by Route headers",
-    -2: "flow token rejected",
-    -3: "preloaded Route set consumed (only this proxy was named): route on the R-URI",
-}
 
 
 def mono_font() -> QFont:
