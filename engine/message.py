@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.errors import SipParseError
 from engine.headers import NameAddr, parse_name_addr, split_values, tag_param
@@ -81,27 +81,21 @@ def _valid_name(name: str) -> bool:
     return _TOKEN.match(name) is not None
 
 
-@dataclass(frozen=True, slots=True, init=False)
-class Header:
-    """One header field line: its name as written and its (unfolded) value."""
+class Header(NamedTuple):
+    """One header field line: its name as written and its (unfolded) value.
+
+    A named tuple rather than a dataclass: the parser makes one per line of every
+    message, and :func:`parse_message` makes them in C, by mapping ``tuple.__new__``
+    over the ``(name, value)`` pairs its regex finds.
+    """
 
     name: str
     value: str
-
-    def __init__(self, name: str, value: str) -> None:
-        # Written out for speed, as engine.rr.Context.__init__ is: every line of
-        # every message makes one.
-        _SET_HEADER_NAME(self, name)
-        _SET_HEADER_VALUE(self, value)
 
     @property
     def key(self) -> str:
         """Canonical lower-case name for comparisons."""
         return canonical_name(self.name)
-
-
-_SET_HEADER_NAME: Callable[[Header, str], None] = Header.__dict__["name"].__set__
-_SET_HEADER_VALUE: Callable[[Header, str], None] = Header.__dict__["value"].__set__
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,13 +106,16 @@ class _Message:
     def header_values(self, name: str) -> tuple[str, ...]:
         """Values of every header line with that name (compact forms included), in order."""
         key = canonical_name(name)
-        return tuple([h.value for h in self.headers if canonical_name(h.name) == key])
+        # ``h.name == name`` first: a header is usually written as it is asked for.
+        return tuple(
+            [h.value for h in self.headers if h.name == name or canonical_name(h.name) == key]
+        )
 
     def header(self, name: str) -> str | None:
         """The first value of a header, or None."""
         key = canonical_name(name)
         for h in self.headers:
-            if canonical_name(h.name) == key:
+            if h.name == name or canonical_name(h.name) == key:
                 return h.value
         return None
 
@@ -232,6 +229,52 @@ def parse_message(text: str) -> SipMessage:
     """
     if not isinstance(text, str):
         raise SipParseError("message is not text")
+    m = _EVERYDAY.match(text) if len(text) <= MAX_MESSAGE_SIZE else None
+    if m is not None:
+        method, uri, status, reason, lines = m.groups()
+        # lines[0] is the empty text before the first CRLF.  Only ordinary heads go
+        # through the memo, so that it never holds more than 2048 lines of 4 KiB.
+        parse_line = _everyday_header_memo if len(lines) <= 4096 else _everyday_header
+        headers = tuple(map(parse_line, lines.split("\r\n")[1:]))
+        if method is not None:
+            return SipRequest(headers, text[m.end() :], method, uri)
+        return SipResponse(headers, text[m.end() :], int(status), reason or "")
+    return _parse_general(text)
+
+
+# The everyday message in one regex: a request or status line, header lines that are
+# neither folded nor bad and whose values do not end in blanks, CRLF line ends, an
+# empty line.  Whatever it matches, _parse_general() gives the same message for
+# (tests/engine/test_message.py checks); anything else goes there, and so does every
+# error.  The runs are possessive where what follows cannot be part of them, so a
+# failed match gives up without trying other splits; only a value backtracks, by
+# one character, to leave its last non-blank character to the group after it.
+_TOKEN_CHARS = r"[!%'*+\-.0-9A-Z_`a-z~]"
+_EVERYDAY = re.compile(
+    rf"(?:({_TOKEN_CHARS}++) ([^\s\x00]++) SIP/2\.0"
+    r"|SIP/2\.0 ([0-9]{3})(?: ([^\x00\r\n]*+))?)"
+    rf"((?:\r\n{_TOKEN_CHARS}++[ \t]*+:[ \t]*+(?:[^\x00\r\n]*[^\x00\r\n \t])?)*+)"
+    r"\r\n\r\n"
+)
+
+
+_new_tuple = tuple.__new__
+
+
+def _everyday_header(line: str) -> Header:
+    """One header line that _EVERYDAY accepted, as a Header."""
+    name, _, value = line.partition(":")
+    return _new_tuple(Header, (name.rstrip(" \t"), value.lstrip(" \t")))
+
+
+# The same lines come by again and again (Max-Forwards: 70, a proxy's own
+# Record-Route, the Route set, From and To of a dialog ...) and a Header is
+# immutable: remember the most recent ones.
+_everyday_header_memo = lru_cache(maxsize=2048)(_everyday_header)
+
+
+def _parse_general(text: str) -> SipMessage:
+    """:func:`parse_message` for any text: keep-alives, bare LF, folded lines, errors."""
     if len(text) > MAX_MESSAGE_SIZE:
         # Point at the first character beyond the limit.
         line_start = text.rfind("\n", 0, MAX_MESSAGE_SIZE) + 1
@@ -272,7 +315,7 @@ def parse_message(text: str) -> SipMessage:
             line=first_line_no + head.count("\n", 0, pos),
             column=pos - (head.rfind("\n", 0, pos) + 1) + 1,
         )
-    headers = _headers_fast(lines, head) or _headers(lines, first_line_no)
+    headers = _headers(lines, first_line_no)
     start = lines[0]
     # A status line first: "SIP/2.0 200 SIP/2.0" is a response whose reason phrase
     # looks like a version, never a request (a method cannot contain '/').
@@ -297,37 +340,6 @@ def parse_message(text: str) -> SipMessage:
     raise SipParseError(
         f"not a SIP request or status line: {start[:80]!r}", line=first_line_no, column=1
     )
-
-
-def _header_line(line: str) -> Header | None:
-    """One header line that is not a continuation, as a Header; None when it is bad."""
-    name, colon, value = line.partition(":")
-    if not colon:
-        return None
-    name = name.rstrip(" \t")
-    if not _valid_name(name):
-        return None
-    return Header(name, value.strip(" \t"))
-
-
-# The same header lines come by again and again (Max-Forwards: 70, a proxy's own
-# Record-Route, the Route set of a dialog, CSeq: 1 INVITE ...), and a Header is
-# immutable: remember the most recent ones.
-_header_line_memo = lru_cache(maxsize=2048)(_header_line)
-
-
-def _headers_fast(lines: list[str], head: str) -> tuple[Header, ...] | None:
-    """The headers when no line is folded and every line is good; else None.
-
-    Only for heads of ordinary size, so that the memo never holds more than
-    2048 lines of at most 4 KiB.
-    """
-    if len(head) > 4096 or "\n " in head or "\n\t" in head:
-        return None
-    found = tuple(map(_header_line_memo, lines[1:]))
-    if not all(found):
-        return None
-    return found  # type: ignore[return-value]  # all() ruled out None
 
 
 def _headers(lines: list[str], first_line_no: int) -> tuple[Header, ...]:

@@ -9,9 +9,11 @@ from hypothesis import strategies as st
 from engine.errors import SipParseError
 from engine.headers import (
     NameAddr,
+    _tag_everyday,
     parse_name_addr,
     parse_name_addr_list,
     split_values,
+    tag_param,
 )
 from engine.uri import MEMO_LIMIT, SipUri
 from tests.engine.strategies import attempt, name_addrs, texts_of
@@ -173,3 +175,45 @@ def test_split_values_never_fails_and_keeps_offsets(body: str) -> None:
     assert starts == sorted(starts)
     _, error = attempt(parse_name_addr_list, body)
     assert error is None or error.column is not None
+
+
+def _tag_the_long_way(value: str) -> str:
+    try:
+        return parse_name_addr(value).param("tag") or ""
+    except SipParseError:
+        return ""
+
+
+TAGISH = texts_of(
+    [
+        *'<>",;=:@\\ \tabcT',
+        *("sip:", "<sip:a@b>", '"A b"', ";tag=1", ";TAG = x", ";tag", "tag=", ";;", "\u00e9"),
+    ]
+)
+
+
+@settings(max_examples=1000)
+@given(st.one_of(TAGISH, st.text(max_size=30)))
+def test_tag_fast_path_agrees_with_the_name_addr_parser(value: str) -> None:
+    found = _tag_everyday(value)
+    assert found is None or found == _tag_the_long_way(value)
+    assert tag_param(value) == _tag_the_long_way(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "tag"),
+    [
+        ("<sip:b@x>;tag=a6c85cf", "a6c85cf"),
+        ('"Bob" <sip:b@x>;tag=1;x', "1"),
+        ('"Bob, Jr" <sip:b@x> ; Tag = 2 ', "2"),
+        ("Bob <sip:b@x>;x;tag=3;tag=4", "3"),
+        ("<sip:b@x>;tag", ""),
+        ("<sip:b@x>;;tag=5", ""),  # empty parameter name: unparsable
+        ("<sip:b@x> junk;tag=6", ""),
+        ("<sip:b@x", ""),
+        ('"Bob" x <sip:b@x>;tag=7', ""),
+        ("sip:b@x;tag=8", "8"),  # addr-spec: the long way
+    ],
+)
+def test_tag_param_cases(value: str, tag: str) -> None:
+    assert tag_param(value) == tag == _tag_the_long_way(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -10,10 +11,12 @@ from hypothesis import strategies as st
 
 from engine.errors import SipParseError
 from engine.message import (
+    _EVERYDAY,
     MAX_MESSAGE_SIZE,
     Header,
     SipRequest,
     SipResponse,
+    _parse_general,
     canonical_name,
     header_line_numbers,
     parse_message,
@@ -23,6 +26,7 @@ from engine.message import (
 from engine.proxy import Proxy
 from engine.rr import Context, loose_route, route_entries
 from tests.engine.strategies import attempt, messages, texts_of
+from tests.engine.test_fuzz import mutate
 
 MESSAGES = Path(__file__).resolve().parents[1] / "data" / "messages"
 
@@ -405,3 +409,63 @@ def test_any_text_gives_a_message_or_a_located_error(text: str) -> None:
         assert error.line <= text.count("\n") + 1
     else:
         assert parse_message(render(msg)) == msg
+
+
+# --------------------------------------------------------------------------
+# The everyday fast path of parse_message() gives what the general parser gives.
+
+EVERYDAYISH = texts_of(
+    [
+        *("BYE sip:b@x SIP/2.0", "SIP/2.0 200 OK", "SIP/2.0 180", "\r\n", "\r\n\r\n", "\n"),
+        *("Via: ", "Route:", "route :", "v:", "X-A\t:", " ", "\t", ":", "\x00", "\r", "é"),
+        *("<sip:127.0.0.1;lr>", "a b", "body"),
+    ],
+    max_size=30,
+)
+
+
+def _general_outcome(text: str) -> tuple[object, ...]:
+    msg, error = attempt(_parse_general, text)
+    return (msg, None if error is None else str(error))
+
+
+@settings(max_examples=1000)
+@given(EVERYDAYISH)
+def test_everyday_path_agrees_with_the_general_parser(text: str) -> None:
+    msg, error = attempt(parse_message, text)
+    assert (msg, None if error is None else str(error)) == _general_outcome(text)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_everyday_path_agrees_on_mutated_message_files(name: str) -> None:
+    rng = random.Random(name)
+    text = _read(name)
+    taken = 0
+    for _ in range(400):
+        mutated = mutate(rng, text, rng.randint(1, 3))
+        if _EVERYDAY.match(mutated) is not None:
+            taken += 1
+        msg, error = attempt(parse_message, mutated)
+        assert (msg, None if error is None else str(error)) == _general_outcome(mutated), mutated
+    # Where the file itself takes the fast path, some mutations must too.
+    assert taken or _EVERYDAY.match(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "BYE sip:b SIP/2.0\r\nA: 1 \r\n\r\n",  # trailing blank: the general path strips it
+        "BYE sip:b SIP/2.0\r\nA:\t1\t\r\nB:\r\n\r\n",
+        "BYE sip:b SIP/2.0\r\nA : 1\r\n B\r\n\r\n",  # folded
+        "BYE sip:b SIP/2.0\r\nA: 1\r\r\n\r\n",  # lone CR: an error
+        "BYE sip:b\x00 SIP/2.0\r\n\r\n",
+        "BYE sip:b SIP/2.0\r\nA\x00: 1\r\n\r\n",
+        "SIP/2.0 200 \r\nA: 1\r\n\r\n",
+        "SIP/2.0 200\r\n\r\nbody\r\n\r\n",
+        "B/E sip:b SIP/2.0\r\n\r\n",
+        "BYE sip:b SIP/2.1\r\n\r\n",
+    ],
+)
+def test_everyday_path_edges(text: str) -> None:
+    msg, error = attempt(parse_message, text)
+    assert (msg, None if error is None else str(error)) == _general_outcome(text)
