@@ -32,10 +32,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
 from functools import lru_cache
-from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.errors import ScriptError, SipParseError
 from engine.headers import NameAddr, find_unquoted, parse_name_addr, split_values
@@ -58,28 +56,15 @@ MAX_ROUTE_ENTRIES = 1000
 MAX_RR_PARAM_BUFFER = 512
 
 
-@dataclass(frozen=True, slots=True, init=False)
-class Step:
+class Step(NamedTuple):
     """One decision step: a stable rule id and a plain-English sentence."""
 
     rule: str
     text: str
     function: str = "loose_route"
 
-    def __init__(self, rule: str, text: str, function: str = "loose_route") -> None:
-        # Written out for speed, as Context.__init__ is (every rr call makes several).
-        _SET_STEP[0](self, rule)
-        _SET_STEP[1](self, text)
-        _SET_STEP[2](self, function)
 
-
-_SET_STEP: tuple[Callable[[Step, Any], None], ...] = tuple(
-    Step.__dict__[f.name].__set__ for f in fields(Step)
-)
-
-
-@dataclass(frozen=True, slots=True, init=False)
-class RouteHeader:
+class RouteHeader(NamedTuple):
     """One ``Route`` header line of the received request, parsed as Kamailio's ``parse_rr``.
 
     ``elements`` is None when the line cannot be parsed; ``error`` says why.
@@ -89,24 +74,6 @@ class RouteHeader:
     value: str
     elements: tuple[tuple[NameAddr, int, int, str], ...] | None
     error: str | None = None
-
-    def __init__(
-        self,
-        position: int,
-        value: str,
-        elements: tuple[tuple[NameAddr, int, int, str], ...] | None,
-        error: str | None = None,
-    ) -> None:
-        # Written out for speed, as Context.__init__ is: every Route line makes one.
-        _SET_ROUTE_HEADER[0](self, position)
-        _SET_ROUTE_HEADER[1](self, value)
-        _SET_ROUTE_HEADER[2](self, elements)
-        _SET_ROUTE_HEADER[3](self, error)
-
-
-_SET_ROUTE_HEADER: tuple[Callable[[RouteHeader, Any], None], ...] = tuple(
-    RouteHeader.__dict__[f.name].__set__ for f in fields(RouteHeader)
-)
 
 
 def parse_route_body(value: str) -> tuple[tuple[NameAddr, int, int, str], ...]:
@@ -193,7 +160,7 @@ def _route_header(position: int, value: str) -> RouteHeader:
         error = None
     except SipParseError as exc:
         elements, error = None, exc.what
-    return RouteHeader(position, value, elements, error)
+    return _new_tuple(RouteHeader, (position, value, elements, error))
 
 
 # A dialog's Route set arrives with each of its requests: remember the parsed lines.
@@ -203,12 +170,12 @@ _route_header_memo = lru_cache(maxsize=1024)(_route_header)
 _UNSET = "\x00unset"
 
 
-@dataclass(frozen=True, slots=True, init=False)
-class Context:
+class Context(NamedTuple):
     """The request while one proxy's script runs (Kamailio's ``sip_msg``).
 
     ``deleted`` holds pending deletions of Route elements as ``(line, element)``
-    pairs, where ``line`` counts Route header lines from 0.
+    pairs, where ``line`` counts Route header lines from 0.  A named tuple: every
+    rr call makes one, and a tuple is made in C (see :func:`_evolve`).
     """
 
     request: SipRequest
@@ -231,50 +198,6 @@ class Context:
     # How many Record-Route lumps the rr function built (2 when double-RR is on,
     # even if the second stays empty; 1 for a one-address record_route_preset).
     rr_lumps: int = 0
-
-    def __init__(
-        self,
-        request: SipRequest,
-        proxy: Proxy,
-        received_on: Socket,
-        send_socket: Socket,
-        source: str | None = None,
-        ruri: str = "",
-        du: str | None = None,
-        fs: Socket | None = None,
-        flags: int = 0,
-        deleted: frozenset[tuple[int, int]] = frozenset(),
-        appended_routes: tuple[str, ...] = (),
-        record_routes: tuple[str, ...] = (),
-        rr_done: bool = False,
-        rr_param_buffer: str = "",
-        route_params: str | None = _UNSET,
-        next_hop_route: bool = False,
-        routes: tuple[RouteHeader, ...] = (),
-        rr_lumps: int = 0,
-    ) -> None:
-        # Written out instead of generated: a frozen dataclass's own __init__ sets every
-        # field with object.__setattr__, twice the cost of the slot setters used here,
-        # and every rr call makes a Context.  tests/engine/test_rr.py checks that this
-        # signature stays the fields' one.
-        _SET_CONTEXT[0](self, request)
-        _SET_CONTEXT[1](self, proxy)
-        _SET_CONTEXT[2](self, received_on)
-        _SET_CONTEXT[3](self, send_socket)
-        _SET_CONTEXT[4](self, source)
-        _SET_CONTEXT[5](self, ruri)
-        _SET_CONTEXT[6](self, du)
-        _SET_CONTEXT[7](self, fs)
-        _SET_CONTEXT[8](self, flags)
-        _SET_CONTEXT[9](self, deleted)
-        _SET_CONTEXT[10](self, appended_routes)
-        _SET_CONTEXT[11](self, record_routes)
-        _SET_CONTEXT[12](self, rr_done)
-        _SET_CONTEXT[13](self, rr_param_buffer)
-        _SET_CONTEXT[14](self, route_params)
-        _SET_CONTEXT[15](self, next_hop_route)
-        _SET_CONTEXT[16](self, routes)
-        _SET_CONTEXT[17](self, rr_lumps)
 
     @classmethod
     def start(
@@ -303,25 +226,29 @@ class Context:
                 header="Route",
                 status_hint=413,
             )
-        # Positional (the field order; see __init__): this runs for every request.
-        return cls(
-            request,
-            proxy,
-            rcv,
-            snd,
-            source,
-            request.uri,
-            None,
-            None,
-            flags,
-            frozenset(),
-            (),
-            (),
-            False,
-            "",
-            _UNSET,
-            False,
-            routes,
+        # The whole tuple at once, in field order: this runs for every request.
+        return _new_tuple(
+            cls,
+            (
+                request,
+                proxy,
+                rcv,
+                snd,
+                source,
+                request.uri,
+                None,
+                None,
+                flags,
+                frozenset(),
+                (),
+                (),
+                False,
+                "",
+                _UNSET,
+                False,
+                routes,
+                0,
+            ),
         )
 
 
@@ -329,25 +256,19 @@ def _as_socket(proxy: Proxy, value: Socket | str) -> Socket:
     return value if isinstance(value, Socket) else proxy.socket(value)
 
 
-_CONTEXT_FIELDS = tuple(f.name for f in fields(Context))
-# The slot setters Context.__init__ uses, in field order.
-_SET_CONTEXT: tuple[Callable[[Context, Any], None], ...] = tuple(
-    Context.__dict__[name].__set__ for name in _CONTEXT_FIELDS
-)
-_CONTEXT_INDEX = {name: i for i, name in enumerate(_CONTEXT_FIELDS)}
-_context_values = attrgetter(*_CONTEXT_FIELDS)
+_CONTEXT_INDEX = {name: i for i, name in enumerate(Context._fields)}
+_new_tuple = tuple.__new__
 
 
 def _evolve(ctx: Context, **changes: Any) -> Context:
-    """``dataclasses.replace`` for a Context, in half the time (every rr call makes one)."""
-    values = list(_context_values(ctx))
+    """``ctx._replace(**changes)`` in a third of the time (every rr call makes one)."""
+    values = list(ctx)
     for name, value in changes.items():
         values[_CONTEXT_INDEX[name]] = value
-    return Context(*values)
+    return _new_tuple(Context, values)
 
 
-@dataclass(frozen=True, slots=True, init=False)
-class RrResult:
+class RrResult(NamedTuple):
     """What one rr function call returned, with its decision steps.
 
     ``path`` is ``"A"`` (loose), ``"S"`` (strict previous hop) or ``""``;
@@ -368,42 +289,10 @@ class RrResult:
     flow_status: str | None = None
     preloaded: bool = False
 
-    def __init__(
-        self,
-        function: str,
-        rc: int,
-        steps: tuple[Step, ...],
-        path: str = "",
-        removed: tuple[str, ...] = (),
-        appended: str | None = None,
-        added: tuple[str, ...] = (),
-        local_route: str | None = None,
-        flow: Flow | None = None,
-        flow_status: str | None = None,
-        preloaded: bool = False,
-    ) -> None:
-        # Written out for speed, as Context.__init__ is.
-        _SET_RESULT[0](self, function)
-        _SET_RESULT[1](self, rc)
-        _SET_RESULT[2](self, steps)
-        _SET_RESULT[3](self, path)
-        _SET_RESULT[4](self, removed)
-        _SET_RESULT[5](self, appended)
-        _SET_RESULT[6](self, added)
-        _SET_RESULT[7](self, local_route)
-        _SET_RESULT[8](self, flow)
-        _SET_RESULT[9](self, flow_status)
-        _SET_RESULT[10](self, preloaded)
-
     @property
     def meaning(self) -> str:
         """The return code in words (loose_route family)."""
         return RC_MEANING.get(self.rc, "")
-
-
-_SET_RESULT: tuple[Callable[[RrResult, Any], None], ...] = tuple(
-    RrResult.__dict__[f.name].__set__ for f in fields(RrResult)
-)
 
 
 # --------------------------------------------------------------------------
@@ -418,7 +307,7 @@ class _Steps:
         self.items: list[Step] = []
 
     def add(self, rule: str, text: str) -> None:
-        self.items.append(Step(rule, text, self.function))
+        self.items.append(_new_tuple(Step, (rule, text, self.function)))
 
 
 def _maddr_target(uri: SipUri, uri_text: str) -> str | None:
@@ -593,19 +482,22 @@ def loose_route(ctx: Context, *, mode: int = 0) -> tuple[Context, RrResult]:
         appended = (
             c.appended_routes[-1] if len(c.appended_routes) > len(ctx.appended_routes) else None
         )
-        # Positional (the field order; see RrResult.__init__): every call ends here.
-        res = RrResult(
-            fn,
-            rc,
-            tuple(st.items),
-            path,
-            removed,
-            appended,
-            (),
-            None,
-            flow,
-            flow_status,
-            preloaded,
+        # The whole tuple at once, in field order: every call ends here.
+        res: RrResult = _new_tuple(
+            RrResult,
+            (
+                fn,
+                rc,
+                tuple(st.items),
+                path,
+                removed,
+                appended,
+                (),
+                None,
+                flow,
+                flow_status,
+                preloaded,
+            ),
         )
         return c, res
 
@@ -823,24 +715,28 @@ def _after_loose(
     ) -> tuple[Context, RrResult]:
         # _evolve(ctx, deleted=, route_params=, fs=, du=, next_hop_route=) spelled out:
         # this is the context almost every in-dialog request ends with.
-        new = Context(
-            ctx.request,
-            ctx.proxy,
-            ctx.received_on,
-            ctx.send_socket,
-            ctx.source,
-            ctx.ruri,
-            du,
-            fs,
-            ctx.flags,
-            deleted,
-            ctx.appended_routes,
-            ctx.record_routes,
-            ctx.rr_done,
-            ctx.rr_param_buffer,
-            params,
-            True if next_hop else ctx.next_hop_route,
-            ctx.routes,
+        new: Context = _new_tuple(
+            Context,
+            (
+                ctx.request,
+                ctx.proxy,
+                ctx.received_on,
+                ctx.send_socket,
+                ctx.source,
+                ctx.ruri,
+                du,
+                fs,
+                ctx.flags,
+                deleted,
+                ctx.appended_routes,
+                ctx.record_routes,
+                ctx.rr_done,
+                ctx.rr_param_buffer,
+                params,
+                True if next_hop else ctx.next_hop_route,
+                ctx.routes,
+                ctx.rr_lumps,
+            ),
         )
         if with_flow:
             return finish(new, rc, path="A", flow=flow, flow_status=flow_status)
@@ -1091,7 +987,7 @@ def loose_route_preloaded(ctx: Context) -> tuple[Context, RrResult]:
         f"would have returned -3 (it returned {res.rc}); the edits are made either way.",
         "loose_route_preloaded",
     )
-    return new, replace(res, function="loose_route_preloaded", rc=rc, steps=(*res.steps, step))
+    return new, res._replace(function="loose_route_preloaded", rc=rc, steps=(*res.steps, step))
 
 
 # --------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 from engine.errors import ScriptError
@@ -202,9 +202,9 @@ def run_call(ctx: Context, call: Call) -> tuple[Context, RrResult]:
     if not 0 <= flag < 64:
         raise ScriptError(f"{call}: flag must be 0..63")
     if name == "setflag":
-        new = replace(ctx, flags=ctx.flags | (1 << flag))
+        new = ctx._replace(flags=ctx.flags | (1 << flag))
     else:
-        new = replace(ctx, flags=ctx.flags & ~(1 << flag))
+        new = ctx._replace(flags=ctx.flags & ~(1 << flag))
     return new, RrResult(name, 1, (Step(name, f"{call}: message flag {flag}.", name),))
 
 

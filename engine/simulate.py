@@ -508,7 +508,7 @@ class _Script:
                     f"rewrites it to the registered contact {contact} (RFC 3261 16.5).",
                 )
             )
-            ctx = replace(ctx, ruri=contact)
+            ctx = ctx._replace(ruri=contact)
         elif node.forward_to and ctx.du is None:
             hop.calls.append(
                 _call(
@@ -521,7 +521,7 @@ class _Script:
                     "R-URI alone.",
                 )
             )
-            ctx = replace(ctx, du=node.forward_to)
+            ctx = ctx._replace(du=node.forward_to)
         return self._relay(ctx, hop)
 
     def _relay(self, ctx: Context, hop: _Hop) -> _Hop:

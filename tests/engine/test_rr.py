@@ -24,7 +24,6 @@ from engine.proxy import Outbound, Proxy, locate
 from engine.rr import (
     RC_MEANING,
     Context,
-    RouteHeader,
     RrResult,
     Step,
     add_rr_param,
@@ -1172,7 +1171,7 @@ def test_route_headers_and_body_parsing() -> None:
 
 @pytest.mark.parametrize(
     "cls",
-    [Context, RrResult, Step, RouteHeader, NameAddr, SipRequest, SipUri],
+    [NameAddr, SipRequest, SipUri],
     ids=lambda cls: cls.__name__,
 )
 def test_hand_written_initialisers_match_the_fields(cls: type) -> None:
@@ -1321,3 +1320,18 @@ def test_add_rr_param_after_a_one_address_preset_with_double_rr_is_false() -> No
     ctx, res = _add(ctx, ";late=1")
     assert res.rc == 1
     assert ctx.record_routes == ("<sip:127.0.0.1;lr;ftag=f-caller;late=1>",)
+
+
+def test_loose_route_keeps_what_record_route_built() -> None:
+    # loose_route() touches Route headers only: the Record-Route lumps an earlier
+    # record_route_preset() built still count for a later add_rr_param() (OBS R07c).
+    req = parse_message(
+        "INVITE sip:bob@example.net SIP/2.0\r\nFrom: <sip:a@x>;tag=f-caller\r\n"
+        "To: <sip:bob@example.net>\r\nRoute: <sip:127.0.0.1;lr>, <sip:p2.example.org;lr>\r\n\r\n"
+    )
+    proxy = Proxy.build(listen=["udp:127.0.0.1:5060"], modparams={"enable_double_rr": 1})
+    calls = parse_script('record_route_preset("1.2.3.4:5090"); loose_route(); add_rr_param(";x")')
+    ctx, results = run_script(Context.start(req, proxy), calls)
+    assert [r.rc for r in results] == [1, 1, -1]
+    assert ctx.rr_lumps == 1
+    assert ctx.record_routes == ("<sip:1.2.3.4:5090;ftag=f-caller;lr;x>",)
