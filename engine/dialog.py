@@ -106,7 +106,7 @@ def request_uri_form(uri: str) -> str:
     except SipParseError:
         return uri
     params = tuple((n, v) for n, v in parsed.params if n.strip().lower() != "method")
-    return render_uri(replace(parsed, params=params, headers=None))
+    return render_uri(parsed._replace(params=params, headers=None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +229,7 @@ def _without_tag(value: str | None) -> str:
         na = parse_name_addr(value)
     except SipParseError:
         return value
-    return replace(na, params=tuple(p for p in na.params if p[0].lower() != "tag")).render()
+    return na._replace(params=tuple(p for p in na.params if p[0].lower() != "tag")).render()
 
 
 def uas_dialog(request: SipRequest, *, local_tag: str, local_target: str) -> Dialog:

@@ -15,10 +15,9 @@ surviving text of a Route header byte for byte.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import NamedTuple
 
 from engine.errors import SipParseError
 from engine.uri import MEMO_LIMIT, SipUri, parse_uri, split_quoted
@@ -88,32 +87,18 @@ def _element(body: str, start: int, end: int) -> Element:
     return Element(text, start + lead, start + lead + len(text))
 
 
-@dataclass(frozen=True, slots=True, init=False)
-class NameAddr:
+class NameAddr(NamedTuple):
     """A name-addr (``"Name" <uri>;params``) or addr-spec (``uri;params``).
 
     ``uri_text`` is the URI exactly as written; ``params`` are the header
-    parameters after ``>`` (or after the URI of an addr-spec) as written.
+    parameters after ``>`` (or after the URI of an addr-spec) as written.  A
+    named tuple: every Route, To and From value of every request makes one.
     """
 
     uri_text: str
     display: str | None = None
     params: tuple[tuple[str, str | None], ...] = ()
     angle: bool = True
-
-    def __init__(
-        self,
-        uri_text: str,
-        display: str | None = None,
-        params: tuple[tuple[str, str | None], ...] = (),
-        angle: bool = True,
-    ) -> None:
-        # Written out for speed, as engine.rr.Context.__init__ is: every Route, To
-        # and From value of every request makes one.
-        _SET_NAME_ADDR[0](self, uri_text)
-        _SET_NAME_ADDR[1](self, display)
-        _SET_NAME_ADDR[2](self, params)
-        _SET_NAME_ADDR[3](self, angle)
 
     @property
     def uri(self) -> SipUri:
@@ -135,12 +120,6 @@ class NameAddr:
             return self.uri_text + ptext
         disp = f"{self.display} " if self.display else ""
         return f"{disp}<{self.uri_text}>{ptext}"
-
-
-# The slot setters NameAddr.__init__ uses, in field order.
-_SET_NAME_ADDR: tuple[Callable[[NameAddr, Any], None], ...] = tuple(
-    NameAddr.__dict__[f.name].__set__ for f in fields(NameAddr)
-)
 
 
 def _header_params(text: str, where: str, base: int) -> tuple[tuple[str, str | None], ...]:
@@ -193,7 +172,7 @@ def _parse_name_addr(text: str, require_angle: bool) -> NameAddr:
         and stripped.count(">") == 1
         and stripped[1:-1].strip()
     ):
-        return NameAddr(stripped[1:-1])
+        return _new_tuple(NameAddr, (stripped[1:-1], None, (), True))
     off = len(text) - len(text.lstrip())  # where ``stripped`` starts in ``text``
     text = stripped
     lt = find_unquoted(text, "<")
@@ -234,6 +213,7 @@ def _parse_name_addr(text: str, require_angle: bool) -> NameAddr:
 
 
 _SPACE = re.compile(r"\s")  # exactly str.isspace()
+_new_tuple = tuple.__new__
 
 
 def find_unquoted(text: str, char: str, pos: int = 0) -> int:

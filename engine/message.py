@@ -23,9 +23,11 @@ remembered.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
+from operator import itemgetter
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from engine.errors import SipParseError
@@ -102,22 +104,34 @@ class Header(NamedTuple):
 class _Message:
     headers: tuple[Header, ...] = ()
     body: str = ""
+    # Where each header is, by canonical name: worked out on the first look-up (see
+    # header_positions); not part of the value.
+    _index: Mapping[str, tuple[int, ...]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def header_positions(self, name: str) -> tuple[int, ...]:
+        """Indexes in ``headers`` of every line with that name (compact forms included).
+
+        >>> msg = parse_message("BYE sip:b SIP/2.0\\r\\nv: a\\r\\nTo: b\\r\\nVia: c\\r\\n\\r\\n")
+        >>> msg.header_positions("Via"), msg.header_positions("Route")
+        ((0, 2), ())
+        """
+        index = self._index
+        if index is None:
+            index = _index_of_names(tuple(map(_name_of, self.headers)))
+            _SET_INDEX(self, index)
+        return index.get(canonical_name(name), ())
 
     def header_values(self, name: str) -> tuple[str, ...]:
         """Values of every header line with that name (compact forms included), in order."""
-        key = canonical_name(name)
-        # ``h.name == name`` first: a header is usually written as it is asked for.
-        return tuple(
-            [h.value for h in self.headers if h.name == name or canonical_name(h.name) == key]
-        )
+        headers = self.headers
+        return tuple([headers[i].value for i in self.header_positions(name)])
 
     def header(self, name: str) -> str | None:
         """The first value of a header, or None."""
-        key = canonical_name(name)
-        for h in self.headers:
-            if h.name == name or canonical_name(h.name) == key:
-                return h.value
-        return None
+        positions = self.header_positions(name)
+        return self.headers[positions[0]].value if positions else None
 
     def list_values(self, name: str) -> tuple[str, ...]:
         """Every comma-separated element of every line of a header, in order."""
@@ -155,13 +169,15 @@ class SipRequest(_Message):
         uri: str = "sip:invalid",
         version: str = "SIP/2.0",
     ) -> None:
-        # Written out for speed, as engine.rr.Context.__init__ is: every request parsed
-        # makes one.
+        # Written out for speed: a frozen dataclass's own __init__ sets every field with
+        # object.__setattr__, twice the cost of the slot setters, and every request
+        # parsed makes one.
         _SET_REQUEST[0](self, headers)
         _SET_REQUEST[1](self, body)
         _SET_REQUEST[2](self, method)
         _SET_REQUEST[3](self, uri)
         _SET_REQUEST[4](self, version)
+        _SET_INDEX(self, None)
 
     @property
     def start_line(self) -> str:
@@ -173,11 +189,29 @@ class SipRequest(_Message):
         return replace(self, uri=uri)
 
 
-# The slot setters SipRequest.__init__ uses, in field order (headers and body are
-# _Message's slots).
+# The slot setters SipRequest.__init__ uses, in the order of its parameters (headers
+# and body are _Message's slots).
 _SET_REQUEST: tuple[Callable[[SipRequest, Any], None], ...] = tuple(
-    getattr(SipRequest, f.name).__set__ for f in fields(SipRequest)
+    getattr(SipRequest, f.name).__set__ for f in fields(SipRequest) if f.init
 )
+_SET_INDEX: Callable[[_Message, Mapping[str, tuple[int, ...]] | None], None] = _Message.__dict__[
+    "_index"
+].__set__
+_name_of: Callable[[Header], str] = itemgetter(0)
+
+
+@lru_cache(maxsize=512)
+def _index_of_names(names: tuple[str, ...]) -> Mapping[str, tuple[int, ...]]:
+    """Where each canonical header name occurs in a list of header names.
+
+    Messages of one kind share their layout (Via, Max-Forwards, From, To, Call-ID,
+    CSeq, Route ...): the index of a layout is worked out once and shared, so it
+    is handed out read-only.
+    """
+    index: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        index.setdefault(canonical_name(name), []).append(i)
+    return MappingProxyType({key: tuple(found) for key, found in index.items()})
 
 
 @dataclass(frozen=True, slots=True)

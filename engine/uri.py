@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.errors import SipParseError
 
@@ -43,28 +41,34 @@ _PORT = re.compile(r":([0-9]*)")
 _SPACE = re.compile(r"\s")  # the characters for which str.isspace() is true
 
 
-@dataclass(frozen=True, slots=True, init=False)
-class SipUri:
+class _UriFields(NamedTuple):
+    scheme: str
+    user: str | None
+    password: str | None
+    host: str
+    port: int | None
+    params: tuple[tuple[str, str | None], ...]
+    headers: str | None
+    # Worked out from ``params`` once, because the rr functions ask a URI for lr, r2,
+    # maddr, gr ... again and again: the parameter names as look-ups compare them
+    # (stripped, lower case), and the parameter text with its leading ``;``.
+    param_keys: tuple[str, ...]
+    param_text: str
+
+
+class SipUri(_UriFields):
     """A parsed URI.  ``host`` keeps IPv6 brackets; tel URIs have ``host == ""``.
 
     ``params`` holds ``(name, value)`` pairs exactly as written; ``value`` is
-    ``None`` for a flag parameter such as ``;lr``.
+    ``None`` for a flag parameter such as ``;lr``.  ``param_keys`` and
+    ``param_text`` follow from ``params``.  A named tuple: the parser makes one
+    for every URI it has not seen lately, and a tuple is made in C.
     """
 
-    scheme: str
-    user: str | None = None
-    password: str | None = None
-    host: str = ""
-    port: int | None = None
-    params: tuple[tuple[str, str | None], ...] = ()
-    headers: str | None = None
-    # The parameter names as look-ups compare them (stripped, lower case), worked out
-    # once: the rr functions ask a URI for lr, r2, maddr, gr ... again and again.
-    _keys: tuple[str, ...] = field(init=False, repr=False, compare=False)
-    _param_text: str = field(init=False, repr=False, compare=False)
+    __slots__ = ()
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         scheme: str,
         user: str | None = None,
         password: str | None = None,
@@ -72,31 +76,39 @@ class SipUri:
         port: int | None = None,
         params: tuple[tuple[str, str | None], ...] = (),
         headers: str | None = None,
-    ) -> None:
-        # Written out instead of generated: a frozen dataclass's own __init__ sets every
-        # field with object.__setattr__, twice the cost of the slot setters, and every
-        # URI parsed makes one.  The parser itself goes through _new_uri(), which is
-        # given the keys and the parameter text it has already worked out.
-        _SET_URI[0](self, scheme)
-        _SET_URI[1](self, user)
-        _SET_URI[2](self, password)
-        _SET_URI[3](self, host)
-        _SET_URI[4](self, port)
-        _SET_URI[5](self, params)
-        _SET_URI[6](self, headers)
-        _SET_URI[7](self, tuple([n.strip().lower() for n, _ in params]))
-        _SET_URI[8](self, "".join([f";{n}" if v is None else f";{n}={v}" for n, v in params]))
+    ) -> SipUri:
+        keys = tuple([n.strip().lower() for n, _ in params])
+        text = "".join([f";{n}" if v is None else f";{n}={v}" for n, v in params])
+        values = (scheme, user, password, host, port, params, headers, keys, text)
+        return _new_tuple(cls, values)
+
+    def __repr__(self) -> str:
+        return (
+            f"SipUri(scheme={self.scheme!r}, user={self.user!r}, password={self.password!r}, "
+            f"host={self.host!r}, port={self.port!r}, params={self.params!r}, "
+            f"headers={self.headers!r})"
+        )
+
+    def _replace(self, **changes: Any) -> SipUri:
+        """A copy with other values (``param_keys`` and ``param_text`` follow ``params``)."""
+        for derived in ("param_keys", "param_text"):
+            if derived in changes:
+                raise TypeError(f"{derived} follows from params")
+        values: dict[str, Any] = dict(zip(self._fields[:7], self[:7], strict=True))
+        values.update(changes)
+        return SipUri(**values)
 
     def has_param(self, name: str) -> bool:
         """True when a parameter of that name exists (case-insensitive, value irrelevant)."""
-        return name.lower() in self._keys
+        return name.lower() in self.param_keys
 
     def param(self, name: str) -> str | None:
         """The value of the first parameter of that name, ``""`` for a flag, else None."""
         wanted = name.lower()
-        if wanted not in self._keys:
+        keys = self.param_keys
+        if wanted not in keys:
             return None
-        value = self.params[self._keys.index(wanted)][1]
+        value = self.params[keys.index(wanted)][1]
         return "" if value is None else value.strip()
 
     @property
@@ -122,20 +134,11 @@ class SipUri:
         """Explicit port, or 5060 whatever the scheme (Kamailio's locality rule)."""
         return DEFAULT_PORT if self.port is None else self.port
 
-    @property
-    def param_text(self) -> str:
-        """The parameter string with its leading ``;`` (``""`` when none)."""
-        return self._param_text
-
     def __str__(self) -> str:
         return render_uri(self)
 
 
-# The slot setters SipUri.__init__ and _new_uri() use, in field order.
-_SET_URI: tuple[Callable[[SipUri, Any], None], ...] = tuple(
-    SipUri.__dict__[f.name].__set__ for f in fields(SipUri)
-)
-_new_object = object.__new__
+_new_tuple = tuple.__new__
 
 
 def _new_uri(
@@ -150,19 +153,12 @@ def _new_uri(
 ) -> SipUri:
     """A SipUri without ``?headers`` whose look-up keys and parameter text are known.
 
-    ``keys`` and ``param_text`` must be what :meth:`SipUri.__init__` would work
+    ``keys`` and ``param_text`` must be what :meth:`SipUri.__new__` would work
     out from ``params`` (tests/engine/test_uri.py checks).
     """
-    uri: SipUri = _new_object(SipUri)
-    _SET_URI[0](uri, scheme)
-    _SET_URI[1](uri, user)
-    _SET_URI[2](uri, password)
-    _SET_URI[3](uri, host)
-    _SET_URI[4](uri, port)
-    _SET_URI[5](uri, params)
-    _SET_URI[6](uri, None)
-    _SET_URI[7](uri, keys)
-    _SET_URI[8](uri, param_text)
+    uri: SipUri = _new_tuple(
+        SipUri, (scheme, user, password, host, port, params, None, keys, param_text)
+    )
     return uri
 
 

@@ -222,9 +222,23 @@ def test_the_everyday_regex_agrees_with_the_full_parser(text: str) -> None:
     assert fast == slow
     if fast is not None:
         # The fast path hands SipUri its look-up keys and parameter text ready-made
-        # (_new_uri); they must be what SipUri.__init__ works out from the parameters.
+        # (_new_uri); they must be what SipUri.__new__ works out from the parameters.
         rebuilt = SipUri(fast.scheme, fast.user, fast.password, fast.host, fast.port, fast.params)
-        assert (fast._keys, fast.param_text) == (rebuilt._keys, rebuilt.param_text)
+        assert (fast.param_keys, fast.param_text) == (rebuilt.param_keys, rebuilt.param_text)
     assert (fast_error is None) == (slow_error is None)
     if fast_error is not None:
         assert (fast_error.what, fast_error.column) == (slow_error.what, slow_error.column)
+
+
+def test_replace_works_out_the_derived_fields_again() -> None:
+    uri = parse_uri("sip:a@x;lr;X=1")
+    other = uri._replace(params=(("maddr", "10.0.0.1"),), headers=None)
+    assert other == SipUri("sip", "a", None, "x", None, (("maddr", "10.0.0.1"),))
+    assert (other.param_text, other.param_keys) == (";maddr=10.0.0.1", ("maddr",))
+    assert other.has_param("MADDR") and not other.has_param("lr")
+    with pytest.raises(TypeError):
+        uri._replace(param_text=";lr")
+    assert repr(uri) == (
+        "SipUri(scheme='sip', user='a', password=None, host='x', port=None, "
+        "params=(('lr', None), ('X', '1')), headers=None)"
+    )
