@@ -373,12 +373,33 @@ def route_entries(ctx: Context) -> tuple[str, ...]:
 
     Values are split on commas outside quotes and ``<>`` in the text that will be
     sent, as a capture shows them (a display name such as ``junk,`` splits).
+    These are the Route lines of :func:`forwarded`, worked out without making it.
     """
     out: list[str] = []
-    for h in forwarded(ctx).headers:
-        if h.key == "route":
-            out.extend(el.text for el in split_values(h.value))
+    for line, rh in enumerate(ctx.routes):
+        value = _route_line_sent(ctx, line, rh)
+        if value is not None:
+            out.extend([el.text for el in split_values(value)])
+    for value in ctx.appended_routes:
+        out.extend([el.text for el in split_values(value)])
     return tuple(out)
+
+
+def _route_line_sent(ctx: Context, line: int, rh: RouteHeader) -> str | None:
+    """What is left of a received Route line once the pending deletions are made."""
+    elements = rh.elements
+    if elements is None or not ctx.deleted:
+        return rh.value
+    keep = [i for i in range(len(elements)) if (line, i) not in ctx.deleted]
+    if not keep:
+        return None
+    if len(keep) == len(elements):
+        return rh.value
+    first, last = elements[keep[0]], elements[keep[-1]]
+    end = len(rh.value) if keep[-1] == len(elements) - 1 else last[2]
+    # Kamailio only ever removes a run of leading values and, on the strict-previous-hop
+    # path, the very last one: what survives is one contiguous run, kept byte for byte.
+    return rh.value[first[1] : end]
 
 
 def forwarded(ctx: Context) -> SipRequest:
@@ -390,22 +411,10 @@ def forwarded(ctx: Context) -> SipRequest:
         if pos not in route_lines:
             new_headers.append(h)
             continue
-        line, rh = route_lines[pos]
-        if rh.elements is None:
-            new_headers.append(h)
+        value = _route_line_sent(ctx, *route_lines[pos])
+        if value is None:
             continue
-        keep = [i for i in range(len(rh.elements)) if (line, i) not in ctx.deleted]
-        if not keep:
-            continue
-        if len(keep) == len(rh.elements):
-            new_headers.append(h)
-            continue
-        first, last = rh.elements[keep[0]], rh.elements[keep[-1]]
-        end = len(rh.value) if keep[-1] == len(rh.elements) - 1 else last[2]
-        # Kamailio only ever removes a run of leading values and, on the strict-previous-hop
-        # path, the very last one: what survives is one contiguous run, kept byte for byte.
-        value = rh.value[first[1] : end]
-        new_headers.append(Header(h.name, value))
+        new_headers.append(h if value == h.value else Header(h.name, value))
     new_headers.extend(Header("Route", v) for v in ctx.appended_routes)
     return SipRequest(
         headers=tuple(new_headers),
