@@ -263,42 +263,56 @@ def parse_message(text: str) -> SipMessage:
     """
     if not isinstance(text, str):
         raise SipParseError("message is not text")
-    m = _EVERYDAY.match(text) if len(text) <= MAX_MESSAGE_SIZE else None
-    if m is not None:
-        method, uri, status, reason, lines = m.groups()
-        # lines[0] is the empty text before the first CRLF.  Only ordinary heads go
-        # through the memo, so that it never holds more than 2048 lines of 4 KiB.
-        parse_line = _everyday_header_memo if len(lines) <= 4096 else _everyday_header
-        headers = tuple(map(parse_line, lines.split("\r\n")[1:]))
-        if method is not None:
-            return SipRequest(headers, text[m.end() :], method, uri)
-        return SipResponse(headers, text[m.end() :], int(status), reason or "")
+    msg = _parse_everyday(text) if len(text) <= MAX_MESSAGE_SIZE else None
+    if msg is not None:
+        return msg
     return _parse_general(text)
 
 
-# The everyday message in one regex: a request or status line, header lines that are
-# neither folded nor bad and whose values do not end in blanks, CRLF line ends, an
-# empty line.  Whatever it matches, _parse_general() gives the same message for
-# (tests/engine/test_message.py checks); anything else goes there, and so does every
-# error.  The runs are possessive where what follows cannot be part of them, so a
-# failed match gives up without trying other splits; only a value backtracks, by
-# one character, to leave its last non-blank character to the group after it.
-_TOKEN_CHARS = r"[!%'*+\-.0-9A-Z_`a-z~]"
-_EVERYDAY = re.compile(
-    rf"(?:({_TOKEN_CHARS}++) ([^\s\x00]++) SIP/2\.0"
-    r"|SIP/2\.0 ([0-9]{3})(?: ([^\x00\r\n]*+))?)"
-    rf"((?:\r\n{_TOKEN_CHARS}++[ \t]*+:[ \t]*+(?:[^\x00\r\n]*[^\x00\r\n \t])?)*+)"
-    r"\r\n\r\n"
-)
+def _parse_everyday(text: str) -> SipMessage | None:
+    """The message when it is an everyday one, else None.
+
+    Everyday: a request or status line, header lines that are not folded, CRLF line
+    ends.  What is read this way, _parse_general() gives the same message for
+    (tests/engine/test_message.py checks); anything else goes there, and so does
+    every error.
+    """
+    end = text.find("\r\n\r\n")
+    if end <= 0:
+        return None
+    lines = text[:end].split("\r\n")
+    # Only ordinary heads go through the memo, so that it never holds more than 2048
+    # lines of 4 KiB.
+    parse_line = _everyday_header_memo if end <= 4096 else _everyday_header
+    headers = tuple(map(parse_line, lines[1:]))
+    if None in headers:
+        return None
+    start = lines[0]
+    m = _EVERYDAY_REQUEST.match(start)
+    if m is not None:
+        return SipRequest(headers, text[end + 4 :], m.group(1), m.group(2))  # type: ignore[arg-type]
+    m = _EVERYDAY_STATUS.match(start)
+    if m is not None:
+        return SipResponse(headers, text[end + 4 :], int(m.group(1)), m.group(2) or "")  # type: ignore[arg-type]
+    return None
 
 
+# The start lines of everyday messages (anything else is for _parse_general()).
+_EVERYDAY_REQUEST = re.compile(r"([!%'*+\-.0-9A-Z_`a-z~]++) ([^\s\x00]++) SIP/2\.0\Z")
+_EVERYDAY_STATUS = re.compile(r"SIP/2\.0 ([0-9]{3})(?: ([^\x00\r\n]*+))?\Z")
 _new_tuple = tuple.__new__
 
 
-def _everyday_header(line: str) -> Header:
-    """One header line that _EVERYDAY accepted, as a Header."""
-    name, _, value = line.partition(":")
-    return _new_tuple(Header, (name.rstrip(" \t"), value.lstrip(" \t")))
+def _everyday_header(line: str) -> Header | None:
+    """One header line of an everyday head as a Header; None when the line is folded,
+    bad, or holds a NUL, a CR or an LF (then _parse_general() reads the message)."""
+    name, colon, value = line.partition(":")
+    if not colon:
+        return None
+    name = name.rstrip(" \t")
+    if not _valid_name(name) or "\r" in line or "\n" in line or "\x00" in line:
+        return None
+    return _new_tuple(Header, (name, value.strip(" \t")))
 
 
 # The same lines come by again and again (Max-Forwards: 70, a proxy's own

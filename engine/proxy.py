@@ -332,17 +332,17 @@ def locate(uri: SipUri, proxy: Proxy) -> Locality:
     host = uri.host
     if not host or uri.scheme not in ("sip", "sips"):
         return _NOT_MYSELF
+    # A host without ':' that is none of the proxy's own (the next hop of almost every
+    # request) is answered at once, without walking the sockets and aliases, and is not
+    # remembered: a stream of distinct next hops would only churn the memo.
+    if ":" not in host and _host_key(host) not in _own_host_keys(proxy):
+        return _NOT_MYSELF
     port = DEFAULT_PORT if uri.port is None else uri.port
     key = (id(proxy), host, port)
     memo = _MATCHES.get(key)
     if memo is not None and memo[0] is proxy:
         match = memo[1]
     else:
-        # A host without ':' that is none of the proxy's own (the next hop of almost
-        # every request) is answered without walking the sockets and aliases, and is
-        # not remembered: a stream of distinct next hops would only churn the memo.
-        if ":" not in host and _host_key(host) not in _own_host_keys(proxy):
-            return _NOT_MYSELF
         match = _match(proxy, host, port)
         if len(_MATCHES) >= _MATCHES_MAX:
             _MATCHES.clear()
@@ -363,7 +363,7 @@ _MATCHES_MAX = 4096
 
 def _host_key(host: str) -> str:
     """How same_ip() compares a host that has no ':' (brackets dropped, lower case)."""
-    if host.startswith("[") and host.endswith("]"):
+    if host[:1] == "[" and host[-1:] == "]":
         host = host[1:-1]
     return host.lower()
 

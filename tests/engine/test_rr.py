@@ -17,7 +17,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.errors import ConfigError, ScriptError
-from engine.headers import NameAddr
 from engine.message import Header, SipRequest, parse_message, render
 from engine.outbound import Flow, encode_flow_token, key_for
 from engine.proxy import Outbound, Proxy, locate
@@ -43,7 +42,7 @@ from engine.rr import (
     route_headers,
 )
 from engine.script import parse_script, run_script
-from engine.uri import SipUri, parse_uri
+from engine.uri import parse_uri
 
 LISTEN = [
     "udp:127.0.0.1:5060",

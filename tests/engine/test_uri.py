@@ -235,7 +235,8 @@ def test_replace_works_out_the_derived_fields_again() -> None:
     other = uri._replace(params=(("maddr", "10.0.0.1"),), headers=None)
     assert other == SipUri("sip", "a", None, "x", None, (("maddr", "10.0.0.1"),))
     assert (other.param_text, other.param_keys) == (";maddr=10.0.0.1", ("maddr",))
-    assert other.has_param("MADDR") and not other.has_param("lr")
+    assert other.has_param("MADDR")
+    assert not other.has_param("lr")
     with pytest.raises(TypeError):
         uri._replace(param_text=";lr")
     assert repr(uri) == (
