@@ -256,6 +256,12 @@ def tag_param(value: str | None) -> str:
     """
     if value is None:
         return ""
+    if len(value) <= MEMO_LIMIT:
+        return _tag_memo(value)
+    return _tag(value)
+
+
+def _tag(value: str) -> str:
     found = _tag_everyday(value)
     if found is not None:
         return found
@@ -263,6 +269,10 @@ def tag_param(value: str | None) -> str:
         return parse_name_addr(value).param("tag") or ""
     except SipParseError:
         return ""
+
+
+# A dialog's To and From come with each of its requests: remember the recent answers.
+_tag_memo = lru_cache(maxsize=2048)(_tag)
 
 
 def _tag_everyday(value: str) -> str | None:

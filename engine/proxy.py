@@ -349,7 +349,7 @@ def locate(uri: SipUri, proxy: Proxy) -> Locality:
         _MATCHES[key] = (proxy, match)
     if match is None:
         return _NOT_MYSELF
-    if uri.has_param("gr"):
+    if "gr" in uri.param_keys:  # uri.has_param("gr"), without the call
         return Locality(False, match.socket, match.alias, gruu=True)
     return match
 

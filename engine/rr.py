@@ -487,11 +487,16 @@ def loose_route(ctx: Context, *, mode: int = 0) -> tuple[Context, RrResult]:
         flow: Flow | None = None,
         flow_status: str | None = None,
     ) -> tuple[Context, RrResult]:
-        removed = tuple(
-            [
-                headers[line].elements[idx][3]  # type: ignore[index]
-                for line, idx in sorted(c.deleted - ctx.deleted)
-            ]
+        deleted = c.deleted - ctx.deleted if ctx.deleted else c.deleted
+        removed = (
+            tuple(
+                [
+                    headers[line].elements[idx][3]  # type: ignore[index]
+                    for line, idx in sorted(deleted)
+                ]
+            )
+            if deleted
+            else ()
         )
         appended = (
             c.appended_routes[-1] if len(c.appended_routes) > len(ctx.appended_routes) else None
