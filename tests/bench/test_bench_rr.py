@@ -4,7 +4,8 @@ The suite runs with ``--benchmark-disable`` (pyproject addopts), so each benchma
 runs once as a plain test.  To time them:
 ``python3 -m pytest tests/bench/test_bench_rr.py --benchmark-enable``; for one figure
 in decisions per second, ``python3 tests/bench/bench_rr.py`` (the same request again
-and again) and ``python3 tests/bench/bench_rr_distinct.py`` (every request different).
+and again) and ``python3 tests/bench/bench_rr_distinct.py`` (streams of different
+requests: one dialog, many interleaved dialogs, all distinct).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import itertools
 from typing import Any
 
 from tests.bench.bench_rr import BYE, decide, run_batch, vector_lines
-from tests.bench.bench_rr_distinct import decide_all, distinct
+from tests.bench.bench_rr_distinct import decide_all, dialog_messages, distinct
 
 
 def test_in_process_decision(benchmark: Any) -> None:
@@ -32,6 +33,13 @@ def test_distinct_in_dialog_requests(benchmark: Any) -> None:
         return ([distinct(i) for i in range(first, first + 1000)],), {}
 
     assert benchmark.pedantic(decide_all, setup=fresh, rounds=20) == 1000
+
+
+def test_requests_of_a_thousand_open_dialogs(benchmark: Any) -> None:
+    # 5,000 requests of 1,000 dialogs in random order: each dialog's Call-ID, tags and
+    # Route set repeat, branch and CSeq are new with every request.
+    texts = dialog_messages(1_000, 5_000)
+    assert benchmark.pedantic(decide_all, args=(texts,), rounds=5) == 5_000
 
 
 def test_batch_of_loose_route_vectors(benchmark: Any) -> None:
