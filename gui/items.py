@@ -228,9 +228,13 @@ class NodeItem(QGraphicsObject):
         painter.setFont(font)
         painter.setPen(sub)
         metrics = QFontMetricsF(font)
-        subtitle = metrics.elidedText(
-            self.spec.subtitle, Qt.TextElideMode.ElideMiddle, rect.width() - 20
-        )
+        # Elide the address, never the "+N more sockets" after it.
+        address, plus, more = self.spec.subtitle.rpartition(" +")
+        if not (plus and more.isdigit()):
+            address, more = self.spec.subtitle, ""
+        suffix = f" +{more}" if more else ""
+        width = rect.width() - 20 - metrics.horizontalAdvance(suffix)
+        subtitle = metrics.elidedText(address, Qt.TextElideMode.ElideMiddle, width) + suffix
         painter.drawText(
             QRectF(rect.left() + 8, rect.top() + 27, rect.width() - 16, 16),
             Qt.AlignmentFlag.AlignCenter,

@@ -100,6 +100,23 @@ def configuration_html(scenario: Scenario | None, name: str) -> list[str]:
     return [html.escape(r) for r in rows]
 
 
+def box_address(address: str) -> str:
+    """What a box shows of an element's sockets: the first one, and how many more.
+
+    UDP is the default, so the box names only other transports; the hover text lists
+    every socket.
+
+    >>> box_address("udp:192.0.2.2:5060, udp:[2001:db8::2]:5060, tls:192.0.2.2:5061")
+    '192.0.2.2:5060 +2'
+    >>> box_address("tcp:192.0.2.9:5060")
+    'tcp:192.0.2.9:5060'
+    """
+    first, *more = address.split(", ")
+    if first.startswith("udp:"):
+        first = first[4:]
+    return f"{first} +{len(more)}" if more else first
+
+
 def node_specs(
     graph: nx.DiGraph[str],
     positions: Mapping[str, tuple[float, float]],
@@ -118,9 +135,7 @@ def node_specs(
         kind = str(attrs.get("kind", "proxy"))
         kind = "ua" if kind.lower() in ("ua", "user-agent", "user_agent", "uac", "uas") else "proxy"
         x, y = scene_pos.get(name, (0.0, 0.0))
-        subtitle = str(attrs.get("address") or attrs.get("subtitle") or "")
-        if subtitle.startswith("udp:"):
-            subtitle = subtitle[4:]  # UDP is the default: the box shows only non-UDP transports
+        subtitle = box_address(str(attrs.get("address") or attrs.get("subtitle") or ""))
         own = tuple(w.split(": ", 1)[1] for w in warnings if w.startswith(f"{name}: "))
         tip = [f"<b>{html.escape(str(name))}</b>", *configuration_html(scenario, str(name))]
         if len(tip) == 1:
