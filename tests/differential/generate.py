@@ -38,6 +38,7 @@ from typing import Any
 SEED = 5_6_3
 GENERAL_COUNT = 600
 FLOW_COUNT = 64
+SCRIPT_COUNT = 96
 
 _DEFAULT_RR = {"enable_full_lr": 0, "append_fromtag": 1, "enable_double_rr": 1}
 
@@ -460,6 +461,45 @@ def general_vector(rng: random.Random, number: int) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- scripts
+
+# Call sequences whose every return code matters: add_rr_param before and after a
+# Record-Route (buffered, appended, -1 after a one-address preset with double RR),
+# presets of one and two addresses, advertised addresses, the loose_route variants.
+RICH_SCRIPTS: tuple[tuple[str, ...], ...] = (
+    ('add_rr_param(";p=1")', "record_route()"),
+    ("record_route()", 'add_rr_param(";late=1")'),
+    ('record_route_preset("192.0.2.9:5070")', 'add_rr_param(";x=1")'),
+    ('record_route_preset("192.0.2.9", "[2001:db8::9]")', 'add_rr_param(";x")'),
+    ('record_route_advertised_address("203.0.113.7:5080")', 'add_rr_param(";y")'),
+    ('record_route_advertised_address("[2001:db8::7]")', "loose_route()"),
+    ('record_route_preset("192.0.2.9:5070")', "loose_route()", 'add_rr_param(";z")'),
+    ("record_route()", "loose_route()", 'add_rr_param(";after")'),
+    ("loose_route_preloaded()", "record_route()"),
+    ("loose_route_mode(1)", 'record_route(";m=1")'),
+    ('add_rr_param(";a")', 'add_rr_param(";b")', "loose_route()", "record_route()"),
+)
+
+
+def script_vector(rng: random.Random, number: int) -> dict[str, Any]:
+    """A general request whose script is one of :data:`RICH_SCRIPTS`."""
+    vector = general_vector(rng, number)
+    script = list(rng.choice(RICH_SCRIPTS))
+    socks = listens(vector["proxy"])
+    received = next(s for s in socks if s.text == vector["received_on"])
+    send = rng.choice(socks) if rng.random() < 0.5 else received
+    ident = "S" + vector["id"][1:]
+    return {
+        **vector,
+        "id": ident,
+        "description": vector["description"].rpartition(", script ")[0]
+        + f", script {' + '.join(script)}",
+        "raw": vector["raw"].replace(vector["id"], ident),
+        "send_socket": send.text,
+        "script": script,
+    }
+
+
 # --------------------------------------------------------------------------- flow tokens
 
 # 5.6.3 ignores flow_token_secret and keys the HMAC with SHA1 of the empty string (spec 3.8).
@@ -625,13 +665,17 @@ def _other_family(flow: Flow) -> list[str]:
 
 
 def generate(
-    seed: int = SEED, general: int = GENERAL_COUNT, flows: int = FLOW_COUNT
+    seed: int = SEED,
+    general: int = GENERAL_COUNT,
+    flows: int = FLOW_COUNT,
+    scripts: int = SCRIPT_COUNT,
 ) -> list[dict[str, Any]]:
     """The differential run's vector inputs, deterministic for a given seed."""
     rng = random.Random(seed)
     makers: list[tuple[Callable[[random.Random, int], dict[str, Any]], int]] = [
         (general_vector, general),
         (flow_vector, flows),
+        (script_vector, scripts),
     ]
     vectors = []
     for maker, count in makers:

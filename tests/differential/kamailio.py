@@ -5,7 +5,8 @@ proxy (``listen``, ``aliases``, ``modparams``, optional ``outbound``), the ``raw
 ``source``, the socket it arrives on (``received_on``), the socket it leaves from
 (``send_socket``), optional ``msg_flags`` and the rr calls of the ``script``.  The recorder
 answers with the *expected* dict a real Kamailio gives: ``rc``, ``ruri``, ``du``, ``fs``,
-``routes`` and, when the script calls ``record_route``, ``rr_rc`` and ``record_routes``.
+``routes`` and, when the script calls ``record_route``, ``rr_rc`` and ``record_routes``; and,
+beyond the vector format, the return code of every rr call (``Recording.call_rcs``).
 
 How one request is recorded (all on loopback):
 
@@ -404,14 +405,19 @@ def render_cfg(
         lines.append(f"route[RLV_{index}] {{")
         lines += [f"    setflag({bit});" for bit in range(32) if variant.msg_flags >> bit & 1]
         lr_call = rr_call = False
-        for call in variant.calls:
+        for number, call in enumerate(variant.calls):
+            # $rc is read once, right after the call, into the call's own variable.
             lines.append(f"    {call.text};")
+            lines.append(f"    $var(rl_c{number}) = $rc;")
             if call.name.startswith("loose_route"):
-                lines.append("    $var(rl_rc) = $rc;")
+                lines.append(f"    $var(rl_rc) = $var(rl_c{number});")
                 lr_call = True
             elif call.name.startswith("record_route"):
-                lines.append("    $var(rl_rrrc) = $rc;")
+                lines.append(f"    $var(rl_rrrc) = $var(rl_c{number});")
                 rr_call = True
+        if variant.calls:
+            codes = " ".join(f"$var(rl_c{number})" for number in range(len(variant.calls)))
+            lines.append(f'    append_hf("X-RL-CALLS: {codes}\\r\\n");')
         if lr_call:
             lines.append('    append_hf("X-RL-RC: $var(rl_rc)\\r\\n");')
         if rr_call:
@@ -468,6 +474,9 @@ class Recording:
     error: str | None = None
     sent_from: str | None = None  # the socket the request actually left from
     note: str | None = None  # how the recorder had to adapt the input, if it did
+    # The return code of every rr call of the script, in order (the vector format keeps
+    # only the last of each family, as rc and rr_rc).
+    call_rcs: tuple[int, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -523,6 +532,19 @@ def expected_from_capture(captured: CapturedRequest, script: Sequence[str]) -> d
             for entry in split_header_values(value)
         ]
     return expected
+
+
+def call_rcs_from_capture(captured: CapturedRequest, script: Sequence[str]) -> tuple[int, ...]:
+    """The return code of every rr call, from the forwarded request's X-RL-CALLS header."""
+    if not script:
+        return ()
+    value = captured.single("X-RL-CALLS")
+    if value is None:
+        raise RecorderError("forwarded request lacks X-RL-CALLS")
+    codes = tuple(int(word) for word in value.split())
+    if len(codes) != len(script):
+        raise RecorderError(f"X-RL-CALLS has {len(codes)} codes for {len(script)} calls")
+    return codes
 
 
 # --------------------------------------------------------------------------- the process
@@ -902,10 +924,13 @@ class Recorder:
             )
         data, peer = captured
         try:
-            expected = expected_from_capture(parse_captured(data), vector["script"])
+            forwarded = parse_captured(data)
+            expected = expected_from_capture(forwarded, vector["script"])
+            call_rcs = call_rcs_from_capture(forwarded, vector["script"])
         except (RecorderError, ValueError) as exc:
             return Recording(vector, None, f"unreadable forwarded request: {exc}")
-        return Recording(vector, expected, None, str(sockaddr_from_peer("udp", peer)), note)
+        sent_from = str(sockaddr_from_peer("udp", peer))
+        return Recording(vector, expected, None, sent_from, note, call_rcs)
 
     def _capture(self, call_id: str | None) -> tuple[bytes, tuple[Any, ...]] | None:
         deadline = time.monotonic() + self.request_timeout

@@ -4,7 +4,8 @@
   input, recorded by :mod:`.kamailio`, must give exactly its ``expected``.  Needs no engine.
 * ``test_generated_vectors_all_recorded`` -- every generated input was recorded.
 * ``test_engine_agrees_with_kamailio[<id>]`` -- one test per generated input: the engine's
-  ``run_vector`` must give exactly what Kamailio did.
+  ``run_vector`` must give exactly what Kamailio did, and every rr call of the script must
+  return what it returned in Kamailio.
 
 The tests marked ``kamailio`` skip when Kamailio is not installed.  See ``DIFFERENTIAL.md``.
 """
@@ -42,6 +43,7 @@ from .kamailio import (
 
 GENERATED = generated_inputs()
 
+# The expected fields and the return code of every call, as Kamailio's are compared.
 RunVector = Callable[[Mapping[str, Any]], dict[str, Any]]
 
 
@@ -82,12 +84,17 @@ def describe_disagreement(
 
 @pytest.fixture(scope="session")
 def run_vector() -> RunVector:
-    """The engine's ``engine.batch.run_vector``; skips while that module does not exist."""
+    """The engine's ``engine.batch.run_vector_full`` as the fields plus ``call_rcs``; skips
+    while that module does not exist."""
     if importlib.util.find_spec("engine.batch") is None:
         pytest.skip("engine.batch (run_vector) does not exist yet")
-    from engine.batch import run_vector as engine_run_vector
+    from engine.batch import run_vector_full
 
-    return engine_run_vector
+    def run(vector: Mapping[str, Any]) -> dict[str, Any]:
+        done = run_vector_full(vector)
+        return {**done.fields, "call_rcs": [result.rc for result in done.results]}
+
+    return run
 
 
 # --------------------------------------------------------------------------- needs Kamailio
@@ -137,7 +144,7 @@ def test_engine_agrees_with_kamailio(
     if not recording.ok:
         pytest.skip(f"not recorded (test_generated_vectors_all_recorded fails): {recording.error}")
     vector = recording.as_vector()
-    kamailio = vector.pop("expected")
+    kamailio = {**vector.pop("expected"), "call_rcs": list(recording.call_rcs)}
     try:
         engine = run_vector(vector)
     except Exception as exc:  # an engine crash is a disagreement too; report it the same way
