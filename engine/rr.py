@@ -1390,7 +1390,7 @@ def record_route_advertised_address(ctx: Context, address: str) -> tuple[Context
         record_routes=added + ctx.record_routes,
         rr_done=True,
         rr_param_buffer="",
-        rr_lumps=2 if rr.enable_double_rr else 1,  # UNSURE in the spec: as record_route()
+        rr_lumps=2 if rr.enable_double_rr else 1,  # as record_route(): seen on 5.6.3 (S cases)
     )
     return new, RrResult(fn, 1, tuple(st.items), added=added)
 
