@@ -469,3 +469,16 @@ def test_everyday_path_agrees_on_mutated_message_files(name: str) -> None:
 def test_everyday_path_edges(text: str) -> None:
     msg, error = attempt(parse_message, text)
     assert (msg, None if error is None else str(error)) == _general_outcome(text)
+
+
+def test_header_index_is_not_part_of_the_value() -> None:
+    text = "BYE sip:b SIP/2.0\r\nv: a\r\nt: <sip:b@x>;tag=1\r\nVia: c\r\nTO: d\r\n\r\n"
+    looked_up, fresh = parse_message(text), parse_message(text)
+    assert looked_up.header_positions("via") == (0, 2)
+    assert looked_up.header_values("To") == ("<sip:b@x>;tag=1", "d")
+    assert looked_up.tag("to") == "1"
+    assert looked_up == fresh
+    assert hash(looked_up) == hash(fresh)
+    assert "_index" not in repr(looked_up)
+    moved = looked_up.with_headers(looked_up.headers[1:])
+    assert moved.header_positions("Via") == (1,)
