@@ -57,7 +57,18 @@ from tests.engine.strategies import attempt, texts_of, uris
             id="params-kept-as-written",
         ),
         pytest.param("sip:a;b@h", SipUri("sip", "a;b", None, "h"), id="semicolon-in-user-part"),
-        pytest.param("sip:a:b:c@h", SipUri("sip", "a", "b:c", "h"), id="password-runs-to-the-at"),
+        # The user part runs to the first '@' whatever stands before it, as Kamailio 5.6.3
+        # reads it (each of these named the proxy at host h = 127.0.0.1 in a real run).
+        pytest.param("sip:a;x?y@h", SipUri("sip", "a;x?y", None, "h"), id="query-in-user-part"),
+        pytest.param("sip:?x@h", SipUri("sip", "?x", None, "h"), id="user-part-starts-with-?"),
+        pytest.param("sip:a b,c<d@h", SipUri("sip", "a b,c<d", None, "h"), id="odd-user-part"),
+        pytest.param("sip:a:b,c<d@h", SipUri("sip", "a", "b,c<d", "h"), id="odd-password"),
+        pytest.param("sip:a;c:b@h", SipUri("sip", "a;c:b", None, "h"), id="colon-after-semicolon"),
+        pytest.param("sip:[::1];x@h", SipUri("sip", "[::1];x", None, "h"), id="ipv6-in-user-part"),
+        pytest.param("sip:[::1]:5?x@h", SipUri("sip", "[::1]:5?x", None, "h"), id="ipv6-port-user"),
+        pytest.param(
+            "sip:h2;lr?x=y@h", SipUri("sip", "h2;lr?x=y", None, "h"), id="at-in-headers-is-user"
+        ),
         pytest.param(
             "tel:+1-201-555-0123;phone-context=example.com",
             SipUri("tel", user="+1-201-555-0123", params=(("phone-context", "example.com"),)),
@@ -84,6 +95,18 @@ def test_parse_uri(text: str, expected: SipUri) -> None:
         pytest.param(":x", "missing scheme", 1, id="empty-scheme"),
         pytest.param("foo:bar", "unsupported scheme 'foo'", 1, id="foo-scheme"),
         pytest.param("sip:@h", "empty user part", 5, id="empty-user"),
+        # Kamailio 5.6.3 refuses these (loose_route() -1 on each as the first Route).
+        pytest.param("sip:a@b@h", "a second '@'", 8, id="two-at"),
+        pytest.param("sip:a@h;maddr=x@y", "a second '@'", 16, id="at-in-params-after-user"),
+        pytest.param("sip:a@h?x=a@b", "a second '@'", 12, id="at-in-headers-after-user"),
+        pytest.param("sip:a:b:c@h", "character ':' not allowed in password", 8, id="colon-in-pw"),
+        pytest.param("sip:a:b;c@h", "character ';' not allowed in password", 8, id="semi-in-pw"),
+        pytest.param("sip:h:5070;x@h", "character ';' not allowed in password", 11, id="port-user"),
+        pytest.param("sip:a:b?c@h", "character '?' not allowed in password", 8, id="query-in-pw"),
+        pytest.param("sip:[::1]@h", "an IPv6 reference before '@'", 10, id="v6-user"),
+        pytest.param("sip:[::1]x@h", "an IPv6 reference before '@'", 10, id="v6-junk"),
+        pytest.param("sip:[::1]:a;x@h", "an IPv6 reference before '@'", 10, id="v6-bad-port"),
+        pytest.param("sip:[::1;x@h", "unterminated IPv6 reference in user part", 5, id="v6-open"),
         pytest.param("sip:", "missing host", 5, id="missing-host"),
         pytest.param("sip:a@", "missing host", 7, id="missing-host-after-user"),
         pytest.param("sip:[::1;lr", "unterminated IPv6 reference", 5, id="open-bracket"),
