@@ -243,6 +243,18 @@ def find_unquoted(text: str, char: str, pos: int = 0) -> int:
     return -1
 
 
+def quote_left_open(text: str, pos: int = 0) -> bool:
+    """True when a quoted string opened at or after ``pos`` never closes (backslash
+    escapes inside quotes, as :func:`find_unquoted` reads them).
+
+    >>> quote_left_open('a="b', 0), quote_left_open('a="b";c="d"', 0)
+    (True, False)
+    """
+    if '"' not in text[pos:]:
+        return False
+    return find_unquoted(text + ",", ",", max(pos, text.find('"', pos))) < 0
+
+
 # To, From and Route values repeat for the whole life of a dialog, and a NameAddr is
 # immutable: remember the most recent ones (errors are not remembered).
 _name_addr_memo = lru_cache(maxsize=2048)(_parse_name_addr)

@@ -36,11 +36,17 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from engine.errors import ScriptError, SipParseError
-from engine.headers import NameAddr, find_unquoted, parse_name_addr, split_values
+from engine.headers import (
+    NameAddr,
+    find_unquoted,
+    parse_name_addr,
+    quote_left_open,
+    split_values,
+)
 from engine.message import Header, SipRequest
 from engine.outbound import Flow, TokenStatus, encode_flow_token, inspect_flow_token, key_for
 from engine.proxy import Proxy, Socket, find_socket, locate, parse_socket
-from engine.uri import MEMO_LIMIT, SipUri, parse_uri, same_ip
+from engine.uri import MEMO_LIMIT, SipUri, parse_uri, same_ip, split_quoted
 
 #: What each return code of loose_route() means, in the words the app shows.
 RC_MEANING = {
@@ -84,9 +90,10 @@ def parse_route_body(value: str) -> tuple[tuple[NameAddr, int, int, str], ...]:
 
     Each element is ``[display] <uri> [;params]``.  Whatever stands before the
     ``<`` is the display name, commas included (``junk, <sip:a;lr>`` is one
-    element), and the URI runs to the first ``>`` (observed on 5.6.3).  An
-    element without ``<``/``>``, text after ``>`` that is not a parameter, an
-    empty body and a trailing comma are errors.
+    element), and the URI runs to the first ``>`` outside a quoted string, even
+    inside the URI (``<sip:h;x=">";lr>`` is one URI; observed on 5.6.3).  An
+    element without ``<``/``>``, a quoted string that never closes, text after
+    ``>`` that is not a parameter, an empty body and a trailing comma are errors.
 
     >>> [e[3] for e in parse_route_body("<sip:a;lr>, , <sip:b;lr>")]
     ['<sip:a;lr>', ', <sip:b;lr>']
@@ -96,7 +103,7 @@ def parse_route_body(value: str) -> tuple[tuple[NameAddr, int, int, str], ...]:
     engine.errors.SipParseError: column 13: Route value 2: missing '<' in 'junk'
     """
     n = len(value)
-    if value[:1] == "<" and value.find(">") == n - 1:
+    if value[:1] == "<" and value.find(">") == n - 1 and '"' not in value:
         # The common case, one "<uri>" and nothing else: what the loop below gives.
         return ((_new_tuple(NameAddr, (value[1:-1], None, (), True)), 0, n, value),)
     out: list[tuple[NameAddr, int, int, str]] = []
@@ -114,13 +121,23 @@ def parse_route_body(value: str) -> tuple[tuple[NameAddr, int, int, str], ...]:
                 f"Route value {number}: missing '<' in {value[start:].strip()!r}",
                 column=start + 1,
             )
-        gt = value.find(">", lt + 1)
+        gt = find_unquoted(value, ">", lt + 1)
         if gt < 0:
             raise SipParseError(
-                f"Route value {number}: missing '>' in {value[start:].strip()!r}",
+                f"Route value {number}: missing '>' in {value[start:].strip()!r}"
+                + (
+                    " (a quoted string in the URI never closes)"
+                    if quote_left_open(value, lt)
+                    else ""
+                ),
                 column=lt + 1,
             )
         comma = find_unquoted(value, ",", gt + 1)
+        if comma < 0 and quote_left_open(value, gt + 1):
+            raise SipParseError(
+                f"Route value {number}: a quoted string after '>' never closes",
+                column=value.find('"', gt + 1) + 1,
+            )
         end = n if comma < 0 else comma
         tail = value[gt + 1 : end].strip()
         if tail and not tail.startswith(";"):
@@ -128,7 +145,7 @@ def parse_route_body(value: str) -> tuple[tuple[NameAddr, int, int, str], ...]:
                 f"Route value {number}: unexpected {tail!r} after '>'", column=gt + 2
             )
         params: list[tuple[str, str | None]] = []
-        for piece in tail[1:].split(";") if tail else ():
+        for piece in split_quoted(tail[1:]) if tail else ():
             name, eq, pvalue = piece.partition("=")
             params.append((name.strip(), pvalue.strip() if eq else None))
         display = value[start:lt].strip() or None
@@ -204,6 +221,9 @@ class Context(NamedTuple):
     # How many Record-Route lumps the rr function built (2 when double-RR is on,
     # even if the second stays empty; 1 for a one-address record_route_preset).
     rr_lumps: int = 0
+    # Route lines (counted from 0) that stay as empty "Route:" headers once all their
+    # elements are removed, because Kamailio removed them piece by piece.
+    emptied_routes: frozenset[int] = frozenset()
 
     @classmethod
     def start(
@@ -254,6 +274,7 @@ class Context(NamedTuple):
                 False,
                 routes,
                 0,
+                frozenset(),
             ),
         )
 
@@ -392,7 +413,7 @@ def _route_line_sent(ctx: Context, line: int, rh: RouteHeader) -> str | None:
         return rh.value
     keep = [i for i in range(len(elements)) if (line, i) not in ctx.deleted]
     if not keep:
-        return None
+        return "" if line in ctx.emptied_routes else None
     if len(keep) == len(elements):
         return rh.value
     first, last = elements[keep[0]], elements[keep[-1]]
@@ -755,6 +776,7 @@ def _after_loose(
                 True if next_hop else ctx.next_hop_route,
                 ctx.routes,
                 ctx.rr_lumps,
+                ctx.emptied_routes,
             ),
         )
         if with_flow:
@@ -904,7 +926,9 @@ def _after_strict(
 ) -> tuple[Context, RrResult]:
     finish = done
     walk = _Walk(headers)
-    ctx = _evolve(ctx, route_params=ruri.param_text)
+    # The R-URI's parameters stand for the local Route's; when it has none, they stay
+    # unset and are read from the first Route if that is this proxy (seen on 5.6.3).
+    ctx = _evolve(ctx, route_params=ruri.param_text or _UNSET)
     pos: tuple[int, int] | None = (0, 0)
     rr = ctx.proxy.rr
     if rr.enable_double_rr and e1.has_param("r2") and locate(e1, ctx.proxy).myself:
@@ -950,24 +974,50 @@ def _after_strict(
         )
         return finish(_evolve(ctx, ruri=target, deleted=frozenset(deleted)), 1, path="S")
     du = _maddr_target(c_uri, c_na.uri_text)
+    if du is None:
+        st.add("maddr-too-long", f"The maddr of {c_text} is too long: -1.")
+        return finish(ctx, -1, path="S")
+    # $du is set before the last Route is looked for: a failure from here on returns -1
+    # with $du already set (seen on 5.6.3 with an unparsable last Route header).
+    ctx = _evolve(ctx, du=du)
     last = walk.last()
-    if du is None or last is None:
+    if last is None:
         st.add(
             "strict-last-unreadable",
-            (walk.error or f"The maddr of {c_text} is too long") + ": returns -1.",
+            f"$du becomes {du}, then {walk.error}: returns -1 and $du stays set "
+            "(Kamailio does not undo it).",
         )
         return finish(ctx, -1, path="S")
     l_na, _s, _e, l_text = walk.element(last)
     try:
         l_uri = l_na.uri
     except SipParseError as exc:
-        st.add("route-uri-unparsable", f"The last Route URI {l_na.uri_text}: {exc.what}: -1.")
+        st.add(
+            "route-uri-unparsable",
+            f"$du becomes {du}, but the last Route URI {l_na.uri_text} cannot be parsed "
+            f"({exc.what}): -1, and $du stays set.",
+        )
         return finish(ctx, -1, path="S")
     new_ruri = _maddr_target(l_uri, l_na.uri_text)
     if new_ruri is None:
-        st.add("maddr-too-long", f"The maddr of {l_text} is too long: -1.")
+        st.add("maddr-too-long", f"The maddr of {l_text} is too long: -1 ($du stays set).")
         return finish(ctx, -1, path="S")
-    ctx = _evolve(ctx, du=du, ruri=new_ruri, deleted=ctx.deleted | {last})
+    # Kamailio removes the consumed r2 half with the comma after it, and the last entry
+    # with the comma before it: when they are the only two of one header line, the two
+    # removals leave that line as an empty "Route:" header (seen on 5.6.3).
+    emptied = last == pos != (0, 0) and last[0] == 0 and len(headers[0].elements or ()) == 2
+    ctx = _evolve(
+        ctx,
+        ruri=new_ruri,
+        deleted=ctx.deleted | {last},
+        emptied_routes=(ctx.emptied_routes | {0}) if emptied else ctx.emptied_routes,
+    )
+    empty_note = (
+        " The two removals (the r2 half with the comma after it, this entry with the comma "
+        "before it) leave an empty 'Route:' header line in the forwarded request."
+        if emptied
+        else ""
+    )
     self_note = ""
     if locate(c_uri, ctx.proxy).myself:
         self_note = (
@@ -981,6 +1031,7 @@ def _after_strict(
             "strict-candidate-last",
             f"The only remaining Route {c_text} is a loose router: it becomes both $du and the "
             f"R-URI and is removed from the message. Strict-to-loose transition. Returns 1."
+            + empty_note
             + self_note,
         )
     else:

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.errors import ConfigError, ScriptError
+from engine.errors import ConfigError, ScriptError, SipParseError
 from engine.message import Header, SipRequest, parse_message, render
 from engine.outbound import Flow, encode_flow_token, key_for
 from engine.proxy import Outbound, Proxy, locate
@@ -1253,8 +1253,11 @@ def test_loose_route_removes_only_top_entries_that_name_this_proxy(
     assert res.rc in (1, 2, -1, -2, -3)
     removed = list(res.removed)
     # The Route set never grows by more than the one appended entry, and the strict-router
-    # handling trades an entry for it (handle_sr / save_ruri).
-    assert len(after) == len(before) - len(removed) + (1 if res.appended else 0)
+    # handling trades an entry for it (handle_sr / save_ruri).  A line whose values were
+    # all removed piece by piece stays as one empty value.
+    emptied = len(new.emptied_routes)
+    assert len(after) == len(before) - len(removed) + (1 if res.appended else 0) + emptied
+    assert after.count("") >= emptied
     if res.appended:
         assert len(after) <= len(before)
         assert res.appended == f"<{ctx.request.uri}>"
@@ -1334,3 +1337,79 @@ def test_loose_route_keeps_what_record_route_built() -> None:
     assert [r.rc for r in results] == [1, 1, -1]
     assert ctx.rr_lumps == 1
     assert ctx.record_routes == ("<sip:1.2.3.4:5090;ftag=f-caller;lr;x>",)
+
+
+# --------------------------------------------------------------------------
+# Found by the differential run with other seeds, and pinned down on 5.6.3
+
+
+def test_strict_recovery_leaves_an_empty_route_line_after_two_piecewise_removals() -> None:
+    # R-URI is this proxy; the r2 half and the last entry are the only two of the line.
+    ctx, (res,) = run(
+        [f"{R2A[:-1]};ftag=f-caller>, <sip:last.example.com;lr>"], ruri="sip:127.0.0.1"
+    )
+    assert (res.rc, ctx.du, ctx.ruri) == (1, "sip:last.example.com;lr", "sip:last.example.com;lr")
+    assert route_entries(ctx) == ("",)
+    assert [h.value for h in forwarded(ctx).headers if h.name == "Route"] == [""]
+    assert "empty 'Route:' header" in res.steps[-1].text
+    # With a third entry, or on two lines, nothing is left empty.
+    ctx, _ = run([R2A, "<sip:c.example.com;lr>", "<sip:last.example.com;lr>"], ruri="sip:127.0.0.1")
+    assert route_entries(ctx) == ("<sip:c.example.com;lr>",)
+    ctx, _ = run(
+        [f"{R2A}, <sip:c.example.com;lr>, <sip:last.example.com;lr>"], ruri="sip:127.0.0.1"
+    )
+    assert route_entries(ctx) == ("<sip:c.example.com;lr>",)
+
+
+def test_strict_recovery_keeps_du_when_the_last_route_cannot_be_read() -> None:
+    ctx, (res,) = run(["<sip:c.example.com;lr>", "<sip:127.0.0.1;lr"], ruri="sip:127.0.0.1")
+    assert (res.rc, res.path, ctx.du, ctx.ruri) == (
+        -1,
+        "S",
+        "sip:c.example.com;lr",
+        "sip:127.0.0.1",
+    )
+    assert res.steps[-1].rule == "strict-last-unreadable"
+    assert "$du stays set" in res.steps[-1].text
+
+
+@pytest.mark.parametrize(
+    ("ruri", "first", "ftag"),
+    [
+        ("sip:127.0.0.1", "<sip:127.0.0.1;lr;ftag=t-callee>", "t-callee"),  # R-URI bare: Route 1
+        ("sip:127.0.0.1", "<sip:192.0.2.9;lr;ftag=t-callee>", "f-caller"),  # ... only if mine
+        ("sip:127.0.0.1;ftag=t-callee", "<sip:192.0.2.9;lr>", "t-callee"),  # R-URI params
+        ("sip:127.0.0.1;transport=udp", "<sip:127.0.0.1;lr;ftag=t-callee>", "f-caller"),
+    ],
+)
+def test_strict_recovery_reads_direction_from_the_ruri_else_from_route_1(
+    ruri: str, first: str, ftag: str
+) -> None:
+    ctx, results = run(
+        [first, "<sip:n.example.com;lr>", "<sip:bob@10.0.0.2>"],
+        "loose_route(); record_route()",
+        ruri=ruri,
+    )
+    assert results[0].path == "S"
+    assert ctx.record_routes[0].endswith(f";ftag={ftag}>")
+
+
+@pytest.mark.parametrize(
+    ("body", "uris"),
+    [
+        ('<sip:h;x=">";lr>, <sip:p2;lr>', ['sip:h;x=">";lr', "sip:p2;lr"]),
+        ('<sip:h;lr;x="a\\">">, <sip:p2;lr>', ['sip:h;lr;x="a\\">"', "sip:p2;lr"]),
+        ('<sip:a"b"c@h;lr>', ['sip:a"b"c@h;lr']),
+    ],
+)
+def test_route_uri_runs_to_the_first_gt_outside_quotes(body: str, uris: list[str]) -> None:
+    assert [e[0].uri_text for e in parse_route_body(body)] == uris
+
+
+@pytest.mark.parametrize(
+    "body",
+    ['<sip:a"b@h;lr>, <sip:p2;lr>', '<sip:h;lr;x="a>, <sip:p2;lr>', '<sip:h;lr>;x="a, <sip:p2;lr>'],
+)
+def test_route_quotes_that_never_close_are_errors(body: str) -> None:
+    with pytest.raises(SipParseError, match="never closes"):
+        parse_route_body(body)
