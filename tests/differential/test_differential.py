@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -105,6 +106,8 @@ def test_recorder_reproduces_shared_vectors(recorder: Recorder, diff_stats: Diff
     paths = sorted(shared_vectors_dir().glob("*.jsonl"))
     if not paths:
         pytest.skip(f"no shared vectors in {shared_vectors_dir()} (set ROUTELAB_SHARED_VECTORS)")
+    # The project's own recorded cases (tests/data/vectors) must stay true to Kamailio too.
+    paths += sorted((Path(__file__).resolve().parents[1] / "data" / "vectors").glob("*.jsonl"))
     vectors = list(iter_vector_files(paths))
     recordings = recorder.record_all(vectors)
     mismatches = []
@@ -118,7 +121,8 @@ def test_recorder_reproduces_shared_vectors(recorder: Recorder, diff_stats: Diff
                 f"\n  recorded: {json.dumps(recording.expected)}"
             )
     diff_stats.shared = (
-        f"{len(vectors) - len(mismatches)}/{len(vectors)} shared vectors reproduced by the recorder"
+        f"{len(vectors) - len(mismatches)}/{len(vectors)} recorded vectors (shared and "
+        "tests/data/vectors) reproduced by the recorder"
     )
     assert not mismatches, (
         f"the recorder does not reproduce {len(mismatches)} shared vector(s):\n"
