@@ -4,11 +4,13 @@ Rule: :func:`run_vector` takes the decoded JSON object (no files, no I/O) and
 returns the expected-field dictionary a real Kamailio would have produced:
 ``rc`` (when the script calls the loose_route family), ``ruri``, ``du``,
 ``fs``, ``routes``, and ``rr_rc`` / ``record_routes`` (when it calls the
-record_route family).
+record_route family).  A request that Kamailio's core would drop before the
+script runs (:mod:`engine.core`) is an error, as Kamailio forwards nothing.
 
+>>> head = ("BYE sip:b@10.0.0.2 SIP/2.0\\r\\nVia: SIP/2.0/UDP 10.0.0.1\\r\\n"
+...         "From: <sip:a@x>;tag=f\\r\\nTo: <sip:b@x>;tag=t\\r\\nCall-ID: c\\r\\nCSeq: 2 BYE\\r\\n")
 >>> vector = {"proxy": {"listen": ["udp:127.0.0.1:5060"]},
-...           "raw": "BYE sip:b@10.0.0.2 SIP/2.0\\r\\nTo: <sip:b@x>;tag=t\\r\\n"
-...                  "Route: <sip:127.0.0.1;lr>\\r\\n\\r\\n",
+...           "raw": head + "Route: <sip:127.0.0.1;lr>\\r\\n\\r\\n",
 ...           "script": ["loose_route()"]}
 >>> run_vector(vector)
 {'rc': 1, 'ruri': 'sip:b@10.0.0.2', 'du': None, 'fs': None, 'routes': []}
@@ -20,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine.core import core_problem
 from engine.errors import ConfigError, EngineError, ScriptError, SipParseError
 from engine.message import SipRequest, parse_message
 from engine.proxy import Outbound, Proxy
@@ -155,6 +158,13 @@ def run_vector_full(vector: Mapping[str, Any]) -> VectorRun:
     msg = parse_message(raw)
     if not isinstance(msg, SipRequest):
         raise SipParseError("raw: a response was given where a request is needed")
+    dropped = core_problem(msg)
+    if dropped is not None:
+        raise SipParseError(
+            f"Kamailio 5.6.3 drops this request before the script runs: {dropped[1]}",
+            header=None if dropped[0] is None else msg.headers[dropped[0]].name,
+            status_hint=400,
+        )
     script = vector.get("script", ["loose_route()"])
     if not isinstance(script, list | str) or not all(isinstance(s, str) for s in script):
         raise ScriptError("script: expected a list of statements (strings)")

@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine.batch import VectorRun, evaluate
+from engine.core import core_problem
 from engine.dialog import RouteSet, plan_request
 from engine.errors import ConfigError, ScenarioError, SipParseError
 from engine.headers import parse_name_addr
@@ -325,12 +326,16 @@ class PastedRequest:
     """A pasted request, read: the request, the cleaned text and what Kamailio will not parse.
 
     ``warnings`` are Route values Kamailio 5.6.3 cannot parse, placed in the user's text;
-    ``loose_route()`` still runs (and says what it does with them).
+    ``loose_route()`` still runs (and says what it does with them).  ``dropped`` says,
+    placed likewise, why Kamailio's core would drop the request before its script runs
+    (a log excerpt often lacks Via, Call-ID or CSeq): the outcome shown is then what the
+    script would do if the request got that far.
     """
 
     request: SipRequest
     clean: CleanText
     warnings: tuple[SipParseError, ...] = ()
+    dropped: SipParseError | None = None
 
     @property
     def in_dialog(self) -> bool:
@@ -373,7 +378,18 @@ def read_pasted(text: str) -> PastedRequest:
             line=line,
             column=column,
         )
-    return PastedRequest(message, cleaned, _route_warnings(message, cleaned))
+    return PastedRequest(
+        message, cleaned, _route_warnings(message, cleaned), _dropped(message, cleaned)
+    )
+
+
+def _dropped(request: SipRequest, cleaned: CleanText) -> SipParseError | None:
+    problem = core_problem(request)
+    if problem is None:
+        return None
+    index, what = problem
+    line = 1 if index is None else header_line_numbers(cleaned.text).get(index, 1)
+    return _moved(SipParseError(what, line=line, column=1), cleaned)
 
 
 def _route_warnings(request: SipRequest, cleaned: CleanText) -> tuple[SipParseError, ...]:

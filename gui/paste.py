@@ -348,7 +348,15 @@ class PasteDialog(QDialog):
                 f'<br><span style="color: {warn}">{self._link(w)}: Kamailio cannot parse this '
                 f"Route value ({html.escape(w.what)}).</span>"
             )
-        self._underline(pasted.warnings, QColor(warn))
+        if pasted.dropped is not None:
+            parts.append(
+                f'<br><span style="color: {warn}">{self._link(pasted.dropped)}: '
+                f"{html.escape(pasted.dropped.what[:1].upper() + pasted.dropped.what[1:])}, so "
+                "Kamailio 5.6.3 drops this request before its script runs; the outcome shows "
+                "what the script would do if the request got that far.</span>"
+            )
+        shown = (*pasted.warnings, *(() if pasted.dropped is None else (pasted.dropped,)))
+        self._underline(shown, QColor(warn))
         self.status.setText(" ".join(parts))
 
     def _link(self, exc: SipParseError) -> str:

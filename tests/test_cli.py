@@ -19,7 +19,7 @@ from gui.cli import main
 
 BYE = (
     "BYE sip:bob@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK-1\r\n"
-    "To: <sip:b@x>;tag=1\r\nFrom: <sip:a@y>;tag=2\r\n"
+    "To: <sip:b@x>;tag=1\r\nFrom: <sip:a@y>;tag=2\r\nCall-ID: cli-1\r\nCSeq: 2 BYE\r\n"
     "Route: <sip:127.0.0.1;lr>, <sip:p3.example.org>\r\n\r\n"
 )
 ARGS = ["--listen", "udp:127.0.0.1:5060", "--alias", "proxy.example.com"]
@@ -210,6 +210,12 @@ def test_check_all_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
         ),
         pytest.param(
             ["rr", "--outbound", "--force-outbound-flag", "-5"], BYE, "0..63", id="bad-flag"
+        ),
+        pytest.param(
+            ["rr"],
+            BYE.replace("CSeq: 2 BYE\r\n", ""),
+            "Kamailio 5.6.3 drops this request before the script runs: it has no CSeq header",
+            id="dropped-by-the-core",
         ),
     ],
 )

@@ -20,7 +20,8 @@ from engine.message import SipRequest, parse_message
 from engine.script import parse_script
 
 RAW = (
-    "BYE sip:bob@10.0.0.2 SIP/2.0\r\nFrom: <sip:a@x>;tag=f\r\nTo: <sip:b@y>;tag=t\r\n"
+    "BYE sip:bob@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK-b\r\n"
+    "From: <sip:a@x>;tag=f\r\nTo: <sip:b@y>;tag=t\r\nCall-ID: batch-1\r\nCSeq: 2 BYE\r\n"
     "Route: <sip:127.0.0.1;lr>\r\nRoute: <sip:p2.example.org;lr>\r\n\r\n"
 )
 VECTOR: dict[str, Any] = {

@@ -19,9 +19,8 @@ PROXY = Proxy.build(listen=["udp:127.0.0.1:5060"])
 def _request(routes: int) -> str:
     lines = "".join(f"Route: <sip:10.0.{i // 250}.{i % 250}:5060;lr>\r\n" for i in range(routes))
     return (
-        "BYE sip:bob@10.0.0.2 SIP/2.0\r\nTo: <sip:b@x>;tag=1\r\nFrom: <sip:a@y>;tag=2\r\n"
-        + lines
-        + "\r\n"
+        "BYE sip:bob@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1\r\nTo: <sip:b@x>;tag=1\r\n"
+        "From: <sip:a@y>;tag=2\r\nCall-ID: limits-1\r\nCSeq: 2 BYE\r\n" + lines + "\r\n"
     )
 
 

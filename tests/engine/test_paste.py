@@ -398,3 +398,18 @@ def test_any_request_gives_a_scenario_or_the_reason(
         step = built.trace.steps[built.step]
         calls = [c for c in step.rr_calls if c.call.startswith("loose_route")]
         assert calls[-1].rc == run_loose_route(pasted.request, proxy).fields["rc"]
+
+
+def test_a_log_excerpt_the_core_would_drop_still_shows_what_the_script_would_do() -> None:
+    lines = [ln for ln in BYE if not ln.startswith("Call-ID")]
+    pasted = read_pasted(_paste(lines, PREFIXES["syslog"]))
+    assert pasted.dropped is not None
+    assert pasted.dropped.what == "it has no Call-ID header"
+    # Placed in the user's text: the request line, after the syslog prefix.
+    assert (pasted.dropped.line, pasted.dropped.column) == (1, len(PREFIXES["syslog"]) + 1)
+    broken = [ln if not ln.startswith("CSeq") else "CSeq: 314160" for ln in BYE]
+    pasted = read_pasted("\n".join(broken) + "\n\n")
+    assert pasted.dropped is not None
+    assert pasted.dropped.line == 8  # the CSeq line
+    assert "CSeq" in pasted.dropped.what
+    assert read_pasted("\n".join(BYE) + "\n\n").dropped is None

@@ -173,6 +173,15 @@ def test_route_values_kamailio_cannot_parse_are_flagged(dialog: PasteDialog) -> 
     assert dialog.editor.extraSelections()
 
 
+def test_a_request_the_core_would_drop_is_flagged(dialog: PasteDialog) -> None:
+    # BYE has no Content-Length, which the core does not need; without CSeq it drops.
+    dialog.set_text(BYE.replace("CSeq: 314160 BYE\n", ""))
+    assert dialog.run is not None  # what the script would do, had it run
+    status = dialog.status.text()
+    assert "It has no CSeq header, so Kamailio 5.6.3 drops this request" in status
+    assert dialog.editor.extraSelections()
+
+
 def test_edit_menu_opens_the_dialog_and_the_scenario(window: MainWindow, qtbot: QtBot) -> None:
     action = window.findChild(QAction, "paste-sip-message")
     assert action is window.act_paste_sip
