@@ -18,10 +18,12 @@ in tests/engine/test_core.py); the URI inside To and From is not checked by the 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from engine.errors import SipParseError
 from engine.headers import parse_name_addr, split_values
 from engine.message import SipRequest
+from engine.uri import MEMO_LIMIT
 
 #: The headers the core reads before the script runs, as they are usually written.
 REQUIRED = ("Via", "From", "To", "Call-ID", "CSeq")
@@ -41,7 +43,8 @@ def core_problem(request: SipRequest) -> tuple[int | None, str] | None:
         if not positions:
             return None, f"it has no {name} header"
         first = positions[0]
-        problem = _problem(name, request.headers[first].value)
+        value = request.headers[first].value
+        problem = _problem_memo(name, value) if len(value) <= MEMO_LIMIT else _problem(name, value)
         if problem is not None:
             return first, f"the {name} header cannot be read: {problem}"
     return None
@@ -58,6 +61,10 @@ def _problem(name: str, value: str) -> str | None:
     if name == "CSeq" and len(value.split()) != 2:
         return f"{value[:60]!r} is not '<number> <method>'"
     return None
+
+
+# From, To and CSeq values repeat (a dialog's, a batch's): remember recent answers.
+_problem_memo = lru_cache(maxsize=2048)(_problem)
 
 
 def _address_problem(value: str) -> str | None:
