@@ -914,6 +914,13 @@ def _after_loose(
     return result(1, next_hop=True)
 
 
+# Said when the strict-router recovery gives up before the r2 half's removal is made.
+_KEPT_NOTE = (
+    "; the r2 half of Route 1 stays in the message (Kamailio removes it only once the "
+    "Route after it is taken)."
+)
+
+
 def _after_strict(
     ctx: Context,
     st: _Steps,
@@ -926,23 +933,26 @@ def _after_strict(
 ) -> tuple[Context, RrResult]:
     finish = done
     walk = _Walk(headers)
-    # The R-URI's parameters stand for the local Route's; when it has none, they stay
-    # unset and are read from the first Route if that is this proxy (seen on 5.6.3).
-    ctx = _evolve(ctx, route_params=ruri.param_text or _UNSET)
     pos: tuple[int, int] | None = (0, 0)
     rr = ctx.proxy.rr
+    # Route 1 consumed as the r2 half, to be removed once the candidate after it is taken
+    # (when both stand on line 0; alone on its line, it goes at once).  Seen on 5.6.3.
+    pending: frozenset[tuple[int, int]] = frozenset()
     if rr.enable_double_rr and e1.has_param("r2") and locate(e1, ctx.proxy).myself:
         transport = e1.param("transport")
         sock = find_socket(ctx.proxy, e1.host, e1.port, transport.lower() if transport else None)
         if sock is not None:
             ctx = _evolve(ctx, fs=sock)
-        ctx = _evolve(ctx, deleted=ctx.deleted | {(0, 0)})
         st.add(
             "strict-r2-myself",
             f"Route 1 {e1_text} is this proxy with r2 (the other half of its double "
             f"Record-Route): removed" + (f"; the request will leave from {sock}." if sock else "."),
         )
         pos = walk.next((0, 0))
+        if pos is None or pos[0] != 0:
+            ctx = _evolve(ctx, deleted=ctx.deleted | {(0, 0)})
+        else:
+            pending = frozenset({(0, 0)})
         if pos is None:
             st.add(
                 "strict-r2-dead-end",
@@ -960,10 +970,20 @@ def _after_strict(
             "route-uri-unparsable", f"The Route URI {c_na.uri_text} cannot be parsed: {exc.what}."
         )
         return finish(ctx, -1, path="S")
+    # The R-URI's parameters stand for the local Route's from here on; when it has none,
+    # they stay unset and are read from the first Route if that is this proxy.  (Seen on
+    # 5.6.3: they are taken once the candidate's URI is read, so an r2 half with nothing
+    # readable after it leaves them as they were.)
+    ctx = _evolve(ctx, route_params=ruri.param_text or _UNSET)
     if not c_uri.is_loose:
         target = _maddr_target(c_uri, c_na.uri_text)
         if target is None:
-            st.add("maddr-too-long", f"The maddr of {c_text} is too long: -1.")
+            st.add(
+                "maddr-too-long",
+                f"The maddr of {c_text} is too long: -1{_KEPT_NOTE}"
+                if pending
+                else f"The maddr of {c_text} is too long: -1.",
+            )
             return finish(ctx, -1, path="S")
         deleted = set(ctx.deleted) | {(pos[0], i) for i in range(pos[1] + 1)}
         st.add(
@@ -975,11 +995,16 @@ def _after_strict(
         return finish(_evolve(ctx, ruri=target, deleted=frozenset(deleted)), 1, path="S")
     du = _maddr_target(c_uri, c_na.uri_text)
     if du is None:
-        st.add("maddr-too-long", f"The maddr of {c_text} is too long: -1.")
+        st.add(
+            "maddr-too-long",
+            f"The maddr of {c_text} is too long: -1{_KEPT_NOTE}"
+            if pending
+            else f"The maddr of {c_text} is too long: -1.",
+        )
         return finish(ctx, -1, path="S")
-    # $du is set before the last Route is looked for: a failure from here on returns -1
-    # with $du already set (seen on 5.6.3 with an unparsable last Route header).
-    ctx = _evolve(ctx, du=du)
+    # $du is set, and the r2 half removed, before the last Route is looked for: a failure
+    # from here on returns -1 with both done (seen on 5.6.3).
+    ctx = _evolve(ctx, du=du, deleted=ctx.deleted | pending)
     last = walk.last()
     if last is None:
         st.add(

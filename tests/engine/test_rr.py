@@ -1413,3 +1413,33 @@ def test_route_uri_runs_to_the_first_gt_outside_quotes(body: str, uris: list[str
 def test_route_quotes_that_never_close_are_errors(body: str) -> None:
     with pytest.raises(SipParseError, match="never closes"):
         parse_route_body(body)
+
+
+def test_strict_recovery_takes_the_ruri_parameters_only_once_a_candidate_is_read() -> None:
+    # An r2 half with nothing readable after it: the R-URI's ftag is not taken, so the
+    # direction comes from Route 1 (this proxy, no ftag): downstream.
+    for routes in ([R2A], [R2A, "junk"], [f"{R2A}, <sip:[bad;lr>", "<sip:bob@10.0.0.2>"]):
+        ctx, results = run(routes, "loose_route(); record_route()", ruri="sip:127.0.0.1;ftag=x")
+        assert results[0].rc == -1
+        assert ctx.record_routes[0].endswith(";ftag=f-caller>")
+    # A candidate read: the R-URI's ftag (not the From tag) makes the request upstream.
+    ctx, results = run(
+        [R2A, "<sip:c.example.com;lr>", "<sip:bob@10.0.0.2>"],
+        "loose_route(); record_route()",
+        ruri="sip:127.0.0.1;ftag=x",
+    )
+    assert results[0].rc == 1
+    assert ctx.record_routes[0].endswith(";ftag=t-callee>")
+
+
+def test_strict_recovery_removes_the_r2_half_once_the_route_after_it_is_taken() -> None:
+    long = "<sip:c.example.com;lr;maddr=" + "a" * 130 + ">"
+    # On one line with a candidate whose maddr is too long: the r2 half stays.
+    ctx, (res,) = run([f"{R2A}, {long}", "<sip:bob@10.0.0.2>"], ruri="sip:127.0.0.1")
+    assert res.rc == -1
+    assert route_entries(ctx)[0] == R2A
+    assert "stays in the message" in res.steps[-1].text
+    # Alone on its line, it goes at once.
+    ctx, (res,) = run([R2A, long, "<sip:bob@10.0.0.2>"], ruri="sip:127.0.0.1")
+    assert res.rc == -1
+    assert R2A not in route_entries(ctx)
