@@ -975,16 +975,14 @@ def _after_strict(
     # 5.6.3: they are taken once the candidate's URI is read, so an r2 half with nothing
     # readable after it leaves them as they were.)
     ctx = _evolve(ctx, route_params=ruri.param_text or _UNSET)
+    target = _maddr_target(c_uri, c_na.uri_text)
+    if target is None:
+        st.add(
+            "maddr-too-long",
+            f"The maddr of {c_text} is too long: -1" + (_KEPT_NOTE if pending else "."),
+        )
+        return finish(ctx, -1, path="S")
     if not c_uri.is_loose:
-        target = _maddr_target(c_uri, c_na.uri_text)
-        if target is None:
-            st.add(
-                "maddr-too-long",
-                f"The maddr of {c_text} is too long: -1{_KEPT_NOTE}"
-                if pending
-                else f"The maddr of {c_text} is too long: -1.",
-            )
-            return finish(ctx, -1, path="S")
         deleted = set(ctx.deleted) | {(pos[0], i) for i in range(pos[1] + 1)}
         st.add(
             "strict-candidate-strict",
@@ -993,15 +991,7 @@ def _after_strict(
             "router itself; when only the remote target is left, it lands in the R-URI.)",
         )
         return finish(_evolve(ctx, ruri=target, deleted=frozenset(deleted)), 1, path="S")
-    du = _maddr_target(c_uri, c_na.uri_text)
-    if du is None:
-        st.add(
-            "maddr-too-long",
-            f"The maddr of {c_text} is too long: -1{_KEPT_NOTE}"
-            if pending
-            else f"The maddr of {c_text} is too long: -1.",
-        )
-        return finish(ctx, -1, path="S")
+    du = target
     # $du is set, and the r2 half removed, before the last Route is looked for: a failure
     # from here on returns -1 with both done (seen on 5.6.3).
     ctx = _evolve(ctx, du=du, deleted=ctx.deleted | pending)
