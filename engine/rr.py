@@ -606,6 +606,25 @@ def loose_route(ctx: Context, *, mode: int = 0) -> tuple[Context, RrResult]:
     return _after_loose(ctx, st, headers, e1, e1_text, preloaded=False, done=done)
 
 
+def _not_taken(
+    deleted: frozenset[tuple[int, int]], before: frozenset[tuple[int, int]], line: int
+) -> frozenset[tuple[int, int]]:
+    """``deleted`` without this call's removals on Route line ``line``.
+
+    Kamailio removes a consumed value that shares its line with the next Route together
+    with the comma after it, and only once that Route is taken: when the next Route
+    cannot be used, those removals are never made (a value alone on its line goes at
+    once, with the line).  Seen on 5.6.3.
+    """
+    return before | frozenset(d for d in deleted - before if d[0] != line)
+
+
+_NOT_TAKEN_NOTE = (
+    " The removals queued on that Route's line are not made: Kamailio removes a value "
+    "together with the comma after it only once the Route after it is taken."
+)
+
+
 def _strict_rewrite(
     ctx: Context,
     st: _Steps,
@@ -623,7 +642,12 @@ def _strict_rewrite(
     na = walk.element(pos)[0]
     target = _maddr_target(uri, na.uri_text)
     if target is None:
-        st.add("maddr-too-long", f"The maddr of {text} is longer than 117 characters: -1.")
+        st.add(
+            "maddr-too-long",
+            f"The maddr of {text} is longer than 117 characters: -1. Kamailio has already "
+            f"appended the old R-URI as the last Route <{ctx.request.uri}> by then, and it "
+            "stays.",
+        )
         return None
     original = ctx.request.uri
     deleted = also.pop("deleted", ctx.deleted) | {(pos[0], i) for i in range(pos[1] + 1)}
@@ -676,7 +700,8 @@ def _after_loose(
         )
         new = _strict_rewrite(ctx, st, walk, pos, e1, e1_text, route_params=None)
         if new is None:
-            return finish(_evolve(ctx, route_params=None), -1, path="A")
+            appended = (*ctx.appended_routes, f"<{ctx.request.uri}>")
+            return finish(_evolve(ctx, route_params=None, appended_routes=appended), -1, path="A")
         return finish(new, 1, path="A")
 
     # E1 is this proxy.  What changes is kept in these locals, and the new context is
@@ -751,7 +776,7 @@ def _after_loose(
     deleted = ctx.deleted | {pos}
 
     def result(
-        rc: int, *, next_hop: bool = False, with_flow: bool = True
+        rc: int, *, next_hop: bool = False, with_flow: bool = True, appended: bool = False
     ) -> tuple[Context, RrResult]:
         # _evolve(ctx, deleted=, route_params=, fs=, du=, next_hop_route=) spelled out:
         # this is the context almost every in-dialog request ends with.
@@ -768,7 +793,7 @@ def _after_loose(
                 fs,
                 ctx.flags,
                 deleted,
-                ctx.appended_routes,
+                (*ctx.appended_routes, f"<{ctx.request.uri}>") if appended else ctx.appended_routes,
                 ctx.record_routes,
                 ctx.rr_done,
                 ctx.rr_param_buffer,
@@ -828,7 +853,12 @@ def _after_loose(
             try:
                 e2 = e2_na.uri
             except SipParseError as exc:
-                st.add("route-uri-unparsable", f"{e2_text} cannot be parsed ({exc.what}): -1.")
+                deleted = _not_taken(deleted, ctx.deleted, nxt[0])
+                st.add(
+                    "route-uri-unparsable",
+                    f"{e2_text} cannot be parsed ({exc.what}): -1."
+                    + (_NOT_TAKEN_NOTE if pos[0] == nxt[0] else ""),
+                )
                 return result(-1, with_flow=False)
             sock = force_socket_for(e2, ctx.proxy)
             if sock is not None:
@@ -860,11 +890,13 @@ def _after_loose(
     try:
         n_uri = n_na.uri
     except SipParseError as exc:
+        kept = _not_taken(deleted, ctx.deleted, nxt[0])
         st.add(
             "route-uri-unparsable",
-            f"The next Route URI {n_na.uri_text} cannot be parsed ({exc.what}): -1; the "
-            "queued removals stay.",
+            f"The next Route URI {n_na.uri_text} cannot be parsed ({exc.what}): -1"
+            + (_NOT_TAKEN_NOTE if kept != deleted else "; the queued removals stay."),
         )
+        deleted = kept
         return result(-1, next_hop=True, with_flow=False)
     rc_ok = 2 if use_ob else 1
     if not n_uri.is_loose:
@@ -882,7 +914,11 @@ def _after_loose(
             next_hop_route=True,
         )
         if new is None:
-            return result(-1, next_hop=True, with_flow=False)
+            kept = _not_taken(deleted, ctx.deleted, nxt[0])
+            if kept != deleted:
+                st.add("removals-not-made", _NOT_TAKEN_NOTE.strip())
+            deleted = kept
+            return result(-1, next_hop=True, with_flow=False, appended=True)
         if use_ob:
             st.add("flow-keeps-du", f"$du stays the flow address {new.du}: return code 2.")
         return finish(new, rc_ok, path="A", flow=flow, flow_status=flow_status)
@@ -895,7 +931,13 @@ def _after_loose(
         return result(2, next_hop=True)
     target = _maddr_target(n_uri, n_na.uri_text)
     if target is None:
-        st.add("maddr-too-long", f"The maddr of {n_text} is longer than 117 characters: -1.")
+        kept = _not_taken(deleted, ctx.deleted, nxt[0])
+        st.add(
+            "maddr-too-long",
+            f"The maddr of {n_text} is longer than 117 characters: -1."
+            + (_NOT_TAKEN_NOTE if kept != deleted else ""),
+        )
+        deleted = kept
         return result(-1, next_hop=True, with_flow=False)
     maddr_note = " (its maddr parameter decides the address)" if target != n_na.uri_text else ""
     local_note = ""

@@ -1443,3 +1443,35 @@ def test_strict_recovery_removes_the_r2_half_once_the_route_after_it_is_taken() 
     ctx, (res,) = run([R2A, long, "<sip:bob@10.0.0.2>"], ruri="sip:127.0.0.1")
     assert res.rc == -1
     assert R2A not in route_entries(ctx)
+
+
+@pytest.mark.parametrize(
+    ("routes", "left"),
+    [
+        # The next Route cannot be used: a value sharing its line stays ...
+        (["<sip:127.0.0.1;lr>, <sip:p2.example.org:99999;lr>"], 2),
+        ([f"{R2A}, {R2B}, <http://p2.example.org;lr>"], 3),
+        ([f"{R2A}, <http://x>"], 2),
+        # ... one alone on its line goes with the line.
+        (["<sip:127.0.0.1;lr>", "<sip:p2.example.org:99999;lr>"], 1),
+        ([R2A, f"{R2B}, <http://p2.example.org;lr>"], 2),
+        ([f"{R2A}, {R2B}", "<http://p2.example.org;lr>"], 1),
+    ],
+)
+def test_loose_route_removes_a_value_only_once_the_route_after_it_is_taken(
+    routes: list[str], left: int
+) -> None:
+    ctx, (res,) = run(routes, at=proxy(enable_double_rr=1))
+    assert res.rc == -1
+    assert len(route_entries(ctx)) == left
+
+
+def test_a_strict_next_hop_with_a_maddr_too_long_still_gets_the_old_ruri_appended() -> None:
+    long = "<sip:p2.example.org;maddr=" + "a" * 130 + ">"
+    ctx, (res,) = run([f"{SELF}, {long}"])
+    assert res.rc == -1
+    assert route_entries(ctx) == (SELF, long, f"<{BOB}>")
+    assert ctx.ruri == BOB
+    ctx, (res,) = run([long, P2])  # the first Route itself, foreign and strict
+    assert res.rc == -1
+    assert route_entries(ctx) == (long, P2, f"<{BOB}>")
