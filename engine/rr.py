@@ -808,6 +808,14 @@ def _after_loose(
             return finish(new, rc, path="A", flow=flow, flow_status=flow_status)
         return finish(new, rc, path="A")
 
+    def unusable(line: int, rule: str, text: str, otherwise: str = "") -> tuple[Context, RrResult]:
+        # The next Route cannot be used: -1, without this call's removals on its line.
+        nonlocal deleted
+        kept = _not_taken(deleted, ctx.deleted, line)
+        st.add(rule, text + (_NOT_TAKEN_NOTE if kept != deleted else otherwise))
+        deleted = kept
+        return result(-1, next_hop=True, with_flow=False)
+
     def end_codes() -> tuple[Context, RrResult]:
         if use_ob:
             st.add(
@@ -890,14 +898,12 @@ def _after_loose(
     try:
         n_uri = n_na.uri
     except SipParseError as exc:
-        kept = _not_taken(deleted, ctx.deleted, nxt[0])
-        st.add(
+        return unusable(
+            nxt[0],
             "route-uri-unparsable",
-            f"The next Route URI {n_na.uri_text} cannot be parsed ({exc.what}): -1"
-            + (_NOT_TAKEN_NOTE if kept != deleted else "; the queued removals stay."),
+            f"The next Route URI {n_na.uri_text} cannot be parsed ({exc.what}): -1",
+            "; the queued removals stay.",
         )
-        deleted = kept
-        return result(-1, next_hop=True, with_flow=False)
     rc_ok = 2 if use_ob else 1
     if not n_uri.is_loose:
         new = _strict_rewrite(
@@ -931,14 +937,9 @@ def _after_loose(
         return result(2, next_hop=True)
     target = _maddr_target(n_uri, n_na.uri_text)
     if target is None:
-        kept = _not_taken(deleted, ctx.deleted, nxt[0])
-        st.add(
-            "maddr-too-long",
-            f"The maddr of {n_text} is longer than 117 characters: -1."
-            + (_NOT_TAKEN_NOTE if kept != deleted else ""),
+        return unusable(
+            nxt[0], "maddr-too-long", f"The maddr of {n_text} is longer than 117 characters: -1."
         )
-        deleted = kept
-        return result(-1, next_hop=True, with_flow=False)
     maddr_note = " (its maddr parameter decides the address)" if target != n_na.uri_text else ""
     local_note = ""
     if locate(n_uri, ctx.proxy).myself:
