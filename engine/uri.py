@@ -39,6 +39,7 @@ _NOT_IN_PASSWORD = re.compile(r"[;?:]")
 _USER_STOP = re.compile(r"[:;?]")
 _HOST_END = re.compile(r"[:;]")
 _PORT = re.compile(r":([0-9]*)")
+_BAD_HOST_CHAR = re.compile(r'[\s\[\]"<>]')
 _SPACE = re.compile(r"\s")  # the characters for which str.isspace() is true
 
 
@@ -191,19 +192,31 @@ def _fail(what: str, text: str, pos: int) -> SipParseError:
     return SipParseError(f"{what} in URI {text!r}", line=1, column=pos + 1)
 
 
-def _split_params(text: str, base: int, whole: str) -> tuple[tuple[str, str | None], ...]:
-    """Split ``a;b=c;d`` into pairs; quoted values may contain ``;``."""
+def _split_params(text: str) -> tuple[tuple[str, str | None], ...]:
+    """Split ``a;b=c;d`` into pairs; quoted values may contain ``;``.
+
+    As Kamailio 5.6.3 reads parameters (seen on runs): a name may be empty, and a ``;``
+    right after a separator starts the next name, so ``;;lr`` is one parameter named
+    ``;lr`` (not ``lr``), while ``;;;lr`` is ``;`` and then ``lr``.
+
+    >>> _split_params(";lr;x=1;")
+    ((';lr', None), ('x', '1'), ('', None))
+    >>> _split_params("x;;;lr")
+    (('x', None), (';', None), ('lr', None))
+    """
     if not text:
         return ()
     pieces = split_quoted(text) if '"' in text else text.split(";")
     params: list[tuple[str, str | None]] = []
-    pos = base
-    for piece in pieces:
+    carried = ""  # the ';' an empty piece hands on to the next name
+    last = len(pieces) - 1
+    for i, piece in enumerate(pieces):
+        if not piece and i < last and not carried:
+            carried = ";"
+            continue
+        piece, carried = carried + piece, ""
         name, eq, value = piece.partition("=")
-        if not name.strip():
-            raise _fail("empty parameter name", whole, pos)
         params.append((name, value) if eq else (piece, None))
-        pos += len(piece) + 1
     return tuple(params)
 
 
@@ -357,7 +370,7 @@ def _parse_uri_slow(text: str) -> SipUri:
         number, _, ptext = rest.partition(";")
         if not number or _SPACE.search(number):
             raise _fail("missing or invalid telephone number", text, base)
-        return SipUri("tel", user=number, params=_split_params(ptext, base + len(number) + 1, text))
+        return SipUri("tel", user=number, params=_split_params(ptext))
 
     user: str | None = None
     password: str | None = None
@@ -406,21 +419,31 @@ def _parse_uri_slow(text: str) -> SipUri:
             host, after = rest[: m.start()], rest[m.start() :]
     if not host:
         raise _fail("missing host", text, base)
-    if not valid_host(host):
+    # Kamailio's URI parser takes almost any host name ("sip:-p2.example.org",
+    # "sip:%41b.example.org" and "sip:p!2.example.org" name hosts on 5.6.3, "]" is refused);
+    # blanks, brackets, quotes and angle brackets are refused here.  An IPv6 reference
+    # must be one.
+    bad = _BAD_HOST_CHAR.search(host) if host[0] != "[" else None
+    if bad is not None or (host[0] == "[" and not valid_host(host)):
         raise _fail(f"invalid host {host!r}", text, base)
     base += len(host)
     port: int | None = None
     if after.startswith(":"):
         pm = _PORT.match(after)  # ASCII digits only: "\u0665" is not a port
         digits = pm.group(1) if pm else ""
-        if not digits or len(digits) > 5 or int(digits) > 65535:
+        if digits == "" and after[1:2] in ("", ";"):
+            # "host:" with no digits: no port, as on 5.6.3 ("sip:127.0.0.1:;lr" is mine).
+            after = after[1:]
+            base += 1
+        elif not digits or len(digits) > 5 or int(digits) > 65535:
             raise _fail("invalid port", text, base + 1)
-        port = int(digits)
-        after = after[1 + len(digits) :]
-        base += 1 + len(digits)
+        else:
+            port = int(digits)
+            after = after[1 + len(digits) :]
+            base += 1 + len(digits)
     if after and not after.startswith(";"):
         raise _fail(f"unexpected {after[0]!r} after host", text, base)
-    params = _split_params(after[1:], base + 1, text) if after else ()
+    params = _split_params(after[1:]) if after else ()
     return SipUri(scheme, user, password, host, port, params, headers)
 
 
