@@ -339,14 +339,25 @@ class _Steps:
 def _maddr_target(uri: SipUri, uri_text: str) -> str | None:
     """The value copied into $du / the R-URI: the URI verbatim, or ``sip:maddr[:port]``.
 
-    None when the maddr value is longer than Kamailio accepts (117 characters).
+    None when the maddr value is longer than Kamailio accepts (117 characters).  The
+    maddr is found as Kamailio's generic parameter parser finds it, which skips empty
+    parameters: ``;;maddr=x`` has one, though ``;;lr`` has no ``lr`` (seen on 5.6.3).
     """
-    maddr = uri.param("maddr")
+    maddr = uri.param("maddr") if ";;" not in uri.param_text else _skipping_empty(uri, "maddr")
     if maddr is None or maddr == "":
         return uri_text
     if len(maddr) > MAX_MADDR:
         return None
     return f"sip:{maddr}" + (f":{uri.port}" if uri.port is not None else "")
+
+
+def _skipping_empty(uri: SipUri, name: str) -> str | None:
+    """:meth:`SipUri.param` with empty parameters skipped, not joined to the next name."""
+    for piece in split_quoted(uri.param_text[1:]):
+        key, eq, value = piece.partition("=")
+        if key.strip().lower() == name:
+            return value.strip() if eq else ""
+    return None
 
 
 def _source_addr(source: str | None) -> tuple[str, int] | None:

@@ -1475,3 +1475,13 @@ def test_a_strict_next_hop_with_a_maddr_too_long_still_gets_the_old_ruri_appende
     ctx, (res,) = run([long, P2])  # the first Route itself, foreign and strict
     assert res.rc == -1
     assert route_entries(ctx) == (long, P2, f"<{BOB}>")
+
+
+def test_after_an_empty_parameter_maddr_is_found_but_lr_is_not() -> None:
+    # Seen on 5.6.3: ";;lr" is a parameter named ";lr", yet ";;maddr=" is still a maddr.
+    ctx, (res,) = run([f"{SELF}, <sip:p2.example.org;lr;;maddr=10.0.0.9>"])
+    assert (res.rc, ctx.du) == (1, "sip:10.0.0.9")
+    ctx, (res,) = run([f"{SELF}, <sip:p2.example.org;;maddr=10.0.0.9>"])  # strict: no lr
+    assert (res.rc, ctx.ruri, res.appended) == (1, "sip:10.0.0.9", f"<{BOB}>")
+    ctx, (res,) = run([f"{SELF}, <sip:p2.example.org;;lr>"])
+    assert (ctx.ruri, res.appended) == ("sip:p2.example.org;;lr", f"<{BOB}>")
