@@ -246,11 +246,12 @@ def split_quoted(text: str) -> list[str]:
 _PORT_THEN_PARAMS = re.compile(r":[0-9]+[;?]")
 
 
-def _userinfo_problem(userinfo: str) -> tuple[str, int] | None:
-    """Why Kamailio 5.6.3 refuses the text before a URI's '@' (what, 0-based offset),
-    or None.  Learnt from runs (tests/engine/test_uri.py lists them):
+def _split_userinfo(userinfo: str, text: str, base: int) -> tuple[str, str | None]:
+    """The user and the password in the text before a URI's '@', as Kamailio 5.6.3
+    reads them (learnt from runs, tests/engine/test_uri.py lists them); ``base`` is
+    where ``userinfo`` starts in ``text``, for the column of an error:
 
-    * ``user``, ``user;x``, ``user?x``, ``user;x:y`` are user parts;
+    * ``user``, ``user;x``, ``user?x``, ``user;x:y`` are user parts, without password;
     * after ``user:`` (a ':' before any ';' or '?') comes a password, which may hold
       no ';', '?' or ':' (``a:b,c`` is fine, ``a:b;c`` and ``h:5070;x`` are not);
     * text starting with an IPv6 reference is a user part only when ';' or '?'
@@ -259,18 +260,22 @@ def _userinfo_problem(userinfo: str) -> tuple[str, int] | None:
     if userinfo[0] == "[":
         close = userinfo.find("]")
         if close < 0:
-            return "unterminated IPv6 reference in user part", 0
+            raise _fail("unterminated IPv6 reference in user part", text, base)
         after = userinfo[close + 1 :]
-        if after[:1] in (";", "?") or _PORT_THEN_PARAMS.match(after):
-            return None
-        return "an IPv6 reference before '@' must be followed by ';' or '?'", close + 1
+        if not (after[:1] in (";", "?") or _PORT_THEN_PARAMS.match(after)):
+            raise _fail(
+                "an IPv6 reference before '@' must be followed by ';' or '?'",
+                text,
+                base + close + 1,
+            )
+        return userinfo, None
     first = _USER_STOP.search(userinfo)
     if first is None or first.group() != ":":
-        return None
+        return userinfo, None
     bad = _NOT_IN_PASSWORD.search(userinfo, first.end())
     if bad is not None:
-        return f"character {bad.group()!r} not allowed in password", bad.start()
-    return None
+        raise _fail(f"character {bad.group()!r} not allowed in password", text, base + bad.start())
+    return userinfo[: first.start()], userinfo[first.end() :]
 
 
 def valid_host(host: str) -> bool:
@@ -377,7 +382,7 @@ def _parse_uri_slow(text: str) -> SipUri:
     # The user part is everything before the first '@', as Kamailio 5.6.3 reads it
     # (seen on runs, tests/engine/test_uri.py): ';', '?', ',', '<' and blanks may stand
     # in it ("sip:a;x?y@host" names host), a second '@' anywhere is an error, and
-    # _userinfo_problem() says what else it refuses.
+    # _split_userinfo() says what else it refuses.
     at = rest.find("@")
     if at >= 0:
         userinfo = rest[:at]
@@ -389,15 +394,7 @@ def _parse_uri_slow(text: str) -> SipUri:
         bad_user = _FORBIDDEN_IN_USERINFO.search(userinfo)
         if bad_user:
             raise _fail(f"character {bad_user.group()!r} not allowed in user part", text, base)
-        problem = _userinfo_problem(userinfo)
-        if problem is not None:
-            raise _fail(problem[0], text, base + problem[1])
-        # A password only where a ':' comes before any ';' or '?' (and no IPv6 reference).
-        first = _USER_STOP.search(userinfo) if userinfo[0] != "[" else None
-        if first is not None and first.group() == ":":
-            user, password = userinfo[: first.start()], userinfo[first.end() :]
-        else:
-            user = userinfo
+        user, password = _split_userinfo(userinfo, text, base)
         rest = rest[at + 1 :]
         base += at + 1
     headers: str | None = None
