@@ -343,7 +343,8 @@ def _maddr_target(uri: SipUri, uri_text: str) -> str | None:
     maddr is found as Kamailio's generic parameter parser finds it, which skips empty
     parameters: ``;;maddr=x`` has one, though ``;;lr`` has no ``lr`` (seen on 5.6.3).
     """
-    maddr = uri.param("maddr") if ";;" not in uri.param_text else _skipping_empty(uri, "maddr")
+    text = uri.param_text
+    maddr = uri.param("maddr") if ";;" not in text else _generic_param(text, "maddr")
     if maddr is None or maddr == "":
         return uri_text
     if len(maddr) > MAX_MADDR:
@@ -351,11 +352,15 @@ def _maddr_target(uri: SipUri, uri_text: str) -> str | None:
     return f"sip:{maddr}" + (f":{uri.port}" if uri.port is not None else "")
 
 
-def _skipping_empty(uri: SipUri, name: str) -> str | None:
-    """:meth:`SipUri.param` with empty parameters skipped, not joined to the next name."""
-    for piece in split_quoted(uri.param_text[1:]):
+def _generic_param(text: str, name: str) -> str | None:
+    """A parameter in ``;a=1;b`` text as Kamailio's generic parameter parser reads it:
+    empty parameters are skipped (``;;maddr=x`` has a maddr), unlike the URI parser's
+    (``;;lr`` has no lr; see :func:`engine.uri._split_params`).  Value and name as
+    :meth:`SipUri.param` gives them; None when absent.
+    """
+    for piece in split_quoted(text):
         key, eq, value = piece.partition("=")
-        if key.strip().lower() == name:
+        if key and key.strip().lower() == name:
             return value.strip() if eq else ""
     return None
 
@@ -1156,21 +1161,11 @@ def direction(ctx: Context) -> str:
     params = local_route_params(ctx)
     if not params:
         return "downstream"
-    ftag = SipUri("sip", host="x", params=_params_of(params)).param("ftag")
+    ftag = _generic_param(params, "ftag")
     from_tag = ctx.request.tag("From")
     if not ftag or not from_tag or ftag == from_tag:
         return "downstream"
     return "upstream"
-
-
-def _params_of(text: str) -> tuple[tuple[str, str | None], ...]:
-    out: list[tuple[str, str | None]] = []
-    for piece in text.split(";"):
-        if not piece:
-            continue
-        name, eq, value = piece.partition("=")
-        out.append((name, value if eq else None))
-    return tuple(out)
 
 
 def is_direction(ctx: Context, which: str) -> RrResult:
