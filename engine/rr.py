@@ -824,13 +824,15 @@ def _after_loose(
             return finish(new, rc, path="A", flow=flow, flow_status=flow_status)
         return finish(new, rc, path="A")
 
-    def unusable(line: int, rule: str, text: str, otherwise: str = "") -> tuple[Context, RrResult]:
+    def unusable(
+        line: int, rule: str, text: str, otherwise: str = "", *, next_hop: bool = True
+    ) -> tuple[Context, RrResult]:
         # The next Route cannot be used: -1, without this call's removals on its line.
         nonlocal deleted
         kept = _not_taken(deleted, ctx.deleted, line)
         st.add(rule, text + (_NOT_TAKEN_NOTE if kept != deleted else otherwise))
         deleted = kept
-        return result(-1, next_hop=True, with_flow=False)
+        return result(-1, next_hop=next_hop, with_flow=False)
 
     def end_codes() -> tuple[Context, RrResult]:
         if use_ob:
@@ -877,13 +879,12 @@ def _after_loose(
             try:
                 e2 = e2_na.uri
             except SipParseError as exc:
-                deleted = _not_taken(deleted, ctx.deleted, nxt[0])
-                st.add(
+                return unusable(
+                    nxt[0],
                     "route-uri-unparsable",
-                    f"{e2_text} cannot be parsed ({exc.what}): -1."
-                    + (_NOT_TAKEN_NOTE if pos[0] == nxt[0] else ""),
+                    f"{e2_text} cannot be parsed ({exc.what}): -1.",
+                    next_hop=False,
                 )
-                return result(-1, with_flow=False)
             sock = force_socket_for(e2, ctx.proxy)
             if sock is not None:
                 fs = sock
@@ -994,9 +995,7 @@ def _after_strict(
     walk = _Walk(headers)
     pos: tuple[int, int] | None = (0, 0)
     rr = ctx.proxy.rr
-    # Route 1 consumed as the r2 half, to be removed once the candidate after it is taken
-    # (when both stand on line 0; alone on its line, it goes at once).  Seen on 5.6.3.
-    pending: frozenset[tuple[int, int]] = frozenset()
+    before = ctx.deleted  # what _not_taken() keeps when the candidate cannot be used
     if rr.enable_double_rr and e1.has_param("r2") and locate(e1, ctx.proxy).myself:
         transport = e1.param("transport")
         sock = find_socket(ctx.proxy, e1.host, e1.port, transport.lower() if transport else None)
@@ -1007,11 +1006,8 @@ def _after_strict(
             f"Route 1 {e1_text} is this proxy with r2 (the other half of its double "
             f"Record-Route): removed" + (f"; the request will leave from {sock}." if sock else "."),
         )
+        ctx = _evolve(ctx, deleted=ctx.deleted | {(0, 0)})
         pos = walk.next((0, 0))
-        if pos is None or pos[0] != 0:
-            ctx = _evolve(ctx, deleted=ctx.deleted | {(0, 0)})
-        else:
-            pending = frozenset({(0, 0)})
         if pos is None:
             st.add(
                 "strict-r2-dead-end",
@@ -1028,7 +1024,7 @@ def _after_strict(
         st.add(
             "route-uri-unparsable", f"The Route URI {c_na.uri_text} cannot be parsed: {exc.what}."
         )
-        return finish(ctx, -1, path="S")
+        return finish(_evolve(ctx, deleted=_not_taken(ctx.deleted, before, pos[0])), -1, path="S")
     # The R-URI's parameters stand for the local Route's from here on; when it has none,
     # they stay unset and are read from the first Route if that is this proxy.  (Seen on
     # 5.6.3: they are taken once the candidate's URI is read, so an r2 half with nothing
@@ -1036,11 +1032,12 @@ def _after_strict(
     ctx = _evolve(ctx, route_params=ruri.param_text or _UNSET)
     target = _maddr_target(c_uri, c_na.uri_text)
     if target is None:
+        kept = _not_taken(ctx.deleted, before, pos[0])
         st.add(
             "maddr-too-long",
-            f"The maddr of {c_text} is too long: -1" + (_KEPT_NOTE if pending else "."),
+            f"The maddr of {c_text} is too long: -1" + (_KEPT_NOTE if kept != ctx.deleted else "."),
         )
-        return finish(ctx, -1, path="S")
+        return finish(_evolve(ctx, deleted=kept), -1, path="S")
     if not c_uri.is_loose:
         deleted = set(ctx.deleted) | {(pos[0], i) for i in range(pos[1] + 1)}
         st.add(
@@ -1051,9 +1048,9 @@ def _after_strict(
         )
         return finish(_evolve(ctx, ruri=target, deleted=frozenset(deleted)), 1, path="S")
     du = target
-    # $du is set, and the r2 half removed, before the last Route is looked for: a failure
-    # from here on returns -1 with both done (seen on 5.6.3).
-    ctx = _evolve(ctx, du=du, deleted=ctx.deleted | pending)
+    # $du is set, and the r2 half's removal made, before the last Route is looked for: a
+    # failure from here on returns -1 with both done (seen on 5.6.3).
+    ctx = _evolve(ctx, du=du)
     last = walk.last()
     if last is None:
         st.add(
