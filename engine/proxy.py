@@ -334,14 +334,8 @@ def locate(uri: SipUri, proxy: Proxy) -> Locality:
         return _NOT_MYSELF
     # A host without ':' that is none of the proxy's own (the next hop of almost every
     # request) is answered at once, without walking the sockets and aliases, and is not
-    # remembered: a stream of distinct next hops would only churn the memo.  (Without
-    # brackets, _host_key(host) is host.lower(); the keys are looked up inline.)
-    if ":" not in host and host[0] != "[":
-        own = _HOST_KEYS.get(id(proxy))
-        keys = own[1] if own is not None and own[0] is proxy else _own_host_keys(proxy)
-        if host.lower() not in keys:
-            return _NOT_MYSELF
-    elif ":" not in host and _host_key(host) not in _own_host_keys(proxy):
+    # remembered: a stream of distinct next hops would only churn the memo.
+    if ":" not in host and _host_key(host) not in _own_host_keys(proxy):
         return _NOT_MYSELF
     port = DEFAULT_PORT if uri.port is None else uri.port
     key = (id(proxy), host, port)
