@@ -50,6 +50,7 @@ class NodeSpec:
     x: float
     y: float
     warnings: tuple[str, ...] = ()  # configuration warnings shown as a persistent badge
+    more_addresses: int = 0  # sockets beyond the one in ``subtitle``, shown as "+N"
 
 
 def badge_width(style: FlagStyle, height: float) -> float:
@@ -228,13 +229,12 @@ class NodeItem(QGraphicsObject):
         painter.setFont(font)
         painter.setPen(sub)
         metrics = QFontMetricsF(font)
-        # Elide the address, never the "+N more sockets" after it.
-        address, plus, more = self.spec.subtitle.rpartition(" +")
-        if not (plus and more.isdigit()):
-            address, more = self.spec.subtitle, ""
+        # Elide the address, never the "+N" of the sockets beyond it.
+        more = self.spec.more_addresses
         suffix = f" +{more}" if more else ""
         width = rect.width() - 20 - metrics.horizontalAdvance(suffix)
-        subtitle = metrics.elidedText(address, Qt.TextElideMode.ElideMiddle, width) + suffix
+        subtitle = metrics.elidedText(self.spec.subtitle, Qt.TextElideMode.ElideMiddle, width)
+        subtitle += suffix
         painter.drawText(
             QRectF(rect.left() + 8, rect.top() + 27, rect.width() - 16, 16),
             Qt.AlignmentFlag.AlignCenter,

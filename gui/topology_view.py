@@ -100,21 +100,21 @@ def configuration_html(scenario: Scenario | None, name: str) -> list[str]:
     return [html.escape(r) for r in rows]
 
 
-def box_address(address: str) -> str:
+def box_address(address: str) -> tuple[str, int]:
     """What a box shows of an element's sockets: the first one, and how many more.
 
     UDP is the default, so the box names only other transports; the hover text lists
     every socket.
 
     >>> box_address("udp:192.0.2.2:5060, udp:[2001:db8::2]:5060, tls:192.0.2.2:5061")
-    '192.0.2.2:5060 +2'
+    ('192.0.2.2:5060', 2)
     >>> box_address("tcp:192.0.2.9:5060")
-    'tcp:192.0.2.9:5060'
+    ('tcp:192.0.2.9:5060', 0)
     """
     first, *more = address.split(", ")
     if first.startswith("udp:"):
         first = first[4:]
-    return f"{first} +{len(more)}" if more else first
+    return first, len(more)
 
 
 def node_specs(
@@ -135,12 +135,12 @@ def node_specs(
         kind = str(attrs.get("kind", "proxy"))
         kind = "ua" if kind.lower() in ("ua", "user-agent", "user_agent", "uac", "uas") else "proxy"
         x, y = scene_pos.get(name, (0.0, 0.0))
-        subtitle = box_address(str(attrs.get("address") or attrs.get("subtitle") or ""))
+        subtitle, more = box_address(str(attrs.get("address") or attrs.get("subtitle") or ""))
         own = tuple(w.split(": ", 1)[1] for w in warnings if w.startswith(f"{name}: "))
         tip = [f"<b>{html.escape(str(name))}</b>", *configuration_html(scenario, str(name))]
         if len(tip) == 1:
             tip = [_tooltip(str(name), attrs)]
         tip.extend(f"<br><b>⚠ {html.escape(w)}</b>" for w in own)
-        specs.append(NodeSpec(str(name), kind, subtitle, "<br>".join(tip), x, y, own))
+        specs.append(NodeSpec(str(name), kind, subtitle, "<br>".join(tip), x, y, own, more))
     links = sorted({tuple(sorted((str(a), str(b)))) for a, b in graph.edges if a != b})
     return specs, [(a, b) for a, b in links]
