@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.core import core_problem
+from engine.core import drop_error
 from engine.errors import ConfigError, EngineError, ScriptError, SipParseError
 from engine.message import SipRequest, parse_message
 from engine.proxy import Outbound, Proxy
@@ -158,13 +158,9 @@ def run_vector_full(vector: Mapping[str, Any]) -> VectorRun:
     msg = parse_message(raw)
     if not isinstance(msg, SipRequest):
         raise SipParseError("raw: a response was given where a request is needed")
-    dropped = core_problem(msg)
+    dropped = drop_error(msg)
     if dropped is not None:
-        raise SipParseError(
-            f"Kamailio 5.6.3 drops this request before the script runs: {dropped[1]}",
-            header=None if dropped[0] is None else msg.headers[dropped[0]].name,
-            status_hint=400,
-        )
+        raise dropped
     script = vector.get("script", ["loose_route()"])
     if not isinstance(script, list | str) or not all(isinstance(s, str) for s in script):
         raise ScriptError("script: expected a list of statements (strings)")

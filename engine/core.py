@@ -50,6 +50,19 @@ def core_problem(request: SipRequest) -> tuple[int | None, str] | None:
     return None
 
 
+def drop_error(request: SipRequest) -> SipParseError | None:
+    """:func:`core_problem` as the error a batch or the command line reports, or None."""
+    problem = core_problem(request)
+    if problem is None:
+        return None
+    index, what = problem
+    return SipParseError(
+        f"Kamailio 5.6.3 drops this request before the script runs: {what}",
+        header=None if index is None else request.headers[index].name,
+        status_hint=400,
+    )
+
+
 def _problem(name: str, value: str) -> str | None:
     if name == "Via":
         for element in split_values(value):

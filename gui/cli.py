@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from typing import IO, Any, NoReturn
 
 from engine.batch import EXPECTED_FIELDS, VectorRun, compare, evaluate, run_vector
-from engine.core import core_problem
+from engine.core import drop_error
 from engine.errors import EngineError
 from engine.message import SipRequest, parse_message
 from engine.proxy import Outbound, Proxy
@@ -269,11 +269,9 @@ def _cmd_rr(args: argparse.Namespace) -> int:
         raise UsageError(f"{name}: {exc}") from None
     if not isinstance(msg, SipRequest):
         raise UsageError(f"{name}: this is a response; loose_route() takes a request")
-    dropped = core_problem(msg)
+    dropped = drop_error(msg)
     if dropped is not None:
-        raise UsageError(
-            f"{name}: Kamailio 5.6.3 drops this request before the script runs: {dropped[1]}"
-        )
+        raise UsageError(f"{name}: {dropped.what}")
     run = evaluate(
         msg,
         proxy,
