@@ -28,6 +28,7 @@ from engine.message import SipRequest, parse_message
 from engine.proxy import Outbound, Proxy
 from engine.rr import Context, RrResult, forwarded, route_entries
 from engine.script import LOOSE_ROUTE_FAMILY, RECORD_ROUTE_FAMILY, Call, parse_script, run_script
+from engine.uri import parse_uri
 
 EXPECTED_FIELDS = ("rc", "ruri", "du", "fs", "routes", "rr_rc", "record_routes")
 
@@ -135,7 +136,7 @@ def evaluate(
     rrs = [r for c, r in zip(calls, results, strict=True) if c.name in RECORD_ROUTE_FAMILY]
     if lr:
         fields["rc"] = lr[-1].rc
-    fields["ruri"] = final.ruri
+    fields["ruri"] = dollar_ru(final.ruri)
     fields["du"] = final.du
     fields["fs"] = str(final.fs) if final.fs is not None else None
     fields["routes"] = list(route_entries(final))
@@ -145,6 +146,19 @@ def evaluate(
         # leaves, the ones this proxy inserted on top of those it received.
         fields["record_routes"] = list(forwarded(final).list_values("Record-Route"))
     return VectorRun(final, calls, results, fields)
+
+
+def dollar_ru(ruri: str) -> str:
+    """``$ru`` as Kamailio 5.6.3 gives it: the R-URI, or nothing when it cannot be parsed.
+
+    >>> dollar_ru("sip:b@10.0.0.2"), dollar_ru("sip:127.0.0.1?x;y")
+    ('sip:b@10.0.0.2', '')
+    """
+    try:
+        parse_uri(ruri)
+    except SipParseError:
+        return ""
+    return ruri
 
 
 def run_vector_full(vector: Mapping[str, Any]) -> VectorRun:
@@ -197,6 +211,7 @@ __all__ = [
     "EngineError",
     "VectorRun",
     "compare",
+    "dollar_ru",
     "evaluate",
     "proxy_from_json",
     "run_vector",

@@ -683,6 +683,9 @@ def _strict_rewrite(
     )
 
 
+_BLANK = re.compile(r"\s")
+
+
 def _after_loose(
     ctx: Context,
     st: _Steps,
@@ -699,6 +702,11 @@ def _after_loose(
     loc = locate(e1, ctx.proxy)
     if not loc.myself:
         why = loc.reason() if loc.gruu else "no listen socket or alias of this proxy matches"
+        if _BLANK.search(e1.host):
+            why += (
+                f": its host {e1.host!r} holds white space, which Kamailio 5.6.3 keeps as "
+                "part of a host written without a user part, where RFC 3261 allows no blanks"
+            )
         if e1.is_loose:
             target = _maddr_target(e1, walk.element(pos)[0].uri_text)
             if target is None:

@@ -146,7 +146,9 @@ def format_outcome(run: VectorRun) -> str:
         lines.append(f"{call} = {res.rc}" + (f"  ({meaning})" if meaning else ""))
     f = run.fields
     lines.append("")
-    lines.append(f"  R-URI          {f['ruri']}")
+    ruri = run.context.ruri
+    unreadable = "  ($ru is empty: Kamailio cannot parse it)" if f["ruri"] != ruri else ""
+    lines.append(f"  R-URI          {ruri}{unreadable}")
     lines.append(f"  $du            {f['du'] if f['du'] is not None else '(unset)'}")
     lines.append(f"  forced socket  {f['fs'] if f['fs'] is not None else '(none)'}")
     routes = f["routes"]

@@ -33,9 +33,9 @@ PASSWORD_CHARS = ALNUM + "-_.!~*'()%&=+$,"
 # (it would end a user part) or control characters; a name has no '=' and no blanks.
 PARAM_NAME_CHARS = TOKEN + "[]/:&+$"
 PARAM_VALUE_CHARS = TOKEN + "[]/:&+$=, "
-# URI headers hold anything but control characters and '@' (which would make all
-# before it a user part, as it does in Kamailio 5.6.3).
-HEADER_CHARS = TOKEN + "=&?;:,/ <>[]"
+# URI headers hold anything but control characters, '@' (which would make all before it
+# a user part, as it does in Kamailio 5.6.3) and ';' (5.6.3 refuses it after the '?').
+HEADER_CHARS = TOKEN + "=&?:,/ <>[]"
 
 
 def _text(alphabet: str, min_size: int = 0, max_size: int = 12) -> st.SearchStrategy[str]:
@@ -49,6 +49,10 @@ ipv6_references = st.one_of(
     st.ip_addresses(v=6).map(lambda a: f"[{a.exploded}]"),
 )
 hosts = st.one_of(hostnames, ipv4, ipv6_references)
+# Behind a user part a host name is letters, digits, '.' and '-' (Kamailio 5.6.3).
+hosts_after_user = st.one_of(
+    st.from_regex(r"[A-Za-z0-9][A-Za-z0-9.-]{0,20}", fullmatch=True), ipv4, ipv6_references
+)
 ports = st.one_of(st.none(), st.integers(0, 65535))
 
 
@@ -81,7 +85,7 @@ def sip_uris(draw: st.DrawFn, *, headers: bool = True) -> SipUri:
         scheme=draw(st.sampled_from(("sip", "sips"))),
         user=user,
         password=password,
-        host=draw(hosts),
+        host=draw(hosts if user is None else hosts_after_user),
         port=draw(ports),
         params=draw(params()),
         headers=draw(st.one_of(st.none(), _text(HEADER_CHARS, 0, 12))) if headers else None,

@@ -100,6 +100,33 @@ from tests.engine.strategies import attempt, texts_of, uris
             id="kamailio-lenient-params",
         ),
         pytest.param("sip:h:00005", SipUri("sip", host="h", port=5), id="leading-zero-port"),
+        # With no user part Kamailio 5.6.3 keeps blanks and angle brackets in the host:
+        # "sip:127.0.0.1 ;lr" is a foreign loose router whose host ends in a blank.
+        pytest.param(
+            "sip:127.0.0.1 ;lr",
+            SipUri("sip", host="127.0.0.1 ", params=(("lr", None),)),
+            id="blank-ends-host",
+        ),
+        pytest.param("sip: h\t", SipUri("sip", host=" h\t"), id="blanks-around-host"),
+        pytest.param("sip:p<2>x", SipUri("sip", host="p<2>x"), id="angles-in-host"),
+        pytest.param("sip:h :5060", SipUri("sip", host="h ", port=5060), id="blank-before-port"),
+        pytest.param("sip:p_2!", SipUri("sip", host="p_2!"), id="odd-host-without-user"),
+        # Behind a user part: letters, digits, '.' and '-' (a '-' may end it).
+        pytest.param(
+            "sip:u@p2.example.org-", SipUri("sip", "u", None, "p2.example.org-"), id="u-dash"
+        ),
+        pytest.param("sip:u@p..q.", SipUri("sip", "u", None, "p..q."), id="u-dots"),
+        # A '?' in the user part is no header, so a ';' after it is fine.
+        pytest.param(
+            "sip:a?x;y@h;lr",
+            SipUri("sip", "a?x;y", None, "h", params=(("lr", None),)),
+            id="semi-after-query-in-user",
+        ),
+        pytest.param(
+            "sip:h;lr?x=y&z",
+            SipUri("sip", host="h", params=(("lr", None),), headers="x=y&z"),
+            id="headers",
+        ),
     ],
 )
 def test_parse_uri(text: str, expected: SipUri) -> None:
@@ -130,6 +157,27 @@ def test_parse_uri(text: str, expected: SipUri) -> None:
         pytest.param("sip:[::1;lr", "unterminated IPv6 reference", 5, id="open-bracket"),
         pytest.param("sip:[::g]", "invalid host '[::g]'", 5, id="bad-ipv6"),
         pytest.param("sip:h]x", "invalid host 'h]x'", 5, id="bad-hostname"),
+        pytest.param('sip:h"x', "invalid host 'h\"x'", 5, id="quote-in-host"),
+        # Behind a user part Kamailio 5.6.3 takes only letters, digits, '.' and '-'.
+        pytest.param("sip:u@p!2", "invalid host 'p!2': after a user part", 7, id="u-bang"),
+        pytest.param("sip:u@p_2", "invalid host 'p_2': after a user part", 7, id="u-underscore"),
+        pytest.param("sip:u@-p2", "invalid host '-p2': after a user part", 7, id="u-leading-dash"),
+        pytest.param("sip:u@.p2", "invalid host '.p2': after a user part", 7, id="u-leading-dot"),
+        pytest.param("sip:u@h ;lr", "invalid host 'h ': after a user part", 7, id="u-blank"),
+        pytest.param(
+            "sip:u:pw@p%41", "invalid host 'p%41': after a user part", 10, id="u-pw-escape"
+        ),
+        pytest.param(
+            "sip:u@p\u00e92", "invalid host 'p\u00e92': after a user part", 7, id="u-non-ascii"
+        ),
+        # A ';' after the '?' that starts the URI headers.
+        pytest.param("sip:h?x=y;lr", "';' in the URI headers after '?'", 10, id="semi-in-headers"),
+        pytest.param(
+            "sip:h;lr?;", "';' in the URI headers after '?'", 10, id="semi-right-after-query"
+        ),
+        pytest.param(
+            "sip:u@h:5060?x;y", "';' in the URI headers after '?'", 15, id="semi-after-port-query"
+        ),
         pytest.param("sip:h:x", "invalid port", 7, id="letter-port"),
         pytest.param("sip:h:65536", "invalid port", 7, id="port-too-large"),
         pytest.param("sip:h:123456", "invalid port", 7, id="port-too-long"),
