@@ -9,7 +9,8 @@ Two families:
 * ``G…`` -- requests with Route sets of 0 to 5 entries mixing the proxy's own addresses and
   aliases (with and without port, IPv4 and IPv6, case variants, near misses) with foreign hosts;
   ``lr`` / ``lr=on`` / no ``lr`` / ``r2=on`` / ``ftag`` / ``maddr`` / ``gr`` / ``transport`` /
-  ``sips:`` / display names / user parts; one or several Route header lines; with and without
+  ``sips:`` / display names / user parts / URI headers / blanks and odd characters after a
+  host; one or several Route header lines; with and without
   To-tag; R-URI foreign or naming the proxy; scripts mostly ``loose_route()``, some
   ``record_route()`` and both.  Spread over a few proxy configurations.
 * ``F…`` -- outbound flow tokens (the ``outbound`` module loaded): valid tokens built with
@@ -250,7 +251,18 @@ def build_uri(
     if user is None and rng.random() < 0.15:
         user = rng.choice(["alice", "proxy", "a.b-c", "x+1"])
     userinfo = f"{user}@" if user else ""
-    return f"{scheme}:{userinfo}{hostport}" + "".join(f";{p}" for p in params)
+    ptext = "".join(f";{p}" for p in params)
+    roll = rng.random()
+    if roll < 0.03:
+        # URI headers; a ';' after the '?' makes the URI unparsable on 5.6.3.
+        ptext += rng.choice(["?x=y", "?Subject=hi&y", "?x=y;z", "?;"])
+    elif roll < 0.05 and not userinfo and not hostport.startswith("["):
+        # Blanks after a host with no user part stay in the host ("127.0.0.1 " is foreign).
+        hostport += rng.choice([" ", "\t", "  "])
+    elif roll < 0.06 and not hostport.startswith("["):
+        # Characters a host takes only when there is no user part.
+        hostport += rng.choice(["!", "_x", "<", "%41"])
+    return f"{scheme}:{userinfo}{hostport}{ptext}"
 
 
 def name_addr(rng: random.Random, uri: str) -> str:
