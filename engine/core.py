@@ -31,6 +31,9 @@ REQUIRED = ("Via", "From", "To", "Call-ID", "CSeq")
 # One Via value: protocol name, version and transport, then a sent-by host.
 _VIA = re.compile(r"SIP\s*/\s*2\.0\s*/\s*[A-Za-z0-9.!%*_+`'~-]+\s+[^\s;,]")
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"\Z', re.DOTALL)
+# A quoted parameter value may hold no backslash: ;tag="a\", ;tag="\"" and ;tag="a\\"
+# are all dropped (seen on 5.6.3), though a display name may escape a quote.
+_QUOTED_PARAM = re.compile(r'"[^"\\]*"\Z')
 _BLANK_OR_COMMA = re.compile(r"[\s,]")
 
 
@@ -91,7 +94,12 @@ def _address_problem(value: str) -> str | None:
         if pvalue is None:
             continue
         if pvalue.startswith('"'):
-            if not _QUOTED.match(pvalue):
+            if not _QUOTED_PARAM.match(pvalue):
+                if "\\" in pvalue:
+                    return (
+                        f"its {pname} value {pvalue[:60]} holds a backslash, which a quoted "
+                        "parameter value may not"
+                    )
                 return f"its {pname} value {pvalue[:60]} is a quoted string that never closes"
         elif _BLANK_OR_COMMA.search(pvalue):
             what = "a comma" if "," in pvalue else "white space"

@@ -261,10 +261,16 @@ _name_addr_memo = lru_cache(maxsize=2048)(_parse_name_addr)
 
 
 def tag_param(value: str | None) -> str:
-    """The ``tag`` parameter of a To/From value; ``""`` when absent, empty or unparsable.
+    """The ``tag`` of a To/From value as Kamailio 5.6.3 reads it; ``""`` when absent,
+    empty or unparsable.
+
+    Each ``tag`` parameter overwrites the one before it, and a quoted value loses its
+    quotes (seen on runs: ``;tag=t1;tag=`` has no tag, ``;tag="t1"`` is t1).
 
     >>> tag_param('"Bob" <sip:bob@b.example>;tag=a6c85cf'), tag_param("<sip:b@x>;tag=")
     ('a6c85cf', '')
+    >>> tag_param("<sip:b@x>;tag=t1;tag=t2"), tag_param('<sip:b@x>;tag="t1"')
+    ('t2', 't1')
     """
     if value is None:
         return ""
@@ -278,9 +284,23 @@ def _tag(value: str) -> str:
     if found is not None:
         return found
     try:
-        return parse_name_addr(value).param("tag") or ""
+        params = parse_name_addr(value).params
     except SipParseError:
         return ""
+    tag = ""
+    for name, pvalue in params:
+        if name.strip().lower() == "tag":
+            tag = "" if pvalue is None else pvalue.strip()
+    return unquote_param(tag)
+
+
+def unquote_param(value: str, quotes: str = '"') -> str:
+    """A parameter value without the quotes around it, as Kamailio's parameter parsers
+    give it: To and From tags lose double quotes (``"f1"`` is f1), Route parameters
+    single quotes too (``ftag='f1'`` is f1; seen on 5.6.3)."""
+    if len(value) >= 2 and value[0] in quotes and value[-1] == value[0]:
+        return value[1:-1]
+    return value
 
 
 # A dialog's To and From come with each of its requests: remember the recent answers.
@@ -324,8 +344,8 @@ def _tag_everyday(value: str) -> str | None:
         name = name.strip()
         if not name:
             return ""  # an empty parameter name makes the whole value unparsable
-        if tag is None and name.lower() == "tag":
-            tag = pvalue.strip() if eq else ""
+        if name.lower() == "tag":
+            tag = pvalue.strip() if eq else ""  # the last one counts, as in _tag()
     return tag or ""
 
 

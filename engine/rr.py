@@ -42,6 +42,7 @@ from engine.headers import (
     parse_name_addr,
     quote_left_open,
     split_values,
+    unquote_param,
 )
 from engine.message import Header, SipRequest
 from engine.outbound import Flow, TokenStatus, encode_flow_token, inspect_flow_token, key_for
@@ -1036,8 +1037,10 @@ def _after_strict(
     # The R-URI's parameters stand for the local Route's from here on; when it has none,
     # they stay unset and are read from the first Route if that is this proxy.  (Seen on
     # 5.6.3: they are taken once the candidate's URI is read, so an r2 half with nothing
-    # readable after it leaves them as they were.)
-    ctx = _evolve(ctx, route_params=ruri.param_text or _UNSET)
+    # readable after it leaves them as they were.)  Unlike a Route's, they are kept
+    # without the ';' before them: check_route_param(";lr") is FALSE on the R-URI
+    # sip:127.0.0.1;lr, check_route_param("lr") TRUE (seen on 5.6.3).
+    ctx = _evolve(ctx, route_params=ruri.param_text[1:] or _UNSET)
     target = _maddr_target(c_uri, c_na.uri_text)
     if target is None:
         kept = _not_taken(ctx.deleted, before, pos[0])
@@ -1167,6 +1170,8 @@ def direction(ctx: Context) -> str:
     if not params:
         return "downstream"
     ftag = _generic_param(params, "ftag")
+    if ftag is not None:
+        ftag = unquote_param(ftag, "\"'")  # ftag="f1" and ftag='f1' are f1 (seen on 5.6.3)
     from_tag = ctx.request.tag("From")
     if not ftag or not from_tag or ftag == from_tag:
         return "downstream"
@@ -1199,7 +1204,8 @@ def is_direction(ctx: Context, which: str) -> RrResult:
 
 
 def check_route_param(ctx: Context, pattern: str) -> RrResult:
-    """``check_route_param(re)``: case-insensitive search in ``;`` + the local Route params."""
+    """``check_route_param(re)``: case-insensitive search in the local Route's parameters,
+    from the ``;`` before the first (the R-URI's after strict recovery start after it)."""
     try:
         regex = re.compile(pattern, re.IGNORECASE)
     except (re.error, OverflowError, RecursionError) as exc:
@@ -1214,7 +1220,7 @@ def check_route_param(ctx: Context, pattern: str) -> RrResult:
         text = "There is no local Route (none of this proxy's Routes was consumed): FALSE."
         rc = -1
     else:
-        subject = params if params.startswith(";") else ";" + params
+        subject = params
         rc = 1 if regex.search(subject) else -1
         text = f"{pattern!r} {'matches' if rc > 0 else 'does not match'} {subject!r}."
     return RrResult("check_route_param", rc, (Step("route-param", text, "check_route_param"),))

@@ -490,6 +490,10 @@ RICH_SCRIPTS: tuple[tuple[str, ...], ...] = (
     ("loose_route_preloaded()", "record_route()"),
     ("loose_route_mode(1)", 'record_route(";m=1")'),
     ('add_rr_param(";a")', 'add_rr_param(";b")', "loose_route()", "record_route()"),
+    # The local Route's parameters, before and after loose_route() removes it.
+    ("loose_route()", 'is_direction("upstream")', 'check_route_param("ftag=")'),
+    ('is_direction("downstream")', "loose_route()", 'check_route_param(";lr")'),
+    ("loose_route()", 'check_route_param("r2=on")', "record_route()"),
 )
 
 
@@ -497,6 +501,9 @@ def script_vector(rng: random.Random, number: int) -> dict[str, Any]:
     """A general request whose script is one of :data:`RICH_SCRIPTS`."""
     vector = general_vector(rng, number)
     script = list(rng.choice(RICH_SCRIPTS))
+    if not vector["proxy"]["modparams"].get("append_fromtag"):
+        # is_direction() needs append_fromtag: Kamailio will not start without it.
+        script = [c for c in script if not c.startswith("is_direction")]
     socks = listens(vector["proxy"])
     received = next(s for s in socks if s.text == vector["received_on"])
     send = rng.choice(socks) if rng.random() < 0.5 else received

@@ -66,6 +66,8 @@ RR_FUNCTIONS = frozenset(
         "record_route_preset",
         "record_route_advertised_address",
         "add_rr_param",
+        "check_route_param",
+        "is_direction",
     }
 )
 _CALL_RE = re.compile(

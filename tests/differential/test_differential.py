@@ -102,7 +102,9 @@ def run_vector() -> RunVector:
 
 
 @pytest.mark.kamailio
-def test_recorder_reproduces_shared_vectors(recorder: Recorder, diff_stats: DiffStats) -> None:
+def test_recorder_reproduces_shared_vectors(
+    recorder: Recorder, diff_stats: DiffStats, run_vector: RunVector
+) -> None:
     paths = sorted(shared_vectors_dir().glob("*.jsonl"))
     if not paths:
         pytest.skip(f"no shared vectors in {shared_vectors_dir()} (set ROUTELAB_SHARED_VECTORS)")
@@ -120,9 +122,18 @@ def test_recorder_reproduces_shared_vectors(recorder: Recorder, diff_stats: Diff
                 f"\n  vector:   {json.dumps(vector['expected'])}"
                 f"\n  recorded: {json.dumps(recording.expected)}"
             )
+            continue
+        # The vector format keeps the last rc only; every call's (is_direction(),
+        # check_route_param() ...) is compared here, with the engine's.
+        engine_rcs = run_vector(vector)["call_rcs"]
+        if engine_rcs != list(recording.call_rcs):
+            mismatches.append(
+                f"{vector['id']}: return codes of the calls differ\n{summarize(vector)}"
+                f"\n  engine:   {engine_rcs}\n  kamailio: {list(recording.call_rcs)}"
+            )
     diff_stats.shared = (
         f"{len(vectors) - len(mismatches)}/{len(vectors)} recorded vectors (shared and "
-        "tests/data/vectors) reproduced by the recorder"
+        "tests/data/vectors) reproduced by the recorder, each call's return code the engine's"
     )
     assert not mismatches, (
         f"the recorder does not reproduce {len(mismatches)} shared vector(s):\n"

@@ -920,6 +920,30 @@ def test_direction_is_downstream_without_ftag_or_from_tag_L43b() -> None:  # noq
     assert direction(start(request(["<sip:p2.example.net;lr;ftag=x>"]))) == "downstream"
 
 
+@pytest.mark.parametrize(
+    ("from_value", "ftag", "way"),
+    [
+        # Seen on 5.6.3 (tests/data/vectors RL-FTAG*): the last From tag counts, quotes
+        # go from the tag (double only) and from the ftag (double and single).
+        ("<sip:a@x>;tag=f1;tag=f2", "f2", "downstream"),
+        ("<sip:a@x>;tag=f1;tag=f2", "f1", "upstream"),
+        ('<sip:a@x>;tag="f1"', "f1", "downstream"),
+        ("<sip:a@x>;tag=f1", '"f1"', "downstream"),
+        ("<sip:a@x>;tag=f1", "'f1'", "downstream"),
+        ("<sip:a@x>;tag='f1'", "'f1'", "upstream"),
+        ("<sip:a@x>;tag=f1;tag=", "f2", "downstream"),  # no From tag: downstream
+    ],
+)
+def test_direction_reads_tags_as_kamailio(from_value: str, ftag: str, way: str) -> None:
+    text = render(request([f"<sip:127.0.0.1;lr;ftag={ftag}>", P2]))
+    text = text.replace("From: <sip:caller@u1.example.com>;tag=f-caller", f"From: {from_value}")
+    assert from_value in text
+    msg = parse_message(text)
+    assert isinstance(msg, SipRequest)
+    ctx, _ = loose_route(start(msg))
+    assert direction(ctx) == way
+
+
 def test_route_params_after_foreign_first_route_are_none() -> None:
     ctx, _ = run([P2])
     assert local_route_params(ctx) is None
@@ -929,7 +953,11 @@ def test_route_params_after_foreign_first_route_are_none() -> None:
 
 def test_S_path_route_params_come_from_the_R_URI() -> None:  # noqa: N802
     ctx, _ = run(["<sip:u@x>"], ruri="sip:127.0.0.1;lr;ftag=abc")
-    assert local_route_params(ctx) == ";lr;ftag=abc"
+    # Without the ';' before them, unlike a Route's (RL-SPARAM-* on 5.6.3).
+    assert local_route_params(ctx) == "lr;ftag=abc"
+    assert check_route_param(ctx, "^lr;").rc == 1
+    assert check_route_param(ctx, ";lr").rc == -1
+    assert check_route_param(ctx, ";ftag=abc").rc == 1
 
 
 @pytest.mark.parametrize(
