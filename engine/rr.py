@@ -684,9 +684,6 @@ def _strict_rewrite(
     )
 
 
-_BLANK = re.compile(r"\s")
-
-
 def _after_loose(
     ctx: Context,
     st: _Steps,
@@ -703,7 +700,7 @@ def _after_loose(
     loc = locate(e1, ctx.proxy)
     if not loc.myself:
         why = loc.reason() if loc.gruu else "no listen socket or alias of this proxy matches"
-        if _BLANK.search(e1.host):
+        if any(map(str.isspace, e1.host)):
             why += (
                 f": its host {e1.host!r} holds white space, which Kamailio 5.6.3 keeps as "
                 "part of a host written without a user part, where RFC 3261 allows no blanks"

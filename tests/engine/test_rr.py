@@ -944,6 +944,19 @@ def test_direction_reads_tags_as_kamailio(from_value: str, ftag: str, way: str) 
     assert direction(ctx) == way
 
 
+def test_a_blank_in_a_host_is_part_of_it_and_said_so() -> None:
+    # Seen on 5.6.3 (RL-BLANK-*): with no user part the blank stays in the host, so
+    # Route 1 names no address of this proxy and is a loose next hop.
+    ctx, (res,) = run(["<sip:127.0.0.1 ;lr>", P2])
+    assert (res.rc, ctx.du) == (1, "sip:127.0.0.1 ;lr")
+    step = res.steps[-1]
+    assert step.rule == "first-route-foreign-loose"
+    assert "its host '127.0.0.1 ' holds white space" in step.text
+    _, (res,) = run(["<sip:u@127.0.0.1 ;lr>", P2])  # behind a user part: unparsable
+    assert res.rc == -1
+    assert "after a user part a host is letters, digits" in res.steps[-1].text
+
+
 def test_route_params_after_foreign_first_route_are_none() -> None:
     ctx, _ = run([P2])
     assert local_route_params(ctx) is None
