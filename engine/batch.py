@@ -149,7 +149,8 @@ def evaluate(
 
 
 def dollar_ru(ruri: str) -> str:
-    """``$ru`` as Kamailio 5.6.3 gives it: the R-URI, or nothing when it cannot be parsed.
+    """``$ru`` as Kamailio 5.6.3 gives it: the R-URI, received or set by the script, or
+    nothing when it cannot be parsed.
 
     >>> dollar_ru("sip:b@10.0.0.2"), dollar_ru("sip:127.0.0.1?x;y")
     ('sip:b@10.0.0.2', '')

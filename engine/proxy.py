@@ -349,7 +349,9 @@ def locate(uri: SipUri, proxy: Proxy) -> Locality:
         _MATCHES[key] = (proxy, match)
     if match is None:
         return _NOT_MYSELF
-    if "gr" in uri.param_keys:  # uri.has_param("gr"), without the call
+    # Fast: "gr" in the stripped keys first, then the name exactly as Kamailio 5.6.3 reads
+    # it ("; gr" and "gr =x" are no gr: seen on runs, RL-PNAME-*).
+    if "gr" in uri.param_keys and uri.uri_param("gr") is not None:
         return Locality(False, match.socket, match.alias, gruu=True)
     return match
 

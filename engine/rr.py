@@ -341,11 +341,10 @@ def _maddr_target(uri: SipUri, uri_text: str) -> str | None:
     """The value copied into $du / the R-URI: the URI verbatim, or ``sip:maddr[:port]``.
 
     None when the maddr value is longer than Kamailio accepts (117 characters).  The
-    maddr is found as Kamailio's generic parameter parser finds it, which skips empty
-    parameters: ``;;maddr=x`` has one, though ``;;lr`` has no ``lr`` (seen on 5.6.3).
+    maddr is read as :meth:`SipUri.uri_param` says: the last one, its value as written
+    (``;;maddr=x`` has one, though ``;;lr`` has no ``lr``; seen on 5.6.3).
     """
-    text = uri.param_text
-    maddr = uri.param("maddr") if ";;" not in text else _generic_param(text, "maddr")
+    maddr = uri.uri_param("maddr")
     if maddr is None or maddr == "":
         return uri_text
     if len(maddr) > MAX_MADDR:
@@ -391,8 +390,7 @@ def force_socket_for(uri: SipUri, proxy: Proxy) -> Socket | None:
             for s in proxy.listen:
                 if s.name == sn:
                     return s
-    transport = uri.param("transport")
-    proto = transport.lower() if transport else None
+    proto = _transport(uri)
     port = uri.port
     if port is None:
         port = 5061 if proto == "tls" else 5060
@@ -400,6 +398,27 @@ def force_socket_for(uri: SipUri, proxy: Proxy) -> Socket | None:
     if found is None:
         found = find_socket(proxy, uri.host, uri.port, proto)
     return found
+
+
+def _no_lr(uri: SipUri) -> str:
+    """Why a Route is a strict router to Kamailio, for the decision steps."""
+    if uri.has_param("lr"):
+        return (
+            "has lr, but with user=phone Kamailio 5.6.3 reads it as a telephone URI and "
+            "sees no lr (to RFC 3261 it would be a loose router)"
+        )
+    return "has no lr parameter"
+
+
+_PROTOCOLS = frozenset({"udp", "tcp", "tls", "sctp", "ws", "wss"})
+
+
+def _transport(uri: SipUri) -> str | None:
+    """The protocol a URI's ``transport`` names, None for none or one Kamailio does not
+    know (``transport=xyz`` and ``transport=udp `` count as none; seen on 5.6.3)."""
+    value = uri.uri_param("transport")
+    proto = value.lower() if value else None
+    return proto if proto in _PROTOCOLS else None
 
 
 def _describe_entry(line: int, idx: int, text: str) -> str:
@@ -670,7 +689,7 @@ def _strict_rewrite(
     deleted = also.pop("deleted", ctx.deleted) | {(pos[0], i) for i in range(pos[1] + 1)}
     st.add(
         "strict-next-hop",
-        f"The next hop {text} has no lr parameter: it is a strict router (RFC 2543). "
+        f"The next hop {text} {_no_lr(uri)}: it is a strict router (RFC 2543). "
         f"Loose-to-strict transition: the R-URI becomes {target}, that Route is removed, "
         f"and the old R-URI is appended as the last Route <{original}> "
         "(RFC 3261 16.6 step 6; Kamailio appends it after the last header).",
@@ -718,7 +737,7 @@ def _after_loose(
             return finish(_evolve(ctx, route_params=None, du=target), 1, path="A")
         st.add(
             "first-route-foreign-strict",
-            f"Route 1 {e1_text} is not this proxy ({why}) and has no lr parameter.",
+            f"Route 1 {e1_text} is not this proxy ({why}) and {_no_lr(e1)}.",
         )
         new = _strict_rewrite(ctx, st, walk, pos, e1, e1_text, route_params=None)
         if new is None:
@@ -1003,8 +1022,7 @@ def _after_strict(
     rr = ctx.proxy.rr
     before = ctx.deleted  # what _not_taken() keeps when the candidate cannot be used
     if rr.enable_double_rr and e1.has_param("r2") and locate(e1, ctx.proxy).myself:
-        transport = e1.param("transport")
-        sock = find_socket(ctx.proxy, e1.host, e1.port, transport.lower() if transport else None)
+        sock = find_socket(ctx.proxy, e1.host, e1.port, _transport(e1))
         if sock is not None:
             ctx = _evolve(ctx, fs=sock)
         st.add(
@@ -1050,7 +1068,7 @@ def _after_strict(
         deleted = set(ctx.deleted) | {(pos[0], i) for i in range(pos[1] + 1)}
         st.add(
             "strict-candidate-strict",
-            f"The next Route {c_text} has no lr parameter: the R-URI becomes {target} and that "
+            f"The next Route {c_text} {_no_lr(c_uri)}: the R-URI becomes {target} and that "
             "Route is removed; $du is not set. Returns 1. (This proxy acts like a strict "
             "router itself; when only the remote target is left, it lands in the R-URI.)",
         )
@@ -1393,7 +1411,11 @@ def record_route(ctx: Context, params: str = "") -> tuple[Context, RrResult]:
         )
         return ctx, RrResult("record_route", -1, tuple(st.items))
     if params and not params.startswith(";"):
-        raise ScriptError(f"record_route: parameters must start with ';', got {params!r}")
+        st.add(
+            "rr-params-no-semicolon",
+            f"The parameters {params!r} do not start with ';': Kamailio appends them as "
+            "written, so they run on from the parameter before them.",
+        )
     rr = ctx.proxy.rr
     user = _rr_user(ctx, st)
     scheme = _rr_scheme(ctx)

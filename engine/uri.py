@@ -42,10 +42,10 @@ _PORT = re.compile(r":([0-9]*)")
 # Kamailio 5.6.3 reads a host two ways (seen on runs, tests/engine/test_uri.py).  Behind
 # a user part ("sip:u@host") only letters, digits, '.' and '-' may follow a first letter
 # or digit.  With no user part it keeps almost anything up to the ':', ';' or '?' that
-# ends the host, blanks and angle brackets included ("sip:127.0.0.1 ;lr" names the host
-# "127.0.0.1 "), and refuses only quotes and brackets.
+# ends the host, blanks, quotes and angle brackets included ("sip:127.0.0.1 ;lr" names
+# the host "127.0.0.1 "), and refuses only brackets.
 _HOST_AFTER_USER = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*+\Z")
-_BAD_HOST_CHAR = re.compile(r'["\[\]]')
+_BAD_HOST_CHAR = re.compile(r"[\[\]]")
 _SPACE = re.compile(r"\s")  # the characters for which str.isspace() is true
 
 
@@ -119,6 +119,22 @@ class SipUri(_UriFields):
         value = self.params[keys.index(wanted)][1]
         return "" if value is None else value.strip()
 
+    def uri_param(self, name: str) -> str | None:
+        """A parameter as Kamailio 5.6.3's URI parser keeps it (maddr, transport, gr, user):
+        the last one named ``name`` in any case, with no blanks around the name, its value
+        as written (``""`` for a flag); None when there is none.
+
+        Seen on runs: ``; maddr=x`` and ``maddr =x`` hold no maddr, ``maddr= x`` names
+        " x", of two maddr parameters the second counts, and ``;;maddr=x`` has one (the
+        ``;`` an empty parameter leaves before a name is skipped).  ``lr`` and ``r2`` are
+        read leniently, blanks and all: see :meth:`has_param`.
+        """
+        found = None
+        for n, v in self.params:
+            if n.lstrip(";").lower() == name:
+                found = "" if v is None else v
+        return found
+
     @property
     def is_sip(self) -> bool:
         """True for sip: and sips: URIs (those that name a host)."""
@@ -126,7 +142,11 @@ class SipUri(_UriFields):
 
     @property
     def is_loose(self) -> bool:
-        """True when the URI names a loose router: it has an ``lr`` parameter, any value."""
+        """True when the URI names a loose router as Kamailio 5.6.3 sees it: it has an
+        ``lr`` parameter, any value, and no ``user=phone`` (which makes Kamailio read the
+        URI as a telephone number and see no lr; seen on runs, ``RL-UPHONE-*``)."""
+        if "user" in self.param_keys and self.uri_param("user") == "phone":
+            return False
         return self.has_param("lr")
 
     @property
@@ -352,6 +372,8 @@ def _parse_uri(text: str) -> SipUri:
                 name, eq, value = piece.partition("=")
                 params.append((name, value) if eq else (piece, None))
                 keys.append(name.lower())
+            if keys[-1] == "maddr" and not params[-1][1]:
+                return _parse_uri_slow(text)  # which says why it cannot be parsed
             return _new_uri(
                 scheme,
                 user,
@@ -459,7 +481,16 @@ def _parse_uri_slow(text: str) -> SipUri:
     if after and not after.startswith(";"):
         raise _fail(f"unexpected {after[0]!r} after host", text, base)
     params = _split_params(after[1:]) if after else ()
+    if params and _ends_in_empty_maddr(params):
+        raise _fail("a maddr parameter without a value at the end", text, text.rfind(";") + 1)
     return SipUri(scheme, user, password, host, port, params, headers)
+
+
+def _ends_in_empty_maddr(params: tuple[tuple[str, str | None], ...]) -> bool:
+    """True for ``...;maddr`` and ``...;maddr=``, which Kamailio 5.6.3 cannot parse (a
+    maddr without a value elsewhere is no maddr; seen on runs, ``RL-PEMPTY-*``)."""
+    name, value = params[-1]
+    return not value and name.lstrip(";").lower() == "maddr"
 
 
 # A proxy parses the same few URIs over and over (its own Record-Route URI, the next

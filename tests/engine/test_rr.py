@@ -957,6 +957,33 @@ def test_a_blank_in_a_host_is_part_of_it_and_said_so() -> None:
     assert "after a user part a host is letters, digits" in res.steps[-1].text
 
 
+@pytest.mark.parametrize(
+    ("route", "forced"),
+    [
+        # Seen on 5.6.3 (RL-PNAME-*, RL-TRANS-*): a transport Kamailio does not read
+        # (unknown, a blank in its value or around its name) counts as none, so the UDP
+        # socket is forced; transport=tcp finds no TCP socket here, so none is.
+        ("<sip:127.0.0.2;lr;transport=tcp>", None),
+        ("<sip:127.0.0.2;lr;TRANSPORT=UDP>", "udp:127.0.0.2:5060"),
+        ("<sip:127.0.0.2;lr;transport=xyz>", "udp:127.0.0.2:5060"),
+        ("<sip:127.0.0.2;lr;transport=tcp >", "udp:127.0.0.2:5060"),
+        ("<sip:127.0.0.2;lr; transport=tcp>", "udp:127.0.0.2:5060"),
+    ],
+)
+def test_force_send_socket_reads_transport_as_kamailio(route: str, forced: str | None) -> None:
+    ctx, (res,) = run([route, P2], at=proxy(force_send_socket=1))
+    assert res.rc == 1
+    assert (str(ctx.fs) if ctx.fs else None) == forced
+
+
+def test_user_phone_makes_a_strict_router_and_is_said_so() -> None:
+    ctx, (res,) = run([SELF, "<sip:+1555@gw.example.net;user=phone;lr>"])
+    assert (res.rc, ctx.ruri, ctx.du) == (1, "sip:+1555@gw.example.net;user=phone;lr", None)
+    step = res.steps[-1]
+    assert step.rule == "strict-next-hop"
+    assert "has lr, but with user=phone Kamailio 5.6.3 reads it as a telephone URI" in step.text
+
+
 def test_route_params_after_foreign_first_route_are_none() -> None:
     ctx, _ = run([P2])
     assert local_route_params(ctx) is None
@@ -1139,9 +1166,12 @@ def test_add_rr_param_buffer_overflow() -> None:
     assert len(ctx.rr_param_buffer) == 503
 
 
-def test_record_route_params_must_start_with_semicolon() -> None:
-    with pytest.raises(ScriptError, match="must start with ';'"):
-        rr_run('record_route("p=1")')
+def test_record_route_params_are_appended_as_written() -> None:
+    # Seen on 5.6.3 (RL-RRPARAM-*): no ';' is added, so "p=1" runs on from the ftag.
+    _ctx, (res,) = rr_run('record_route("p=1")')
+    assert res.rc == 1
+    assert res.added == ("<sip:127.0.0.1;lr;ftag=f-caller" + "p=1>",)
+    assert res.steps[0].rule == "rr-params-no-semicolon"
 
 
 def test_remove_record_route_keeps_the_done_flag() -> None:

@@ -111,6 +111,7 @@ from tests.engine.strategies import attempt, texts_of, uris
         pytest.param("sip:p<2>x", SipUri("sip", host="p<2>x"), id="angles-in-host"),
         pytest.param("sip:h :5060", SipUri("sip", host="h ", port=5060), id="blank-before-port"),
         pytest.param("sip:p_2!", SipUri("sip", host="p_2!"), id="odd-host-without-user"),
+        pytest.param('sip:"192.0.2.7"', SipUri("sip", host='"192.0.2.7"'), id="quotes-in-host"),
         # Behind a user part: letters, digits, '.' and '-' (a '-' may end it).
         pytest.param(
             "sip:u@p2.example.org-", SipUri("sip", "u", None, "p2.example.org-"), id="u-dash"
@@ -157,7 +158,20 @@ def test_parse_uri(text: str, expected: SipUri) -> None:
         pytest.param("sip:[::1;lr", "unterminated IPv6 reference", 5, id="open-bracket"),
         pytest.param("sip:[::g]", "invalid host '[::g]'", 5, id="bad-ipv6"),
         pytest.param("sip:h]x", "invalid host 'h]x'", 5, id="bad-hostname"),
-        pytest.param('sip:h"x', "invalid host 'h\"x'", 5, id="quote-in-host"),
+        pytest.param("sip:h[x", "invalid host 'h[x'", 5, id="bracket-in-host"),
+        # A maddr with no value as the last parameter (RL-PEMPTY-* on 5.6.3).
+        pytest.param(
+            "sip:h;lr;maddr",
+            "a maddr parameter without a value at the end",
+            10,
+            id="maddr-flag-last",
+        ),
+        pytest.param(
+            "sip:h;lr;MADDR=",
+            "a maddr parameter without a value at the end",
+            10,
+            id="maddr-empty-last",
+        ),
         # Behind a user part Kamailio 5.6.3 takes only letters, digits, '.' and '-'.
         pytest.param("sip:u@p!2", "invalid host 'p!2': after a user part", 7, id="u-bang"),
         pytest.param("sip:u@p_2", "invalid host 'p_2': after a user part", 7, id="u-underscore"),
@@ -333,3 +347,41 @@ def test_replace_works_out_the_derived_fields_again() -> None:
         "SipUri(scheme='sip', user='a', password=None, host='x', port=None, "
         "params=(('lr', None), ('X', '1')), headers=None)"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "value"),
+    [
+        # As Kamailio 5.6.3's URI parser keeps them (RL-MADDR*, RL-PNAME-* on runs).
+        ("sip:h;maddr=10.0.0.1;MADDR=10.0.0.2", "maddr", "10.0.0.2"),
+        ("sip:h;maddr= 10.0.0.1 ", "maddr", " 10.0.0.1 "),
+        ("sip:h; maddr=10.0.0.1", "maddr", None),
+        ("sip:h;maddr =10.0.0.1", "maddr", None),
+        ("sip:h;;maddr=10.0.0.1", "maddr", "10.0.0.1"),
+        ("sip:h;maddr;lr", "maddr", ""),
+        ("sip:h;lr;transport=TCP", "transport", "TCP"),
+        ("sip:h;lr;transport=tcp ;x", "transport", "tcp "),
+        ("sip:h;lr; gr", "gr", None),
+        ("sip:h;lr;GR=x", "gr", "x"),
+    ],
+)
+def test_uri_param_reads_names_exactly_and_values_as_written(
+    text: str, name: str, value: str | None
+) -> None:
+    assert parse_uri(text).uri_param(name) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "loose"),
+    [
+        ("sip:h;lr", True),
+        ("sip:h; lr ;x", True),  # lr is read leniently
+        ("sip:h;user=phone;lr", False),  # a telephone URI to Kamailio: no lr (RL-UPHONE-*)
+        ("sip:+1@h;lr=on;user=phone", False),
+        ("sip:h;lr;user=Phone", True),
+        ("sip:h;lr;user=phone ;x", True),
+        ("sip:h;user=ip;lr", True),
+    ],
+)
+def test_is_loose_as_kamailio_sees_it(text: str, loose: bool) -> None:
+    assert parse_uri(text).is_loose is loose
