@@ -400,6 +400,11 @@ def force_socket_for(uri: SipUri, proxy: Proxy) -> Socket | None:
     return found
 
 
+def _is_r2(uri: SipUri) -> bool:
+    """True when the rr module sees an ``r2`` parameter (any value) on a Route URI."""
+    return uri.has_param("r2") and not uri.reads_as_tel
+
+
 def _no_lr(uri: SipUri) -> str:
     """Why a Route is a strict router to Kamailio, for the decision steps."""
     if uri.has_param("lr"):
@@ -414,11 +419,16 @@ _PROTOCOLS = frozenset({"udp", "tcp", "tls", "sctp", "ws", "wss"})
 
 
 def _transport(uri: SipUri) -> str | None:
-    """The protocol a URI's ``transport`` names, None for none or one Kamailio does not
-    know (``transport=xyz`` and ``transport=udp `` count as none; seen on 5.6.3)."""
-    value = uri.uri_param("transport")
-    proto = value.lower() if value else None
-    return proto if proto in _PROTOCOLS else None
+    """The protocol a URI's ``transport`` names: the last one Kamailio knows, None for
+    none (``transport=xyz`` and ``transport=udp `` are ignored, so ``transport=tcp;
+    transport=xyz`` is TCP; seen on 5.6.3).  Names are read as :meth:`SipUri.uri_param`
+    reads them."""
+    proto = None
+    if "transport" in uri.param_keys:
+        for name, value in uri.params:
+            if name.lstrip(";").lower() == "transport" and value and value.lower() in _PROTOCOLS:
+                proto = value.lower()
+    return proto
 
 
 def _describe_entry(line: int, idx: int, text: str) -> str:
@@ -748,7 +758,7 @@ def _after_loose(
     # E1 is this proxy.  What changes is kept in these locals, and the new context is
     # made once, when the call ends (result() below): copying a Context is the most
     # expensive thing loose_route() does.
-    params = e1.param_text  # the local route parameters (check_route_param, is_direction)
+    params = e1.rr_params  # the local route parameters (check_route_param, is_direction)
     fs = ctx.fs
     du = ctx.du
     st.add(
@@ -804,7 +814,7 @@ def _after_loose(
                     f"down that flow: $du = {token_flow.destination}, send socket {sock}. "
                     "Later Routes never overwrite $du; the return code will be 2.",
                 )
-    is_r2 = bool(rr.enable_double_rr) and e1.has_param("r2")
+    is_r2 = bool(rr.enable_double_rr) and _is_r2(e1)
     if rr.force_send_socket and not use_ob and not is_r2:
         sock = force_socket_for(e1, ctx.proxy)
         if sock is not None:
@@ -1021,7 +1031,7 @@ def _after_strict(
     pos: tuple[int, int] | None = (0, 0)
     rr = ctx.proxy.rr
     before = ctx.deleted  # what _not_taken() keeps when the candidate cannot be used
-    if rr.enable_double_rr and e1.has_param("r2") and locate(e1, ctx.proxy).myself:
+    if rr.enable_double_rr and _is_r2(e1) and locate(e1, ctx.proxy).myself:
         sock = find_socket(ctx.proxy, e1.host, e1.port, _transport(e1))
         if sock is not None:
             ctx = _evolve(ctx, fs=sock)
@@ -1055,7 +1065,7 @@ def _after_strict(
     # readable after it leaves them as they were.)  Unlike a Route's, they are kept
     # without the ';' before them: check_route_param(";lr") is FALSE on the R-URI
     # sip:127.0.0.1;lr, check_route_param("lr") TRUE (seen on 5.6.3).
-    ctx = _evolve(ctx, route_params=ruri.param_text[1:] or _UNSET)
+    ctx = _evolve(ctx, route_params=ruri.rr_params[1:] or _UNSET)
     target = _maddr_target(c_uri, c_na.uri_text)
     if target is None:
         kept = _not_taken(ctx.deleted, before, pos[0])
@@ -1176,7 +1186,7 @@ def local_route_params(ctx: Context) -> str | None:
         uri = headers[0].elements[0][0].uri
     except SipParseError:
         return None
-    return uri.param_text if locate(uri, ctx.proxy).myself else None
+    return uri.rr_params if locate(uri, ctx.proxy).myself else None
 
 
 def direction(ctx: Context) -> str:
@@ -1364,9 +1374,13 @@ def _uri_param(na: NameAddr, name: str) -> bool:
 
 
 def _rr_scheme(ctx: Context) -> str:
-    if ctx.proxy.rr.ignore_sips:
+    if ctx.proxy.rr.ignore_sips or not ctx.ruri.lower().startswith("sips:"):
         return "sip"
-    return "sips" if ctx.ruri.lower().startswith("sips:") else "sip"
+    try:
+        # sips:...;user=phone is a telephone URI to Kamailio, not a sips one (RL-UPHONE2-*).
+        return "sip" if parse_uri(ctx.ruri).reads_as_tel else "sips"
+    except SipParseError:
+        return "sips"
 
 
 def _rr_ftag(ctx: Context, *, direction_aware: bool) -> str | None:

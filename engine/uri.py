@@ -120,19 +120,21 @@ class SipUri(_UriFields):
         return "" if value is None else value.strip()
 
     def uri_param(self, name: str) -> str | None:
-        """A parameter as Kamailio 5.6.3's URI parser keeps it (maddr, transport, gr, user):
-        the last one named ``name`` in any case, with no blanks around the name, its value
-        as written (``""`` for a flag); None when there is none.
+        """A parameter as Kamailio 5.6.3's URI parser keeps it (maddr, gr, user): the value
+        of the last one named ``name`` in any case, with no blanks around the name, that
+        has a value, as written; ``""`` when all have none (flags, ``name=``); None when
+        there is none.
 
         Seen on runs: ``; maddr=x`` and ``maddr =x`` hold no maddr, ``maddr= x`` names
-        " x", of two maddr parameters the second counts, and ``;;maddr=x`` has one (the
-        ``;`` an empty parameter leaves before a name is skipped).  ``lr`` and ``r2`` are
-        read leniently, blanks and all: see :meth:`has_param`.
+        " x", of two maddr values the second counts but ``maddr=x;maddr`` and
+        ``maddr=x;maddr=`` keep x, and ``;;maddr=x`` has one (the ``;`` an empty
+        parameter leaves before a name is skipped).  ``lr`` and ``r2`` are read
+        leniently, blanks and all: see :meth:`has_param`.
         """
         found = None
         for n, v in self.params:
-            if n.lstrip(";").lower() == name:
-                found = "" if v is None else v
+            if n.lstrip(";").lower() == name and (v or found is None):
+                found = v or ""
         return found
 
     @property
@@ -141,13 +143,24 @@ class SipUri(_UriFields):
         return self.scheme in ("sip", "sips")
 
     @property
+    def reads_as_tel(self) -> bool:
+        """True for a sip: or sips: URI with ``user=phone`` (that value, lower case), which
+        Kamailio 5.6.3 reads as a telephone URI: the rr module then sees none of its
+        parameters (no lr, no r2, no ftag or other route parameters) and no sips, though
+        its host, maddr and transport still count (seen on runs, ``RL-UPHONE*``)."""
+        return "user" in self.param_keys and self.is_sip and self.uri_param("user") == "phone"
+
+    @property
     def is_loose(self) -> bool:
         """True when the URI names a loose router as Kamailio 5.6.3 sees it: it has an
-        ``lr`` parameter, any value, and no ``user=phone`` (which makes Kamailio read the
-        URI as a telephone number and see no lr; seen on runs, ``RL-UPHONE-*``)."""
-        if "user" in self.param_keys and self.uri_param("user") == "phone":
-            return False
-        return self.has_param("lr")
+        ``lr`` parameter, any value, and does not read as a telephone URI."""
+        return self.has_param("lr") and not self.reads_as_tel
+
+    @property
+    def rr_params(self) -> str:
+        """The parameters as the rr module sees them (``;`` first): none when the URI reads
+        as a telephone URI."""
+        return "" if self.reads_as_tel else self.param_text
 
     @property
     def host_for_compare(self) -> str:

@@ -240,6 +240,25 @@ def route_params(
         params.append(rng.choice(["transport=tcp", "transport=udp", "transport=TCP"]))
     if rng.random() < 0.05:
         params.append(rng.choice(["nat=yes", "did=a1b.c2", "foo"]))
+    if rng.random() < 0.05:
+        # Parameters Kamailio's URI parser reads its own way: exact names, values as
+        # written, the last maddr counting, user=phone hiding lr, an empty maddr last.
+        params.append(
+            rng.choice(
+                [
+                    "user=phone",
+                    "user=Phone",
+                    " maddr=10.1.1.1",
+                    "maddr= 10.1.1.1",
+                    "maddr=10.1.1.1;maddr=192.0.2.77",
+                    "maddr",
+                    " gr",
+                    "transport=xyz",
+                    "transport=udp ",
+                    "TRANSPORT=UDP",
+                ]
+            )
+        )
     rng.shuffle(params)
     return params
 
@@ -422,7 +441,7 @@ def pick_script(rng: random.Random) -> list[str]:
     if roll < 0.92:
         return ["loose_route()", rng.choice(["record_route()", 'record_route(";p=1")'])]
     if roll < 0.96:
-        return ["record_route()"]
+        return [rng.choice(["record_route()"] * 5 + ['record_route("p=1")'])]
     return [rng.choice(['record_route(";foo=bar")', "record_route()"]), "loose_route()"]
 
 

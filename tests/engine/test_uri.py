@@ -359,8 +359,10 @@ def test_replace_works_out_the_derived_fields_again() -> None:
         ("sip:h;maddr =10.0.0.1", "maddr", None),
         ("sip:h;;maddr=10.0.0.1", "maddr", "10.0.0.1"),
         ("sip:h;maddr;lr", "maddr", ""),
+        ("sip:h;maddr=10.0.0.1;maddr;lr", "maddr", "10.0.0.1"),  # no value: no overwrite
+        ("sip:h;maddr=10.0.0.1;maddr=;lr", "maddr", "10.0.0.1"),
+        ("sip:h;maddr;maddr=10.0.0.1;lr", "maddr", "10.0.0.1"),
         ("sip:h;lr;transport=TCP", "transport", "TCP"),
-        ("sip:h;lr;transport=tcp ;x", "transport", "tcp "),
         ("sip:h;lr; gr", "gr", None),
         ("sip:h;lr;GR=x", "gr", "x"),
     ],
@@ -381,7 +383,15 @@ def test_uri_param_reads_names_exactly_and_values_as_written(
         ("sip:h;lr;user=Phone", True),
         ("sip:h;lr;user=phone ;x", True),
         ("sip:h;user=ip;lr", True),
+        ("tel:+1;user=phone;lr", True),  # only sip: and sips: URIs turn into telephone ones
     ],
 )
 def test_is_loose_as_kamailio_sees_it(text: str, loose: bool) -> None:
     assert parse_uri(text).is_loose is loose
+
+
+def test_a_telephone_reading_hides_the_route_parameters() -> None:
+    uri = parse_uri("sips:+1@h;user=phone;lr;r2=on;ftag=x")
+    assert uri.reads_as_tel
+    assert (uri.rr_params, uri.is_loose) == ("", False)
+    assert parse_uri("sip:h;lr;ftag=x").rr_params == ";lr;ftag=x"
