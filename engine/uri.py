@@ -495,7 +495,7 @@ def _parse_uri_slow(text: str) -> SipUri:
         raise _fail(f"unexpected {after[0]!r} after host", text, base)
     params = _split_params(after[1:]) if after else ()
     if params and _ends_in_empty_maddr(params):
-        raise _fail("a maddr parameter without a value at the end", text, text.rfind(";") + 1)
+        raise _fail("an empty maddr at the end", text, text.rfind(";") + 1)
     return SipUri(scheme, user, password, host, port, params, headers)
 
 
