@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -385,7 +386,7 @@ def _parse_uri(text: str) -> SipUri:
                 name, eq, value = piece.partition("=")
                 params.append((name, value) if eq else (piece, None))
                 keys.append(name.lower())
-            if keys[-1] == "maddr" and not params[-1][1]:
+            if _ends_in_empty_maddr(params):
                 return _parse_uri_slow(text)  # which says why it cannot be parsed
             return _new_uri(
                 scheme,
@@ -499,7 +500,7 @@ def _parse_uri_slow(text: str) -> SipUri:
     return SipUri(scheme, user, password, host, port, params, headers)
 
 
-def _ends_in_empty_maddr(params: tuple[tuple[str, str | None], ...]) -> bool:
+def _ends_in_empty_maddr(params: Sequence[tuple[str, str | None]]) -> bool:
     """True for ``...;maddr`` and ``...;maddr=``, which Kamailio 5.6.3 cannot parse (a
     maddr without a value elsewhere is no maddr; seen on runs, ``RL-PEMPTY-*``)."""
     name, value = params[-1]
