@@ -94,7 +94,8 @@ def parse_route_body(value: str) -> tuple[tuple[NameAddr, int, int, str], ...]:
     element), and the URI runs to the first ``>`` outside a quoted string, even
     inside the URI (``<sip:h;x=">";lr>`` is one URI; observed on 5.6.3).  An
     element without ``<``/``>``, a quoted string that never closes, text after
-    ``>`` that is not a parameter, an empty body and a trailing comma are errors.
+    ``>`` that is not a parameter, an empty body, a trailing comma, a header that ends
+    in ``;`` and a ``name=`` without a value before a ``,`` are errors.
 
     >>> [e[3] for e in parse_route_body("<sip:a;lr>, , <sip:b;lr>")]
     ['<sip:a;lr>', ', <sip:b;lr>']
@@ -149,6 +150,22 @@ def parse_route_body(value: str) -> tuple[tuple[NameAddr, int, int, str], ...]:
         for piece in split_quoted(tail[1:]) if tail else ():
             name, eq, pvalue = piece.partition("=")
             params.append((name.strip(), pvalue.strip() if eq else None))
+        if params:
+            # Kamailio's parameter parser refuses a ';' with nothing after it at the end of
+            # the header, and a "name=" with no value before a ',' (seen on 5.6.3,
+            # RL-RRFORM2-*), though ";," and ";x=" at the end pass.
+            last_name, last_value = params[-1]
+            if comma < 0 and not last_name and last_value is None:
+                raise SipParseError(
+                    f"Route value {number}: the header ends in a ';' with no parameter after it",
+                    column=value.rfind(";", gt) + 1,
+                )
+            if comma >= 0 and last_value == "":
+                raise SipParseError(
+                    f"Route value {number}: parameter {last_name!r} has '=' but no value "
+                    "before the ','",
+                    column=comma + 1,
+                )
         display = value[start:lt].strip() or None
         text = value[start:end].rstrip()
         out.append(

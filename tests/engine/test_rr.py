@@ -9,6 +9,7 @@ and the routing invariants of STYLE.md section 7 as Hypothesis properties.
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import fields
 from typing import Any
 
@@ -1237,6 +1238,30 @@ def test_route_headers_and_body_parsing() -> None:
     assert second.elements is None
     assert second.error == "Route value 1: missing '<' in 'junk'"
     assert parse_route_body("junk, <sip:a;lr>")[0][0].display == "junk,"
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        # Kamailio 5.6.3's parameter parser (RL-RRFORM*): a ';' ending the header with
+        # nothing after it, and "name=" with no value before a ','.
+        ("<sip:a;lr>;", "the header ends in a ';' with no parameter after it"),
+        ("<sip:a;lr>;x=1; ", "the header ends in a ';' with no parameter after it"),
+        ("<sip:a;lr> ;", "the header ends in a ';' with no parameter after it"),
+        ("<sip:a;lr>;x=, <sip:b;lr>", "parameter 'x' has '=' but no value before the ','"),
+        # ... but these pass.
+        ("<sip:a;lr>;, <sip:b;lr>", None),
+        ("<sip:a;lr>;x=", None),
+        ("<sip:a;lr>;=x", None),
+        ("<sip:a;lr>; ;x", None),
+    ],
+)
+def test_route_header_parameters_as_kamailio_parses_them(body: str, error: str | None) -> None:
+    if error is None:
+        assert parse_route_body(body)[0][0].uri_text == "sip:a;lr"
+    else:
+        with pytest.raises(SipParseError, match=re.escape(error)):
+            parse_route_body(body)
 
 
 @pytest.mark.parametrize(
