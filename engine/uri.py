@@ -495,14 +495,15 @@ def _parse_uri_slow(text: str) -> SipUri:
     if after and not after.startswith(";"):
         raise _fail(f"unexpected {after[0]!r} after host", text, base)
     params = _split_params(after[1:]) if after else ()
-    if params and _ends_in_empty_maddr(params):
+    if params and headers is None and _ends_in_empty_maddr(params):
         raise _fail("an empty maddr at the end", text, text.rfind(";") + 1)
     return SipUri(scheme, user, password, host, port, params, headers)
 
 
 def _ends_in_empty_maddr(params: Sequence[tuple[str, str | None]]) -> bool:
-    """True for ``...;maddr`` and ``...;maddr=``, which Kamailio 5.6.3 cannot parse (a
-    maddr without a value elsewhere is no maddr; seen on runs, ``RL-PEMPTY-*``)."""
+    """True for ``...;maddr`` and ``...;maddr=`` ending a URI, which Kamailio 5.6.3 cannot
+    parse (a maddr without a value elsewhere, ``;maddr?x=y`` too, is no maddr; seen on
+    runs, ``RL-PEMPTY-*``)."""
     name, value = params[-1]
     return not value and name.lstrip(";").lower() == "maddr"
 

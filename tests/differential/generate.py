@@ -291,7 +291,10 @@ def name_addr(rng: random.Random, uri: str) -> str:
         display = '"Proxy, Inc." '
     elif roll < 0.12:
         display = rng.choice(['"Next" ', "Proxy ", '"" '])
-    header_params = ";x=1" if rng.random() < 0.04 else ""
+    header_params = ""
+    if rng.random() < 0.06:
+        # A ';' ending the header and "x=" before a ',' are errors to Kamailio's parser.
+        header_params = rng.choice([";x=1", ";x=1", ";", ";x=", "; ;x", ";;x=1", ";=x"])
     return f"{display}<{uri}>{header_params}"
 
 

@@ -349,6 +349,7 @@ def test_replace_works_out_the_derived_fields_again() -> None:
         ("sip:h;maddr =10.0.0.1", "maddr", None),
         ("sip:h;;maddr=10.0.0.1", "maddr", "10.0.0.1"),
         ("sip:h;maddr;lr", "maddr", ""),
+        ("sip:h;lr;maddr?x=y", "maddr", ""),  # not the end of the URI: no error
         ("sip:h;maddr=10.0.0.1;maddr;lr", "maddr", "10.0.0.1"),  # no value: no overwrite
         ("sip:h;maddr=10.0.0.1;maddr=;lr", "maddr", "10.0.0.1"),
         ("sip:h;maddr;maddr=10.0.0.1;lr", "maddr", "10.0.0.1"),
