@@ -21,15 +21,27 @@ import re
 from functools import lru_cache
 
 from engine.errors import SipParseError
-from engine.headers import parse_name_addr, split_values
+from engine.headers import parse_name_addr
 from engine.message import SipRequest
-from engine.uri import MEMO_LIMIT
+from engine.uri import MEMO_LIMIT, split_quoted
 
 #: The headers the core reads before the script runs, as they are usually written.
 REQUIRED = ("Via", "From", "To", "Call-ID", "CSeq")
 
-# One Via value: protocol name, version and transport, then a sent-by host.
-_VIA = re.compile(r"SIP\s*/\s*2\.0\s*/\s*[A-Za-z0-9.!%*_+`'~-]+\s+[^\s;,]")
+# How Kamailio 5.6.3's core reads a Via value (seen on runs, tests/engine/test_core.py):
+# "SIP/2.0/<transport>" in any case, blanks allowed around the '/', then blanks and the
+# sent-by host (any run of characters up to blanks, ':', ';', ',' or '(', or a closed
+# IPv6 reference), a port of digits after a ':' (blanks allowed around it), then
+# parameters and a comment last.
+_VIA_PROTOCOL = re.compile(
+    r"[ \t]*SIP[ \t]*/[ \t]*2\.0[ \t]*/[ \t]*[A-Za-z0-9.!%*_+`'~-]+[ \t]+", re.IGNORECASE
+)
+_VIA_HOST = re.compile(r"\[[^\]]*\]|[^\s:;,()\[\]]+")
+_VIA_PORT = re.compile(r"[ \t]*:[ \t]*([0-9]*)")
+# Via parameters the core refuses without a value (";branch", ";received=" ...); rport
+# and unknown ones may go without.
+_VIA_NEEDS_VALUE = frozenset({"branch", "received", "ttl", "maddr"})
+_VIA_TOKEN_VALUE = re.compile(r'"[^"]*"|[^"]*')
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"\Z', re.DOTALL)
 # A quoted parameter value may hold no backslash: ;tag="a\", ;tag="\"" and ;tag="a\\"
 # are all dropped (seen on 5.6.3), though a display name may escape a quote.
@@ -68,10 +80,7 @@ def drop_error(request: SipRequest) -> SipParseError | None:
 
 def _problem(name: str, value: str) -> str | None:
     if name == "Via":
-        for element in split_values(value):
-            if not _VIA.match(element.text):
-                return f"{element.text[:60]!r} is not 'SIP/2.0/<transport> <host>'"
-        return None
+        return _via_problem(value)
     if name in ("From", "To"):
         return _address_problem(value)
     if name == "CSeq" and len(value.split()) != 2:
@@ -81,6 +90,99 @@ def _problem(name: str, value: str) -> str | None:
 
 # From, To and CSeq values repeat (a dialog's, a batch's): remember recent answers.
 _problem_memo = lru_cache(maxsize=2048)(_problem)
+
+
+def _via_problem(line: str) -> str | None:
+    """Why the core cannot read a Via header line, or None.  Empty values between commas
+    are skipped; one before the first comma or after the last is an error."""
+    values = _split_commas(line)
+    if len(values) > 1 and not values[0].strip():
+        return "it starts with an empty value before ','"
+    if len(values) > 1 and not values[-1].strip():
+        return "it ends with an empty value after ','"
+    for value in values:
+        if value.strip() or len(values) == 1:
+            problem = _via_value_problem(value)
+            if problem is not None:
+                return problem
+    return None
+
+
+def _via_value_problem(value: str) -> str | None:
+    shown = repr(value.strip()[:60])
+    m = _VIA_PROTOCOL.match(value)
+    if m is None:
+        return f"{shown} is not 'SIP/2.0/<transport> <host>'"
+    host = _VIA_HOST.match(value, m.end())
+    if host is None:
+        return f"{shown} has no host (an IPv6 address must be in brackets)"
+    pos = host.end()
+    if value.startswith(":", _skip_blanks(value, pos)):
+        port = _VIA_PORT.match(value, pos)
+        if port is None or not port.group(1):
+            return f"{shown} has a ':' but no port"
+        pos = port.end()
+    rest = value[_skip_blanks(value, pos) :]
+    if rest.startswith(";"):
+        params, paren, comment = rest[1:].partition("(")
+        problem = _via_params_problem(shown, params)
+        if problem is None and paren:
+            problem = _via_comment_problem(shown, comment)
+        return problem
+    if rest.startswith("("):
+        return _via_comment_problem(shown, rest[1:])
+    if rest:
+        return f"{shown} has {rest[:20]!r} after its host"
+    return None
+
+
+def _skip_blanks(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t":
+        pos += 1
+    return pos
+
+
+def _via_params_problem(shown: str, params: str) -> str | None:
+    pieces = split_quoted(params)
+    if not pieces[-1].strip():
+        return f"{shown} ends in ';'"
+    for piece in pieces:
+        pname, eq, pvalue = piece.partition("=")
+        pname, pvalue = pname.strip(), pvalue.strip()
+        if not pname:
+            return f"{shown} has a parameter without a name"
+        if pname.lower() in _VIA_NEEDS_VALUE and not pvalue:
+            return f"{shown} has no value for its {pname} parameter"
+        if eq and not _VIA_TOKEN_VALUE.fullmatch(pvalue):
+            return f"{shown} has a quote inside its {pname} value"
+    return None
+
+
+def _via_comment_problem(shown: str, after_paren: str) -> str | None:
+    """A comment ends the value: nothing but blanks may follow its ')'."""
+    close = after_paren.find(")")
+    if close < 0:
+        return f"{shown} has a comment that never closes"
+    if after_paren[close + 1 :].strip():
+        return f"{shown} has text after its comment"
+    return None
+
+
+def _split_commas(line: str) -> list[str]:
+    """The values of a header line, split on commas outside double quotes (empties kept)."""
+    if '"' not in line:
+        return line.split(",")
+    out: list[str] = []
+    start = 0
+    quoted = False
+    for i, ch in enumerate(line):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "," and not quoted:
+            out.append(line[start:i])
+            start = i + 1
+    out.append(line[start:])
+    return out
 
 
 def _address_problem(value: str) -> str | None:

@@ -124,3 +124,77 @@ def test_a_vector_kamailio_would_drop_is_an_error() -> None:
         run_vector({"proxy": {"listen": ["udp:127.0.0.1:5060"]}, "raw": raw})
     assert "no Via header" in info.value.what
     assert info.value.status_hint == 400
+
+
+# Via values, each sent to Kamailio 5.6.3 as the first Via (tests/engine/test_core.py's probe
+# request): whether the core drops the request or the script runs.
+VIA_CASES = [
+    ("SIP/2.0/UDP 127.0.0.1:25070;branch", True),
+    ("SIP/2.0/UDP 127.0.0.1:25070;received=", True),
+    ("SIP/2.0/UDP 127.0.0.1:25070;received=1.2.3.4", False),
+    ("SIP/2.0/UDP 127.0.0.1:25070;rport=", False),
+    ("SIP/2.0/UDP 127.0.0.1:25070;rport=abc", False),
+    ("SIP/2.0/UDP 127.0.0.1:25070;rport=5060", False),
+    ("SIP/2.0/UDP 127.0.0.1:25070;ttl", True),
+    ("SIP/2.0/UDP 127.0.0.1:25070;ttl=", True),
+    ("SIP/2.0/UDP 127.0.0.1:25070;maddr", True),
+    ("SIP/2.0/UDP 127.0.0.1:25070;maddr=", True),
+    ("SIP/2.0/UDP 127.0.0.1:25070;x", False),
+    ("SIP/2.0/UDP 127.0.0.1:25070;x=", False),
+    ("SIP/2.0/UDP 127.0.0.1:25070;=x", True),
+    ("SIP/2.0/UDP 127.0.0.1:25070;branch=x;", True),
+    ("SIP/2.0/UDP 127.0.0.1:25070;branch=x ;", True),
+    ("SIP/2.0/UDP 127.0.0.1:25070;branch=x; y", False),
+    ("SIP/2.0/UDP 127.0.0.1:25070;branch=x,", True),
+    ("SIP/2.0/UDP 127.0.0.1:25070;branch=x,,SIP/2.0/UDP h", False),
+    ("SIP/2.0/UDP 127.0.0.1:25070;branch=x, ,SIP/2.0/UDP h", False),
+    (", SIP/2.0/UDP 127.0.0.1:25070;branch=x", True),
+    ("SIP/2.0/UDP 127.0.0.1:25070;branch=x, SIP/2.0/UDP h:abc", True),
+    ("SIP/2.0/UDP 127.0.0.1:25070;branch=x, SIP/2.0/UDP ::1", True),
+    ("SIP/2.0/UDP ::1", True),
+    ("SIP/2.0/UDP [::1", True),
+    ("SIP/2.0/UDP 127.0.0.1:", True),
+    ("SIP/2.0/UDP 127.0.0.1: 5060", False),
+    ("SIP/2.0/UDP 127.0.0.1 :5060", False),
+    ("SIP/2.0/UDP 127.0.0.1:5060x", True),
+    ("SIP/2.0/UDP h_x", False),
+    ("SIP/2.0/UDP -h", False),
+    ("SIP/2.0/UDP h!x", False),
+    ("SIP/2.0/UDP h x", True),
+    ("SIP/2.0/UDP h\t;branch=x", False),
+    ("SIP/2.0/UDP h;branch=x (c)", False),
+    ("SIP/2.0/UDP h (c);branch=x", True),
+    ("Sip/2.0/Udp h", False),
+    ("SIP/2.0/udp h", False),
+    ("SIP/2.0/XYZ h", False),
+    ("SIP/2.0/ h", True),
+    ("SIP/2.0 h", True),
+    ("SIP//UDP h", True),
+    ("SIP/2.0/UDP", True),
+    ("SIP/2.0/UDP\th", False),
+    ("SIP/2.0/UDP  h", False),
+    ('SIP/2.0/UDP 127.0.0.1:25070;branch="x"', False),
+    ('SIP/2.0/UDP 127.0.0.1:25070;branch=x"y', True),
+    ("SIP/2.0/UDP 127.0.0.1:25070;received=::1", False),
+    ("SIP/2.0/UDP 127.0.0.1:25070;received=[::1]", False),
+    ("SIP/2.0/UDP 127.0.0.1:25070;BRANCH=", True),
+    ("SIP/2.0/UDP 127.0.0.1:25070;Received", True),
+    ("SIP/2.0/UDP ::1;branch=z9hG4bK-x", True),
+    ("SIP/2.0/UDP 127.0.0.1:0;branch=z9hG4bK-x", False),
+    ("SIP/2.0/UDP 127.0.0.1:99999;branch=z9hG4bK-x", False),
+    ("SIP/2.0/UDP 127.0.0.1:25070;;branch=x", True),
+    ("SIP/2.0/UDP 127.0.0.1:25070;branch=", True),
+    ("sip/2.0/udp 127.0.0.1", False),
+    ("SIP/2.0/UDP 127.0.0.1:abc", True),
+    ("SIP/2.0/UDP 127.0.0.1 x", True),
+    ("SIP/2.0/UDP 127.0.0.1 (comment)", False),
+    ("SIP / 2.0 / UDP 127.0.0.1:25070;branch=z9hG4bK-x", False),
+]
+
+
+@pytest.mark.parametrize(("value", "dropped"), VIA_CASES, ids=[repr(v) for v, _ in VIA_CASES])
+def test_via_values_as_the_core_reads_them(value: str, dropped: bool) -> None:
+    problem = core_problem(bye("Via", value))
+    assert (problem is not None) is dropped
+    if problem is not None:
+        assert "Via" in problem[1]
