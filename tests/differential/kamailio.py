@@ -68,6 +68,7 @@ RR_FUNCTIONS = frozenset(
         "add_rr_param",
         "check_route_param",
         "is_direction",
+        "remove_record_route",
     }
 )
 _CALL_RE = re.compile(
