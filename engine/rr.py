@@ -1336,6 +1336,11 @@ def _outbound_rr_user(ctx: Context, st: _Steps) -> str | None:
             return fresh("REGISTER with one Via and a Contact with reg-id")
         return None
     headers = route_headers(req)
+    if headers and headers[0].elements is None:
+        # The top Route line cannot be parsed: no flow token, whatever the Contact says
+        # (seen on 5.6.3, differential seed 3115).
+        st.add("rr-no-token", "The top Route header cannot be parsed: no flow token.")
+        return None
     if headers and headers[0].elements:
         top_na = headers[0].elements[0][0]
         try:

@@ -890,6 +890,25 @@ def test_flow_token_ends_with_code_2_even_when_preloaded_O1b() -> None:  # noqa:
     assert res.flow == Flow("udp", "127.0.0.1", 5060, "127.0.0.1", 25061)
 
 
+@pytest.mark.parametrize(
+    ("route", "token"),
+    [
+        ("<sip:p2.example.net;lr>", False),  # a foreign top Route: no token
+        ("<sip:p2.example.net;lr>;", False),  # unparsable top Route: none either (seed 3115)
+        (None, True),  # no Route, one Via and a Contact with ;ob: a token
+    ],
+)
+def test_record_route_flow_token_and_the_top_route(route: str | None, token: bool) -> None:
+    msg = request(
+        [route] if route else [], in_dialog=False, extra=("Contact: <sip:alice@192.0.2.5;ob>",)
+    )
+    _, res = record_route(Context.start(msg, OB, source="udp:127.0.0.1:25061"))
+    assert res.rc == 1
+    assert ("@127.0.0.1" in res.added[0]) is token
+    if route and route.endswith(";"):
+        assert "cannot be parsed: no flow token" in res.steps[0].text
+
+
 # --------------------------------------------------------------------------
 # is_direction(), check_route_param(), local route parameters (spec 3.11)
 
