@@ -437,15 +437,9 @@ _PROTOCOLS = frozenset({"udp", "tcp", "tls", "sctp", "ws", "wss"})
 
 def _transport(uri: SipUri) -> str | None:
     """The protocol a URI's ``transport`` names: the last one Kamailio knows, None for
-    none (``transport=xyz`` and ``transport=udp `` are ignored, so ``transport=tcp;
-    transport=xyz`` is TCP; seen on 5.6.3).  Names are read as :meth:`SipUri.uri_param`
-    reads them."""
-    proto = None
-    if "transport" in uri.param_keys:
-        for name, value in uri.params:
-            if name.lstrip(";").lower() == "transport" and value and value.lower() in _PROTOCOLS:
-                proto = value.lower()
-    return proto
+    none (``transport=xyz`` and ``transport=udp `` are ignored; seen on 5.6.3)."""
+    value = uri.uri_param("transport", _PROTOCOLS) if "transport" in uri.param_keys else None
+    return value.lower() if value else None
 
 
 def _describe_entry(line: int, idx: int, text: str) -> str:

@@ -120,21 +120,27 @@ class SipUri(_UriFields):
         value = self.params[keys.index(wanted)][1]
         return "" if value is None else value.strip()
 
-    def uri_param(self, name: str) -> str | None:
-        """A parameter as Kamailio 5.6.3's URI parser keeps it (maddr, gr, user): the value
-        of the last one named ``name`` in any case, with no blanks around the name, that
-        has a value, as written; ``""`` when all have none (flags, ``name=``); None when
-        there is none.
+    def uri_param(self, name: str, known: frozenset[str] | None = None) -> str | None:
+        """A parameter as Kamailio 5.6.3's URI parser keeps it (maddr, transport, gr,
+        user): the value of the last one named ``name`` in any case, with no blanks around
+        the name, that has a value, as written; ``""`` when all have none (flags,
+        ``name=``); None when there is none.  With ``known``, only values in it (any case)
+        count, as for ``transport``.
 
         Seen on runs: ``; maddr=x`` and ``maddr =x`` hold no maddr, ``maddr= x`` names
         " x", of two maddr values the second counts but ``maddr=x;maddr`` and
-        ``maddr=x;maddr=`` keep x, and ``;;maddr=x`` has one (the ``;`` an empty
-        parameter leaves before a name is skipped).  ``lr`` and ``r2`` are read
-        leniently, blanks and all: see :meth:`has_param`.
+        ``maddr=x;maddr=`` keep x, ``;;maddr=x`` has one (the ``;`` an empty parameter
+        leaves before a name is skipped), and ``transport=tcp;transport=xyz`` is TCP.
+        ``lr`` and ``r2`` are read leniently, blanks and all: see :meth:`has_param`.
         """
         found = None
         for n, v in self.params:
-            if n.lstrip(";").lower() == name and (v or found is None):
+            if n.lstrip(";").lower() != name:
+                continue
+            if known is not None:
+                if v and v.lower() in known:
+                    found = v
+            elif v or found is None:
                 found = v or ""
         return found
 

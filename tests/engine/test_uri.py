@@ -339,6 +339,12 @@ def test_replace_works_out_the_derived_fields_again() -> None:
     )
 
 
+def test_uri_param_with_known_values_skips_the_others() -> None:
+    uri = parse_uri("sip:h;lr;transport=tcp;transport=xyz;transport=UDP ")
+    assert uri.uri_param("transport", frozenset({"udp", "tcp"})) == "tcp"
+    assert parse_uri("sip:h;transport=xyz").uri_param("transport", frozenset({"udp"})) is None
+
+
 @pytest.mark.parametrize(
     ("text", "name", "value"),
     [
