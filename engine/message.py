@@ -60,7 +60,10 @@ COMPACT_FORMS = {
 
 _TOKEN = re.compile(r"[A-Za-z0-9.!%*_+`'~-]+\Z")
 _STATUS = re.compile(r"SIP/(\d+)\.(\d+) ([0-9]{3})(?: (.*))?\Z")
-_REQUEST = re.compile(r"(\S+) (\S+) SIP/(\d+)\.(\d+)\Z")
+# A request line as Kamailio 5.6.3 reads it (seen on runs, RL-RLINE*): blanks before the
+# method, any method, one space, the URI, blanks, a version that starts with SIP/2.0 in
+# any case ("sip/2.0", "SIP/2.0x" pass; "SIP/02.0" and "SIP/2.1" do not), blanks.
+_REQUEST = re.compile(r"[ \t]*(\S+) (\S+)[ \t]+(\S+)[ \t]*\Z")
 _KEEPALIVES = re.compile(r"(?:\r?\n)*")
 # NUL anywhere, or a CR that does not end its line (one CR before each LF, and at the
 # very end of the head, is the line end itself).
@@ -374,14 +377,12 @@ def _parse_general(text: str) -> SipMessage:
         return SipResponse(headers, body, int(m.group(3)), m.group(4) or "")
     m = _REQUEST.match(start)
     if m:
-        method, uri, major, minor = m.groups()
-        if not _valid_name(method):
-            raise SipParseError(f"invalid method {method!r}", line=first_line_no, column=1)
-        if major != "2" or minor != "0":
+        method, uri, version = m.groups()
+        if version[:7].upper() != "SIP/2.0":
             raise SipParseError(
-                f"unsupported version SIP/{major}.{minor}",
+                f"unsupported version {version[:20]}",
                 line=first_line_no,
-                column=len(method) + len(uri) + 3,
+                column=m.start(3) + 1,
                 status_hint=505,
             )
         return SipRequest(headers, body, method, uri)

@@ -265,7 +265,13 @@ def test_whole_input_route_split_or_joined(routes: list[str], folded: bool) -> N
             None,
             id="cr-cr-lf",
         ),
-        pytest.param("INV@TE sip:b@x SIP/2.0\r\n\r\n", "invalid method", 1, 1, None, id="method"),
+        pytest.param(
+            "INVITE sip:b@x SIP/02.0\r\n\r\n", "unsupported version SIP/02.0", 1, 16, None, id="v02"
+        ),
+        pytest.param(
+            "INVITE sip:b@x SIP/2.0 x\r\n\r\n", "not a SIP request", 1, 1, None, id="after-version"
+        ),
+        pytest.param("INVITE\tsip:b@x SIP/2.0\r\n\r\n", "not a SIP request", 1, 1, None, id="tab"),
         pytest.param(
             "INVITE sip:b@x SIP/3.0\r\n\r\n", "unsupported version SIP/3.0", 1, 16, None, id="v3"
         ),
@@ -291,6 +297,27 @@ def test_errors_say_what_and_where(
     err = info.value
     assert err.what.startswith(what)
     assert (err.line, err.column, err.header) == (line, column, header)
+
+
+@pytest.mark.parametrize(
+    ("start_line", "method"),
+    [
+        # Request lines Kamailio 5.6.3 takes (RL-RLINE*): blanks before the method, any
+        # method, blanks before and after the version, which only has to start SIP/2.0.
+        (" BYE sip:b@x SIP/2.0", "BYE"),
+        ("\tBYE sip:b@x SIP/2.0", "BYE"),
+        ("BYE sip:b@x   SIP/2.0", "BYE"),
+        ("BYE sip:b@x \tSIP/2.0\t", "BYE"),
+        ("BYE sip:b@x sip/2.0", "BYE"),
+        ("BYE sip:b@x SIP/2.00", "BYE"),
+        ("B@E sip:b@x SIP/2.0", "B@E"),
+        ("BYE: sip:b@x SIP/2.0", "BYE:"),
+    ],
+)
+def test_request_lines_as_kamailio_reads_them(start_line: str, method: str) -> None:
+    msg = parse_message(start_line + "\r\nTo: <sip:b@x>\r\n\r\n")
+    assert isinstance(msg, SipRequest)
+    assert (msg.method, msg.uri, msg.version) == (method, "sip:b@x", "SIP/2.0")
 
 
 def test_version_error_hints_505() -> None:
