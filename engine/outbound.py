@@ -101,14 +101,23 @@ def inspect_flow_token(user: str | None, key: bytes) -> tuple[TokenStatus, Flow 
     >>> inspect_flow_token("alice", hashlib.sha1(b"").digest())[0]
     <TokenStatus.NOT_A_TOKEN: 'not-a-token'>
     """
-    if not user:
+    # Kamailio 5.6.3 tells a token by its length alone: a multiple of 4 bytes that stand
+    # for 23 or 47 bytes, counting the '=' at the end.  It does not check the characters,
+    # so a user of that length that is not plain base64 (URL-safe '-' and '_', an '='
+    # inside, non-ASCII) is a token whose MAC fails (-2), not "no token" (RL-FTOK-*).
+    length = len(user.encode("utf-8", "surrogatepass")) if user else 0
+    if not length or length % 4:
+        return TokenStatus.NOT_A_TOKEN, None
+    assert user is not None  # length > 0
+    size = length // 4 * 3 - (len(user) - len(user.rstrip("=")))
+    if size not in (23, 47):
         return TokenStatus.NOT_A_TOKEN, None
     try:
         raw = base64.b64decode(user, validate=True)
     except (binascii.Error, ValueError):
-        return TokenStatus.NOT_A_TOKEN, None
-    if len(raw) not in (23, 47):
-        return TokenStatus.NOT_A_TOKEN, None
+        return TokenStatus.BAD_MAC, None
+    if len(raw) != size:
+        return TokenStatus.BAD_MAC, None
     mac, rest = raw[:MAC_LEN], raw[MAC_LEN:]
     if not hmac.compare_digest(hmac.new(key, rest, hashlib.sha1).digest()[-MAC_LEN:], mac):
         return TokenStatus.BAD_MAC, None
