@@ -60,7 +60,7 @@ class Flow:
 class TokenStatus(enum.Enum):
     """What a user part turned out to be."""
 
-    NOT_A_TOKEN = "not-a-token"  # does not decode to 23 or 47 bytes
+    NOT_A_TOKEN = "not-a-token"  # its length does not stand for 23 or 47 bytes
     BAD_MAC = "bad-mac"  # right length, MAC does not verify
     VALID = "valid"
 

@@ -457,7 +457,11 @@ def _proxy(value: object, path: str) -> ProxyNode:
         _fail(obj.at("profile"), f"unknown profile {profile!r}{_suggest(profile, list(PROFILES))}")
     params = obj.text("record_route_params", "")
     if params and not params.startswith(";"):
-        _fail(obj.at("record_route_params"), f"must start with ';', got {params!r}")
+        _fail(
+            obj.at("record_route_params"),
+            f"must start with ';', got {params!r} (Kamailio would append it as written, "
+            "run on into the parameter before it)",
+        )
     if any(c in params for c in "<>, "):
         _fail(obj.at("record_route_params"), "must not contain '<', '>', ',' or spaces")
     preset = tuple(_text(v, p) for p, v in obj.items("record_route_preset"))
