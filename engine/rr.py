@@ -35,6 +35,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from engine.ere import EreError, compile_ere
 from engine.errors import ScriptError, SipParseError
 from engine.headers import (
     NameAddr,
@@ -1241,15 +1242,19 @@ def is_direction(ctx: Context, which: str) -> RrResult:
 
 def check_route_param(ctx: Context, pattern: str) -> RrResult:
     """``check_route_param(re)``: case-insensitive search in the local Route's parameters,
-    from the ``;`` before the first (the R-URI's after strict recovery start after it)."""
+    from the ``;`` before the first (the R-URI's after strict recovery start after it).
+
+    ``re`` is a POSIX extended regular expression, as Kamailio compiles it
+    (:mod:`engine.ere`: ``[[:digit:]]`` works, ``(?i)`` stops Kamailio from starting).
+    """
     try:
-        regex = re.compile(pattern, re.IGNORECASE)
-    except (re.error, OverflowError, RecursionError) as exc:
-        # OverflowError: a repeat count such as {4294967296}; RecursionError: nesting
-        # that the compiler cannot follow.  Both are bad script input like re.error.
+        regex = compile_ere(pattern)
+    except (EreError, re.error, OverflowError, RecursionError) as exc:
+        # EreError: what glibc's regcomp refuses (Kamailio would not start); the others
+        # from Python's compiler: nesting it cannot follow, and the like.
         raise ScriptError(
             f"check_route_param: invalid regular expression {pattern[:80]!r}: "
-            f"{exc if isinstance(exc, re.error) else type(exc).__name__}"
+            f"{exc if isinstance(exc, EreError | re.error) else type(exc).__name__}"
         ) from None
     params = local_route_params(ctx)
     if params is None:
