@@ -516,6 +516,7 @@ RICH_SCRIPTS: tuple[tuple[str, ...], ...] = (
     ("loose_route()", 'is_direction("upstream")', 'check_route_param("ftag=")'),
     ('is_direction("downstream")', "loose_route()", 'check_route_param(";lr")'),
     ("loose_route()", 'check_route_param("r2=on")', "record_route()"),
+    ("loose_route()", 'check_route_param("ftag=f-[[:digit:]]+$")', 'check_route_param("a**")'),
     ("record_route()", "remove_record_route()", 'add_rr_param(";x")', "record_route()"),
 )
 
