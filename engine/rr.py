@@ -1260,6 +1260,11 @@ def check_route_param(ctx: Context, pattern: str) -> RrResult:
     if params is None:
         text = "There is no local Route (none of this proxy's Routes was consumed): FALSE."
         rc = -1
+    elif not params:
+        # Seen on 5.6.3: with no parameters nothing is searched, so even a pattern that
+        # matches the empty text is FALSE (a user=phone Route has none for the rr module).
+        text = "The local Route has no parameters as the rr module sees them: FALSE."
+        rc = -1
     else:
         subject = params
         rc = 1 if regex.search(subject) else -1

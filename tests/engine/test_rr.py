@@ -996,6 +996,16 @@ def test_force_send_socket_reads_transport_as_kamailio(route: str, forced: str |
     assert (str(ctx.fs) if ctx.fs else None) == forced
 
 
+def test_no_route_params_make_check_route_param_false_whatever_the_pattern() -> None:
+    # A user=phone Route has no parameters for the rr module; Kamailio 5.6.3 then says
+    # FALSE even to a pattern that matches the empty text (differential seed 6022).
+    ctx, _ = run(["<sip:127.0.0.1;user=phone;lr;ftag=x>", P2])
+    assert local_route_params(ctx) == ""
+    res = check_route_param(ctx, "a**")
+    assert res.rc == -1
+    assert "no parameters" in res.steps[0].text
+
+
 def test_user_phone_makes_a_strict_router_and_is_said_so() -> None:
     ctx, (res,) = run([SELF, "<sip:+1555@gw.example.net;user=phone;lr>"])
     assert (res.rc, ctx.ruri, ctx.du) == (1, "sip:+1555@gw.example.net;user=phone;lr", None)
