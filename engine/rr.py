@@ -1393,10 +1393,14 @@ def _last_contact(req: SipRequest) -> NameAddr | None:
 
 
 def _uri_param(na: NameAddr, name: str) -> bool:
+    """True when the URI of a Contact has that parameter as the outbound module sees it:
+    the name in any case, blanks after it allowed (the URI is trimmed at its '>') but
+    none before (``; ob`` is no ob; seen on 5.6.3, RL-OBP-*)."""
     try:
-        return na.uri.has_param(name)
+        params = na.uri.params
     except SipParseError:
         return False
+    return any(n.rstrip().lower() == name for n, _ in params)
 
 
 def _rr_scheme(ctx: Context) -> str:

@@ -891,6 +891,24 @@ def test_flow_token_ends_with_code_2_even_when_preloaded_O1b() -> None:  # noqa:
 
 
 @pytest.mark.parametrize(
+    ("contact", "token"),
+    [
+        # The Contact's ;ob as the outbound module reads it (RL-OBP-* on 5.6.3).
+        ("<sip:alice@192.0.2.5;ob>", True),
+        ("<sip:alice@192.0.2.5;OB>", True),
+        ("<sip:alice@192.0.2.5;ob >", True),
+        ("<sip:alice@192.0.2.5; ob>", False),
+        ("<sip:alice@192.0.2.5;ob=1>", True),
+        ("<sip:alice@192.0.2.5;obx>", False),
+    ],
+)
+def test_record_route_flow_token_and_the_contact_ob(contact: str, token: bool) -> None:
+    msg = request([], in_dialog=False, extra=(f"Contact: {contact}",))
+    _, res = record_route(Context.start(msg, OB, source="udp:127.0.0.1:25061"))
+    assert ("@127.0.0.1" in res.added[0]) is token
+
+
+@pytest.mark.parametrize(
     ("route", "token"),
     [
         ("<sip:p2.example.net;lr>", False),  # a foreign top Route: no token
