@@ -95,7 +95,7 @@ _problem_memo = lru_cache(maxsize=2048)(_problem)
 def _via_problem(line: str) -> str | None:
     """Why the core cannot read a Via header line, or None.  Empty values between commas
     are skipped; one before the first comma or after the last is an error."""
-    values = _split_commas(line)
+    values = split_quoted(line, ",")
     if len(values) > 1 and not values[0].strip():
         return "it starts with an empty value before ','"
     if len(values) > 1 and not values[-1].strip():
@@ -166,23 +166,6 @@ def _via_comment_problem(shown: str, after_paren: str) -> str | None:
     if after_paren[close + 1 :].strip():
         return f"{shown} has text after its comment"
     return None
-
-
-def _split_commas(line: str) -> list[str]:
-    """The values of a header line, split on commas outside double quotes (empties kept)."""
-    if '"' not in line:
-        return line.split(",")
-    out: list[str] = []
-    start = 0
-    quoted = False
-    for i, ch in enumerate(line):
-        if ch == '"':
-            quoted = not quoted
-        elif ch == "," and not quoted:
-            out.append(line[start:i])
-            start = i + 1
-    out.append(line[start:])
-    return out
 
 
 def _address_problem(value: str) -> str | None:

@@ -371,15 +371,15 @@ def _maddr_target(uri: SipUri, uri_text: str) -> str | None:
 
 
 def _generic_param(text: str, name: str) -> str | None:
-    """A parameter in ``;a=1;b`` text as Kamailio's generic parameter parser reads it:
-    empty parameters are skipped (``;;maddr=x`` has a maddr), unlike the URI parser's
-    (``;;lr`` has no lr; see :func:`engine.uri._split_params`).  Value and name as
-    :meth:`SipUri.param` gives them; None when absent.
+    """A parameter in ``;a=1;b`` text as Kamailio's generic parameter parser reads it
+    (``is_direction()`` reads ``ftag`` this way): the first of that name, blanks around
+    name and value dropped, the value without the double or single quotes around it
+    (``ftag='f1'`` is f1; seen on 5.6.3), ``""`` for a flag; None when absent.
     """
     for piece in split_quoted(text):
         key, eq, value = piece.partition("=")
         if key and key.strip().lower() == name:
-            return value.strip() if eq else ""
+            return unquote_param(value.strip(), "\"'") if eq else ""
     return None
 
 
@@ -1207,8 +1207,6 @@ def direction(ctx: Context) -> str:
     if not params:
         return "downstream"
     ftag = _generic_param(params, "ftag")
-    if ftag is not None:
-        ftag = unquote_param(ftag, "\"'")  # ftag="f1" and ftag='f1' are f1 (seen on 5.6.3)
     from_tag = ctx.request.tag("From")
     if not ftag or not from_tag or ftag == from_tag:
         return "downstream"

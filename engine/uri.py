@@ -266,21 +266,21 @@ def _split_params(text: str) -> tuple[tuple[str, str | None], ...]:
     return tuple(params)
 
 
-def split_quoted(text: str) -> list[str]:
-    """Split on ``;`` outside double quotes (each quote toggles).
+def split_quoted(text: str, sep: str = ";") -> list[str]:
+    """Split on ``sep`` outside double quotes (each quote toggles; empty pieces kept).
 
-    >>> split_quoted('a;b="x;y";c')
-    ['a', 'b="x;y"', 'c']
+    >>> split_quoted('a;b="x;y";c'), split_quoted('a,"b,c",', ",")
+    (['a', 'b="x;y"', 'c'], ['a', '"b,c"', ''])
     """
     if '"' not in text:
-        return text.split(";")
+        return text.split(sep)
     pieces: list[str] = []
     cur: list[str] = []
     quoted = False
     for ch in text:
         if ch == '"':
             quoted = not quoted
-        if ch == ";" and not quoted:
+        if ch == sep and not quoted:
             pieces.append("".join(cur))
             cur = []
         else:
