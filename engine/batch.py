@@ -25,7 +25,7 @@ from typing import Any
 from engine.core import drop_error
 from engine.errors import ConfigError, EngineError, ScriptError, SipParseError
 from engine.message import SipRequest, parse_message
-from engine.proxy import Outbound, Proxy
+from engine.proxy import Outbound, Proxy, Socket
 from engine.rr import Context, RrResult, forwarded, route_entries
 from engine.script import LOOSE_ROUTE_FAMILY, RECORD_ROUTE_FAMILY, Call, parse_script, run_script
 from engine.uri import parse_uri
@@ -41,18 +41,30 @@ def proxy_from_json(data: Any, where: str = "proxy") -> Proxy:
     tells lists from tuples and keeps the key order, so equal keys mean equal input).
     """
     if type(data) is dict:
-        key = repr(data)
-        proxy = _PROXIES.get(key)
-        if proxy is None:
-            proxy = _proxy_from_json(data, where)
-            if len(_PROXIES) >= 256:
-                _PROXIES.clear()
-            _PROXIES[key] = proxy
-        return proxy
+        return _setup(repr(data), data, None, None)[0]
     return _proxy_from_json(data, where)
 
 
-_PROXIES: dict[str, Proxy] = {}
+# What a batch's vectors share: (proxy repr, received_on, send_socket) -> the proxy and
+# its receiving and sending sockets, each worked out once (sockets are looked up by
+# parsing their text).  Cleared when full: a batch uses a handful.
+_SETUPS: dict[tuple[str, str | None, str | None], tuple[Proxy, Socket, Socket]] = {}
+
+
+def _setup(
+    key: str, data: Any, received_on: str | None, send_socket: str | None
+) -> tuple[Proxy, Socket, Socket]:
+    whole = (key, received_on, send_socket)
+    found = _SETUPS.get(whole)
+    if found is None:
+        bare = _SETUPS.get((key, None, None))
+        proxy = bare[0] if bare is not None else _proxy_from_json(data, "proxy")
+        rcv = proxy.socket(received_on) if received_on is not None else proxy.listen[0]
+        snd = proxy.socket(send_socket) if send_socket is not None else rcv
+        if len(_SETUPS) >= 256:
+            _SETUPS.clear()
+        found = _SETUPS[whole] = (proxy, rcv, snd)
+    return found
 
 
 def _proxy_from_json(data: Any, where: str) -> Proxy:
@@ -117,8 +129,8 @@ def evaluate(
     calls: tuple[Call, ...],
     *,
     source: str | None = None,
-    received_on: str | None = None,
-    send_socket: str | None = None,
+    received_on: Socket | str | None = None,
+    send_socket: Socket | str | None = None,
     flags: int = 0,
 ) -> VectorRun:
     """Run a script for one request at one proxy and collect the expected fields."""
@@ -131,17 +143,19 @@ def evaluate(
         flags=flags,
     )
     final, results = run_script(ctx, calls)
-    fields: dict[str, Any] = {}
-    lr = [r for c, r in zip(calls, results, strict=True) if c.name in LOOSE_ROUTE_FAMILY]
-    rrs = [r for c, r in zip(calls, results, strict=True) if c.name in RECORD_ROUTE_FAMILY]
-    if lr:
-        fields["rc"] = lr[-1].rc
+    lr = rrs = None  # the last call of each family
+    for call, res in zip(calls, results, strict=True):
+        if call.name in LOOSE_ROUTE_FAMILY:
+            lr = res
+        elif call.name in RECORD_ROUTE_FAMILY:
+            rrs = res
+    fields: dict[str, Any] = {} if lr is None else {"rc": lr.rc}
     fields["ruri"] = dollar_ru(final.ruri)
     fields["du"] = final.du
-    fields["fs"] = str(final.fs) if final.fs is not None else None
+    fields["fs"] = None if final.fs is None else str(final.fs)
     fields["routes"] = list(route_entries(final))
-    if rrs:
-        fields["rr_rc"] = rrs[-1].rc
+    if rrs is not None:
+        fields["rr_rc"] = rrs.rc
         # As the vectors record it: every Record-Route value of the request as it
         # leaves, the ones this proxy inserted on top of those it received.
         fields["record_routes"] = list(forwarded(final).list_values("Record-Route"))
@@ -166,9 +180,12 @@ def run_vector_full(vector: Mapping[str, Any]) -> VectorRun:
     """Run one vector object; raises :class:`EngineError` subclasses on bad input."""
     if not isinstance(vector, Mapping):
         raise ConfigError("a vector must be a JSON object")
-    proxy = proxy_from_json(vector.get("proxy"))
-    raw = vector.get("raw")
-    if not isinstance(raw, str):
+    get = vector.get
+    data = get("proxy")
+    key = repr(data) if type(data) is dict else None
+    proxy = _setup(key, data, None, None)[0] if key is not None else _proxy_from_json(data, "proxy")
+    raw = get("raw")
+    if type(raw) is not str:
         raise SipParseError("raw: expected the request as a string")
     msg = parse_message(raw)
     if not isinstance(msg, SipRequest):
@@ -176,25 +193,48 @@ def run_vector_full(vector: Mapping[str, Any]) -> VectorRun:
     dropped = drop_error(msg)
     if dropped is not None:
         raise dropped
-    script = vector.get("script", ["loose_route()"])
-    if not isinstance(script, list | str) or not all(isinstance(s, str) for s in script):
-        raise ScriptError("script: expected a list of statements (strings)")
-    flags = vector.get("msg_flags", 0) or 0
-    if isinstance(flags, bool) or not isinstance(flags, int) or flags < 0:
+    calls = _calls(get("script", _LOOSE_ROUTE_ONLY))
+    flags = get("msg_flags", 0) or 0
+    if type(flags) is not int or flags < 0:
         raise ConfigError(f"msg_flags: expected a non-negative integer, got {flags!r}")
-    for key in ("source", "received_on", "send_socket"):
-        value = vector.get(key)
-        if value is not None and not isinstance(value, str):
-            raise ConfigError(f"{key}: expected a string like udp:127.0.0.1:5060")
+    source = get("source")
+    received_on = get("received_on")
+    send_socket = get("send_socket")
+    for name, value in (
+        ("source", source),
+        ("received_on", received_on),
+        ("send_socket", send_socket),
+    ):
+        if value is not None and type(value) is not str:
+            raise ConfigError(f"{name}: expected a string like udp:127.0.0.1:5060")
+    if key is not None:
+        # The sockets by their text, looked up once per batch (see _setup()).
+        proxy, received_on, send_socket = _setup(key, data, received_on, send_socket)
     return evaluate(
         msg,
         proxy,
-        parse_script(script),
-        source=vector.get("source"),
-        received_on=vector.get("received_on"),
-        send_socket=vector.get("send_socket"),
+        calls,
+        source=source,
+        received_on=received_on,
+        send_socket=send_socket,
         flags=flags,
     )
+
+
+_LOOSE_ROUTE_ONLY = ("loose_route()",)
+
+
+def _calls(script: object) -> tuple[Call, ...]:
+    """The vector's script parsed; ScriptError when it is not a list of strings (or one)."""
+    if type(script) is list:
+        script = tuple(script)
+    if type(script) is tuple or type(script) is str:
+        try:
+            return parse_script(script)
+        except ScriptError:
+            if type(script) is str or all(type(s) is str for s in script):
+                raise
+    raise ScriptError("script: expected a list of statements (strings)")
 
 
 def run_vector(vector: Mapping[str, Any]) -> dict[str, Any]:

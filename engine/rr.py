@@ -457,7 +457,11 @@ def route_entries(ctx: Context) -> tuple[str, ...]:
     out: list[str] = []
     for line, rh in enumerate(ctx.routes):
         value = _route_line_sent(ctx, line, rh)
-        if value is not None:
+        if value is None:
+            pass
+        elif "," not in value:  # one value, by far the most common line
+            out.append(value.strip())
+        else:
             out.extend([el.text for el in split_values(value)])
     for value in ctx.appended_routes:
         out.extend([el.text for el in split_values(value)])

@@ -16,7 +16,6 @@ on one core of the project machine.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -26,10 +25,10 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a plain script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from engine.batch import run_vector  # noqa: E402
 from engine.message import SipRequest, parse_message  # noqa: E402
 from engine.proxy import Proxy  # noqa: E402
 from engine.rr import Context, loose_route  # noqa: E402
+from gui.cli import vector_line  # noqa: E402
 from tests.conftest import shared_dir  # noqa: E402
 
 TARGET_PER_SECOND = 50_000
@@ -69,14 +68,8 @@ def vector_lines() -> list[str]:
 
 
 def run_batch(lines: list[str]) -> list[str]:
-    """What ``routelab rr --vectors`` does per line: decode, run, encode."""
-    out = []
-    for line in lines:
-        vector = json.loads(line)
-        record = {"id": vector.get("id")}
-        record.update(run_vector(vector))
-        out.append(json.dumps(record))
-    return out
+    """What ``routelab rr --vectors`` does per line: decode, run, encode (its own code)."""
+    return [vector_line("bench", n, line)[0] for n, line in enumerate(lines, start=1)]
 
 
 def best_rate(work: Callable[[], object], per_call: int, seconds: float = 1.0) -> float:
