@@ -41,6 +41,10 @@ class DiffStats:
     startups: int = 0
     record_seconds: float = 0.0
     shared: str = ""
+    # tests/differential/test_chain.py: scenarios played on real proxies
+    chain_scenarios: int = 0
+    chain_messages: int = 0
+    chain_differ: int = 0
 
 
 STATS_KEY = pytest.StashKey[DiffStats]()
@@ -108,7 +112,7 @@ def generated_recordings(recorder: Recorder, diff_stats: DiffStats) -> list[Reco
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     stats = terminalreporter.config.stash.get(STATS_KEY, None)
-    if stats is None or (not stats.requests and not stats.shared):
+    if stats is None or (not stats.requests and not stats.shared and not stats.chain_scenarios):
         return
     terminalreporter.section("RouteLab differential (real Kamailio 5.6.3 vs engine)")
     if stats.shared:
@@ -129,3 +133,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(f"  disagree: {ident}")
         if len(stats.disagree) > 20:
             terminalreporter.write_line(f"  ... and {len(stats.disagree) - 20} more")
+    if stats.chain_scenarios:
+        terminalreporter.write_line(
+            f"chain: {stats.chain_scenarios} scenarios played on real Kamailio proxies, "
+            f"{stats.chain_messages} messages compared with the simulation, "
+            f"{stats.chain_differ} differ"
+        )

@@ -1,0 +1,465 @@
+"""Play a whole scenario through a chain of real Kamailio 5.6.3 proxies and compare it with
+the engine's simulation, message by message.
+
+``tests/differential/kamailio.py`` checks one proxy and one request at a time.  This module
+checks what the app shows: a dialog stepped through every hop.  For a scenario of the
+library (or any scenario of the same kind), :func:`play`
+
+1. moves every IPv4 address of the scenario to loopback (:func:`relocate`: ``192.0.2.5`` becomes
+   ``127.0.10.5``, one ``127.0.x`` network per network of the scenario), so that each proxy and
+   each user agent gets an address of its own;
+2. simulates the relocated scenario with :func:`engine.simulate.simulate`;
+3. starts one Kamailio per proxy, its ``request_route`` the one :func:`engine.profiles.config_text`
+   writes for the proxy's profile (the config the app shows learners), with the proxy's
+   sockets, aliases and rr modparams, and its location service as a table of the scenario's
+   contacts;
+4. plays the user agents itself: each request of the trace leaves the sending user agent's
+   socket exactly as the trace has it, to the address the trace sends it to; the user agent
+   that receives it answers as the trace does (the dialog's 200 OK is the trace's, on the Via
+   headers that really arrived; other requests get a plain 200) and the answer goes back
+   through the real proxies;
+5. compares each request as it reaches its user agent, and the dialog's 200 OK as it reaches
+   the caller, with the trace: the start line and every header but Via in order, and the
+   sent-by of each Via (branches are each implementation's own).
+
+Only scenarios whose proxies run a Kamailio profile over UDP and IPv4, with no name table,
+no advertised addresses and no outbound, can be played (:func:`playable` says why not).
+Every Kamailio started here is stopped here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import select
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import SipParseError
+from engine.message import SipRequest, SipResponse, parse_message, render
+from engine.profiles import PROFILES, Kind, config_text
+from engine.scenario import loads
+from engine.simulate import simulate
+from engine.trace import StepKind, Trace, TraceStep
+from engine.uri import is_ip, parse_uri
+from tests.differential.kamailio import KamailioProcess, RecorderError
+
+# One loopback network per network of the scenario, away from the 127.0.0.1 and 127.0.0.2
+# that tests/differential/kamailio.py's proxies listen on.
+_FIRST_NETWORK = 10
+_IPV4 = re.compile(r"(?<![\d.])(\d{1,3}\.\d{1,3}\.\d{1,3})\.(\d{1,3})(?![\d.])")
+_MODULES = ("tm", "sl", "rr", "maxfwd", "textops", "siputils", "pv", "xlog")
+
+
+class ChainError(Exception):
+    """The chain could not be set up or did not answer (not a disagreement)."""
+
+
+def relocate(text: str) -> str:
+    """The scenario text with every IPv4 address moved to loopback.
+
+    >>> relocate('"udp:192.0.2.1:5060", "sip:bob@198.51.100.20", "udp:192.0.2.10:5060"')
+    '"udp:127.0.10.1:5060", "sip:bob@127.0.11.20", "udp:127.0.10.10:5060"'
+    """
+    networks: dict[str, str] = {}
+
+    def move(m: re.Match[str]) -> str:
+        network = networks.setdefault(m.group(1), f"127.0.{_FIRST_NETWORK + len(networks)}")
+        return f"{network}.{m.group(2)}"
+
+    return _IPV4.sub(move, text)
+
+
+def playable(data: Mapping[str, Any], trace: Trace) -> str | None:
+    """Why a scenario (its JSON object, and its trace) cannot be played on real proxies, or
+    None.  A name table is fine as long as only the user agents use it: a proxy that relays
+    to a host name would need DNS."""
+    for step in trace.steps:
+        if step.kind is StepKind.PROXY and step.next_address and step.next_hop:
+            try:
+                host = parse_uri(step.next_hop).host
+            except SipParseError:
+                return f"{step.element} relays to {step.next_hop}, which the harness cannot read"
+            if not is_ip(host):
+                return f"{step.element} relays to the host name {host} (no DNS here)"
+    for ua in data.get("user_agents", []):
+        if not str(ua.get("address", "")).startswith("udp:") or "[" in ua["address"]:
+            return f"user agent {ua.get('name')} is not on UDP over IPv4"
+    for proxy in data.get("proxies", []):
+        profile = PROFILES.get(proxy.get("profile", "kamailio-default"))
+        if profile is None or profile.kind is not Kind.KAMAILIO:
+            return f"proxy {proxy.get('name')} does not run a Kamailio profile"
+        if proxy.get("outbound"):
+            return f"proxy {proxy.get('name')} uses the outbound module"
+        for listen in proxy.get("listen", []):
+            if not listen.startswith("udp:") or "[" in listen or " " in listen:
+                return f"proxy {proxy.get('name')} listens on {listen} (UDP over IPv4 only)"
+    return None
+
+
+def render_chain_cfg(proxy: Mapping[str, Any]) -> str:
+    """kamailio.cfg for one proxy of a scenario: its sockets and modparams, and the
+    ``request_route`` that :func:`engine.profiles.config_text` writes for its profile."""
+    profile = PROFILES[proxy.get("profile", "kamailio-default")]
+    route = config_text(
+        profile,
+        loose_route_mode=int(proxy.get("loose_route_mode", 0)),
+        record_route_params=str(proxy.get("record_route_params", "")),
+        record_route_preset=tuple(proxy.get("record_route_preset", ())),
+        forward_to=proxy.get("forward_to"),
+    )
+    # The location service: the scenario's table, looked up by user and host as the
+    # simulation does it.
+    lookups = ["        $var(found) = 0;"]
+    for aor, contact in proxy.get("location", {}).items():
+        m = re.fullmatch(r"sips?:([^@;]+)@([^;:>]+).*", aor)
+        if m is None:
+            raise ChainError(f"location {aor!r}: expected sip:user@host")
+        lookups.append(
+            f'        if ($rU == "{m.group(1)}" && $(rd{{s.tolower}}) == "{m.group(2).lower()}") '
+            f'{{ $ru = "{contact}"; $var(found) = 1; }}'
+        )
+    lookups.append('        if ($var(found) == 0) { sl_send_reply("404", "Not Found"); exit; }')
+    target = '        if (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }'
+    if target not in route:
+        raise ChainError("config_text() no longer writes the location lookup this harness replaces")
+    route = route.replace(target, "\n".join(lookups))
+    lines = [
+        "#!KAMAILIO",
+        f"# Generated by tests/differential/chain.py for proxy {proxy.get('name')}.",
+        "debug=1",
+        "log_stderror=yes",
+        "children=1",
+        "auto_aliases=no",
+        "disable_tcp=yes",
+        "disable_sctp=yes",
+        "enable_tls=no",
+        "dns=no",
+        "rev_dns=no",
+        "use_dns_cache=no",
+        "dns_try_naptr=no",
+    ]
+    lines += [f"listen={listen}" for listen in proxy["listen"]]
+    lines += [f"alias={alias}" for alias in proxy.get("aliases", [])]
+    lines += [f'loadmodule "{module}.so"' for module in _MODULES]
+    for name, value in proxy.get("rr", {}).items():
+        rendered = json.dumps(value) if isinstance(value, str) else str(int(value))
+        lines.append(f'modparam("rr", "{name}", {rendered})')
+    return "\n".join(lines) + "\n\n" + route
+
+
+def _sockaddr(text: str) -> tuple[str, int]:
+    """``udp:127.0.10.1:5060`` (or ``127.0.10.1:5060``) as a socket address."""
+    host, port = text.removeprefix("udp:").rsplit(":", 1)
+    return host, int(port)
+
+
+def shape(text: str) -> dict[str, Any]:
+    """What the comparison looks at in a message: its start line, each Via's protocol and
+    sent-by, and every other header in order, names in their canonical form."""
+    msg = parse_message(text)
+    vias: list[str] = []
+    headers: list[tuple[str, str]] = []
+    for header in msg.headers:
+        if header.key == "via":
+            vias += [v.split(";", 1)[0].strip() for v in header.value.split(",")]
+        else:
+            headers.append((header.key, header.value))
+    return {"start": msg.start_line, "via": vias, "headers": headers}
+
+
+@dataclass
+class Difference:
+    """One message where the real chain and the simulation differ."""
+
+    what: str
+    simulated: dict[str, Any]
+    real: dict[str, Any] | None
+
+    def __str__(self) -> str:
+        lines = [f"{self.what}:"]
+        if self.real is None:
+            lines.append("  real chain: nothing arrived")
+            lines.append(f"  simulated:  {self.simulated['start']}")
+            return "\n".join(lines)
+        for key in ("start", "via"):
+            if self.simulated[key] != self.real[key]:
+                lines.append(f"  {key}: simulated {self.simulated[key]!r}, real {self.real[key]!r}")
+        sim, real = self.simulated["headers"], self.real["headers"]
+        if sim != real:
+            lines.append("  headers (simulated | real):")
+            for i in range(max(len(sim), len(real))):
+                a = sim[i] if i < len(sim) else ""
+                b = real[i] if i < len(real) else ""
+                mark = "  " if a == b else "!="
+                lines.append(f"   {mark} {a} | {b}")
+        return "\n".join(lines)
+
+
+@dataclass
+class ChainRun:
+    """What :func:`play` found: the messages compared and the differences."""
+
+    compared: list[str] = field(default_factory=list)
+    differences: list[Difference] = field(default_factory=list)
+
+
+class _UserAgents:
+    """The scenario's user agents as UDP sockets of the harness."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.sockets: dict[str, socket.socket] = {}
+        for ua in data["user_agents"]:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                sock.bind(_sockaddr(ua["address"]))
+            except OSError as exc:
+                sock.close()
+                self.close()
+                raise ChainError(f"cannot bind {ua['address']} for {ua['name']}: {exc}") from None
+            self.sockets[ua["name"]] = sock
+
+    def close(self) -> None:
+        for sock in self.sockets.values():
+            sock.close()
+        self.sockets.clear()
+
+    def send(self, ua: str, text: str, to: tuple[str, int]) -> None:
+        self.sockets[ua].sendto(text.encode("utf-8"), to)
+
+    def receive(
+        self, ua: str, want: str, timeout: float = 3.0
+    ) -> tuple[SipRequest | SipResponse, str, tuple[str, int]] | None:
+        """The first message at ``ua`` that ``want`` accepts (see :func:`_wanted`)."""
+        sock = self.sockets[ua]
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([sock], [], [], left)
+            if not ready:
+                return None
+            data, peer = sock.recvfrom(65535)
+            text = data.decode("utf-8", errors="replace")
+            try:
+                msg = parse_message(text)
+            except Exception:  # not ours to judge here: keep waiting
+                continue
+            if _wanted(msg, want):
+                return msg, text, peer[:2]
+        return None
+
+
+def _wanted(msg: SipRequest | SipResponse, want: str) -> bool:
+    """``want`` is ``"INVITE"`` (a request of that method, by CSeq) or ``"200 INVITE"`` (a
+    final response of that status to that method)."""
+    cseq = (msg.header("CSeq") or "").split()
+    method = cseq[-1] if cseq else ""
+    if " " in want:
+        status, wanted_method = want.split()
+        return (
+            isinstance(msg, SipResponse) and str(msg.status) == status and method == wanted_method
+        )
+    return isinstance(msg, SipRequest) and msg.method == want
+
+
+def _reply_200(request: SipRequest) -> str:
+    """A plain 200 OK to a request (copies Via, From, To, Call-ID and CSeq)."""
+    keep = [h for h in request.headers if h.key in ("via", "from", "to", "call-id", "cseq")]
+    response = SipResponse(headers=(*keep,), status=200, reason="OK")
+    return render(response).replace("\r\n\r\n", "\r\nContent-Length: 0\r\n\r\n", 1)
+
+
+def _with_vias(response_text: str, request: SipRequest) -> str:
+    """The trace's response with the Via headers that really arrived in ``request``."""
+    response = parse_message(response_text)
+    assert isinstance(response, SipResponse)
+    vias = tuple(h for h in request.headers if h.key == "via")
+    others = tuple(h for h in response.headers if h.key != "via")
+    return render(
+        SipResponse(
+            headers=vias + others,
+            body=response.body,
+            status=response.status,
+            reason=response.reason,
+        )
+    )
+
+
+@contextlib.contextmanager
+def _proxies(binary: str, data: Mapping[str, Any], workdir: Path) -> Iterator[None]:
+    started: list[_ChainProxy] = []
+    try:
+        for number, proxy in enumerate(data.get("proxies", [])):
+            process = _ChainProxy(binary, proxy, workdir / f"p{number}")
+            process.start()
+            started.append(process)
+        yield
+    finally:
+        for process in started:
+            process.stop()
+
+
+class _ChainProxy(KamailioProcess):
+    """A :class:`KamailioProcess` with a chain proxy's config, ready when it answers."""
+
+    def __init__(self, binary: str, proxy: Mapping[str, Any], workdir: Path) -> None:
+        self._probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._probe.bind(("127.0.0.1", 0))
+        super().__init__(binary, proxy, [], workdir, self._probe, self._probe, None)
+        self._cfg = render_chain_cfg(proxy)
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        cfg_path = self.workdir / "kamailio.cfg"
+        cfg_path.write_text(self._cfg, encoding="utf-8")
+        self.log_path = self.workdir / "kamailio.log"
+        command = [
+            self.binary, "-f", str(cfg_path), "-DD", "-E", "-w", str(self.workdir),
+            "-P", str(self.workdir / "kamailio.pid"), "-Y", str(self.workdir),
+            "-m", "64", "-M", "8",
+        ]  # fmt: skip
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.workdir,
+                start_new_session=True,
+            )
+        try:
+            self._wait_answer()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_answer(self) -> None:
+        """Ready once an OPTIONS to its first socket gets any response."""
+        assert self.process is not None
+        host, port = _sockaddr(self.proxy["listen"][0])
+        deadline = time.monotonic() + self.startup_timeout
+        seq = 0
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ChainError(f"kamailio exited at start-up:\n{self.log_tail()}")
+            seq += 1
+            me = self._probe.getsockname()
+            probe = (
+                f"OPTIONS sip:{host}:{port} SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP {me[0]}:{me[1]};branch=z9hG4bK-chainprobe-{seq}\r\n"
+                "Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=probe\r\n"
+                f"To: <sip:{host}:{port}>\r\nCall-ID: chain-probe-{seq}\r\n"
+                f"CSeq: {seq} OPTIONS\r\nContent-Length: 0\r\n\r\n"
+            )
+            self._probe.sendto(probe.encode(), (host, port))
+            ready, _, _ = select.select([self._probe], [], [], 0.1)
+            if ready:
+                self._probe.recv(65535)
+                return
+        raise ChainError(f"kamailio did not answer within the start-up timeout:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        super().stop()
+        self._probe.close()
+
+
+def _steps(trace: Trace, request: int, kind: StepKind) -> list[TraceStep]:
+    return [s for s in trace.steps if s.request == request and s.kind is kind]
+
+
+def play(scenario_text: str, binary: str) -> ChainRun:
+    """Play a scenario on real Kamailio proxies and compare it with its simulation."""
+    relocated = relocate(scenario_text)
+    data = json.loads(relocated)
+    trace = simulate(loads(relocated))
+    why = playable(data, trace)
+    if why is not None:
+        raise ChainError(f"cannot be played on real proxies: {why}")
+    run = ChainRun()
+    with tempfile.TemporaryDirectory(prefix="routelab-chain-") as tmp:
+        uas = _UserAgents(data)
+        try:
+            with _proxies(binary, data, Path(tmp)):
+                for request, label in enumerate(trace.requests):
+                    _play_request(trace, request, label, uas, run)
+        except RecorderError as exc:
+            raise ChainError(str(exc)) from None
+        finally:
+            uas.close()
+    return run
+
+
+def _play_request(trace: Trace, request: int, label: str, uas: _UserAgents, run: ChainRun) -> None:
+    (uac,) = _steps(trace, request, StepKind.UAC)
+    if uac.next_address is None:
+        return  # the user agent does not send it (no dialog): nothing to play
+    uas.send(uac.element, uac.message_out, _sockaddr(uac.next_address))
+    arrivals = _steps(trace, request, StepKind.UAS)
+    if not arrivals:
+        # A proxy answered it: the caller must get that answer, back through the chain.
+        (stop,) = [s for s in _steps(trace, request, StepKind.PROXY) if s.status is not None]
+        what = f"{label}: {stop.element}'s {stop.status} as {uac.element} receives it"
+        run.compared.append(what)
+        back = uas.receive(uac.element, f"{stop.status} {uac.method}")
+        if back is None:
+            run.differences.append(
+                Difference(
+                    what, {"start": f"SIP/2.0 {stop.status}", "via": [], "headers": []}, None
+                )
+            )
+        return
+    (uas_step,) = arrivals
+    got = uas.receive(uas_step.element, uac.method)
+    what = f"{label}: the {uac.method} as {uas_step.element} receives it"
+    simulated = shape(uas_step.message_in)
+    run.compared.append(what)
+    if got is None:
+        run.differences.append(Difference(what, simulated, None))
+        return
+    received, text, peer = got
+    real = shape(text)
+    if real != simulated:
+        run.differences.append(Difference(what, simulated, real))
+    assert isinstance(received, SipRequest)
+    if uac.method == "ACK":
+        return
+    final = [
+        s
+        for s in trace.steps
+        if s.request == request
+        and s.kind is StepKind.RESPONSE
+        and s.element == uas_step.element
+        and s.status is not None
+        and s.status >= 200
+    ]
+    if uac.method == "INVITE" and final and final[0].message_out:
+        answer = _with_vias(final[0].message_out, received)
+        uas.send(uas_step.element, answer, peer)
+        at_caller = [
+            s
+            for s in trace.steps
+            if s.request == request and s.kind is StepKind.RESPONSE and s.element == uac.element
+        ]
+        back = uas.receive(uac.element, f"{final[0].status} INVITE")
+        what = f"{label}: the {final[0].status} as {uac.element} receives it"
+        run.compared.append(what)
+        if at_caller:
+            simulated = shape(at_caller[0].message_in)
+        else:
+            # The trace sums the answer up in one step: the caller must get it as the callee
+            # sent it, with the proxies' Vias gone again.
+            simulated = shape(answer)
+            simulated["via"] = simulated["via"][-len(shape(uac.message_out)["via"]) :]
+        if back is None:
+            run.differences.append(Difference(what, simulated, None))
+        elif shape(back[1]) != simulated:
+            run.differences.append(Difference(what, simulated, shape(back[1])))
+        return
+    uas.send(uas_step.element, _reply_200(received), peer)
+    uas.receive(uac.element, f"200 {uac.method}", timeout=1.0)
