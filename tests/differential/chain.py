@@ -29,12 +29,15 @@ Every Kamailio started here is stopped here.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import re
 import select
+import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -47,7 +50,7 @@ from engine.message import SipRequest, SipResponse, parse_message, render
 from engine.profiles import PROFILES, Kind, config_text
 from engine.scenario import loads
 from engine.simulate import simulate
-from engine.trace import StepKind, Trace, TraceStep
+from engine.trace import Flag, StepKind, Trace, TraceStep
 from engine.uri import is_ip, parse_uri
 from tests.differential.kamailio import KamailioProcess, RecorderError
 
@@ -77,29 +80,38 @@ def relocate(text: str) -> str:
     return _IPV4.sub(move, text)
 
 
-def playable(data: Mapping[str, Any], trace: Trace) -> str | None:
+def playable(data: Mapping[str, Any], trace: Trace, *, isolated: bool = False) -> str | None:
     """Why a scenario (its JSON object, and its trace) cannot be played on real proxies, or
-    None.  A name table is fine as long as only the user agents use it: a proxy that relays
-    to a host name would need DNS."""
-    for step in trace.steps:
-        if step.kind is StepKind.PROXY and step.next_address and step.next_hop:
-            try:
-                host = parse_uri(step.next_hop).host
-            except SipParseError:
-                return f"{step.element} relays to {step.next_hop}, which the harness cannot read"
-            if not is_ip(host):
-                return f"{step.element} relays to the host name {host} (no DNS here)"
+    None.
+
+    On loopback (``isolated`` False) every element must be on UDP over IPv4 and no proxy may
+    relay to a host name (there is no DNS).  In a network namespace of its own
+    (:func:`run_isolated`) the scenario keeps its addresses, IPv6 included, and its name table
+    becomes the namespace's ``/etc/hosts``.
+    """
+    if not isolated:
+        for step in trace.steps:
+            if step.kind is StepKind.PROXY and step.next_address and step.next_hop:
+                try:
+                    host = parse_uri(step.next_hop).host
+                except SipParseError:
+                    return (
+                        f"{step.element} relays to {step.next_hop}, which the harness cannot read"
+                    )
+                if not is_ip(host):
+                    return f"{step.element} relays to the host name {host} (no DNS here)"
     for ua in data.get("user_agents", []):
-        if not str(ua.get("address", "")).startswith("udp:") or "[" in ua["address"]:
-            return f"user agent {ua.get('name')} is not on UDP over IPv4"
+        address = str(ua.get("address", ""))
+        if not address.startswith("udp:") or ("[" in address and not isolated):
+            return f"user agent {ua.get('name')} is not on UDP" + ("" if isolated else " over IPv4")
     for proxy in data.get("proxies", []):
         profile = PROFILES.get(proxy.get("profile", "kamailio-default"))
         if profile is None or profile.kind is not Kind.KAMAILIO:
             return f"proxy {proxy.get('name')} does not run a Kamailio profile"
-        if proxy.get("outbound"):
-            return f"proxy {proxy.get('name')} uses the outbound module"
         for listen in proxy.get("listen", []):
-            if not listen.startswith("udp:") or "[" in listen or " " in listen:
+            if not listen.startswith("udp:"):
+                return f"proxy {proxy.get('name')} listens on {listen} (UDP only)"
+            if not isolated and ("[" in listen or " " in listen):
                 return f"proxy {proxy.get('name')} listens on {listen} (UDP over IPv4 only)"
     return None
 
@@ -148,7 +160,16 @@ def render_chain_cfg(proxy: Mapping[str, Any]) -> str:
     ]
     lines += [f"listen={listen}" for listen in proxy["listen"]]
     lines += [f"alias={alias}" for alias in proxy.get("aliases", [])]
-    lines += [f'loadmodule "{module}.so"' for module in _MODULES]
+    outbound = proxy.get("outbound")
+    for module in _MODULES:
+        if module == "rr" and outbound is not None and outbound.get("loaded", True):
+            # Before rr, as RFC 5626 edge proxies load it (rr binds to it when present).
+            lines.append('loadmodule "outbound.so"')
+            for name, value in outbound.items():
+                if name != "loaded":
+                    rendered = json.dumps(value) if isinstance(value, str) else str(int(value))
+                    lines.append(f'modparam("outbound", "{name}", {rendered})')
+        lines.append(f'loadmodule "{module}.so"')
     for name, value in proxy.get("rr", {}).items():
         rendered = json.dumps(value) if isinstance(value, str) else str(int(value))
         lines.append(f'modparam("rr", "{name}", {rendered})')
@@ -156,9 +177,17 @@ def render_chain_cfg(proxy: Mapping[str, Any]) -> str:
 
 
 def _sockaddr(text: str) -> tuple[str, int]:
-    """``udp:127.0.10.1:5060`` (or ``127.0.10.1:5060``) as a socket address."""
-    host, port = text.removeprefix("udp:").rsplit(":", 1)
-    return host, int(port)
+    """``udp:127.0.10.1:5060`` or ``udp:[2001:db8::1]:5060`` (the transport may be left
+    out, an ``advertise`` part is ignored) as a socket address."""
+    address = text.split()[0]
+    if address.split(":", 1)[0].isalpha():
+        address = address.split(":", 1)[1]  # udp:, tcp: ...
+    host, port = address.rsplit(":", 1)
+    return host.strip("[]"), int(port)
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
 def shape(text: str) -> dict[str, Any]:
@@ -217,9 +246,10 @@ class _UserAgents:
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.sockets: dict[str, socket.socket] = {}
         for ua in data["user_agents"]:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            address = _sockaddr(ua["address"])
+            sock = socket.socket(_family(address[0]), socket.SOCK_DGRAM)
             try:
-                sock.bind(_sockaddr(ua["address"]))
+                sock.bind(address)
             except OSError as exc:
                 sock.close()
                 self.close()
@@ -309,8 +339,9 @@ class _ChainProxy(KamailioProcess):
     """A :class:`KamailioProcess` with a chain proxy's config, ready when it answers."""
 
     def __init__(self, binary: str, proxy: Mapping[str, Any], workdir: Path) -> None:
-        self._probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._probe.bind(("127.0.0.1", 0))
+        family = _family(_sockaddr(proxy["listen"][0])[0])
+        self._probe = socket.socket(family, socket.SOCK_DGRAM)
+        self._probe.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
         super().__init__(binary, proxy, [], workdir, self._probe, self._probe, None)
         self._cfg = render_chain_cfg(proxy)
 
@@ -343,18 +374,20 @@ class _ChainProxy(KamailioProcess):
         """Ready once an OPTIONS to its first socket gets any response."""
         assert self.process is not None
         host, port = _sockaddr(self.proxy["listen"][0])
+        uri_host = f"[{host}]" if ":" in host else host
         deadline = time.monotonic() + self.startup_timeout
         seq = 0
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise ChainError(f"kamailio exited at start-up:\n{self.log_tail()}")
             seq += 1
-            me = self._probe.getsockname()
+            me_host, me_port = self._probe.getsockname()[:2]
+            me = f"[{me_host}]" if ":" in me_host else me_host
             probe = (
-                f"OPTIONS sip:{host}:{port} SIP/2.0\r\n"
-                f"Via: SIP/2.0/UDP {me[0]}:{me[1]};branch=z9hG4bK-chainprobe-{seq}\r\n"
-                "Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=probe\r\n"
-                f"To: <sip:{host}:{port}>\r\nCall-ID: chain-probe-{seq}\r\n"
+                f"OPTIONS sip:{uri_host}:{port} SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP {me}:{me_port};branch=z9hG4bK-chainprobe-{seq}\r\n"
+                f"Max-Forwards: 70\r\nFrom: <sip:probe@{me}>;tag=probe\r\n"
+                f"To: <sip:{uri_host}:{port}>\r\nCall-ID: chain-probe-{seq}\r\n"
                 f"CSeq: {seq} OPTIONS\r\nContent-Length: 0\r\n\r\n"
             )
             self._probe.sendto(probe.encode(), (host, port))
@@ -373,12 +406,16 @@ def _steps(trace: Trace, request: int, kind: StepKind) -> list[TraceStep]:
     return [s for s in trace.steps if s.request == request and s.kind is kind]
 
 
-def play(scenario_text: str, binary: str) -> ChainRun:
-    """Play a scenario on real Kamailio proxies and compare it with its simulation."""
-    relocated = relocate(scenario_text)
-    data = json.loads(relocated)
-    trace = simulate(loads(relocated))
-    why = playable(data, trace)
+def play(scenario_text: str, binary: str, *, isolated: bool = False) -> ChainRun:
+    """Play a scenario on real Kamailio proxies and compare it with its simulation.
+
+    ``isolated``: the caller runs in a network namespace of its own where the scenario's
+    addresses and names are set up (:func:`run_isolated`); else the scenario moves to loopback.
+    """
+    text = scenario_text if isolated else relocate(scenario_text)
+    data = json.loads(text)
+    trace = simulate(loads(text))
+    why = playable(data, trace, isolated=isolated)
     if why is not None:
         raise ChainError(f"cannot be played on real proxies: {why}")
     run = ChainRun()
@@ -395,6 +432,39 @@ def play(scenario_text: str, binary: str) -> ChainRun:
     return run
 
 
+def _play_dead_end(
+    trace: Trace, request: int, label: str, uac: TraceStep, uas: _UserAgents, run: ChainRun
+) -> None:
+    """A request the trace ends at a proxy: answered there, discarded, or caught in a loop.
+    It must reach no user agent, and the caller must get the answer the trace says."""
+    stops = [s for s in _steps(trace, request, StepKind.PROXY) if s.status is not None]
+    looped = any(Flag.LOOP in s.flags for s in trace.steps if s.request == request)
+    if stops:
+        status, by = stops[0].status, f"{stops[0].element}'s"
+    elif looped and uac.method != "ACK":
+        # "it would go round until Max-Forwards runs out and someone answers 483"
+        status, by = 483, "the loop's"
+    else:
+        status, by = None, ""
+    if status is not None:
+        what = f"{label}: {by} {status} as {uac.element} receives it"
+        run.compared.append(what)
+        if uas.receive(uac.element, f"{status} {uac.method}") is None:
+            start = f"SIP/2.0 {status}"
+            run.differences.append(
+                Difference(what, {"start": start, "via": [], "headers": []}, None)
+            )
+    for other in uas.sockets:
+        if other == uac.element:
+            continue
+        what = f"{label}: never reaches {other}"
+        run.compared.append(what)
+        got = uas.receive(other, uac.method, timeout=0.3)
+        if got is not None:
+            nothing = {"start": "(nothing)", "via": [], "headers": []}
+            run.differences.append(Difference(what, nothing, shape(got[1])))
+
+
 def _play_request(trace: Trace, request: int, label: str, uas: _UserAgents, run: ChainRun) -> None:
     (uac,) = _steps(trace, request, StepKind.UAC)
     if uac.next_address is None:
@@ -402,17 +472,7 @@ def _play_request(trace: Trace, request: int, label: str, uas: _UserAgents, run:
     uas.send(uac.element, uac.message_out, _sockaddr(uac.next_address))
     arrivals = _steps(trace, request, StepKind.UAS)
     if not arrivals:
-        # A proxy answered it: the caller must get that answer, back through the chain.
-        (stop,) = [s for s in _steps(trace, request, StepKind.PROXY) if s.status is not None]
-        what = f"{label}: {stop.element}'s {stop.status} as {uac.element} receives it"
-        run.compared.append(what)
-        back = uas.receive(uac.element, f"{stop.status} {uac.method}")
-        if back is None:
-            run.differences.append(
-                Difference(
-                    what, {"start": f"SIP/2.0 {stop.status}", "via": [], "headers": []}, None
-                )
-            )
+        _play_dead_end(trace, request, label, uac, uas, run)
         return
     (uas_step,) = arrivals
     got = uas.receive(uas_step.element, uac.method)
@@ -463,3 +523,120 @@ def _play_request(trace: Trace, request: int, label: str, uas: _UserAgents, run:
         return
     uas.send(uas_step.element, _reply_200(received), peer)
     uas.receive(uac.element, f"200 {uac.method}", timeout=1.0)
+
+
+# --------------------------------------------------------------------------- isolated runs
+
+
+def _addresses(data: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Every element's IP addresses (user agents' and proxies' sockets), by element name."""
+    out: dict[str, list[str]] = {}
+    for ua in data.get("user_agents", []):
+        out.setdefault(ua["name"], []).append(_sockaddr(ua["address"])[0])
+    for proxy in data.get("proxies", []):
+        for listen in proxy.get("listen", []):
+            host = _sockaddr(listen)[0]
+            if host not in out.setdefault(proxy["name"], []):
+                out[proxy["name"]].append(host)
+    return out
+
+
+def hosts_file(data: Mapping[str, Any]) -> str:
+    """The ``/etc/hosts`` of an isolated run: the scenario's name table, each name with every
+    address of the element it names.
+
+    >>> print(hosts_file({"user_agents": [{"name": "U1", "address": "udp:192.0.2.101:5060"}],
+    ...                   "names": {"u1.example.com": "U1"}}), end="")
+    127.0.0.1 localhost
+    ::1 localhost
+    192.0.2.101 u1.example.com
+    """
+    addresses = _addresses(data)
+    lines = ["127.0.0.1 localhost", "::1 localhost"]
+    for name, element in data.get("names", {}).items():
+        lines += [f"{address} {name}" for address in addresses.get(element, [])]
+    return "\n".join(lines) + "\n"
+
+
+def _setup_namespace(data: Mapping[str, Any], workdir: Path) -> None:
+    """In a fresh network and mount namespace: loopback up with every address of the
+    scenario on it, and the scenario's names as /etc/hosts (no DNS server at all)."""
+
+    def run(*command: str) -> None:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise ChainError(f"{' '.join(command)}: {done.stderr.strip()}")
+
+    run("ip", "link", "set", "lo", "up")
+    for host in sorted({h for hosts in _addresses(data).values() for h in hosts}):
+        if host in ("127.0.0.1", "::1"):
+            continue
+        if ":" in host:
+            run("ip", "-6", "addr", "add", f"{host}/128", "dev", "lo", "nodad")
+        else:
+            run("ip", "addr", "add", f"{host}/32", "dev", "lo")
+    hosts = workdir / "hosts"
+    hosts.write_text(hosts_file(data), encoding="utf-8")
+    resolv = workdir / "resolv.conf"
+    resolv.write_text("# RouteLab chain run: no DNS server, names come from /etc/hosts\n")
+    run("mount", "--bind", str(hosts), "/etc/hosts")
+    run("mount", "--bind", str(resolv), "/etc/resolv.conf")
+
+
+def run_isolated(paths: list[Path], binary: str, timeout: float = 300.0) -> list[dict[str, Any]]:
+    """Play each scenario file in a network namespace of its own, keeping its addresses and
+    names: one result per path, ``{"path", "compared", "differences"}``, ``{"path",
+    "unplayable"}`` (why not) or ``{"path", "error"}``.  ChainError when namespaces cannot
+    be made here (``unshare`` needs root)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        raise ChainError("unshare (util-linux) is not installed")
+    probe = subprocess.run([unshare, "--net", "--mount", "true"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        raise ChainError(f"cannot make a network namespace: {probe.stderr.decode().strip()}")
+    root = Path(__file__).resolve().parents[2]
+    results = []
+    for path in paths:
+        done = subprocess.run(
+            [unshare, "--net", "--mount", sys.executable, "-m", "tests.differential.chain",
+             "--isolated", "--binary", binary, str(path)],
+            capture_output=True, text=True, check=False, cwd=root, timeout=timeout,
+        )  # fmt: skip
+        try:
+            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        except (IndexError, json.JSONDecodeError):
+            results.append(
+                {"path": str(path), "error": f"no result: {done.stderr.strip()[-2000:]}"}
+            )
+    return results
+
+
+def _main(argv: list[str] | None = None) -> int:
+    """``unshare --net --mount python3 -m tests.differential.chain --isolated FILE``: play
+    one scenario in this (fresh) namespace and print the result as one JSON line."""
+    parser = argparse.ArgumentParser(description=_main.__doc__)
+    parser.add_argument("--isolated", action="store_true", required=True)
+    parser.add_argument("--binary", default="/usr/sbin/kamailio")
+    parser.add_argument("path", type=Path)
+    args = parser.parse_args(argv)
+    text = args.path.read_text(encoding="utf-8")
+    result: dict[str, Any] = {"path": str(args.path)}
+    data = json.loads(text)
+    why = playable(data, simulate(loads(text)), isolated=True)
+    if why is not None:
+        print(json.dumps({**result, "unplayable": why}))
+        return 0
+    try:
+        with tempfile.TemporaryDirectory(prefix="routelab-netns-") as tmp:
+            _setup_namespace(data, Path(tmp))
+            run = play(text, args.binary, isolated=True)
+        result["compared"] = run.compared
+        result["differences"] = [str(d) for d in run.differences]
+    except ChainError as exc:
+        result["error"] = str(exc)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())
