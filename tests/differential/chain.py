@@ -84,10 +84,11 @@ def playable(data: Mapping[str, Any], trace: Trace, *, isolated: bool = False) -
     """Why a scenario (its JSON object, and its trace) cannot be played on real proxies, or
     None.
 
-    On loopback (``isolated`` False) every element must be on UDP over IPv4 and no proxy may
-    relay to a host name (there is no DNS).  In a network namespace of its own
-    (:func:`run_isolated`) the scenario keeps its addresses, IPv6 included, and its name table
-    becomes the namespace's ``/etc/hosts``.
+    On loopback (``isolated`` False) every element must be on UDP over IPv4, with no advertised
+    address, and no proxy may relay to a host name (there is no DNS).  In a network namespace
+    of its own (:func:`run_isolated`) the scenario keeps its addresses, IPv6 included, user
+    agents and proxies may use TCP too, and its name table becomes the namespace's
+    ``/etc/hosts``.
     """
     if not isolated:
         for step in trace.steps:
@@ -102,16 +103,18 @@ def playable(data: Mapping[str, Any], trace: Trace, *, isolated: bool = False) -
                     return f"{step.element} relays to the host name {host} (no DNS here)"
     for ua in data.get("user_agents", []):
         address = str(ua.get("address", ""))
-        if not address.startswith("udp:") or ("[" in address and not isolated):
-            return f"user agent {ua.get('name')} is not on UDP" + ("" if isolated else " over IPv4")
+        if isolated and not address.startswith(("udp:", "tcp:")):
+            return f"user agent {ua.get('name')} is not on UDP or TCP"
+        if not isolated and (not address.startswith("udp:") or "[" in address):
+            return f"user agent {ua.get('name')} is not on UDP over IPv4"
     for proxy in data.get("proxies", []):
         profile = PROFILES.get(proxy.get("profile", "kamailio-default"))
         if profile is None or profile.kind is not Kind.KAMAILIO:
             return f"proxy {proxy.get('name')} does not run a Kamailio profile"
         for listen in proxy.get("listen", []):
-            if not listen.startswith("udp:"):
-                return f"proxy {proxy.get('name')} listens on {listen} (UDP only)"
-            if not isolated and ("[" in listen or " " in listen):
+            if isolated and not listen.startswith(("udp:", "tcp:")):
+                return f"proxy {proxy.get('name')} listens on {listen} (UDP or TCP only)"
+            if not isolated and (not listen.startswith("udp:") or "[" in listen or " " in listen):
                 return f"proxy {proxy.get('name')} listens on {listen} (UDP over IPv4 only)"
     return None
 
@@ -150,7 +153,7 @@ def render_chain_cfg(proxy: Mapping[str, Any]) -> str:
         "log_stderror=yes",
         "children=1",
         "auto_aliases=no",
-        "disable_tcp=yes",
+        "disable_tcp=" + ("no" if any(x.startswith("tcp:") for x in proxy["listen"]) else "yes"),
         "disable_sctp=yes",
         "enable_tls=no",
         "dns=no",
@@ -240,49 +243,133 @@ class ChainRun:
     differences: list[Difference] = field(default_factory=list)
 
 
-class _UserAgents:
-    """The scenario's user agents as UDP sockets of the harness."""
+# Where a message came from, to answer it there: a UDP address, or the TCP connection.
+Peer = tuple[str, int] | socket.socket
 
-    def __init__(self, data: Mapping[str, Any]) -> None:
-        self.sockets: dict[str, socket.socket] = {}
-        for ua in data["user_agents"]:
-            address = _sockaddr(ua["address"])
-            sock = socket.socket(_family(address[0]), socket.SOCK_DGRAM)
-            try:
-                sock.bind(address)
-            except OSError as exc:
-                sock.close()
-                self.close()
-                raise ChainError(f"cannot bind {ua['address']} for {ua['name']}: {exc}") from None
-            self.sockets[ua["name"]] = sock
+
+class _TcpAgent:
+    """A user agent on TCP: a listening socket, and every connection made to or from it,
+    each with what has arrived on it so far."""
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        self.address = address
+        self.listener = socket.socket(_family(address[0]), socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(address)
+        self.listener.listen(8)
+        self.connections: dict[socket.socket, bytes] = {}
 
     def close(self) -> None:
-        for sock in self.sockets.values():
-            sock.close()
-        self.sockets.clear()
+        for conn in self.connections:
+            conn.close()
+        self.connections.clear()
+        self.listener.close()
 
-    def send(self, ua: str, text: str, to: tuple[str, int]) -> None:
-        self.sockets[ua].sendto(text.encode("utf-8"), to)
+    def send(self, data: bytes, to: Peer) -> None:
+        if isinstance(to, socket.socket):
+            to.sendall(data)
+            return
+        conn = socket.create_connection(to, timeout=3.0, source_address=(self.address[0], 0))
+        self.connections[conn] = b""
+        conn.sendall(data)
+
+    def next_message(self, deadline: float) -> tuple[str, socket.socket] | None:
+        """The next whole message on any connection (framed by Content-Length)."""
+        while True:
+            for conn, buffered in self.connections.items():
+                end = buffered.find(b"\r\n\r\n")
+                if end >= 0:
+                    head = buffered[:end].decode("utf-8", errors="replace")
+                    m = re.search(r"(?im)^(?:content-length|l)[ \t]*:[ \t]*(\d+)", head)
+                    total = end + 4 + (int(m.group(1)) if m else 0)
+                    if len(buffered) >= total:
+                        self.connections[conn] = buffered[total:]
+                        return buffered[:total].decode("utf-8", errors="replace"), conn
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _, _ = select.select([self.listener, *self.connections], [], [], left)
+            if not ready:
+                return None
+            for sock in ready:
+                if sock is self.listener:
+                    conn, _ = self.listener.accept()
+                    self.connections[conn] = b""
+                    continue
+                data = sock.recv(65535)
+                if not data:
+                    sock.close()
+                    del self.connections[sock]
+                else:
+                    self.connections[sock] += data
+
+
+class _UserAgents:
+    """The scenario's user agents as sockets of the harness (UDP, or TCP)."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.udp: dict[str, socket.socket] = {}
+        self.tcp: dict[str, _TcpAgent] = {}
+        for ua in data["user_agents"]:
+            address = _sockaddr(ua["address"])
+            try:
+                if ua["address"].startswith("tcp:"):
+                    self.tcp[ua["name"]] = _TcpAgent(address)
+                    continue
+                sock = socket.socket(_family(address[0]), socket.SOCK_DGRAM)
+                self.udp[ua["name"]] = sock
+                sock.bind(address)
+            except OSError as exc:
+                self.close()
+                raise ChainError(f"cannot bind {ua['address']} for {ua['name']}: {exc}") from None
+
+    @property
+    def names(self) -> list[str]:
+        return [*self.udp, *self.tcp]
+
+    def close(self) -> None:
+        for sock in self.udp.values():
+            sock.close()
+        for agent in self.tcp.values():
+            agent.close()
+        self.udp.clear()
+        self.tcp.clear()
+
+    def send(self, ua: str, text: str, to: Peer) -> None:
+        data = text.encode("utf-8")
+        if ua in self.tcp:
+            self.tcp[ua].send(data, to)
+        else:
+            assert not isinstance(to, socket.socket)
+            self.udp[ua].sendto(data, to)
 
     def receive(
         self, ua: str, want: str, timeout: float = 3.0
-    ) -> tuple[SipRequest | SipResponse, str, tuple[str, int]] | None:
+    ) -> tuple[SipRequest | SipResponse, str, Peer] | None:
         """The first message at ``ua`` that ``want`` accepts (see :func:`_wanted`)."""
-        sock = self.sockets[ua]
         deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            ready, _, _ = select.select([sock], [], [], left)
-            if not ready:
+        while True:
+            got = self._next(ua, deadline)
+            if got is None:
                 return None
-            data, peer = sock.recvfrom(65535)
-            text = data.decode("utf-8", errors="replace")
+            text, peer = got
             try:
                 msg = parse_message(text)
             except Exception:  # not ours to judge here: keep waiting
                 continue
             if _wanted(msg, want):
-                return msg, text, peer[:2]
-        return None
+                return msg, text, peer
+
+    def _next(self, ua: str, deadline: float) -> tuple[str, Peer] | None:
+        if ua in self.tcp:
+            return self.tcp[ua].next_message(deadline)
+        sock = self.udp[ua]
+        left = deadline - time.monotonic()
+        ready, _, _ = select.select([sock], [], [], max(left, 0))
+        if not ready:
+            return None
+        data, peer = sock.recvfrom(65535)
+        return data.decode("utf-8", errors="replace"), peer[:2]
 
 
 def _wanted(msg: SipRequest | SipResponse, want: str) -> bool:
@@ -454,7 +541,7 @@ def _play_dead_end(
             run.differences.append(
                 Difference(what, {"start": start, "via": [], "headers": []}, None)
             )
-    for other in uas.sockets:
+    for other in uas.names:
         if other == uac.element:
             continue
         what = f"{label}: never reaches {other}"
