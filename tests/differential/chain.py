@@ -247,34 +247,51 @@ class ChainRun:
 Peer = tuple[str, int] | socket.socket
 
 
-class _TcpAgent:
-    """A user agent on TCP: a listening socket, and every connection made to or from it,
-    each with what has arrived on it so far."""
+class _Agent:
+    """One user agent of the harness: a UDP socket and a TCP listener on its address, and
+    every TCP connection made to or from it, each with what has arrived on it so far.  It
+    sends over the transport of the address it sends to, as a UA sends to a
+    ``;transport=tcp`` target over TCP whatever its own transport."""
 
     def __init__(self, address: tuple[str, int]) -> None:
         self.address = address
-        self.listener = socket.socket(_family(address[0]), socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(address)
-        self.listener.listen(8)
+        family = _family(address[0])
+        self.udp = socket.socket(family, socket.SOCK_DGRAM)
+        self.listener = socket.socket(family, socket.SOCK_STREAM)
         self.connections: dict[socket.socket, bytes] = {}
+        try:
+            self.udp.bind(address)
+            self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.listener.bind(address)
+            self.listener.listen(8)
+        except OSError:
+            self.close()
+            raise
 
     def close(self) -> None:
         for conn in self.connections:
             conn.close()
         self.connections.clear()
+        self.udp.close()
         self.listener.close()
 
-    def send(self, data: bytes, to: Peer) -> None:
+    def send(self, data: bytes, to: Peer | str) -> None:
+        """Send to a peer (the one a message came from) or to ``proto:host:port``."""
         if isinstance(to, socket.socket):
             to.sendall(data)
-            return
-        conn = socket.create_connection(to, timeout=3.0, source_address=(self.address[0], 0))
-        self.connections[conn] = b""
-        conn.sendall(data)
+        elif isinstance(to, tuple):
+            self.udp.sendto(data, to)
+        elif to.startswith("tcp:"):
+            conn = socket.create_connection(
+                _sockaddr(to), timeout=3.0, source_address=(self.address[0], 0)
+            )
+            self.connections[conn] = b""
+            conn.sendall(data)
+        else:
+            self.udp.sendto(data, _sockaddr(to))
 
-    def next_message(self, deadline: float) -> tuple[str, socket.socket] | None:
-        """The next whole message on any connection (framed by Content-Length)."""
+    def next_message(self, deadline: float) -> tuple[str, Peer] | None:
+        """The next datagram, or whole message on a connection (framed by Content-Length)."""
         while True:
             for conn, buffered in self.connections.items():
                 end = buffered.find(b"\r\n\r\n")
@@ -288,10 +305,13 @@ class _TcpAgent:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            ready, _, _ = select.select([self.listener, *self.connections], [], [], left)
+            ready, _, _ = select.select([self.udp, self.listener, *self.connections], [], [], left)
             if not ready:
                 return None
             for sock in ready:
+                if sock is self.udp:
+                    data, peer = sock.recvfrom(65535)
+                    return data.decode("utf-8", errors="replace"), peer[:2]
                 if sock is self.listener:
                     conn, _ = self.listener.accept()
                     self.connections[conn] = b""
@@ -305,43 +325,28 @@ class _TcpAgent:
 
 
 class _UserAgents:
-    """The scenario's user agents as sockets of the harness (UDP, or TCP)."""
+    """The scenario's user agents, by name."""
 
     def __init__(self, data: Mapping[str, Any]) -> None:
-        self.udp: dict[str, socket.socket] = {}
-        self.tcp: dict[str, _TcpAgent] = {}
+        self.agents: dict[str, _Agent] = {}
         for ua in data["user_agents"]:
-            address = _sockaddr(ua["address"])
             try:
-                if ua["address"].startswith("tcp:"):
-                    self.tcp[ua["name"]] = _TcpAgent(address)
-                    continue
-                sock = socket.socket(_family(address[0]), socket.SOCK_DGRAM)
-                self.udp[ua["name"]] = sock
-                sock.bind(address)
+                self.agents[ua["name"]] = _Agent(_sockaddr(ua["address"]))
             except OSError as exc:
                 self.close()
                 raise ChainError(f"cannot bind {ua['address']} for {ua['name']}: {exc}") from None
 
     @property
     def names(self) -> list[str]:
-        return [*self.udp, *self.tcp]
+        return list(self.agents)
 
     def close(self) -> None:
-        for sock in self.udp.values():
-            sock.close()
-        for agent in self.tcp.values():
+        for agent in self.agents.values():
             agent.close()
-        self.udp.clear()
-        self.tcp.clear()
+        self.agents.clear()
 
-    def send(self, ua: str, text: str, to: Peer) -> None:
-        data = text.encode("utf-8")
-        if ua in self.tcp:
-            self.tcp[ua].send(data, to)
-        else:
-            assert not isinstance(to, socket.socket)
-            self.udp[ua].sendto(data, to)
+    def send(self, ua: str, text: str, to: Peer | str) -> None:
+        self.agents[ua].send(text.encode("utf-8"), to)
 
     def receive(
         self, ua: str, want: str, timeout: float = 3.0
@@ -349,7 +354,7 @@ class _UserAgents:
         """The first message at ``ua`` that ``want`` accepts (see :func:`_wanted`)."""
         deadline = time.monotonic() + timeout
         while True:
-            got = self._next(ua, deadline)
+            got = self.agents[ua].next_message(deadline)
             if got is None:
                 return None
             text, peer = got
@@ -359,17 +364,6 @@ class _UserAgents:
                 continue
             if _wanted(msg, want):
                 return msg, text, peer
-
-    def _next(self, ua: str, deadline: float) -> tuple[str, Peer] | None:
-        if ua in self.tcp:
-            return self.tcp[ua].next_message(deadline)
-        sock = self.udp[ua]
-        left = deadline - time.monotonic()
-        ready, _, _ = select.select([sock], [], [], max(left, 0))
-        if not ready:
-            return None
-        data, peer = sock.recvfrom(65535)
-        return data.decode("utf-8", errors="replace"), peer[:2]
 
 
 def _wanted(msg: SipRequest | SipResponse, want: str) -> bool:
@@ -556,7 +550,7 @@ def _play_request(trace: Trace, request: int, label: str, uas: _UserAgents, run:
     (uac,) = _steps(trace, request, StepKind.UAC)
     if uac.next_address is None:
         return  # the user agent does not send it (no dialog): nothing to play
-    uas.send(uac.element, uac.message_out, _sockaddr(uac.next_address))
+    uas.send(uac.element, uac.message_out, uac.next_address)
     arrivals = _steps(trace, request, StepKind.UAS)
     if not arrivals:
         _play_dead_end(trace, request, label, uac, uas, run)

@@ -1,0 +1,163 @@
+"""Random scenarios for the chain differential: dialogs through 1 to 4 real Kamailio proxies.
+
+``python3 -m tests.differential.chain_generate SEED [COUNT]`` prints them, one JSON object a
+line.  Each scenario is drawn from one seeded ``random.Random`` and mixes what the library
+shows one at a time: Alice sends through her outbound proxy P1 (sometimes with a preloaded
+Route to it), each proxy sends initial requests on to the next one (``forward_to``) and the
+last one finds Bob in its location table; the proxies' rr settings (``enable_full_lr``,
+``append_fromtag``, ``enable_double_rr``, ``record_route()`` parameters), profiles (default,
+honouring or denying preloaded routes, no record-routing, loose-only ``loose_route_mode``)
+and sockets (a second one on IPv6 or TCP, ports other than 5060) vary, Bob may be on IPv6 or
+TCP, Alice writes her route set on one line or on several, and the dialog goes on with
+requests from both sides, some of them target refreshes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import sys
+from typing import Any
+
+from engine.errors import EngineError
+from engine.scenario import loads
+
+_PROFILES = ["kamailio-default"] * 4 + ["honour-preloaded", "no-record-route"]
+_IN_DIALOG = ["BYE", "INFO", "OPTIONS", "INVITE", "UPDATE", "MESSAGE"]
+
+
+def _proxy(rng: random.Random, number: int, last: bool) -> dict[str, Any]:
+    port = rng.choice([5060, 5060, 5060, 5070])
+    listen = [f"udp:192.0.2.{number}:{port}"]
+    extra = rng.random()
+    if extra < 0.25:
+        listen.append(f"udp:[2001:db8::{number}]:{port}")
+    elif extra < 0.4:
+        listen.append(f"tcp:192.0.2.{number}:{port}")
+    rr: dict[str, int] = {}
+    for name, values in (
+        ("enable_full_lr", (0, 1)),
+        ("append_fromtag", (0, 1)),
+        ("enable_double_rr", (0, 1, 2)),
+    ):
+        if rng.random() < 0.4:
+            rr[name] = rng.choice(values)
+    proxy: dict[str, Any] = {
+        "name": f"P{number}",
+        "listen": listen,
+        "profile": rng.choice(_PROFILES),
+    }
+    if rr:
+        proxy["rr"] = rr
+    if rng.random() < 0.15:
+        proxy["record_route_params"] = rng.choice([";p=1", ";svc=edge;x"])
+    if rng.random() < 0.1:
+        proxy["loose_route_mode"] = 1
+    if rng.random() < 0.15:
+        proxy["profile"] = "deny-preloaded"
+    if last:
+        proxy["aliases"] = ["biloxi.example.com"]
+    return proxy
+
+
+def scenario(rng: random.Random, number: int) -> dict[str, Any]:
+    """One random scenario (a valid one: the caller checks it with engine.scenario.loads)."""
+    proxies = [
+        _proxy(rng, n, n == count) for count in [rng.randint(1, 4)] for n in range(1, count + 1)
+    ]
+    for here, there in itertools.pairwise(proxies):
+        host, port = _first(there)
+        here["forward_to"] = f"sip:{host}" + ("" if port == 5060 else f":{port}")
+    bob_kind = rng.choice(["udp", "udp", "udp", "ipv6", "tcp"])
+    last = proxies[-1]
+    if bob_kind == "ipv6":
+        bob_address, bob_contact = "udp:[2001:db8::20]:5060", "sip:bob@[2001:db8::20]"
+        if not any("[" in s for s in last["listen"]):
+            last["listen"].append(f"udp:[2001:db8::{len(proxies)}]:{_first(last)[1]}")
+    elif bob_kind == "tcp":
+        bob_address, bob_contact = "tcp:192.0.2.20:5060", "sip:bob@192.0.2.20;transport=tcp"
+        if not any(s.startswith("tcp:") for s in last["listen"]):
+            last["listen"].append(f"tcp:192.0.2.{len(proxies)}:{_first(last)[1]}")
+    else:
+        port = rng.choice([5060, 5062])
+        bob_address = f"udp:192.0.2.20:{port}"
+        bob_contact = "sip:bob@192.0.2.20" + ("" if port == 5060 else f":{port}")
+    last["location"] = {"sip:bob@biloxi.example.com": bob_contact}
+    p1_host, p1_port = _first(proxies[0])
+    p1_uri = f"sip:{p1_host}" + ("" if p1_port == 5060 else f":{p1_port}")
+    alice: dict[str, Any] = {
+        "name": "Alice",
+        "address": "udp:192.0.2.10:5060",
+        "contact": "sip:alice@192.0.2.10",
+        "aor": "sip:alice@atlanta.example.com",
+        "display": "Alice",
+        "route_style": rng.choice(["lines", "comma"]),
+    }
+    dialog: dict[str, Any] = {"method": "INVITE", "from": "Alice", "to": "Bob"}
+    if rng.random() < 0.3:
+        dialog["route"] = [f"<{p1_uri};lr>"]
+    else:
+        alice["outbound_proxy"] = p1_uri
+    requests: list[dict[str, Any]] = [{"method": "ACK", "from": "Alice"}]
+    for _ in range(rng.randint(1, 4)):
+        method = rng.choice(_IN_DIALOG)
+        sender = rng.choice(["Alice", "Bob"])
+        request: dict[str, Any] = {"method": method, "from": sender}
+        if method == "INVITE" and rng.random() < 0.5:
+            request["contact"] = (
+                "sip:alice@192.0.2.10;line=2" if sender == "Alice" else bob_contact + ";line=2"
+            )
+        requests.append(request)
+        if method == "INVITE":
+            requests.append({"method": "ACK", "from": sender})
+    return {
+        "format": 1,
+        "title": f"Generated chain {number}",
+        "user_agents": [
+            alice,
+            {
+                "name": "Bob",
+                "address": bob_address,
+                "contact": bob_contact,
+                "aor": "sip:bob@biloxi.example.com",
+                "display": "Bob",
+            },
+        ],
+        "proxies": proxies,
+        "names": {},
+        "dialog": dialog,
+        "requests": requests,
+    }
+
+
+def _first(proxy: dict[str, Any]) -> tuple[str, int]:
+    host, port = proxy["listen"][0].removeprefix("udp:").rsplit(":", 1)
+    return host, int(port)
+
+
+def scenarios(seed: int, count: int) -> list[dict[str, Any]]:
+    """``count`` valid random scenarios from ``seed`` (invalid draws are drawn again)."""
+    rng = random.Random(seed)
+    out: list[dict[str, Any]] = []
+    while len(out) < count:
+        data = scenario(rng, len(out) + 1)
+        try:
+            loads(json.dumps(data))
+        except EngineError:
+            continue
+        out.append(data)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    seed = int(args[0]) if args else 1
+    count = int(args[1]) if len(args) > 1 else 20
+    for data in scenarios(seed, count):
+        print(json.dumps(data))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
