@@ -173,6 +173,24 @@ def _send_socket(node: ProxyNode, dest: Socket) -> Socket | None:
     return None
 
 
+def _suited(node: ProxyNode, forced: Socket, dest: Socket) -> Socket | None:
+    """The socket a forced send socket (r2, force_send_socket, a flow token) sends from
+    towards ``dest``, as Kamailio 5.6.3 does it (seen on runs, tests/differential's chain
+    checks): the forced socket itself when its transport and address family suit; for
+    another transport, the proxy's socket of that transport on the same address and port;
+    None when neither suits (Kamailio then ignores the forced socket)."""
+    if forced.proto != dest.proto:
+        same_place = [
+            s
+            for s in node.listen
+            if s.proto == dest.proto and s.port == forced.port and same_ip(s.host, forced.host)
+        ]
+        if not same_place:
+            return None
+        forced = same_place[0]
+    return forced if forced.is_ipv6 == _is_v6(dest.host) else None
+
+
 def _sent_by(sock: Socket) -> str:
     host = sock.advertise_host or sock.host
     port = sock.advertise_port or sock.port
@@ -1008,7 +1026,9 @@ class _Run:
                 note=" ".join([f"Dead end: {result}.", *notes]) + loop_note,
             )
             return None
-        dest, sock = result
+        dest, sock, socket_note = result
+        if socket_note is not None:
+            notes.append(socket_note)
         out = _outgoing(
             hop.relay, _via(sock, sock.proto, self.branch(element)), drop_routes=hop.drop_routes
         )
@@ -1031,22 +1051,48 @@ class _Run:
         )
         return out, dest, sock
 
-    def next_hop(self, element: str, node: ProxyNode, hop: _Hop) -> tuple[Endpoint, Socket] | str:
+    def next_hop(
+        self, element: str, node: ProxyNode, hop: _Hop
+    ) -> tuple[Endpoint, Socket, str | None] | str:
+        """Where the request goes and the socket it leaves from (with a note when that is not
+        the forced socket), or why it cannot go on."""
         if hop.relay is None:
             return "no request to send"
         target = hop.du or hop.target or hop.ruri
         dest = self.net.resolve(target)
         if isinstance(dest, str):
             return dest
+        note = None
         if hop.fs is not None:
-            if hop.fs.proto != dest.socket.proto or hop.fs.is_ipv6 != _is_v6(dest.socket.host):
-                return f"the forced socket {hop.fs} cannot reach {dest.socket}"
-            return dest, hop.fs
+            forced = _suited(node, hop.fs, dest.socket)
+            if forced is hop.fs:
+                return dest, forced, None
+            if forced is not None:
+                note = (
+                    f"The forced socket {hop.fs} speaks {hop.fs.proto.upper()}, but "
+                    f"{dest.socket} needs {dest.socket.proto.upper()}: Kamailio sends from "
+                    f"{forced}, the {dest.socket.proto.upper()} socket of the same address and "
+                    "port."
+                )
+                return dest, forced, note
+            why = (
+                f"is {'IPv6' if hop.fs.is_ipv6 else 'IPv4'} and {dest.socket} is not"
+                if hop.fs.proto == dest.socket.proto
+                else f"speaks {hop.fs.proto.upper()} and {element} has no "
+                f"{dest.socket.proto.upper()} socket on {hop.fs.host}:{hop.fs.port}"
+            )
+            note = (
+                f"the forced socket {hop.fs} {why}: Kamailio ignores it (it logs a mismatch "
+                "warning)"
+            )
         sock = _send_socket(node, dest.socket)
         if sock is None:
             family = "IPv6" if _is_v6(dest.socket.host) else "IPv4"
-            return f"{element} has no {dest.socket.proto} {family} socket to reach {dest.socket}"
-        return dest, sock
+            cannot = f"{element} has no {dest.socket.proto} {family} socket to reach {dest.socket}"
+            return cannot if note is None else f"{note}, and {cannot}"
+        if note is not None:
+            note = f"{note[0].upper()}{note[1:]} and sends from {sock}, as without one."
+        return dest, sock, note
 
     # -- answers ---------------------------------------------------------------
 

@@ -12,6 +12,7 @@ loopback addresses and the others are skipped, saying so.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from tests.differential.chain import (
     run_isolated,
     shape,
 )
+from tests.differential.chain_generate import scenarios
 from tests.differential.conftest import DiffStats
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,6 +83,43 @@ def test_real_proxies_deliver_what_the_simulation_shows(
     diff_stats.chain_differ += len(differences)
     assert compared, "nothing was compared"
     assert not differences, "\n\n".join(differences)
+
+
+GENERATED_SEED = int(os.environ.get("ROUTELAB_CHAIN_SEED", "7"))
+GENERATED_COUNT = 24
+
+
+@pytest.fixture(scope="session")
+def generated_runs(
+    kamailio_binary: str, tmp_path_factory: pytest.TempPathFactory
+) -> list[dict[str, Any]]:
+    """Random chain scenarios (tests/differential/chain_generate.py), each played in a
+    network namespace of its own; skips where namespaces cannot be made."""
+    folder = tmp_path_factory.mktemp("chains")
+    paths = []
+    for number, data in enumerate(scenarios(GENERATED_SEED, GENERATED_COUNT), start=1):
+        path = folder / f"generated-{number:03d}.json"
+        path.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        paths.append(path)
+    try:
+        return run_isolated(paths, kamailio_binary)
+    except ChainError as exc:
+        pytest.skip(f"random chains need network namespaces of their own: {exc}")
+
+
+@pytest.mark.kamailio
+@pytest.mark.parametrize("index", range(GENERATED_COUNT), ids=lambda i: f"generated-{i + 1:03d}")
+def test_random_chains_agree_with_the_simulation(
+    index: int, generated_runs: list[dict[str, Any]], diff_stats: DiffStats
+) -> None:
+    result = generated_runs[index]
+    assert "error" not in result, result.get("error")
+    assert "unplayable" not in result, result.get("unplayable")
+    diff_stats.chain_scenarios += 1
+    diff_stats.chain_messages += len(result["compared"])
+    diff_stats.chain_differ += len(result["differences"])
+    text = Path(result["path"]).read_text(encoding="utf-8")
+    assert not result["differences"], text + "\n\n" + "\n\n".join(result["differences"])
 
 
 @pytest.mark.kamailio

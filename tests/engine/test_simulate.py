@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -422,3 +423,54 @@ def test_simulate_never_raises_on_a_valid_scenario(data: st.DataObject) -> None:
         assert trace.steps_of(i)
     assert [x.index for x in trace.steps] == list(range(len(trace.steps)))
     assert simulate(replace(s, proxies=proxies, requests=requests)) == trace
+
+
+# --------------------------------------------------------------------------
+# A forced send socket that does not suit the next hop (seen on Kamailio 5.6.3 in
+# tests/differential/chain_scenarios/forced-socket-*.json).
+
+CHAIN_CHECKS = Path(__file__).resolve().parents[1] / "differential" / "chain_scenarios"
+
+
+def _p1_in_dialog(name: str) -> list[TraceStep]:
+    trace = simulate(loads((CHAIN_CHECKS / f"{name}.json").read_text(encoding="utf-8")))
+    return [
+        s
+        for s in trace.steps
+        if s.request in (1, 2) and s.element == "P1" and s.kind is StepKind.PROXY
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "sent_from", "words"),
+    [
+        (
+            "forced-socket-other-transport-same-address",
+            "tcp:192.0.2.1:5070",
+            "same address and port",
+        ),
+        ("forced-socket-other-transport-other-port", "tcp:192.0.2.1:5080", "ignores it"),
+        ("forced-socket-other-transport-other-address", "tcp:192.0.2.11:5070", "ignores it"),
+        ("forced-socket-other-family", "udp:[2001:db8::1]:5060", "is IPv4"),
+    ],
+)
+def test_a_forced_socket_that_does_not_suit_the_next_hop(
+    name: str, sent_from: str, words: str
+) -> None:
+    for step in _p1_in_dialog(name):  # the ACK and the BYE from Alice
+        assert step.forced_socket is not None
+        assert step.forced_socket != sent_from
+        assert step.sent_from == sent_from
+        assert step.next_element == "Bob"
+        assert words in step.note
+        assert Flag.DEAD_END not in step.flags
+
+
+@pytest.mark.parametrize(
+    "name", ["forced-socket-no-socket-for-the-transport", "forced-socket-no-socket-for-the-family"]
+)
+def test_a_forced_socket_with_no_socket_to_fall_back_on_is_a_dead_end(name: str) -> None:
+    for step in _p1_in_dialog(name):
+        assert Flag.DEAD_END in step.flags
+        assert step.next_element is None
+        assert "ignores it" in step.note
