@@ -5,11 +5,13 @@ line.  Each scenario is drawn from one seeded ``random.Random`` and mixes what t
 shows one at a time: Alice sends through her outbound proxy P1 (sometimes with a preloaded
 Route to it), each proxy sends initial requests on to the next one (``forward_to``) and the
 last one finds Bob in its location table; the proxies' rr settings (``enable_full_lr``,
-``append_fromtag``, ``enable_double_rr``, ``record_route()`` parameters), profiles (default,
-honouring or denying preloaded routes, no record-routing, loose-only ``loose_route_mode``)
-and sockets (a second one on IPv6 or TCP, ports other than 5060) vary, Bob may be on IPv6 or
-TCP, Alice writes her route set on one line or on several, and the dialog goes on with
-requests from both sides, some of them target refreshes.
+``append_fromtag``, ``enable_double_rr``, ``force_send_socket``, ``record_route()``
+parameters), profiles (default, honouring or denying preloaded routes, no record-routing,
+loose-only ``loose_route_mode``, an RFC 5626 edge with flow tokens) and sockets (a second one
+on IPv6 or TCP, ports other than 5060, a name advertised and found through the name table)
+vary, Bob may be on IPv6 or TCP, Alice writes her route set on one line or on several (or
+takes ``lr=on`` for a strict router), the dialog may fail, and it goes on with requests from
+both sides, some of them target refreshes.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ def _proxy(rng: random.Random, number: int, last: bool) -> dict[str, Any]:
         ("enable_full_lr", (0, 1)),
         ("append_fromtag", (0, 1)),
         ("enable_double_rr", (0, 1, 2)),
+        ("force_send_socket", (0, 1)),
     ):
         if rng.random() < 0.4:
             rr[name] = rng.choice(values)
@@ -56,6 +59,10 @@ def _proxy(rng: random.Random, number: int, last: bool) -> dict[str, Any]:
         proxy["loose_route_mode"] = 1
     if rng.random() < 0.15:
         proxy["profile"] = "deny-preloaded"
+    if rng.random() < 0.2:
+        # Known by a name (the name table, an /etc/hosts line when played), which it also
+        # advertises in its Record-Route and Via.
+        proxy["listen"][0] += f" advertise p{number}.example.net"
     if last:
         proxy["aliases"] = ["biloxi.example.com"]
     return proxy
@@ -66,8 +73,10 @@ def scenario(rng: random.Random, number: int) -> dict[str, Any]:
     proxies = [
         _proxy(rng, n, n == count) for count in [rng.randint(1, 4)] for n in range(1, count + 1)
     ]
+    names = {_advertised(p): p["name"] for p in proxies if _advertised(p)}
     for here, there in itertools.pairwise(proxies):
         host, port = _first(there)
+        host = _advertised(there) or host
         here["forward_to"] = f"sip:{host}" + ("" if port == 5060 else f":{port}")
     bob_kind = rng.choice(["udp", "udp", "udp", "ipv6", "tcp"])
     last = proxies[-1]
@@ -85,6 +94,7 @@ def scenario(rng: random.Random, number: int) -> dict[str, Any]:
         bob_contact = "sip:bob@192.0.2.20" + ("" if port == 5060 else f":{port}")
     last["location"] = {"sip:bob@biloxi.example.com": bob_contact}
     p1_host, p1_port = _first(proxies[0])
+    p1_host = _advertised(proxies[0]) or p1_host
     p1_uri = f"sip:{p1_host}" + ("" if p1_port == 5060 else f":{p1_port}")
     alice: dict[str, Any] = {
         "name": "Alice",
@@ -94,11 +104,22 @@ def scenario(rng: random.Random, number: int) -> dict[str, Any]:
         "display": "Alice",
         "route_style": rng.choice(["lines", "comma"]),
     }
+    if rng.random() < 0.1:
+        alice["lr_on_as_strict"] = True
     dialog: dict[str, Any] = {"method": "INVITE", "from": "Alice", "to": "Bob"}
     if rng.random() < 0.3:
         dialog["route"] = [f"<{p1_uri};lr>"]
     else:
         alice["outbound_proxy"] = p1_uri
+    if rng.random() < 0.12:
+        # An RFC 5626 edge: Alice registers a flow (;ob), P1 puts a flow token in its
+        # Record-Route, and requests towards Alice go down that flow.
+        proxies[0]["profile"] = "outbound-edge"
+        proxies[0]["outbound"] = {"flow_token_secret": "edge-secret"}
+        alice["contact"] = "sip:alice@10.0.0.10;ob"
+        dialog["headers"] = ["Supported: outbound"]
+    if rng.random() < 0.08:
+        dialog["responses"] = [180, rng.choice([404, 486, 603])]
     requests: list[dict[str, Any]] = [{"method": "ACK", "from": "Alice"}]
     for _ in range(rng.randint(1, 4)):
         method = rng.choice(_IN_DIALOG)
@@ -125,15 +146,20 @@ def scenario(rng: random.Random, number: int) -> dict[str, Any]:
             },
         ],
         "proxies": proxies,
-        "names": {},
+        "names": names,
         "dialog": dialog,
         "requests": requests,
     }
 
 
 def _first(proxy: dict[str, Any]) -> tuple[str, int]:
-    host, port = proxy["listen"][0].removeprefix("udp:").rsplit(":", 1)
+    host, port = proxy["listen"][0].split()[0].removeprefix("udp:").rsplit(":", 1)
     return host, int(port)
+
+
+def _advertised(proxy: dict[str, Any]) -> str | None:
+    words = proxy["listen"][0].split()
+    return words[2] if len(words) > 2 else None
 
 
 def scenarios(seed: int, count: int) -> list[dict[str, Any]]:
