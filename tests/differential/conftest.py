@@ -136,6 +136,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if stats.chain_scenarios:
         terminalreporter.write_line(
             f"chain: {stats.chain_scenarios} scenarios played on real Kamailio proxies, "
-            f"{stats.chain_messages} messages compared with the simulation, "
+            f"{stats.chain_messages} messages and hop decisions compared with the simulation, "
             f"{stats.chain_differ} differ"
         )
