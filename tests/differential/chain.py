@@ -770,6 +770,8 @@ def run_isolated(paths: list[Path], binary: str, timeout: float = 300.0) -> list
     unshare = shutil.which("unshare")
     if unshare is None:
         raise ChainError("unshare (util-linux) is not installed")
+    if shutil.which("ip") is None or shutil.which("mount") is None:
+        raise ChainError("ip (iproute2) and mount are needed to set a namespace up")
     probe = subprocess.run([unshare, "--net", "--mount", "true"], capture_output=True, check=False)
     if probe.returncode != 0:
         raise ChainError(f"cannot make a network namespace: {probe.stderr.decode().strip()}")
