@@ -677,7 +677,9 @@ def _play_request(trace: Trace, request: int, label: str, uas: _UserAgents, run:
         and s.status is not None
         and s.status >= 200
     ]
-    if uac.method == "INVITE" and final and final[0].message_out:
+    if (request == 0 or uac.method == "INVITE") and final and final[0].message_out:
+        # The dialog's own answer (and a re-INVITE's) as the trace has it, To tag and
+        # Contact included.
         answer = _with_vias(final[0].message_out, received)
         uas.send(uas_step.element, answer, peer)
         at_caller = [
@@ -685,7 +687,7 @@ def _play_request(trace: Trace, request: int, label: str, uas: _UserAgents, run:
             for s in trace.steps
             if s.request == request and s.kind is StepKind.RESPONSE and s.element == uac.element
         ]
-        back = uas.receive(uac.element, f"{final[0].status} INVITE")
+        back = uas.receive(uac.element, f"{final[0].status} {uac.method}")
         what = f"{label}: the {final[0].status} as {uac.element} receives it"
         run.compared.append(what)
         if at_caller:

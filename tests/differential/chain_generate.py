@@ -11,7 +11,8 @@ loose-only ``loose_route_mode``, an RFC 5626 edge with flow tokens) and sockets 
 on IPv6 or TCP, ports other than 5060, a name advertised and found through the name table)
 vary, Bob may be on IPv6 or TCP, Alice writes her route set on one line or on several (or
 takes ``lr=on`` for a strict router), the dialog may fail, and it goes on with requests from
-both sides, some of them target refreshes.
+both sides, some of them target refreshes; one in five is a subscription (SUBSCRIBE, then
+NOTIFYs that the proxies record-route again, and refreshes).
 """
 
 from __future__ import annotations
@@ -120,6 +121,33 @@ def scenario(rng: random.Random, number: int) -> dict[str, Any]:
         dialog["headers"] = ["Supported: outbound"]
     if rng.random() < 0.08:
         dialog["responses"] = [180, rng.choice([404, 486, 603])]
+    if rng.random() < 0.2:
+        # A subscription instead of a call (RFC 6665): NOTIFYs come back through proxies that
+        # record-route them again, and the subscriber refreshes.
+        dialog["method"] = "SUBSCRIBE"
+        dialog["headers"] = [*dialog.get("headers", []), "Event: presence"]
+        dialog.pop("responses", None)
+        requests = [
+            {
+                "method": "NOTIFY",
+                "from": "Bob",
+                "headers": ["Event: presence", "Subscription-State: active"],
+            }
+        ]
+        for _ in range(rng.randint(0, 3)):
+            if rng.random() < 0.5:
+                requests.append(
+                    {"method": "SUBSCRIBE", "from": "Alice", "headers": ["Event: presence"]}
+                )
+            else:
+                requests.append(
+                    {
+                        "method": "NOTIFY",
+                        "from": "Bob",
+                        "headers": ["Event: presence", "Subscription-State: active"],
+                    }
+                )
+        return _assemble(number, alice, bob_address, bob_contact, proxies, names, dialog, requests)
     requests: list[dict[str, Any]] = [{"method": "ACK", "from": "Alice"}]
     for _ in range(rng.randint(1, 4)):
         method = rng.choice(_IN_DIALOG)
@@ -132,6 +160,19 @@ def scenario(rng: random.Random, number: int) -> dict[str, Any]:
         requests.append(request)
         if method == "INVITE":
             requests.append({"method": "ACK", "from": sender})
+    return _assemble(number, alice, bob_address, bob_contact, proxies, names, dialog, requests)
+
+
+def _assemble(
+    number: int,
+    alice: dict[str, Any],
+    bob_address: str,
+    bob_contact: str,
+    proxies: list[dict[str, Any]],
+    names: dict[str, str],
+    dialog: dict[str, Any],
+    requests: list[dict[str, Any]],
+) -> dict[str, Any]:
     return {
         "format": 1,
         "title": f"Generated chain {number}",
