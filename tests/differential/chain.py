@@ -482,31 +482,9 @@ class _ChainProxy(KamailioProcess):
         self._cfg = render_chain_cfg(proxy)
 
     def start(self) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        cfg_path = self.workdir / "kamailio.cfg"
-        cfg_path.write_text(self._cfg, encoding="utf-8")
-        self.log_path = self.workdir / "kamailio.log"
-        command = [
-            self.binary, "-f", str(cfg_path), "-DD", "-E", "-w", str(self.workdir),
-            "-P", str(self.workdir / "kamailio.pid"), "-Y", str(self.workdir),
-            "-m", "64", "-M", "8",
-        ]  # fmt: skip
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.workdir,
-                start_new_session=True,
-            )
-        try:
-            self._wait_answer()
-        except BaseException:
-            self.stop()
-            raise
+        self._launch(self._cfg)
 
-    def _wait_answer(self) -> None:
+    def _wait_ready(self) -> None:
         """Ready once an OPTIONS to its first socket gets any response."""
         assert self.process is not None
         host, port = _sockaddr(self.proxy["listen"][0])

@@ -596,6 +596,11 @@ class KamailioProcess:
             capture6=self.capture6.getsockname()[1] if self.capture6 else None,
             prelude=self.prelude,
         )
+        self._launch(cfg)
+
+    def _launch(self, cfg: str) -> None:
+        """Write ``cfg``, start Kamailio on it in a process group of its own and wait until
+        it answers (:meth:`_wait_ready`); stop it again when it does not."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         cfg_path = self.workdir / "kamailio.cfg"
         cfg_path.write_text(cfg, encoding="utf-8")
