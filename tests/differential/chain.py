@@ -1,30 +1,32 @@
 """Play a whole scenario through a chain of real Kamailio 5.6.3 proxies and compare it with
-the engine's simulation, message by message.
+the engine's simulation, message by message and hop by hop.
 
 ``tests/differential/kamailio.py`` checks one proxy and one request at a time.  This module
 checks what the app shows: a dialog stepped through every hop.  For a scenario of the
 library (or any scenario of the same kind), :func:`play`
 
-1. moves every IPv4 address of the scenario to loopback (:func:`relocate`: ``192.0.2.5`` becomes
-   ``127.0.10.5``, one ``127.0.x`` network per network of the scenario), so that each proxy and
-   each user agent gets an address of its own;
-2. simulates the relocated scenario with :func:`engine.simulate.simulate`;
-3. starts one Kamailio per proxy, its ``request_route`` the one :func:`engine.profiles.config_text`
+1. simulates the scenario with :func:`engine.simulate.simulate`;
+2. starts one Kamailio per proxy, its ``request_route`` the one :func:`engine.profiles.config_text`
    writes for the proxy's profile (the config the app shows learners), with the proxy's
-   sockets, aliases and rr modparams, and its location service as a table of the scenario's
-   contacts;
-4. plays the user agents itself: each request of the trace leaves the sending user agent's
-   socket exactly as the trace has it, to the address the trace sends it to; the user agent
-   that receives it answers as the trace does (the dialog's 200 OK is the trace's, on the Via
-   headers that really arrived; other requests get a plain 200) and the answer goes back
-   through the real proxies;
-5. compares each request as it reaches its user agent, and the dialog's 200 OK as it reaches
-   the caller, with the trace: the start line and every header but Via in order, and the
-   sent-by of each Via (branches are each implementation's own).
+   sockets, aliases, rr and outbound modparams, its location service as a table of the
+   scenario's contacts, and each decision logged (:func:`instrument`);
+3. plays the user agents itself: each request of the trace leaves the sending user agent
+   exactly as the trace has it, to the address the trace sends it to, over that address's
+   transport; the user agent that receives it answers as the trace does (the dialog's final
+   answer is the trace's, on the Via headers that really arrived; other requests get a plain
+   200) and the answer goes back through the real proxies;
+4. compares each request as it reaches its user agent, and the dialog's answer as it reaches
+   the caller, with the trace (the start line and every header but Via in order, and the
+   sent-by of each Via: branches are each implementation's own); a request the trace ends at
+   a proxy must reach no user agent, and the caller must get the answer the trace gives;
+5. compares every hop: each ``loose_route()`` return code, and ``$ru``, ``$du`` and ``$fs``
+   at each ``t_relay()``, with the trace step at that proxy.
 
-Only scenarios whose proxies run a Kamailio profile over UDP and IPv4, with no name table,
-no advertised addresses and no outbound, can be played (:func:`playable` says why not).
-Every Kamailio started here is stopped here.
+Where network namespaces can be made (:func:`run_isolated`), a scenario keeps its own
+addresses, IPv6 included, and its name table becomes the namespace's ``/etc/hosts``.
+Elsewhere :func:`relocate` moves its IPv4 addresses to loopback, and only scenarios that need
+neither names nor IPv6 nor TCP can be played.  :func:`playable` says why a scenario cannot
+be.  Every Kamailio started here is stopped here.
 """
 
 from __future__ import annotations
