@@ -184,6 +184,8 @@ def render_chain_cfg(proxy: Mapping[str, Any]) -> str:
 _LOOSE_ROUTE_IF = re.compile(r"^(\s*)if \((loose_route\(\)|loose_route_mode\(\d+\))\) \{(.*)$")
 _HOP = "RLHOP"
 _RELAY = "RLRELAY"
+# What each logged decision is matched by: Call-ID, CSeq number, method, top Via's branch.
+_KEY = "$ci|$cs|$rm|$sel(via[1].branch)"
 
 
 def instrument(route: str) -> str:
@@ -198,9 +200,9 @@ def instrument(route: str) -> str:
     >>> print(instrument("    if (loose_route()) {\n        t_relay(); exit;\n    }\n"
     ...                  "    if ($rc == -2) { exit; }\n"), end="")
         loose_route(); $var(rl_lr) = $rc;
-        xlog("L_NOTICE", "RLHOP|$ci|$cs|$rm|$var(rl_lr)\n");
+        xlog("L_NOTICE", "RLHOP|$ci|$cs|$rm|$sel(via[1].branch)|$var(rl_lr)\n");
         if ($var(rl_lr) > 0) {
-            xlog("L_NOTICE", "RLRELAY|$ci|$cs|$rm|$ru|$du|$fs\n");
+            xlog("L_NOTICE", "RLRELAY|$ci|$cs|$rm|$sel(via[1].branch)|$ru|$du|$fs\n");
             t_relay(); exit;
         }
         if ($var(rl_lr) == -2) { exit; }
@@ -211,13 +213,13 @@ def instrument(route: str) -> str:
         if m is not None:
             indent, call, rest = m.groups()
             out.append(f"{indent}{call}; $var(rl_lr) = $rc;")
-            out.append(f'{indent}xlog("L_NOTICE", "{_HOP}|$ci|$cs|$rm|$var(rl_lr)\\n");')
+            out.append(f'{indent}xlog("L_NOTICE", "{_HOP}|{_KEY}|$var(rl_lr)\\n");')
             out.append(f"{indent}if ($var(rl_lr) > 0) {{{rest}")
             continue
         stripped = line.lstrip()
         if stripped.startswith("t_relay();"):
             indent = line[: len(line) - len(stripped)]
-            out.append(f'{indent}xlog("L_NOTICE", "{_RELAY}|$ci|$cs|$rm|$ru|$du|$fs\\n");')
+            out.append(f'{indent}xlog("L_NOTICE", "{_RELAY}|{_KEY}|$ru|$du|$fs\\n");')
         out.append(line.replace("$rc == -2", "$var(rl_lr) == -2"))
     return "\n".join(out) + "\n"
 
@@ -553,15 +555,31 @@ def play(scenario_text: str, binary: str, *, isolated: bool = False) -> ChainRun
     return run
 
 
+def _endless(step: TraceStep) -> bool:
+    """A step where the trace stops a request that would go round and round (a loop, not a
+    spiral: RFC 3261 16.3) until Max-Forwards runs out."""
+    return Flag.LOOP in step.flags and "Max-Forwards runs out" in step.note
+
+
 def _compare_hops(trace: Trace, proxy: str, log: str, run: ChainRun) -> None:
     """Each decision the proxy logged against the trace's steps at it: the return code of
-    every loose_route(), and $ru, $du and $fs at every t_relay().  Visits are matched by
+    every loose_route(), and $ru, $du and $fs at every t_relay() (each logged with the top
+    Via's branch).  Visits are matched by
     Call-ID, CSeq and method, in order; a request the trace stops as a loop is left out (Kamailio
     goes round until Max-Forwards runs out)."""
     real: dict[tuple[str, str, str], list[tuple[str, list[str]]]] = {}
+    invite_branches: set[tuple[str, str, str]] = set()
     for kind, key, values in _hop_events(log):
+        call_id, cseq, method = key
+        branch, values = values[0], values[1:]
+        if method == "INVITE":
+            invite_branches.add((call_id, cseq, branch))
+        elif method == "ACK" and (call_id, cseq, branch) in invite_branches:
+            # The ACK tm sends a hop on for a failed INVITE (RFC 3261 17.1.1.3: the
+            # INVITE's own branch); the trace sums that answer up and shows no such ACK.
+            continue
         real.setdefault(key, []).append((kind, values))
-    looped = {s.request for s in trace.steps if Flag.LOOP in s.flags}
+    looped = {s.request for s in trace.steps if _endless(s)}
     expected: dict[tuple[str, str, str], list[tuple[str, list[str]]]] = {}
     labels: dict[tuple[str, str, str], str] = {}
     for step in trace.steps:
@@ -597,7 +615,7 @@ def _play_dead_end(
     """A request the trace ends at a proxy: answered there, discarded, or caught in a loop.
     It must reach no user agent, and the caller must get the answer the trace says."""
     stops = [s for s in _steps(trace, request, StepKind.PROXY) if s.status is not None]
-    looped = any(Flag.LOOP in s.flags for s in trace.steps if s.request == request)
+    looped = any(_endless(s) for s in trace.steps if s.request == request)
     if stops:
         status, by = stops[0].status, f"{stops[0].element}'s"
     elif looped and uac.method != "ACK":

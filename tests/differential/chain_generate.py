@@ -11,8 +11,10 @@ loose-only ``loose_route_mode``, an RFC 5626 edge with flow tokens) and sockets 
 on IPv6 or TCP, ports other than 5060, a name advertised and found through the name table)
 vary, Bob may be on IPv6 or TCP, Alice writes her route set on one line or on several (or
 takes ``lr=on`` for a strict router), the dialog may fail, and it goes on with requests from
-both sides, some of them target refreshes; one in five is a subscription (SUBSCRIBE, then
-NOTIFYs that the proxies record-route again, and refreshes).
+both sides, some of them target refreshes, some with a Max-Forwards that runs out or a
+hand-edited Request-URI; one in five is a subscription (SUBSCRIBE, then NOTIFYs that the
+proxies record-route again, and refreshes).  Some proxies build their Record-Route with
+``record_route_preset()``.
 """
 
 from __future__ import annotations
@@ -56,6 +58,11 @@ def _proxy(rng: random.Random, number: int, last: bool) -> dict[str, Any]:
         proxy["rr"] = rr
     if rng.random() < 0.15:
         proxy["record_route_params"] = rng.choice([";p=1", ";svc=edge;x"])
+    elif rng.random() < 0.1:
+        # record_route_preset() with its own address, once or (as double RR would) twice.
+        host, port = listen[0].split(":", 1)[1].rsplit(":", 1)
+        own = host + ("" if port == "5060" else f":{port}")
+        proxy["record_route_preset"] = rng.choice([[own], [own, own], [f"{own};p=1"]])
     if rng.random() < 0.1:
         proxy["loose_route_mode"] = 1
     if rng.random() < 0.15:
@@ -153,6 +160,12 @@ def scenario(rng: random.Random, number: int) -> dict[str, Any]:
         method = rng.choice(_IN_DIALOG)
         sender = rng.choice(["Alice", "Bob"])
         request: dict[str, Any] = {"method": method, "from": sender}
+        if rng.random() < 0.08:
+            request["max_forwards"] = rng.randint(0, 3)  # runs out on the way: 483
+        if sender == "Alice" and rng.random() < 0.08:
+            # A hand edit: the R-URI is Bob's address of record, a domain of the last proxy,
+            # which then takes the request for a strict router's (loose_route()'s other path).
+            request["request_uri"] = "sip:bob@biloxi.example.com"
         if method == "INVITE" and rng.random() < 0.5:
             request["contact"] = (
                 "sip:alice@192.0.2.10;line=2" if sender == "Alice" else bob_contact + ";line=2"
