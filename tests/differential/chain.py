@@ -43,12 +43,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from engine.errors import SipParseError
-from engine.message import SipRequest, SipResponse, parse_message, render
+from engine.message import Header, SipRequest, SipResponse, parse_message, render
 from engine.profiles import PROFILES, Kind, config_text
 from engine.scenario import loads
 from engine.simulate import simulate
@@ -111,8 +111,12 @@ def playable(data: Mapping[str, Any], trace: Trace, *, isolated: bool = False) -
             return f"user agent {ua.get('name')} is not on UDP over IPv4"
     for proxy in data.get("proxies", []):
         profile = PROFILES.get(proxy.get("profile", "kamailio-default"))
-        if profile is None or profile.kind is not Kind.KAMAILIO:
-            return f"proxy {proxy.get('name')} does not run a Kamailio profile"
+        if profile is None:
+            return f"proxy {proxy.get('name')} runs an unknown profile"
+        if profile.kind is not Kind.KAMAILIO and (
+            len(proxy.get("listen", [])) != 1 or not proxy["listen"][0].startswith("udp:")
+        ):
+            return f"{proxy.get('name')}, played by the harness, needs one UDP socket"
         for listen in proxy.get("listen", []):
             if isolated and not listen.startswith(("udp:", "tcp:")):
                 return f"proxy {proxy.get('name')} listens on {listen} (UDP or TCP only)"
@@ -383,26 +387,107 @@ class _Agent:
                     self.connections[sock] += data
 
 
-class _UserAgents:
-    """The scenario's user agents, by name."""
+class _StandIn:
+    """An element that is not Kamailio (an RFC 2543 strict router), played by the harness
+    from the trace: each request that reaches it is compared with the trace's step there and
+    sent on as the trace has it, over the Via headers that really arrived; each response is
+    sent back to where its request came from, without the top Via."""
 
-    def __init__(self, data: Mapping[str, Any]) -> None:
+    def __init__(self, name: str, agent: _Agent) -> None:
+        self.name = name
+        self.agent = agent
+        self.steps: list[TraceStep] = []
+        self.label = ""
+        self.upstream: dict[str, Peer] = {}  # our Via branch -> where the request came from
+
+    def handle(self, text: str, peer: Peer, run: ChainRun) -> None:
+        try:
+            msg = parse_message(text)
+        except Exception:  # not ours to judge here
+            return
+        if isinstance(msg, SipResponse):
+            vias = [h for h in msg.headers if h.key == "via"]
+            branch = _branch(vias[0].value) if vias else ""
+            if branch in self.upstream:
+                rest = tuple(h for h in msg.headers if h is not vias[0])
+                self.agent.send(render(replace(msg, headers=rest)).encode(), self.upstream[branch])
+            return
+        if not self.steps:
+            return  # nothing more the trace sends through here (a retransmission)
+        step = self.steps.pop(0)
+        what = f"{self.label}: the {step.method} as {self.name} receives it"
+        run.compared.append(what)
+        if shape(text) != shape(step.message_in):
+            run.differences.append(Difference(what, shape(step.message_in), shape(text)))
+        if not step.message_out:
+            return
+        out = parse_message(step.message_out)
+        real_vias = tuple(h for h in msg.headers if h.key == "via")
+        if isinstance(out, SipResponse):  # the stand-in answers (483, 404 ...)
+            others = tuple(h for h in out.headers if h.key != "via")
+            self.agent.send(render(replace(out, headers=real_vias + others)).encode(), peer)
+            return
+        own = next(h for h in out.headers if h.key == "via")
+        headers: list[Header] = []
+        for h in out.headers:
+            if h.key != "via":
+                headers.append(h)
+            elif h is own:
+                headers += [own, *real_vias]
+        self.upstream[_branch(own.value)] = peer
+        assert step.next_address is not None
+        self.agent.send(render(replace(out, headers=tuple(headers))).encode(), step.next_address)
+
+
+def _branch(via: str) -> str:
+    m = re.search(r";\s*branch\s*=\s*([^;,\s]+)", via, re.IGNORECASE)
+    return m.group(1) if m else ""
+
+
+class _UserAgents:
+    """The scenario's user agents, by name, and the stand-ins for its elements that are not
+    Kamailio (which answer whenever the harness waits for anything)."""
+
+    def __init__(self, data: Mapping[str, Any], run: ChainRun) -> None:
         self.agents: dict[str, _Agent] = {}
-        for ua in data["user_agents"]:
+        self.stand_ins: dict[str, _StandIn] = {}
+        self.run = run
+        elements = [(ua["name"], ua["address"], False) for ua in data["user_agents"]]
+        elements += [
+            (p["name"], p["listen"][0], True)
+            for p in data.get("proxies", [])
+            if PROFILES[p.get("profile", "kamailio-default")].kind is not Kind.KAMAILIO
+        ]
+        for name, address, stand_in in elements:
             try:
-                self.agents[ua["name"]] = _Agent(_sockaddr(ua["address"]))
+                agent = _Agent(_sockaddr(address))
             except OSError as exc:
                 self.close()
-                raise ChainError(f"cannot bind {ua['address']} for {ua['name']}: {exc}") from None
+                raise ChainError(f"cannot bind {address} for {name}: {exc}") from None
+            if stand_in:
+                self.stand_ins[name] = _StandIn(name, agent)
+            else:
+                self.agents[name] = agent
 
     @property
     def names(self) -> list[str]:
         return list(self.agents)
 
+    def expect(self, trace: Trace, request: int, label: str) -> None:
+        """Give each stand-in the trace's steps at it for this request."""
+        for name, stand_in in self.stand_ins.items():
+            stand_in.steps = [
+                s
+                for s in trace.steps
+                if s.request == request and s.kind is StepKind.PROXY and s.element == name
+            ]
+            stand_in.label = label
+
     def close(self) -> None:
-        for agent in self.agents.values():
+        for agent in [*self.agents.values(), *(s.agent for s in self.stand_ins.values())]:
             agent.close()
         self.agents.clear()
+        self.stand_ins.clear()
 
     def send(self, ua: str, text: str, to: Peer | str) -> None:
         self.agents[ua].send(text.encode("utf-8"), to)
@@ -410,12 +495,17 @@ class _UserAgents:
     def receive(
         self, ua: str, want: str, timeout: float = 3.0
     ) -> tuple[SipRequest | SipResponse, str, Peer] | None:
-        """The first message at ``ua`` that ``want`` accepts (see :func:`_wanted`)."""
+        """The first message at ``ua`` that ``want`` accepts (see :func:`_wanted`); the
+        stand-ins handle what reaches them meanwhile."""
         deadline = time.monotonic() + timeout
-        while True:
-            got = self.agents[ua].next_message(deadline)
+        while time.monotonic() < deadline:
+            for stand_in in self.stand_ins.values():
+                while (got := stand_in.agent.next_message(time.monotonic() + 0.001)) is not None:
+                    stand_in.handle(*got, self.run)
+            slice_end = min(deadline, time.monotonic() + (0.02 if self.stand_ins else 3600))
+            got = self.agents[ua].next_message(slice_end)
             if got is None:
-                return None
+                continue
             text, peer = got
             try:
                 msg = parse_message(text)
@@ -423,6 +513,7 @@ class _UserAgents:
                 continue
             if _wanted(msg, want):
                 return msg, text, peer
+        return None
 
 
 def _wanted(msg: SipRequest | SipResponse, want: str) -> bool:
@@ -466,6 +557,8 @@ def _proxies(binary: str, data: Mapping[str, Any], workdir: Path) -> Iterator[li
     started: list[_ChainProxy] = []
     try:
         for number, proxy in enumerate(data.get("proxies", [])):
+            if PROFILES[proxy.get("profile", "kamailio-default")].kind is not Kind.KAMAILIO:
+                continue  # played by the harness (_StandIn)
             process = _ChainProxy(binary, proxy, workdir / f"p{number}")
             process.start()
             started.append(process)
@@ -538,7 +631,7 @@ def play(scenario_text: str, binary: str, *, isolated: bool = False) -> ChainRun
         raise ChainError(f"cannot be played on real proxies: {why}")
     run = ChainRun()
     with tempfile.TemporaryDirectory(prefix="routelab-chain-") as tmp:
-        uas = _UserAgents(data)
+        uas = _UserAgents(data, run)
         try:
             with _proxies(binary, data, Path(tmp)) as proxies:
                 for request, label in enumerate(trace.requests):
@@ -646,6 +739,7 @@ def _play_request(trace: Trace, request: int, label: str, uas: _UserAgents, run:
     (uac,) = _steps(trace, request, StepKind.UAC)
     if uac.next_address is None:
         return  # the user agent does not send it (no dialog): nothing to play
+    uas.expect(trace, request, label)
     uas.send(uac.element, uac.message_out, uac.next_address)
     arrivals = _steps(trace, request, StepKind.UAS)
     if not arrivals:
