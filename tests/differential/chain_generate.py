@@ -14,7 +14,7 @@ takes ``lr=on`` for a strict router), the dialog may fail, and it goes on with r
 both sides, some of them target refreshes, some with a Max-Forwards that runs out or a
 hand-edited Request-URI; one in five is a subscription (SUBSCRIBE, then NOTIFYs that the
 proxies record-route again, and refreshes).  Some proxies build their Record-Route with
-``record_route_preset()``.
+``record_route_preset()``, and an RFC 2543 strict router may stand in the chain.
 """
 
 from __future__ import annotations
@@ -71,6 +71,10 @@ def _proxy(rng: random.Random, number: int, last: bool) -> dict[str, Any]:
         # Known by a name (the name table, an /etc/hosts line when played), which it also
         # advertises in its Record-Route and Via.
         proxy["listen"][0] += f" advertise p{number}.example.net"
+    if not last and rng.random() < 0.12:
+        # An RFC 2543 strict router (played by the harness from the trace): one UDP socket,
+        # Record-Route without lr, Routes moved into the R-URI.
+        proxy = {"name": proxy["name"], "listen": listen[:1], "profile": "rfc2543-strict"}
     if last:
         proxy["aliases"] = ["biloxi.example.com"]
     return proxy
