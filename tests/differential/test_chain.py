@@ -88,7 +88,7 @@ def test_real_proxies_deliver_what_the_simulation_shows(
 
 
 GENERATED_SEED = int(os.environ.get("ROUTELAB_CHAIN_SEED", "7"))
-GENERATED_COUNT = 24
+GENERATED_COUNT = 40
 
 
 @pytest.fixture(scope="session")
