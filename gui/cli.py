@@ -214,7 +214,7 @@ def _encode(record: dict[str, Any]) -> str:
 def _vector_or_error(path: str, n: int, line: str) -> tuple[Any, Any, dict[str, Any] | str]:
     """Decode and run one line: (decoded object, id, fields) or (object, id, error text)."""
     try:
-        obj = _decode(line)
+        obj = _decode(line.rstrip("\r\n"))  # an error's column counts within the line
     except json.JSONDecodeError as exc:
         return None, None, f"{path}:{n}: malformed JSON line ({exc.msg} at column {exc.colno})"
     except (ValueError, RecursionError) as exc:

@@ -136,7 +136,8 @@ def test_vectors_keep_order_and_report_bad_lines(
     }
     assert records[5] == {**records[0], "id": "last"}
     assert records[1]["line"] == 2
-    assert "malformed JSON line" in records[1]["error"]
+    # The line stops after '"raw": ': the value is missing at its end, column 25.
+    assert "malformed JSON line (Expecting value at column 25)" in records[1]["error"]
     assert "not a SIP request or status line" in records[2]["error"]
     assert "unknown rr modparam 'nope'" in records[3]["error"]
     assert (records[4]["line"], "malformed JSON line" in records[4]["error"]) == (6, True)
