@@ -8,7 +8,8 @@ last one finds Bob in its location table; the proxies' rr settings (``enable_ful
 ``append_fromtag``, ``enable_double_rr``, ``force_send_socket``, ``record_route()``
 parameters), profiles (default, honouring or denying preloaded routes, no record-routing,
 loose-only ``loose_route_mode``, an RFC 5626 edge with flow tokens) and sockets (a second one
-on IPv6 or TCP, ports other than 5060, a name advertised and found through the name table)
+on IPv6, TCP or another IPv4 address, ports other than 5060, a name advertised and found
+through the name table)
 vary, Bob may be on IPv6 or TCP, Alice writes her route set on one line or on several (or
 takes ``lr=on`` for a strict router), the dialog may fail, and it goes on with requests from
 both sides, some of them target refreshes, some with a Max-Forwards that runs out or a
@@ -40,6 +41,9 @@ def _proxy(rng: random.Random, number: int, last: bool) -> dict[str, Any]:
         listen.append(f"udp:[2001:db8::{number}]:{port}")
     elif extra < 0.4:
         listen.append(f"tcp:192.0.2.{number}:{port}")
+    elif extra < 0.5:
+        # A second IPv4 address, listed first or second: which one sends (mhomed=0)?
+        listen.insert(rng.randrange(2), f"udp:198.51.100.{number}:{port}")
     rr: dict[str, int] = {}
     for name, values in (
         ("enable_full_lr", (0, 1)),
