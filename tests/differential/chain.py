@@ -15,10 +15,11 @@ library (or any scenario of the same kind), :func:`play`
    transport; the user agent that receives it answers as the trace does (the dialog's final
    answer is the trace's, on the Via headers that really arrived; other requests get a plain
    200) and the answer goes back through the real proxies;
-4. compares each request as it reaches its user agent, and the dialog's answer as it reaches
-   the caller, with the trace (the start line and every header but Via in order, and the
-   sent-by of each Via: branches are each implementation's own); a request the trace ends at
-   a proxy must reach no user agent, and the caller must get the answer the trace gives;
+4. compares each request as it reaches its user agent, and the dialog's answers (18x and
+   final) as they reach the caller, with the trace (the start line and every header but Via
+   in order, and the sent-by of each Via: branches are each implementation's own); a request
+   the trace ends at a proxy must reach no user agent, and the caller must get the answer the
+   trace gives;
 5. compares every hop: each ``loose_route()`` return code, and ``$ru``, ``$du`` and ``$fs``
    at each ``t_relay()``, with the trace step at that proxy.
 
@@ -772,6 +773,30 @@ def _play_request(trace: Trace, request: int, label: str, uas: _UserAgents, run:
     if (request == 0 or uac.method == "INVITE") and final and final[0].message_out:
         # The dialog's own answer (and a re-INVITE's) as the trace has it, To tag and
         # Contact included.
+        provisional = [
+            s
+            for s in trace.steps
+            if s.request == request
+            and s.kind is StepKind.RESPONSE
+            and s.element == uas_step.element
+            and s.status is not None
+            and 100 < s.status < 200
+            and s.message_out
+        ]
+        for step in provisional:
+            # 18x, as the trace sums them up: they must reach the caller as the callee sent
+            # them, without the proxies' Vias (Record-Route, To tag and Contact included).
+            early = _with_vias(step.message_out, received)
+            uas.send(uas_step.element, early, peer)
+            what = f"{label}: the {step.status} as {uac.element} receives it"
+            run.compared.append(what)
+            simulated = shape(early)
+            simulated["via"] = simulated["via"][-len(shape(uac.message_out)["via"]) :]
+            got_early = uas.receive(uac.element, f"{step.status} {uac.method}", timeout=3.0)
+            if got_early is None:
+                run.differences.append(Difference(what, simulated, None))
+            elif shape(got_early[1]) != simulated:
+                run.differences.append(Difference(what, simulated, shape(got_early[1])))
         answer = _with_vias(final[0].message_out, received)
         uas.send(uas_step.element, answer, peer)
         at_caller = [
