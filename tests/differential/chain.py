@@ -736,6 +736,20 @@ def _play_dead_end(
             run.differences.append(Difference(what, nothing, shape(got[1])))
 
 
+def _answers(trace: Trace, request: int, element: str, *, final: bool) -> list[TraceStep]:
+    """The trace's answers that ``element`` sends to a request: its final ones, or its
+    provisional ones above 100 (which the trace sums up in one step each)."""
+    return [
+        s
+        for s in trace.steps
+        if s.request == request
+        and s.kind is StepKind.RESPONSE
+        and s.element == element
+        and s.status is not None
+        and (s.status >= 200 if final else 100 < s.status < 200 and bool(s.message_out))
+    ]
+
+
 def _play_request(trace: Trace, request: int, label: str, uas: _UserAgents, run: ChainRun) -> None:
     (uac,) = _steps(trace, request, StepKind.UAC)
     if uac.next_address is None:
@@ -761,29 +775,11 @@ def _play_request(trace: Trace, request: int, label: str, uas: _UserAgents, run:
     assert isinstance(received, SipRequest)
     if uac.method == "ACK":
         return
-    final = [
-        s
-        for s in trace.steps
-        if s.request == request
-        and s.kind is StepKind.RESPONSE
-        and s.element == uas_step.element
-        and s.status is not None
-        and s.status >= 200
-    ]
+    final = _answers(trace, request, uas_step.element, final=True)
     if (request == 0 or uac.method == "INVITE") and final and final[0].message_out:
         # The dialog's own answer (and a re-INVITE's) as the trace has it, To tag and
         # Contact included.
-        provisional = [
-            s
-            for s in trace.steps
-            if s.request == request
-            and s.kind is StepKind.RESPONSE
-            and s.element == uas_step.element
-            and s.status is not None
-            and 100 < s.status < 200
-            and s.message_out
-        ]
-        for step in provisional:
+        for step in _answers(trace, request, uas_step.element, final=False):
             # 18x, as the trace sums them up: they must reach the caller as the callee sent
             # them, without the proxies' Vias (Record-Route, To tag and Contact included).
             early = _with_vias(step.message_out, received)
