@@ -40,9 +40,15 @@ def proxy_from_json(data: Any, where: str = "proxy") -> Proxy:
     proxies built from plain JSON data are remembered, keyed by its ``repr`` (which
     tells lists from tuples and keeps the key order, so equal keys mean equal input).
     """
+    return _proxy_keyed(data, where)[0]
+
+
+def _proxy_keyed(data: Any, where: str) -> tuple[Proxy, str | None]:
+    """The proxy, and the memo key of its data (None when it is not a plain JSON object)."""
     if type(data) is dict:
-        return _setup(repr(data), data, None, None)[0]
-    return _proxy_from_json(data, where)
+        key = repr(data)
+        return _setup(key, data, None, None, where)[0], key
+    return _proxy_from_json(data, where), None
 
 
 # What a batch's vectors share: (proxy repr, received_on, send_socket) -> the proxy and
@@ -52,13 +58,13 @@ _SETUPS: dict[tuple[str, str | None, str | None], tuple[Proxy, Socket, Socket]] 
 
 
 def _setup(
-    key: str, data: Any, received_on: str | None, send_socket: str | None
+    key: str, data: Any, received_on: str | None, send_socket: str | None, where: str = "proxy"
 ) -> tuple[Proxy, Socket, Socket]:
     whole = (key, received_on, send_socket)
     found = _SETUPS.get(whole)
     if found is None:
         bare = _SETUPS.get((key, None, None))
-        proxy = bare[0] if bare is not None else _proxy_from_json(data, "proxy")
+        proxy = bare[0] if bare is not None else _proxy_from_json(data, where)
         rcv = proxy.socket(received_on) if received_on is not None else proxy.listen[0]
         snd = proxy.socket(send_socket) if send_socket is not None else rcv
         if len(_SETUPS) >= 256:
@@ -182,8 +188,7 @@ def run_vector_full(vector: Mapping[str, Any]) -> VectorRun:
         raise ConfigError("a vector must be a JSON object")
     get = vector.get
     data = get("proxy")
-    key = repr(data) if type(data) is dict else None
-    proxy = _setup(key, data, None, None)[0] if key is not None else _proxy_from_json(data, "proxy")
+    proxy, key = _proxy_keyed(data, "proxy")
     raw = get("raw")
     if type(raw) is not str:
         raise SipParseError("raw: expected the request as a string")

@@ -1268,9 +1268,8 @@ def check_route_param(ctx: Context, pattern: str) -> RrResult:
         text = "The local Route has no parameters as the rr module sees them: FALSE."
         rc = -1
     else:
-        subject = params
-        rc = 1 if regex.search(subject) else -1
-        text = f"{pattern!r} {'matches' if rc > 0 else 'does not match'} {subject!r}."
+        rc = 1 if regex.search(params) else -1
+        text = f"{pattern!r} {'matches' if rc > 0 else 'does not match'} {params!r}."
     return RrResult("check_route_param", rc, (Step("route-param", text, "check_route_param"),))
 
 

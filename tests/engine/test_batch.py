@@ -184,6 +184,9 @@ def test_proxies_are_remembered_for_equal_json() -> None:
     for _ in range(2):
         with pytest.raises(ConfigError):
             proxy_from_json(bad)
+    # The errors of remembered and of other data both say where the proxy is.
+    with pytest.raises(ConfigError, match=r"^vector\.proxy\.listen: "):
+        proxy_from_json({"listen": 5}, "vector.proxy")
 
 
 def test_evaluate_and_compare() -> None:
