@@ -55,7 +55,7 @@ from engine.scenario import loads
 from engine.simulate import simulate
 from engine.trace import Flag, StepKind, Trace, TraceStep
 from engine.uri import is_ip, parse_uri
-from tests.differential.kamailio import KamailioProcess, RecorderError
+from tests.differential.kamailio import KamailioProcess, RecorderError, _modparam
 
 # One loopback network per network of the scenario, away from the 127.0.0.1 and 127.0.0.2
 # that tests/differential/kamailio.py's proxies listen on.
@@ -175,14 +175,9 @@ def render_chain_cfg(proxy: Mapping[str, Any]) -> str:
         if module == "rr" and outbound is not None and outbound.get("loaded", True):
             # Before rr, as RFC 5626 edge proxies load it (rr binds to it when present).
             lines.append('loadmodule "outbound.so"')
-            for name, value in outbound.items():
-                if name != "loaded":
-                    rendered = json.dumps(value) if isinstance(value, str) else str(int(value))
-                    lines.append(f'modparam("outbound", "{name}", {rendered})')
+            lines += [_modparam("outbound", n, v) for n, v in outbound.items() if n != "loaded"]
         lines.append(f'loadmodule "{module}.so"')
-    for name, value in proxy.get("rr", {}).items():
-        rendered = json.dumps(value) if isinstance(value, str) else str(int(value))
-        lines.append(f'modparam("rr", "{name}", {rendered})')
+    lines += [_modparam("rr", name, value) for name, value in proxy.get("rr", {}).items()]
     return "\n".join(lines) + "\n\n" + route
 
 
@@ -231,7 +226,7 @@ def instrument(route: str) -> str:
 
 def _hop_events(log: str) -> list[tuple[str, tuple[str, str, str], list[str]]]:
     """The logged decisions of one proxy, in order: (kind, (Call-ID, CSeq number, method),
-    values)."""
+    values, the top Via's branch first)."""
     events = []
     for line in log.splitlines():
         for kind in (_HOP, _RELAY):
