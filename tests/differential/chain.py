@@ -55,7 +55,7 @@ from engine.scenario import loads
 from engine.simulate import simulate
 from engine.trace import Flag, StepKind, Trace, TraceStep
 from engine.uri import is_ip, parse_uri
-from tests.differential.kamailio import KamailioProcess, RecorderError, _modparam
+from tests.differential.kamailio import KamailioProcess, RecorderError, modparam_line
 
 # One loopback network per network of the scenario, away from the 127.0.0.1 and 127.0.0.2
 # that tests/differential/kamailio.py's proxies listen on.
@@ -175,9 +175,9 @@ def render_chain_cfg(proxy: Mapping[str, Any]) -> str:
         if module == "rr" and outbound is not None and outbound.get("loaded", True):
             # Before rr, as RFC 5626 edge proxies load it (rr binds to it when present).
             lines.append('loadmodule "outbound.so"')
-            lines += [_modparam("outbound", n, v) for n, v in outbound.items() if n != "loaded"]
+            lines += [modparam_line("outbound", n, v) for n, v in outbound.items() if n != "loaded"]
         lines.append(f'loadmodule "{module}.so"')
-    lines += [_modparam("rr", name, value) for name, value in proxy.get("rr", {}).items()]
+    lines += [modparam_line("rr", name, value) for name, value in proxy.get("rr", {}).items()]
     return "\n".join(lines) + "\n\n" + route
 
 

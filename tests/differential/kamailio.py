@@ -293,7 +293,7 @@ def _cfg_string(value: object, what: str) -> str:
     return f'"{text}"'
 
 
-def _modparam(module: str, name: str, value: object) -> str:
+def modparam_line(module: str, name: str, value: object) -> str:
     if not _MODPARAM_NAME_RE.match(name):
         raise RecorderError(f"bad modparam name {name!r}")
     if isinstance(value, bool) or not isinstance(value, int):
@@ -372,10 +372,10 @@ def render_cfg(
         lines.append('loadmodule "outbound.so"')
         for key in ("flow_token_secret", "force_outbound_flag", "force_no_outbound_flag"):
             if key in outbound:
-                lines.append(_modparam("outbound", key, outbound[key]))
+                lines.append(modparam_line("outbound", key, outbound[key]))
     lines.append('loadmodule "rr.so"')
     for name, value in proxy.get("modparams", {}).items():
-        lines.append(_modparam("rr", name, value))
+        lines.append(modparam_line("rr", name, value))
     lines.append('modparam("pv", "shvset", "rlv=i:-1")')
     lines += [
         "",
