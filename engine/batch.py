@@ -19,8 +19,7 @@ script runs (:mod:`engine.core`) is an error, as Kamailio forwards nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.core import drop_error
 from engine.errors import ConfigError, EngineError, ScriptError, SipParseError
@@ -119,9 +118,11 @@ def _opt_int(value: object, where: str) -> int | None:
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class VectorRun:
-    """Everything one vector produced: final context, each call's result, and the fields."""
+class VectorRun(NamedTuple):
+    """Everything one vector produced: final context, each call's result, and the fields.
+
+    A named tuple: a batch makes one per line.
+    """
 
     context: Context
     calls: tuple[Call, ...]

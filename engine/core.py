@@ -22,11 +22,12 @@ from functools import lru_cache
 
 from engine.errors import SipParseError
 from engine.headers import parse_name_addr
-from engine.message import SipRequest
+from engine.message import SipRequest, canonical_name
 from engine.uri import MEMO_LIMIT, split_quoted
 
 #: The headers the core reads before the script runs, as they are usually written.
 REQUIRED = ("Via", "From", "To", "Call-ID", "CSeq")
+_REQUIRED_KEYS = tuple((name, canonical_name(name)) for name in REQUIRED)
 
 # How Kamailio 5.6.3's core reads a Via value (seen on runs, tests/engine/test_core.py):
 # "SIP/2.0/<transport>" in any case, blanks allowed around the '/', then blanks and the
@@ -59,13 +60,15 @@ def core_problem(request: SipRequest) -> tuple[int | None, str] | None:
     """Why the core drops ``request`` before its script runs: the index of the header
     in ``request.headers`` (None when it is missing) and what is wrong; None when the
     request gets through."""
-    for name in REQUIRED:
-        positions = request.header_positions(name)
+    index = request.header_index()
+    headers = request.headers
+    for name, key in _REQUIRED_KEYS:
+        positions = index.get(key)
         if not positions:
             return None, f"it has no {name} header"
         first = positions[0]
-        value = request.headers[first].value
-        if name == "Via" and _VIA_PLAIN.match(value) is not None:
+        value = headers[first].value
+        if key == "via" and _VIA_PLAIN.match(value) is not None:
             continue  # each request has a Via of its own: spare the memo and the full check
         problem = _problem_memo(name, value) if len(value) <= MEMO_LIMIT else _problem(name, value)
         if problem is not None:

@@ -120,11 +120,16 @@ class _Message:
         >>> msg.header_positions("Via"), msg.header_positions("Route")
         ((0, 2), ())
         """
+        return self.header_index().get(canonical_name(name), ())
+
+    def header_index(self) -> Mapping[str, tuple[int, ...]]:
+        """:meth:`header_positions` for every name at once, keyed by canonical name
+        (:func:`canonical_name`); for callers that look up several fixed names."""
         index = self._index
         if index is None:
             index = _index_of_names(tuple(map(_name_of, self.headers)))
             _SET_INDEX(self, index)
-        return index.get(canonical_name(name), ())
+        return index
 
     def header_values(self, name: str) -> tuple[str, ...]:
         """Values of every header line with that name (compact forms included), in order."""

@@ -250,6 +250,18 @@ class Proxy:
     aliases: tuple[Alias, ...] = ()
     rr: RrParams = field(default_factory=RrParams)
     outbound: Outbound | None = None
+    # Worked out once per proxy for locate(), which every rr call asks two or three
+    # times: the host keys of its own addresses, and the answers for the hosts and
+    # ports it met lately (a cache, not part of the value).
+    _own_hosts: frozenset[str] = field(init=False, repr=False, compare=False)
+    _matches: dict[tuple[str, int], Locality] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        hosts = [s.host for s in self.listen]
+        hosts += [s.advertise_host for s in self.listen if s.advertise_host is not None]
+        hosts += [a.host for a in self.aliases]
+        object.__setattr__(self, "_own_hosts", frozenset(map(_host_key, hosts)))
+        object.__setattr__(self, "_matches", {})
 
     @classmethod
     def build(
@@ -312,16 +324,24 @@ class Locality:
     socket: Socket | None = None
     alias: Alias | None = None
     gruu: bool = False
+    # reason(), worked out once: a proxy's few Locality values are kept (Proxy._matches)
+    # and their reasons are written into a decision step by almost every rr call.
+    _reason: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.gruu:
+            reason = "it carries a gr parameter (a GRUU is never this proxy)"
+        elif self.socket is not None:
+            reason = f"listen {self.socket.describe()}"
+        elif self.alias is not None:
+            reason = f"alias {self.alias}"
+        else:
+            reason = "no listen socket or alias matches"
+        object.__setattr__(self, "_reason", reason)
 
     def reason(self) -> str:
         """Plain words for the decision."""
-        if self.gruu:
-            return "it carries a gr parameter (a GRUU is never this proxy)"
-        if self.socket is not None:
-            return f"listen {self.socket.describe()}"
-        if self.alias is not None:
-            return f"alias {self.alias}"
-        return "no listen socket or alias matches"
+        return self._reason
 
 
 _NOT_MYSELF = Locality(False)
@@ -330,70 +350,45 @@ _NOT_MYSELF = Locality(False)
 def locate(uri: SipUri, proxy: Proxy) -> Locality:
     """The full answer of :func:`is_myself`, with the socket or alias that matched."""
     host = uri.host
-    if not host or uri.scheme not in ("sip", "sips"):
+    if not host or uri.scheme not in _SIP_SCHEMES:
         return _NOT_MYSELF
     # A host without ':' that is none of the proxy's own (the next hop of almost every
     # request) is answered at once, without walking the sockets and aliases, and is not
     # remembered: a stream of distinct next hops would only churn the memo.
-    if ":" not in host and _host_key(host) not in _own_host_keys(proxy):
+    if ":" not in host and (host.lower() if host[0] != "[" else _host_key(host)) not in (
+        proxy._own_hosts
+    ):
         return _NOT_MYSELF
-    port = DEFAULT_PORT if uri.port is None else uri.port
-    key = (id(proxy), host, port)
-    memo = _MATCHES.get(key)
-    if memo is not None and memo[0] is proxy:
-        match = memo[1]
-    else:
-        match = _match(proxy, host, port)
-        if len(_MATCHES) >= _MATCHES_MAX:
-            _MATCHES.clear()
-        _MATCHES[key] = (proxy, match)
+    key = (host, DEFAULT_PORT if uri.port is None else uri.port)
+    matches = proxy._matches
+    match = matches.get(key)
     if match is None:
-        return _NOT_MYSELF
+        match = _match(proxy, *key) or _NOT_MYSELF
+        if len(matches) >= _MATCHES_MAX:
+            matches.clear()
+        matches[key] = match
     # Fast: "gr" in the stripped keys first, then the name exactly as Kamailio 5.6.3 reads
     # it ("; gr" and "gr =x" are no gr: seen on runs, RL-PNAME-*).
-    if "gr" in uri.param_keys and uri.uri_param("gr") is not None:
+    if match.myself and "gr" in uri.param_keys and uri.uri_param("gr") is not None:
         return Locality(False, match.socket, match.alias, gruu=True)
     return match
 
 
-# The answers of _match() for recent (proxy, host, port): a proxy meets the same few
-# hosts again and again.  Keyed by id(proxy) and holding the proxy itself, so that an
-# id is never reused while its entry lives; cleared when full.
-_MATCHES: dict[tuple[int, str, int], tuple[Proxy, Locality | None]] = {}
-_MATCHES_MAX = 4096
+_SIP_SCHEMES = frozenset({"sip", "sips"})
+# How many (host, port) answers a proxy keeps (Proxy._matches); cleared when full.
+_MATCHES_MAX = 1024
 
 
 def _host_key(host: str) -> str:
-    """How same_ip() compares a host that has no ':' (brackets dropped, lower case)."""
+    """How same_ip() compares a host that has no ':' (brackets dropped, lower case).
+
+    A host without ':' names a proxy only if this is one of the proxy's
+    ``_own_hosts``: :func:`same_ip` compares such a host with anything as
+    ``_host_key(a) == _host_key(b)`` (an IPv6 literal, which has ':', never equals it).
+    """
     if host[:1] == "[" and host[-1:] == "]":
         host = host[1:-1]
     return host.lower()
-
-
-def _own_host_keys(proxy: Proxy) -> frozenset[str]:
-    """The host keys of every listen address, advertised address and alias of the proxy.
-
-    A host without ':' names this proxy only if its :func:`_host_key` is one of these:
-    :func:`same_ip` compares such a host with anything as ``_host_key(a) ==
-    _host_key(b)`` (an IPv6 literal, which has ':', never equals it).
-    """
-    memo = _HOST_KEYS.get(id(proxy))
-    if memo is not None and memo[0] is proxy:
-        return memo[1]
-    hosts = [s.host for s in proxy.listen]
-    hosts += [s.advertise_host for s in proxy.listen if s.advertise_host is not None]
-    hosts += [a.host for a in proxy.aliases]
-    keys = frozenset(_host_key(h) for h in hosts)
-    if len(_HOST_KEYS) >= _HOST_KEYS_MAX:
-        _HOST_KEYS.clear()
-    _HOST_KEYS[id(proxy)] = (proxy, keys)
-    return keys
-
-
-# _own_host_keys() for recent proxies: as _MATCHES, keyed by id and holding the proxy
-# (a frozen Proxy hashes all its sockets and aliases; an id is a cheap key).
-_HOST_KEYS: dict[int, tuple[Proxy, frozenset[str]]] = {}
-_HOST_KEYS_MAX = 256
 
 
 def _match(proxy: Proxy, host: str, port: int) -> Locality | None:
