@@ -471,9 +471,14 @@ def route_entries(ctx: Context) -> tuple[str, ...]:
 def _route_line_sent(ctx: Context, line: int, rh: RouteHeader) -> str | None:
     """What is left of a received Route line once the pending deletions are made."""
     elements = rh.elements
-    if elements is None or not ctx.deleted:
+    deleted = ctx.deleted
+    if elements is None or not deleted:
         return rh.value
-    keep = [i for i in range(len(elements)) if (line, i) not in ctx.deleted]
+    if len(elements) == 1:  # one value on the line, by far the most common
+        if (line, 0) not in deleted:
+            return rh.value
+        return "" if line in ctx.emptied_routes else None
+    keep = [i for i in range(len(elements)) if (line, i) not in deleted]
     if not keep:
         return "" if line in ctx.emptied_routes else None
     if len(keep) == len(elements):
