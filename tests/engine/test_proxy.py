@@ -6,6 +6,9 @@ and the run recorded on a real Kamailio 5.6.3 (OBS ids of spec section 5).
 
 from __future__ import annotations
 
+import pickle
+from dataclasses import replace
+
 import pytest
 
 from engine.errors import ConfigError
@@ -112,6 +115,40 @@ def test_locate_tells_proxies_apart() -> None:
     for _ in range(3):
         assert is_myself(uri, a)
         assert not is_myself(uri, b)
+
+
+def test_a_changed_copy_of_a_proxy_does_not_inherit_its_answers() -> None:
+    # Each proxy keeps its own host keys and locality answers: a copy with other sockets
+    # or aliases works them out afresh, and the original's stay as they were.
+    a = Proxy.build(listen=["udp:10.0.0.1:5060"])
+    uri = parse_uri("sip:10.0.0.1;lr")
+    assert is_myself(uri, a)
+    b = replace(a, listen=(parse_socket("udp:10.0.0.2:5060"),))
+    c = replace(a, aliases=(parse_alias("edge.example.com"),))
+    assert not is_myself(uri, b)
+    assert is_myself(parse_uri("sip:10.0.0.2"), b)
+    assert is_myself(parse_uri("sip:EDGE.example.com:5060"), c)
+    assert not is_myself(parse_uri("sip:edge.example.com"), a)
+    assert is_myself(uri, a)
+    assert is_myself(uri, c)
+
+
+def test_what_a_proxy_remembers_is_not_part_of_its_value() -> None:
+    asked = Proxy.build(listen=["udp:10.0.0.1:5060"], aliases=["p.example.com"])
+    fresh = Proxy.build(listen=["udp:10.0.0.1:5060"], aliases=["p.example.com"])
+    assert locate(parse_uri("sip:p.example.com"), asked).alias == asked.aliases[0]
+    assert asked == fresh
+    assert hash(asked) == hash(fresh)
+    assert repr(asked) == repr(fresh)
+    assert pickle.loads(pickle.dumps(asked)) == asked
+
+
+def test_a_locality_gives_its_reason_in_words() -> None:
+    assert locate(parse_uri("sip:127.0.0.1"), P).reason() == "listen udp:127.0.0.1:5060"
+    assert locate(parse_uri("sip:127.0.0.1;gr"), P).reason().startswith("it carries a gr")
+    assert locate(parse_uri("sip:198.51.100.1"), P).reason() == (
+        "no listen socket or alias matches"
+    )
 
 
 def test_find_socket() -> None:
