@@ -23,7 +23,7 @@ from functools import lru_cache
 from engine.errors import SipParseError
 from engine.headers import parse_name_addr
 from engine.message import SipRequest, canonical_name
-from engine.uri import MEMO_LIMIT, split_quoted
+from engine.uri import MEMO_LIMIT, MEMO_SIZE, split_quoted
 
 #: The headers the core reads before the script runs, as they are usually written.
 REQUIRED = ("Via", "From", "To", "Call-ID", "CSeq")
@@ -100,7 +100,7 @@ def _problem(name: str, value: str) -> str | None:
 
 
 # From, To and CSeq values repeat (a dialog's, a batch's): remember recent answers.
-_problem_memo = lru_cache(maxsize=2048)(_problem)
+_problem_memo = lru_cache(maxsize=MEMO_SIZE)(_problem)
 
 
 def _via_problem(line: str) -> str | None:

@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from engine.errors import SipParseError
-from engine.uri import MEMO_LIMIT, SipUri, parse_uri, split_quoted
+from engine.uri import MEMO_LIMIT, MEMO_SIZE, SipUri, parse_uri, split_quoted
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +257,7 @@ def quote_left_open(text: str, pos: int = 0) -> bool:
 
 # To, From and Route values repeat for the whole life of a dialog, and a NameAddr is
 # immutable: remember the most recent ones (errors are not remembered).
-_name_addr_memo = lru_cache(maxsize=2048)(_parse_name_addr)
+_name_addr_memo = lru_cache(maxsize=MEMO_SIZE)(_parse_name_addr)
 
 
 def tag_param(value: str | None) -> str:
@@ -304,7 +304,7 @@ def unquote_param(value: str, quotes: str = '"') -> str:
 
 
 # A dialog's To and From come with each of its requests: remember the recent answers.
-_tag_memo = lru_cache(maxsize=2048)(_tag)
+_tag_memo = lru_cache(maxsize=MEMO_SIZE)(_tag)
 
 
 def _tag_everyday(value: str) -> str | None:

@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 
 from engine.errors import SipParseError
 from engine.headers import NameAddr, parse_name_addr, split_values, tag_param
+from engine.uri import MEMO_SIZE
 
 MAX_MESSAGE_SIZE = 65536
 
@@ -289,8 +290,8 @@ def _parse_everyday(text: str) -> SipMessage | None:
     if end <= 0:
         return None
     lines = text[:end].split("\r\n")
-    # Only ordinary heads go through the memo, so that it never holds more than 2048
-    # lines of 4 KiB.
+    # Only ordinary heads go through the memo, so that it never holds more than
+    # MEMO_SIZE lines of 4 KiB.
     parse_line = _everyday_header_memo if end <= 4096 else _everyday_header
     headers = tuple(map(parse_line, lines[1:]))
     if None in headers:
@@ -326,7 +327,7 @@ def _everyday_header(line: str) -> Header | None:
 # The same lines come by again and again (Max-Forwards: 70, a proxy's own
 # Record-Route, the Route set, From and To of a dialog ...) and a Header is
 # immutable: remember the most recent ones.
-_everyday_header_memo = lru_cache(maxsize=2048)(_everyday_header)
+_everyday_header_memo = lru_cache(maxsize=MEMO_SIZE)(_everyday_header)
 
 
 def _parse_general(text: str) -> SipMessage:

@@ -48,7 +48,7 @@ from engine.headers import (
 from engine.message import Header, SipRequest
 from engine.outbound import Flow, TokenStatus, encode_flow_token, inspect_flow_token, key_for
 from engine.proxy import Proxy, Socket, find_socket, locate, parse_socket
-from engine.uri import MEMO_LIMIT, SipUri, parse_uri, same_ip, split_quoted
+from engine.uri import MEMO_LIMIT, MEMO_SIZE, SipUri, parse_uri, same_ip, split_quoted
 
 #: What each return code of loose_route() means, in the words the app shows.
 RC_MEANING = {
@@ -206,7 +206,7 @@ def _route_header(position: int, value: str) -> RouteHeader:
 
 
 # A dialog's Route set arrives with each of its requests: remember the parsed lines.
-_route_header_memo = lru_cache(maxsize=1024)(_route_header)
+_route_header_memo = lru_cache(maxsize=MEMO_SIZE)(_route_header)
 
 
 _UNSET = "\x00unset"
