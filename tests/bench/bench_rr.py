@@ -49,7 +49,8 @@ BYE = (
     "\r\n"
 )
 
-PROXY = Proxy.build(listen=["udp:127.0.0.1:5060"], aliases=["proxy.example.com"])
+PROXY_JSON = {"listen": ["udp:127.0.0.1:5060"], "aliases": ["proxy.example.com"]}
+PROXY = Proxy.build(listen=PROXY_JSON["listen"], aliases=PROXY_JSON["aliases"])
 
 LOOSE_ROUTE_VECTORS = shared_dir() / "vectors" / "loose-route-kamailio-5.6.3.jsonl"
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.batch import run_vector
-from engine.core import _VIA_PLAIN, _via_problem, core_problem
+from engine.core import _ADDRESS_PLAIN, _VIA_PLAIN, _address_problem, _via_problem, core_problem
 from engine.errors import SipParseError
 from engine.message import SipRequest, parse_message
 
@@ -208,3 +208,44 @@ def test_the_everyday_via_shortcut_passes_only_what_the_full_check_passes(value:
     # core_problem() skips the full Via check for values of this shape: each must be one
     # that the full check lets through.
     assert _via_problem(value) is None
+
+
+@settings(max_examples=500)
+@given(st.from_regex(_ADDRESS_PLAIN, fullmatch=True))
+def test_the_everyday_address_shortcut_passes_only_what_the_full_check_passes(
+    value: str,
+) -> None:
+    # Likewise for From and To.
+    assert _address_problem(value) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '"Alice" <sip:alice@example.org>;tag=1928301774',
+        "Bob <sip:bob@example.net>;tag=a6c85cf",
+        "Bob Smith <sip:bob@example.net>",
+        '"" <sip:x@y>',
+        "<sip:bob@example.net;user=phone>;tag=x;foo",
+        '"a<b>, c" <tel:+15551234>',
+    ],
+)
+def test_everyday_addresses_take_the_shortcut(value: str) -> None:
+    assert _ADDRESS_PLAIN.match(value)
+    assert _address_problem(value) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "<sip:b@x>;tag=a b",
+        '<sip:b@x>;tag="t1"',
+        '"a\\" b" <sip:x@y>',
+        "sip:b@x;tag=1",
+        "<sip:b@x>;;tag=1",
+        "<sip:b@x> ;tag=1",
+        "Bob  <sip:b@x>",
+    ],
+)
+def test_other_addresses_get_the_full_check(value: str) -> None:
+    assert not _ADDRESS_PLAIN.match(value)
