@@ -108,7 +108,7 @@ def decide_all(texts: list[str], proxy: Proxy = PROXY) -> int:
     return total
 
 
-def vector_lines(texts: list[str]) -> list[str]:
+def as_vector_lines(texts: list[str]) -> list[str]:
     """The requests as ``routelab rr --vectors`` lines for the benchmark proxy."""
     return [
         json.dumps({"id": f"v{i}", "proxy": PROXY_JSON, "raw": text, "script": ["loose_route()"]})
@@ -145,7 +145,7 @@ def main() -> int:
         assert decide_all(texts[:10]) == 10
         _report(name, best_rate(texts))
     for name in ("1,000 dialogs", "all distinct"):
-        lines = vector_lines(streams[name])
+        lines = as_vector_lines(streams[name])
         assert all('"rc":1' in line for line in run_batch(lines[:10]))
         _report(f"{name}, batch", best_rate(lines, work=run_batch))
     return 0

@@ -14,7 +14,7 @@ import itertools
 from typing import Any
 
 from tests.bench.bench_rr import BYE, decide, run_batch, vector_lines
-from tests.bench.bench_rr_distinct import decide_all, dialog_messages, distinct
+from tests.bench.bench_rr_distinct import as_vector_lines, decide_all, dialog_messages, distinct
 
 
 def test_in_process_decision(benchmark: Any) -> None:
@@ -48,3 +48,16 @@ def test_batch_of_loose_route_vectors(benchmark: Any) -> None:
     out = benchmark(run_batch, lines)
     assert len(out) == len(lines) >= 91
     assert all('"rc":' in line and '"error"' not in line for line in out)
+
+
+def test_batch_of_never_seen_requests(benchmark: Any) -> None:
+    # The same, over 1,000 vector lines of distinct BYEs, new ones every round.
+    rounds = itertools.count()
+
+    def fresh() -> tuple[tuple[list[str]], dict[str, Any]]:
+        first = next(rounds) * 1000
+        return (as_vector_lines([distinct(i) for i in range(first, first + 1000)]),), {}
+
+    out = benchmark.pedantic(run_batch, setup=fresh, rounds=20)
+    assert len(out) == 1000
+    assert all('"rc":1,' in line for line in out)
