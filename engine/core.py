@@ -76,21 +76,13 @@ def core_problem(request: SipRequest) -> tuple[int | None, str] | None:
             return None, f"it has no {name} header"
         first = positions[0]
         value = headers[first].value
-        # The everyday values are let through at once, sparing the full checks (and the
-        # memo, which would only hold each request's own Via and CSeq, and each dialog's
-        # From and To): each request has a Via of its own, and a stream of new dialogs
-        # brings new From and To values with every request.
-        if key == "via":
-            if _VIA_PLAIN.match(value) is not None:
-                continue
-        elif key == "cseq" or key == "call-id":
-            problem = _problem(name, value)  # cheap: not worth remembering
-            if problem is None:
-                continue
-            return first, f"the {name} header cannot be read: {problem}"
-        elif _ADDRESS_PLAIN.match(value) is not None:
+        plain = _PLAIN.get(key)
+        if plain is not None and plain.match(value) is not None:
             continue
-        problem = _problem_memo(name, value) if len(value) <= MEMO_LIMIT else _problem(name, value)
+        if key in _CHEAP_CHECKS or len(value) > MEMO_LIMIT:
+            problem = _problem(name, value)
+        else:
+            problem = _problem_memo(name, value)
         if problem is not None:
             return first, f"the {name} header cannot be read: {problem}"
     return None
@@ -119,7 +111,13 @@ def _problem(name: str, value: str) -> str | None:
     return None
 
 
-# From, To and CSeq values repeat (a dialog's, a batch's): remember recent answers.
+# Everyday values are let through at once, without the full check and without the memo:
+# each request has a Via of its own, and a stream of new dialogs brings new From and To
+# values with every request.  CSeq (new with each request) and Call-ID are checked at
+# once too.  Other From, To and Via values repeat (a dialog's, a batch's): the memo
+# remembers the recent answers.
+_PLAIN = {"via": _VIA_PLAIN, "from": _ADDRESS_PLAIN, "to": _ADDRESS_PLAIN}
+_CHEAP_CHECKS = frozenset({"cseq", "call-id"})
 _problem_memo = lru_cache(maxsize=MEMO_SIZE)(_problem)
 
 
