@@ -87,8 +87,10 @@ def test_real_proxies_deliver_what_the_simulation_shows(
     assert not differences, "\n\n".join(differences)
 
 
+# ROUTELAB_CHAIN_SEED and ROUTELAB_CHAIN_COUNT draw other random chains, and more of them
+# (a sweep: tests/differential/README.md).
 GENERATED_SEED = int(os.environ.get("ROUTELAB_CHAIN_SEED", "7"))
-GENERATED_COUNT = 40
+GENERATED_COUNT = int(os.environ.get("ROUTELAB_CHAIN_COUNT", "40"))
 
 
 @pytest.fixture(scope="session")
