@@ -68,6 +68,10 @@ class ChainError(Exception):
     """The chain could not be set up or did not answer (not a disagreement)."""
 
 
+#: How a ChainError starts when a proxy's Kamailio ends before it answers.
+STARTUP_EXIT = "kamailio exited at start-up"
+
+
 def relocate(text: str) -> str:
     """The scenario text with every IPv4 address moved to loopback.
 
@@ -586,7 +590,7 @@ class _ChainProxy(KamailioProcess):
         seq = 0
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise ChainError(f"kamailio exited at start-up:\n{self.log_tail()}")
+                raise ChainError(f"{STARTUP_EXIT}:\n{self.log_tail()}")
             seq += 1
             me_host, me_port = self._probe.getsockname()[:2]
             me = f"[{me_host}]" if ":" in me_host else me_host
@@ -886,19 +890,29 @@ def run_isolated(paths: list[Path], binary: str, timeout: float = 300.0) -> list
     if probe.returncode != 0:
         raise ChainError(f"cannot make a network namespace: {probe.stderr.decode().strip()}")
     root = Path(__file__).resolve().parents[2]
-    results = []
-    for path in paths:
+
+    def play_alone(path: Path) -> dict[str, Any]:
         done = subprocess.run(
             [unshare, "--net", "--mount", sys.executable, "-m", "tests.differential.chain",
              "--isolated", "--binary", binary, str(path)],
             capture_output=True, text=True, check=False, cwd=root, timeout=timeout,
         )  # fmt: skip
         try:
-            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
         except (IndexError, json.JSONDecodeError):
-            results.append(
-                {"path": str(path), "error": f"no result: {done.stderr.strip()[-2000:]}"}
-            )
+            result = {"path": str(path), "error": f"no result: {done.stderr.strip()[-2000:]}"}
+        return result
+
+    results = []
+    for path in paths:
+        result = play_alone(path)
+        if str(result.get("error", "")).startswith(STARTUP_EXIT):
+            # Once in some 20,000 start-ups a Kamailio child exits (status 0) before the
+            # proxy answers, and the same scenario plays when tried again (seen in sweeps):
+            # play it once more in a fresh namespace, and keep what happened the first time.
+            first = result["error"]
+            result = {**play_alone(path), "retried": first}
+        results.append(result)
     return results
 
 

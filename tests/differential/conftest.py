@@ -45,6 +45,7 @@ class DiffStats:
     chain_scenarios: int = 0
     chain_messages: int = 0
     chain_differ: int = 0
+    chain_retried: int = 0  # played again after a Kamailio ended at start-up
 
 
 STATS_KEY = pytest.StashKey[DiffStats]()
@@ -138,4 +139,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"chain: {stats.chain_scenarios} scenarios played on real Kamailio proxies, "
             f"{stats.chain_messages} messages and hop decisions compared with the simulation, "
             f"{stats.chain_differ} differ"
+            + (
+                f" ({stats.chain_retried} played twice: a Kamailio ended at start-up)"
+                if stats.chain_retried
+                else ""
+            )
         )

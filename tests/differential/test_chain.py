@@ -73,6 +73,7 @@ def test_real_proxies_deliver_what_the_simulation_shows(
     if isolated_runs is not None:
         result = isolated_runs[str(path)]
         assert "error" not in result, result.get("error")
+        diff_stats.chain_retried += "retried" in result
         compared, differences = result["compared"], result["differences"]
     else:
         why = _why_not(path, isolated=False)
@@ -118,6 +119,7 @@ def test_random_chains_agree_with_the_simulation(
 ) -> None:
     result = generated_runs[index]
     assert "error" not in result, result.get("error")
+    diff_stats.chain_retried += "retried" in result
     assert "unplayable" not in result, result.get("unplayable")
     diff_stats.chain_scenarios += 1
     diff_stats.chain_messages += len(result["compared"])
@@ -246,3 +248,62 @@ def test_an_unplayable_scenario_is_refused_with_its_reason() -> None:
     path = ROOT / "resources" / "scenarios" / "route-by-alias.json"
     with pytest.raises(ChainError, match="relays to the host name"):
         chain.play(path.read_text(encoding="utf-8"), "/nonexistent/kamailio")
+
+
+class _Runs:
+    """subprocess.run for run_isolated(): namespaces work, and each play of a scenario
+    prints the next of ``results`` (as the --isolated child does)."""
+
+    def __init__(self, results: list[dict[str, Any]]) -> None:
+        self.results = results
+        self.plays = 0
+
+    def __call__(self, command: list[str], **_kwargs: Any) -> Any:
+        if command[-1] == "true":  # the namespace probe
+            return _Done("", 0)
+        self.plays += 1
+        return _Done(json.dumps(self.results.pop(0)) + "\n", 0)
+
+
+class _Done:
+    def __init__(self, stdout: str, returncode: int) -> None:
+        self.stdout, self.stderr, self.returncode = stdout, "", returncode
+
+
+@pytest.fixture
+def fake_namespaces(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(chain.shutil, "which", lambda name: f"/usr/bin/{name}")
+
+
+@pytest.mark.usefixtures("fake_namespaces")
+def test_a_scenario_whose_kamailio_ended_at_start_up_is_played_once_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = f"{chain.STARTUP_EXIT}:\nchild process 21475 exited normally, status=0"
+    runs = _Runs(
+        [
+            {"path": "s.json", "error": first},
+            {"path": "s.json", "compared": ["x"], "differences": []},
+        ]
+    )
+    monkeypatch.setattr(chain.subprocess, "run", runs)
+    (result,) = run_isolated([Path("s.json")], "/usr/sbin/kamailio")
+    assert runs.plays == 2
+    assert result == {"path": "s.json", "compared": ["x"], "differences": [], "retried": first}
+
+
+@pytest.mark.usefixtures("fake_namespaces")
+def test_other_errors_and_a_second_start_up_exit_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    exit_ = f"{chain.STARTUP_EXIT}:\nagain"
+    runs = _Runs(
+        [
+            {"path": "a.json", "error": "kamailio did not answer within the start-up timeout"},
+            {"path": "b.json", "error": exit_},
+            {"path": "b.json", "error": exit_},
+        ]
+    )
+    monkeypatch.setattr(chain.subprocess, "run", runs)
+    a, b = run_isolated([Path("a.json"), Path("b.json")], "/usr/sbin/kamailio")
+    assert runs.plays == 3
+    assert a == {"path": "a.json", "error": "kamailio did not answer within the start-up timeout"}
+    assert b["error"] == exit_
