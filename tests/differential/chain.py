@@ -879,8 +879,9 @@ def _setup_namespace(data: Mapping[str, Any], workdir: Path) -> None:
 def run_isolated(paths: list[Path], binary: str, timeout: float = 300.0) -> list[dict[str, Any]]:
     """Play each scenario file in a network namespace of its own, keeping its addresses and
     names: one result per path, ``{"path", "compared", "differences"}``, ``{"path",
-    "unplayable"}`` (why not) or ``{"path", "error"}``.  ChainError when namespaces cannot
-    be made here (``unshare`` needs root)."""
+    "unplayable"}`` (why not) or ``{"path", "error"}``; with ``"retried"`` (the first
+    error) when a Kamailio ended at start-up and the scenario was played again.
+    ChainError when namespaces cannot be made here (``unshare`` needs root)."""
     unshare = shutil.which("unshare")
     if unshare is None:
         raise ChainError("unshare (util-linux) is not installed")
