@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
@@ -54,8 +56,9 @@ class NodeSpec:
 
 
 def badge_width(style: FlagStyle, height: float) -> float:
-    """Badges with a three-character symbol (``L→S``) are wider, so the text fits."""
-    return height * (1.55 if len(style.symbol) > 2 else 1.0)
+    """A badge is as wide as its symbol needs: one height for ``2`` or ``!``, more for
+    ``−3`` in a hexagon or ``L→S`` in a diamond (at most 2.6 heights)."""
+    return _badge_width(QFont().toString(), style.symbol, style.shape, round(height, 2))
 
 
 def badge_path(shape: BadgeShape, rect: QRectF) -> QPainterPath:
@@ -69,15 +72,30 @@ def badge_path(shape: BadgeShape, rect: QRectF) -> QPainterPath:
     if shape is BadgeShape.SQUARE:
         path.addRoundedRect(rect.adjusted(1, 1, -1, -1), 3, 3)
         return path
-    corners = {
-        BadgeShape.DIAMOND: 4,
-        BadgeShape.TRIANGLE: 3,
-        BadgeShape.HEXAGON: 6,
-        BadgeShape.OCTAGON: 8,
-    }[shape]
-    start = -math.pi / 2 if shape is not BadgeShape.OCTAGON else -math.pi / 8
-    if shape is BadgeShape.HEXAGON:
-        start = 0.0  # flat top and bottom: room for the text
+    if shape is BadgeShape.TRIANGLE:  # apex up, the whole rect (room for the symbol)
+        path.addPolygon(
+            QPolygonF([QPointF(c.x(), rect.top()), rect.bottomRight(), rect.bottomLeft()])
+        )
+        path.closeSubpath()
+        return path
+    if shape is BadgeShape.HEXAGON:  # flat top and bottom, the whole rect, like a proxy's box
+        d = min(rx, ry * math.tan(math.pi / 6))
+        path.addPolygon(
+            QPolygonF(
+                [
+                    QPointF(rect.left(), c.y()),
+                    QPointF(rect.left() + d, rect.top()),
+                    QPointF(rect.right() - d, rect.top()),
+                    QPointF(rect.right(), c.y()),
+                    QPointF(rect.right() - d, rect.bottom()),
+                    QPointF(rect.left() + d, rect.bottom()),
+                ]
+            )
+        )
+        path.closeSubpath()
+        return path
+    corners = 4 if shape is BadgeShape.DIAMOND else 8
+    start = -math.pi / 2 if shape is BadgeShape.DIAMOND else -math.pi / 8
     pts = [
         QPointF(
             c.x() + rx * math.cos(start + i * 2 * math.pi / corners),
@@ -90,6 +108,104 @@ def badge_path(shape: BadgeShape, rect: QRectF) -> QPainterPath:
     return path
 
 
+_MIN_SYMBOL_PT = 5.5
+# Room left between a badge's symbol and its outline (which is drawn 1.4 px wide).
+_SYMBOL_CLEARANCE = 1.2
+
+
+class BadgeText(NamedTuple):
+    """How a badge's symbol is drawn: its font, the baseline origin for
+    ``QPainter.drawText(origin, symbol)``, and where its ink lands."""
+
+    font: QFont
+    origin: QPointF
+    ink: QRectF
+
+
+def badge_text(base: QFont, rect: QRectF, style: FlagStyle) -> BadgeText:
+    """The symbol of a badge in ``rect``, as large as fits inside its shape.
+
+    The ink (not the line box) is centred on the shape, then moved up or down a
+    little where that leaves more room (a triangle's is low), and the font shrinks
+    until every corner of the ink keeps clear of the outline: ``−3`` in its hexagon
+    and ``L→S`` in its diamond never touch the edges.
+    """
+    font = QFont(base)
+    font.setBold(True)
+    size, dx, dy = _fit_symbol(
+        font.toString(), style.symbol, style.shape, round(rect.width(), 2), round(rect.height(), 2)
+    )
+    font.setPointSizeF(size)
+    ink = QFontMetricsF(font).tightBoundingRect(style.symbol)
+    origin = QPointF(rect.left() + dx, rect.top() + dy)
+    return BadgeText(font, origin, ink.translated(origin))
+
+
+@lru_cache(maxsize=256)
+def _fit_symbol(
+    font_spec: str, symbol: str, shape: BadgeShape, width: float, height: float
+) -> tuple[float, float, float]:
+    """Point size and baseline origin (from the rect's top left) of a badge's symbol.
+
+    Badges are painted for every visible timeline row and ladder arrow: the search
+    runs once per font (``QFont.toString()``), symbol, shape and size.
+    """
+    size = _symbol_size(symbol, height)
+    while True:
+        origin = _placement(font_spec, symbol, shape, width, height, size)
+        if origin is not None:
+            return size, origin.x(), origin.y()
+        if size <= _MIN_SYMBOL_PT:  # no room anywhere: centred, at the smallest size
+            font = QFont()
+            font.fromString(font_spec)
+            font.setPointSizeF(size)
+            origin = (
+                QPointF(width / 2, height / 2)
+                - QFontMetricsF(font).tightBoundingRect(symbol).center()
+            )
+            return size, origin.x(), origin.y()
+        size = max(_MIN_SYMBOL_PT, size - 0.25)
+
+
+@lru_cache(maxsize=256)
+def _badge_width(font_spec: str, symbol: str, shape: BadgeShape, height: float) -> float:
+    size = _symbol_size(symbol, height)
+    for tenths in range(10, 27):
+        width = height * tenths / 10
+        if _placement(font_spec, symbol, shape, width, height, size) is not None:
+            return width
+    return height * 2.6
+
+
+def _symbol_size(symbol: str, height: float) -> float:
+    """The point size a badge's symbol is meant to have (smaller only where it cannot fit)."""
+    return max(_MIN_SYMBOL_PT, height * (0.42 if len(symbol) == 1 else 0.36))
+
+
+def _placement(
+    font_spec: str, symbol: str, shape: BadgeShape, width: float, height: float, size: float
+) -> QPointF | None:
+    """The baseline origin that puts the symbol's ink inside the outline, keeping clear of
+    it, or None when there is no room at that size.  The ink is centred, or moved up or
+    down a little where that leaves more room (a triangle's room is low)."""
+    outline = badge_path(shape, QRectF(0, 0, width, height))
+    font = QFont()
+    font.fromString(font_spec)
+    font.setBold(True)
+    font.setPointSizeF(size)
+    ink = QFontMetricsF(font).tightBoundingRect(symbol)
+    room = _SYMBOL_CLEARANCE
+    for shift in (0.0, 0.06, -0.06, 0.12, -0.12, 0.18, 0.24):
+        origin = QPointF(width / 2, height * (0.5 + shift)) - ink.center()
+        box = ink.translated(origin).adjusted(-room, -room, room, room)
+        if all(
+            outline.contains(corner)
+            for corner in (box.topLeft(), box.topRight(), box.bottomLeft(), box.bottomRight())
+        ):
+            return origin
+    return None
+
+
 def paint_badge(painter: QPainter, rect: QRectF, style: FlagStyle) -> None:
     """Draw one flag badge: coloured shape, dark outline, symbol in the middle."""
     color = style.color()
@@ -98,13 +214,10 @@ def paint_badge(painter: QPainter, rect: QRectF, style: FlagStyle) -> None:
     painter.setPen(QPen(QColor("#202020") if not is_dark() else QColor("#F0F0F0"), 1.4))
     painter.setBrush(QBrush(color))
     painter.drawPath(badge_path(style.shape, rect))
-    font = QFont(painter.font())
-    font.setBold(True)
-    small = len(style.symbol) > 2 or style.shape in (BadgeShape.DIAMOND, BadgeShape.TRIANGLE)
-    font.setPointSizeF(max(5.5, rect.height() * (0.30 if small else 0.42)))
-    painter.setFont(font)
+    text = badge_text(painter.font(), rect, style)
+    painter.setFont(text.font)
     painter.setPen(QColor("white") if color.lightness() < 150 else QColor("black"))
-    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, style.symbol)
+    painter.drawText(text.origin, style.symbol)
     painter.restore()
 
 
@@ -331,69 +444,81 @@ class HopItem(QGraphicsObject):
     """The current hop: a curved arrow from the sending element to the next one.
 
     Requests curve above the link, responses below, so direction reads even in
-    black and white; the line style is the one of the hop's most telling flag.
+    black and white; the line style is the one of the hop's most telling flag.  A
+    summarised response (one step for its whole way back) is drawn along every
+    element it passed, one curve per link, so it never cuts across the graph.
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.src = QPointF()
-        self.dst = QPointF()
+        self.points: tuple[QPointF, ...] = ()
         self.label = ""
         self.below = False
         self.pen_style = Qt.PenStyle.SolidLine
         self.setZValue(3)
         self.setVisible(False)
 
+    @property
+    def src(self) -> QPointF:
+        """Where the hop starts (the sending element)."""
+        return self.points[0] if self.points else QPointF()
+
+    @property
+    def dst(self) -> QPointF:
+        """Where the hop ends (the element the message reaches)."""
+        return self.points[-1] if self.points else QPointF()
+
     def set_hop(
         self,
-        src: QPointF,
-        dst: QPointF,
+        points: Sequence[QPointF],
         label: str,
         *,
         below: bool,
         pen_style: Qt.PenStyle,
     ) -> None:
-        """Show the arrow from ``src`` to ``dst``."""
+        """Show the arrow through ``points``: the sender, any elements passed, the receiver."""
         self.prepareGeometryChange()
-        self.src, self.dst, self.label = QPointF(src), QPointF(dst), label
+        self.points, self.label = tuple(QPointF(p) for p in points), label
         self.below, self.pen_style = below, pen_style
         self.setVisible(True)
         self.update()
 
-    def _path(self) -> tuple[QPainterPath, QPointF, QPointF]:
-        src, dst = self.src, self.dst
-        dx, dy = dst.x() - src.x(), dst.y() - src.y()
-        length = math.hypot(dx, dy)
-        if length < 1.0:
-            # Nothing to draw (hidden, or a hop onto itself): a point, never NaN.
-            return QPainterPath(src), QPointF(src), QPointF(src)
-        ux, uy = dx / length, dy / length
-        # Leave the boxes: start and end at their edges (approximately).
-        margin_x, margin_y = NODE_W / 2 + 4, NODE_H / 2 + 4
-        t = min(
-            margin_x / abs(ux) if ux else math.inf,
-            margin_y / abs(uy) if uy else math.inf,
-        )
-        start = QPointF(src.x() + ux * t, src.y() + uy * t)
-        end = QPointF(dst.x() - ux * t, dst.y() - uy * t)
-        sign = 1 if self.below else -1
-        bend = min(60.0, 0.25 * length)
-        mid = QPointF(
-            (start.x() + end.x()) / 2 - uy * bend * sign * -1,
-            (start.y() + end.y()) / 2 + sign * bend * (1 if abs(ux) >= abs(uy) else 0),
-        )
-        path = QPainterPath(start)
-        path.quadTo(mid, end)
-        return path, mid, end
+    def _curves(self) -> list[tuple[QPainterPath, QPointF, QPointF]]:
+        """Each link's curve, with its control point and its end (where the head goes)."""
+        pairs = zip(self.points, self.points[1:], strict=False)
+        return [_curve(src, dst, below=self.below) for src, dst in pairs] or [
+            _curve(self.src, self.src, below=self.below)
+        ]
+
+    def _label_font(self, base: QFont) -> QFont:
+        font = QFont(base)
+        font.setPointSizeF(8.5)
+        font.setBold(True)
+        return font
+
+    def _label_box(
+        self, curves: list[tuple[QPainterPath, QPointF, QPointF]], font: QFont
+    ) -> QRectF:
+        """The label's box by the middle curve: above it for requests, below for responses."""
+        mid = curves[len(curves) // 2][1]
+        metrics = QFontMetricsF(font)
+        w = metrics.horizontalAdvance(self.label) + 12
+        h = metrics.height() + 6
+        offset = 14 if self.below else -14 - h
+        return QRectF(mid.x() - w / 2, mid.y() + offset, w, h)
 
     def boundingRect(self) -> QRectF:
         if not self.isVisible():
             return QRectF()
-        path, mid, _end = self._path()
-        rect = path.boundingRect().adjusted(-16, -16, 16, 16)
-        metrics = QFontMetricsF(QFont())
-        w = metrics.horizontalAdvance(self.label) + 20
-        return rect.united(QRectF(mid.x() - w / 2, mid.y() - 30, w, 60))
+        curves = self._curves()
+        rect = QRectF()
+        for path, _mid, _end in curves:
+            # The curve's pen and its arrow head reach at most 14 px beyond the path.
+            rect = rect.united(path.boundingRect().adjusted(-16, -16, 16, 16))
+        if self.label:
+            box = self._label_box(curves, self._label_font(QFont()))
+            rect = rect.united(box.adjusted(-2, -2, 2, 2))  # and its 1.2 px outline
+        return rect
 
     def paint(
         self,
@@ -401,36 +526,31 @@ class HopItem(QGraphicsObject):
         option: QStyleOptionGraphicsItem,
         widget: QWidget | None = None,
     ) -> None:
-        path, mid, end = self._path()
+        curves = self._curves()
         color = accent()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         pen = QPen(color, 3.2, self.pen_style)
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        painter.setPen(pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawPath(path)
-        # Arrow head along the tangent at the end.
-        angle = math.radians(-path.angleAtPercent(1.0))
-        size = 13.0
-        p1 = QPointF(
-            end.x() - size * math.cos(angle - 0.45), end.y() - size * math.sin(angle - 0.45)
-        )
-        p2 = QPointF(
-            end.x() - size * math.cos(angle + 0.45), end.y() - size * math.sin(angle + 0.45)
-        )
-        painter.setPen(QPen(color, 1.0))
-        painter.setBrush(color)
-        painter.drawPolygon(QPolygonF([end, p1, p2]))
+        for path, _mid, end in curves:
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPath(path)
+            # Arrow head along the tangent at the end.
+            angle = math.radians(-path.angleAtPercent(1.0))
+            size = 13.0
+            p1 = QPointF(
+                end.x() - size * math.cos(angle - 0.45), end.y() - size * math.sin(angle - 0.45)
+            )
+            p2 = QPointF(
+                end.x() - size * math.cos(angle + 0.45), end.y() - size * math.sin(angle + 0.45)
+            )
+            painter.setPen(QPen(color, 1.0))
+            painter.setBrush(color)
+            painter.drawPolygon(QPolygonF([end, p1, p2]))
         if self.label:
-            font = QFont(painter.font())
-            font.setPointSizeF(8.5)
-            font.setBold(True)
+            font = self._label_font(painter.font())
             painter.setFont(font)
-            metrics = QFontMetricsF(font)
-            w = metrics.horizontalAdvance(self.label) + 12
-            h = metrics.height() + 6
-            offset = 14 if self.below else -14 - h
-            box = QRectF(mid.x() - w / 2, mid.y() + offset, w, h)
+            box = self._label_box(curves, font)
             bg = QColor("#1E1E1E") if is_dark() else QColor("#FFFFFF")
             bg.setAlpha(225)
             painter.setPen(QPen(color, 1.2))
@@ -438,3 +558,30 @@ class HopItem(QGraphicsObject):
             painter.drawRoundedRect(box, 4, 4)
             painter.setPen(QColor("#F2F2F2") if is_dark() else QColor("#111111"))
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self.label)
+
+
+def _curve(src: QPointF, dst: QPointF, *, below: bool) -> tuple[QPainterPath, QPointF, QPointF]:
+    """A hop's curve from box to box: the path, its control point and its end."""
+    dx, dy = dst.x() - src.x(), dst.y() - src.y()
+    length = math.hypot(dx, dy)
+    if length < 1.0:
+        # Nothing to draw (hidden, or a hop onto itself): a point, never NaN.
+        return QPainterPath(src), QPointF(src), QPointF(src)
+    ux, uy = dx / length, dy / length
+    # Leave the boxes: start and end at their edges (approximately).
+    margin_x, margin_y = NODE_W / 2 + 4, NODE_H / 2 + 4
+    t = min(
+        margin_x / abs(ux) if ux else math.inf,
+        margin_y / abs(uy) if uy else math.inf,
+    )
+    start = QPointF(src.x() + ux * t, src.y() + uy * t)
+    end = QPointF(dst.x() - ux * t, dst.y() - uy * t)
+    sign = 1 if below else -1
+    bend = min(60.0, 0.25 * length)
+    mid = QPointF(
+        (start.x() + end.x()) / 2 - uy * bend * sign * -1,
+        (start.y() + end.y()) / 2 + sign * bend * (1 if abs(ux) >= abs(uy) else 0),
+    )
+    path = QPainterPath(start)
+    path.quadTo(mid, end)
+    return path, mid, end

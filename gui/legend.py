@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from PySide6.QtCore import QRectF, QSize
@@ -12,6 +13,8 @@ from engine.trace import Flag
 from gui.items import badge_width, paint_badge
 from gui.theme import FLAG_STYLES
 
+HEIGHT = 26.0  # a badge's height, as on the graph
+
 
 class BadgeWidget(QWidget):
     """One badge, painted exactly as on the graph."""
@@ -19,13 +22,15 @@ class BadgeWidget(QWidget):
     def __init__(self, flag: Flag, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.flag = flag
-        self.setFixedSize(QSize(44, 30))
+        # As wide as the widest badge, so that the legend's column lines up.
+        widest = max(badge_width(style, HEIGHT) for style in FLAG_STYLES.values())
+        self.setFixedSize(QSize(math.ceil(widest) + 8, 30))
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         style = FLAG_STYLES[self.flag]
-        w = badge_width(style, 26)
-        paint_badge(painter, QRectF((44 - w) / 2, 2, w, 26), style)
+        w = badge_width(style, HEIGHT)
+        paint_badge(painter, QRectF((self.width() - w) / 2, 2, w, HEIGHT), style)
         painter.end()
 
 
@@ -50,7 +55,8 @@ class Legend(QScrollArea):
         hint = QLabel(
             "<p><b>Graph</b>: user agents are rounded boxes, proxies are hexagonal. The element "
             "processing the current step has a thick orange outline; the orange arrow is the "
-            "current hop (requests curve above the link, responses below). A hop's line style "
+            "current hop (requests curve above the link, responses below; a response shown in one "
+            "step curves along every link it crosses on its way back). A hop's line style "
             "repeats its most telling mark: dashed for loose-to-strict, dash-dot for "
             "strict-to-loose, dotted for −3 and −1.</p>"
         )

@@ -6,6 +6,7 @@ updates item states, so one step repaints in well under a frame.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -85,10 +86,10 @@ class TopologyScene(QGraphicsScene):
         for s in upto:
             bucket = flags_at.setdefault(s.element, [])
             bucket.extend(f for f in s.flags if f not in bucket)
-            if s.next_element:
-                used[frozenset((s.element, s.next_element))] = hop_pen_style(s.flags)
-        on_path = {s.element for s in request_steps} | {
-            s.next_element for s in request_steps if s.next_element
+            for a, b in _hops(s):
+                used[frozenset((a, b))] = hop_pen_style(s.flags)
+        on_path = {name for s in request_steps for hop in _hops(s) for name in hop} | {
+            s.element for s in request_steps
         }
         for name, node in self.nodes.items():
             node.set_state(
@@ -106,12 +107,12 @@ class TopologyScene(QGraphicsScene):
         ):
             self.hop.setVisible(False)
             return
-        src = self.nodes[step.element].pos()
-        dst = self.nodes[step.next_element].pos()
+        # A summarised response goes along every element it passed, where all are drawn.
+        names = _passed(step) if all(name in self.nodes for name in step.path) else ()
+        names = names or (step.element, step.next_element)
         label = step.method if step.status is None else f"{step.status} ({step.method})"
         self.hop.set_hop(
-            src,
-            dst,
+            [self.nodes[name].pos() for name in names],
             label,
             below=step.kind is StepKind.RESPONSE,
             pen_style=hop_pen_style(step.flags),
@@ -167,3 +168,18 @@ class GraphView(QGraphicsView):
             self.resetTransform()
             self.scale(1.3, 1.3)
             self.centerOn(rect.center())
+
+
+def _passed(step: TraceStep) -> tuple[str, ...]:
+    """The elements a summarised response passed, each once where it stayed in one (a
+    proxy that sent the request to itself); empty for any other step."""
+    return tuple(name for name, _ in itertools.groupby(step.path))
+
+
+def _hops(step: TraceStep) -> list[tuple[str, str]]:
+    """The links a step's message crossed: along its path when it has one (a summarised
+    response), else from its element to the next."""
+    passed = _passed(step)
+    if len(passed) > 1:
+        return list(itertools.pairwise(passed))
+    return [(step.element, step.next_element)] if step.next_element else []

@@ -1,0 +1,142 @@
+"""The topology view's items paint only inside their boundingRect().
+
+Qt repaints an item's old and new boundingRect() when it moves or changes; whatever
+paint() draws outside it stays on screen as a stray line after the next step (seen
+under Xvfb: the top edge of the hop label left behind), and a cached item
+(DeviceCoordinateCache) loses it altogether.  Offscreen ``grab()`` renders the whole
+scene afresh, so it never shows that: these tests paint each item alone and look
+for pixels outside its bounding rectangle.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QFont, QImage, QPainter
+from PySide6.QtWidgets import QStyleOptionGraphicsItem
+from pytestqt.qtbot import QtBot
+
+from engine.trace import Flag
+from gui.items import (
+    BADGE,
+    HopItem,
+    LinkItem,
+    NodeItem,
+    NodeSpec,
+    badge_path,
+    badge_text,
+    badge_width,
+)
+from gui.theme import FLAG_STYLES
+
+MARGIN = 60
+
+
+def painted_outside(item: HopItem | NodeItem | LinkItem) -> list[tuple[int, int]]:
+    """Pixels (in item coordinates) that paint() touches outside boundingRect()."""
+    bounds = item.boundingRect()
+    size = bounds.size().toSize()
+    image = QImage(
+        size.width() + 2 * MARGIN, size.height() + 2 * MARGIN, QImage.Format.Format_ARGB32
+    )
+    image.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(image)
+    painter.translate(MARGIN - bounds.left(), MARGIN - bounds.top())
+    item.paint(painter, QStyleOptionGraphicsItem(), None)
+    # Clear what may be painted (half a pixel of antialiasing around it is Qt's own
+    # margin when it repaints), then anything left is outside.
+    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Clear)
+    painter.fillRect(bounds.adjusted(-1, -1, 1, 1), Qt.GlobalColor.transparent)
+    painter.end()
+    blank = QImage(image.size(), image.format())
+    blank.fill(Qt.GlobalColor.transparent)
+    if image == blank:
+        return []
+    return [
+        (x - MARGIN + int(bounds.left()), y - MARGIN + int(bounds.top()))
+        for y in range(image.height())
+        for x in range(image.width())
+        if image.pixelColor(x, y).alpha()
+    ]
+
+
+def node(kind: str = "proxy", warnings: tuple[str, ...] = ()) -> NodeItem:
+    spec = NodeSpec("P1", kind, "192.0.2.1:5060", "P1", 0.0, 0.0, warnings, more_addresses=2)
+    return NodeItem(spec)
+
+
+@pytest.mark.parametrize("below", [False, True], ids=["request", "response"])
+@pytest.mark.parametrize(
+    "dst",
+    [QPointF(300, 0), QPointF(-300, 0), QPointF(0, 220), QPointF(0, -220), QPointF(260, 180)],
+    ids=["right", "left", "down", "up", "diagonal"],
+)
+@pytest.mark.parametrize("label", ["INVITE", "481 (SUBSCRIBE)"])
+def test_hop_arrow_and_label_stay_inside(
+    qtbot: QtBot, below: bool, dst: QPointF, label: str
+) -> None:
+    hop = HopItem()
+    hop.set_hop([QPointF(0, 0), dst], label, below=below, pen_style=Qt.PenStyle.SolidLine)
+    assert painted_outside(hop) == []
+
+
+@pytest.mark.parametrize("below", [False, True], ids=["request", "response"])
+def test_a_summarised_response_goes_link_by_link(qtbot: QtBot, below: bool) -> None:
+    """One step for a response's whole way back: a curve and a head on every link."""
+    points = [QPointF(0, 200), QPointF(200, 200), QPointF(400, 200), QPointF(400, 0)]
+    hop = HopItem()
+    hop.set_hop(points, "180 (INVITE)", below=below, pen_style=Qt.PenStyle.SolidLine)
+    assert (hop.src, hop.dst) == (points[0], points[-1])
+    assert painted_outside(hop) == []
+    # Along each link (never one curve straight from the first element to the last).
+    middles = [(a + b) / 2 for a, b in itertools.pairwise(points)]
+    assert all(hop.boundingRect().contains(m) for m in middles)
+    direct = HopItem()
+    direct.set_hop([points[0], points[-1]], "180", below=below, pen_style=Qt.PenStyle.SolidLine)
+    assert not all(direct.boundingRect().contains(m) for m in middles)
+
+
+def test_the_check_sees_paint_outside(qtbot: QtBot) -> None:
+    """The check itself can fail: an item whose rectangle misses its label is caught."""
+
+    class Clipped(HopItem):
+        def boundingRect(self) -> QRectF:
+            return super().boundingRect().adjusted(0, 12, 0, -12)
+
+    hop = Clipped()
+    hop.set_hop(
+        [QPointF(0, 0), QPointF(300, 0)], "INVITE", below=False, pen_style=Qt.PenStyle.SolidLine
+    )
+    assert painted_outside(hop)
+
+
+@pytest.mark.parametrize("kind", ["proxy", "ua"])
+def test_node_with_every_badge_stays_inside(qtbot: QtBot, kind: str) -> None:
+    item = node(kind, warnings=("preloaded Route to a foreign host",))
+    item.set_state(active=True, on_path=True, flags=tuple(FLAG_STYLES))
+    item._hover = True  # the widest outline: active and hovered
+    assert painted_outside(item) == []
+
+
+def test_used_link_stays_inside(qtbot: QtBot) -> None:
+    a, b = node(), node()
+    b.setPos(250, 120)
+    link = LinkItem(a, b)
+    link.set_state(used=True, pen_style=Qt.PenStyle.DashLine)
+    assert painted_outside(link) == []
+
+
+@pytest.mark.parametrize("height", [BADGE, 16.0], ids=["graph", "ladder"])
+@pytest.mark.parametrize("flag", list(Flag), ids=lambda f: f.name.lower())
+def test_badge_symbol_fits_inside_its_shape(qtbot: QtBot, flag: Flag, height: float) -> None:
+    """The symbol (``−3`` in its hexagon, ``L→S`` in its diamond ...) stays off the outline."""
+    style = FLAG_STYLES[flag]
+    rect = QRectF(0, 0, badge_width(style, height), height)
+    ink = badge_text(QFont(), rect, style).ink
+    outline = badge_path(style.shape, rect)
+    corners = (ink.topLeft(), ink.topRight(), ink.bottomLeft(), ink.bottomRight())
+    assert all(outline.contains(c) for c in corners), (style.symbol, style.shape, ink, rect)
+    # Legible: shrunk, where the shape is tight, to no less than a third of the height.
+    assert badge_text(QFont(), rect, style).font.pointSizeF() >= max(5.5, 0.34 * height)
