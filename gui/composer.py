@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -154,7 +155,8 @@ class FieldError(QLabel):
 class Composer(QWidget):
     """Forms for the whole scenario; every valid edit re-simulates at once."""
 
-    edit_rejected = Signal(str, str)  # path, message
+    edit_rejected = Signal(str, str)  # path, message: the edit stays in its field, not applied
+    edit_accepted = Signal()  # every field shows the applied scenario again
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -229,6 +231,7 @@ class Composer(QWidget):
         if 0 <= current < self.tabs.count():
             self.tabs.setCurrentIndex(current)
         self._building = False
+        self.edit_accepted.emit()  # built afresh from the scenario: no field holds an error
 
     def _scroll(self, widget: QWidget) -> QScrollArea:
         area = QScrollArea()
@@ -365,7 +368,7 @@ class Composer(QWidget):
         kind = FIELD_KINDS.get(field, "")
         if kind in ("lines", "lines?", "ints?"):
             items = value if isinstance(value, list) else []
-            text = QPlainTextEdit("\n".join(str(v) for v in items))
+            text = _plain_text("\n".join(str(v) for v in items))
             hint = "one value per line" + (" (empty: not set)" if kind.endswith("?") else "")
             text.setPlaceholderText(hint)
             text.setMaximumHeight(96)
@@ -373,13 +376,13 @@ class Composer(QWidget):
             return text
         if kind == "mapping":
             pairs = value if isinstance(value, dict) else {}
-            text = QPlainTextEdit("\n".join(f"{k} = {v}" for k, v in pairs.items()))
+            text = _plain_text("\n".join(f"{k} = {v}" for k, v in pairs.items()))
             text.setPlaceholderText("key = value, one per line")
             text.setMinimumHeight(120)
             text.textChanged.connect(lambda: self._edit_mapping(path, text.toPlainText()))
             return text
         if kind == "long":
-            area = QPlainTextEdit("" if value is None else str(value))
+            area = _plain_text("" if value is None else str(value))
             area.setMaximumHeight(110)
             area.textChanged.connect(lambda: self._edit(path, area.toPlainText()))
             return area
@@ -492,13 +495,13 @@ class Composer(QWidget):
         except ScenarioError as exc:
             self._pending[path_text(path)] = True
             self._show_error(exc.path, str(exc))
-            self.edit_rejected.emit(exc.path, str(exc))
             return
         except (EngineError, RecursionError, ValueError) as exc:
             self._pending[path_text(path)] = True
             self._show_error(path_text(path), str(exc))
             return
         self._pending.clear()
+        self.edit_accepted.emit()
         structural = [k for k in new if new[k] != self.data.get(k)]
         self.data = new
         rebuild = description.split(" ", 1)[0] in ("Add", "Duplicate", "Remove", "Move")
@@ -530,7 +533,33 @@ class Composer(QWidget):
         target = path
         while target and target not in self.errors:
             target = re.sub(r"(\[\d+\]|\.[^.\[]+|^[^.\[]+)$", "", target)
-        if target in self.errors:
-            self.errors[target].show_error(text)
-        else:
-            self.message.show_error(text)
+        label = self.errors.get(target, self.message)
+        label.show_error(text)
+        _reveal(label)
+        self.edit_rejected.emit(path, text)
+
+
+def _plain_text(text: str) -> QPlainTextEdit:
+    """A multi-line field of the form: Tab moves on to the next field, as in every
+    other field, instead of typing a tab into the value."""
+    editor = QPlainTextEdit(text)
+    editor.setTabChangesFocus(True)
+    return editor
+
+
+def _reveal(label: QWidget) -> None:
+    """Scroll the composer page so that an error just shown is in view: under a tall
+    field it may fall below the visible part, where nobody reads it."""
+    parent = label.parentWidget()
+    while parent is not None and not isinstance(parent, QScrollArea):
+        parent = parent.parentWidget()
+    if parent is None:
+        return
+    area = parent
+
+    def scroll() -> None:
+        # After the layout has made room for the label; a rebuild may have deleted both.
+        if shiboken6.isValid(area) and shiboken6.isValid(label) and label.isVisible():
+            area.ensureWidgetVisible(label, 0, 8)
+
+    QTimer.singleShot(0, scroll)

@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self.last_error = ""
+        self._edit_problem = ""  # the composer's latest rejected edit, as the status bar says it
         self.autosaver: Autosaver | None = None  # set by gui.app when running for real
         self.reporter: ErrorReporter | None = None
         self.status = QLabel()
@@ -108,6 +109,8 @@ class MainWindow(QMainWindow):
         s.path_changed.connect(self._update_title)
         s.undo_stack.cleanChanged.connect(self._update_title)
         s.error_raised.connect(self._on_session_error_raised)
+        self.composer.edit_rejected.connect(self._on_composer_edit_rejected)
+        self.composer.edit_accepted.connect(self._on_composer_edit_accepted)
         self.timeline.selectionModel().currentRowChanged.connect(self._on_timeline_row_changed)
         self.scene.node_clicked.connect(self._on_scene_node_clicked)
         self.scene.link_clicked.connect(self._on_scene_link_clicked)
@@ -507,6 +510,20 @@ class MainWindow(QMainWindow):
             if match(steps[i]):
                 self.session.set_step(i)
                 return
+
+    @Slot(str, str)
+    def _on_composer_edit_rejected(self, path: str, message: str) -> None:
+        # The field keeps what was typed; say so where the graph is, which has not changed.
+        self._edit_problem = (
+            f"Not applied: {message}. The graph and the steps show the last valid scenario."
+        )
+        self.status.setText(self._edit_problem)
+
+    @Slot()
+    def _on_composer_edit_accepted(self) -> None:
+        if self._edit_problem and self.status.text() == self._edit_problem:
+            self.status.setText("")
+        self._edit_problem = ""
 
     @Slot(str, str)
     def _on_session_error_raised(self, title: str, message: str) -> None:

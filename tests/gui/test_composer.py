@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -14,7 +14,9 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
 )
+from pytestqt.qtbot import QtBot
 
 from engine.trace import Flag
 from gui import resources
@@ -150,3 +152,72 @@ def test_every_flag_style_has_a_legend_entry(window: MainWindow) -> None:
     joined = " ".join(label.text() for label in labels)
     for flag in Flag:
         assert FLAG_STYLES[flag].title in joined
+
+
+def _typed_route(window: MainWindow) -> QPlainTextEdit:
+    _tab(window, "scenario")
+    editor = _editor(window, "dialog", "route")
+    assert isinstance(editor, QPlainTextEdit)
+    return editor
+
+
+def test_a_rejected_edit_is_shown_in_view_and_in_the_status_bar(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    window.resize(1000, 560)  # a short composer: the route field's error falls below it
+    window.show()
+    qtbot.waitExposed(window)
+    editor = _typed_route(window)
+    trace = window.session.trace
+    good = editor.toPlainText()
+    editor.setPlainText("<sip:p1.example.com;lr")  # no closing '>'
+    error = window.composer.errors["dialog.route"]
+    assert not error.isHidden()
+    assert "missing '>'" in error.text()
+    # Scrolled into view, so that whoever typed it reads why it was not applied.
+    page = editor.parentWidget()
+    while not isinstance(page, QScrollArea):
+        assert page is not None
+        page = page.parentWidget()
+    area = page
+    qtbot.waitUntil(
+        lambda: (
+            area.viewport().rect().contains(error.mapTo(area.viewport(), error.rect().bottomLeft()))
+        )
+    )
+    status = window.status.text()
+    assert status.startswith("Not applied: ")
+    assert "last valid scenario" in status
+    assert window.session.trace is trace  # the graph did not change
+    assert editor.toPlainText() == "<sip:p1.example.com;lr"  # nothing typed is lost
+    editor.setPlainText(good)
+    assert window.status.text() == ""
+    window.hide()
+
+
+def test_undo_after_a_rejected_edit_clears_the_status_bar(window: MainWindow) -> None:
+    _tab(window, "proxies")
+    mode = _editor(window, "proxies", 0, "loose_route_mode")
+    assert isinstance(mode, QLineEdit)
+    mode.setText("1")
+    mode.textEdited.emit("1")
+    editor = _typed_route(window)
+    editor.setPlainText("<sip:p1.example.com;lr")
+    assert window.status.text().startswith("Not applied: ")
+    window.act_undo.trigger()
+    assert window.status.text() == ""
+
+
+def test_tab_in_a_multi_line_field_moves_to_the_next_field(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    window.show()
+    qtbot.waitExposed(window)
+    editor = _typed_route(window)
+    text = editor.toPlainText()
+    editor.setFocus()
+    qtbot.waitUntil(editor.hasFocus)
+    qtbot.keyClick(editor, Qt.Key.Key_Tab)
+    assert editor.toPlainText() == text  # no tab typed into the value
+    assert not editor.hasFocus()
+    window.hide()
