@@ -242,6 +242,16 @@ def _outgoing(request: SipRequest, via: str, *, drop_routes: bool = False) -> Si
     )
 
 
+def _transaction_key(message: SipRequest | SipResponse) -> tuple[tuple[str, str, str], str]:
+    """What tm matches an ACK to an unanswered INVITE transaction by: Call-ID, CSeq number
+    and From tag, then the To tag (seen on Kamailio 5.6.3 runs: the Via branch plays no
+    part, a different To tag, From tag or CSeq number does).  A response carries the To tag
+    its request may have lacked, so answers are found by the first three alone."""
+    cseq = (message.header("CSeq") or "").split()
+    call = (message.header("Call-ID") or "", cseq[0] if cseq else "", message.tag("From"))
+    return call, message.tag("To")
+
+
 def _pop_via(response: SipResponse) -> SipResponse:
     headers = list(response.headers)
     for i, h in enumerate(headers):
@@ -722,6 +732,11 @@ class _Run:
         self.label = ""
         self.renders: dict[int, tuple[SipRequest | SipResponse, str]] = {}
         self.routes = _Routes()
+        # The INVITE transactions each Kamailio proxy's tm holds that nothing above 100 Trying
+        # has answered yet (the request was dropped further on without a reply): Call-ID,
+        # CSeq number and From tag -> the INVITE's To tag (_transaction_key()).  An ACK of
+        # the same dialog and CSeq is matched to one of them and absorbed (see proxy_hop).
+        self.unanswered: dict[str, dict[tuple[str, str, str], str]] = {}
 
     # -- helpers -------------------------------------------------------------
 
@@ -754,6 +769,16 @@ class _Run:
         step = TraceStep(index=len(self.steps), request=self.index, label=self.label, **kw)  # type: ignore[arg-type]
         self.steps.append(step)
         return step
+
+    def answered(self, message: SipRequest | SipResponse, chain: tuple[str, ...]) -> None:
+        """A response above 100 to ``message`` (the request, or the response itself) went
+        back through the proxies in ``chain`` (sender first): their tm transactions for it
+        are answered."""
+        if isinstance(message, SipResponse) and message.status <= 100:
+            return
+        transaction, _to_tag = _transaction_key(message)
+        for element in chain[1:]:
+            self.unanswered.get(element, {}).pop(transaction, None)
 
     def ua_socket(self, ua: UserAgent, dest: Socket) -> Socket | None:
         if ua.address.is_ipv6 != _is_v6(dest.host):
@@ -901,6 +926,7 @@ class _Run:
                             "this a loop, not a spiral). RouteLab stops it here."
                         ),
                     )
+                    self.answered(current, (*chain, element))  # by that 483 in the end
                     return None
                 loop_note = (
                     f" The request came back to {element}, which already handled it: RFC 3261 "
@@ -924,6 +950,7 @@ class _Run:
             flags={Flag.DEAD_END, Flag.LOOP},
             note=f"RouteLab stops after {MAX_HOPS} hops.",
         )
+        self.answered(current, tuple(chain))
         return None
 
     def proxy_hop(
@@ -982,7 +1009,39 @@ class _Run:
             "record_routes_added": hop.added,
             "rr_calls": tuple(hop.calls),
         }
+        transaction, to_tag = _transaction_key(request)
+        tm = profile.kind is Kind.KAMAILIO
+        if (
+            tm
+            and request.method == "ACK"
+            and hop.reply is None
+            and hop.drop is None
+            and hop.relay is not None
+            and self.unanswered.get(element, {}).get(transaction) == to_tag
+        ):
+            self.add(
+                **fields,
+                message_out="",
+                flags=flags | {Flag.DEAD_END},
+                routes_after=self.routes(hop.relay),
+                next_hop=hop.du or hop.target or hop.ruri,
+                note=" ".join(
+                    [
+                        f"t_relay() does not send the ACK on: {element}'s tm still holds the "
+                        f"INVITE with CSeq {transaction[1]} of this dialog, which nothing but 100 "
+                        "Trying has answered (it was dropped further on without a reply). "
+                        "Kamailio 5.6.3 takes this ACK for that transaction's own ACK and "
+                        "absorbs it, ending the transaction, though its Via branch is not the "
+                        "INVITE's; RFC 3261 17.2.3 matches an ACK to an INVITE transaction by "
+                        "that branch, so a proxy following the RFC would send this ACK on.",
+                        *notes,
+                    ]
+                )
+                + loop_note,
+            )
+            return None
         if hop.reply is not None:
+            self.answered(request, chain)  # the reply goes back through every proxy before
             status, reason = hop.reply
             response = build_response(request, status, to_tag=f"{_slug(element)}-sl")
             response = replace(response, reason=reason)
@@ -1017,6 +1076,10 @@ class _Run:
             return None
         assert isinstance(result, tuple | str)
         if isinstance(result, str):
+            if tm:
+                # tm cannot forward: it answers the request itself (478 Unresolvable
+                # destination, or another error), back through every proxy before.
+                self.answered(request, chain)
             self.add(
                 **fields,
                 message_out="",
@@ -1029,6 +1092,8 @@ class _Run:
         dest, sock, socket_note = result
         if socket_note is not None:
             notes.append(socket_note)
+        if tm and request.method == "INVITE":
+            self.unanswered.setdefault(element, {})[transaction] = to_tag
         out = _outgoing(
             hop.relay, _via(sock, sock.proto, self.branch(element)), drop_routes=hop.drop_routes
         )
@@ -1176,6 +1241,7 @@ class _Run:
         self, responder: str, response: SipResponse, chain: tuple[str, ...]
     ) -> SipResponse:
         """The final response hop by hop along the Via path; returns it as the UAC gets it."""
+        self.answered(response, chain)
         proxies = list(reversed(chain[1:]))
         nxt = proxies[0] if proxies else chain[0]
         self.add(
@@ -1216,6 +1282,7 @@ class _Run:
         self, responder: str, response: SipResponse, chain: tuple[str, ...], *, note: str
     ) -> SipResponse:
         """One step for a response's whole way back; returns it as the UAC gets it."""
+        self.answered(response, chain)
         received = response
         for _ in chain[1:]:
             received = _pop_via(received)

@@ -143,7 +143,8 @@ FLAG_STYLES: dict[Flag, FlagStyle] = {
         "#FF6B81",
         Qt.PenStyle.SolidLine,
         "Dead end",
-        "The request could not go on: a 403/404/483 reply or no resolvable next hop.",
+        "The request could not go on: a 403/404/483 reply, no resolvable next hop, or an ACK "
+        "that tm absorbed because the INVITE it followed was never answered.",
     ),
     Flag.LOOP: FlagStyle(
         "↻",

@@ -474,3 +474,54 @@ def test_a_forced_socket_with_no_socket_to_fall_back_on_is_a_dead_end(name: str)
         assert Flag.DEAD_END in step.flags
         assert step.next_element is None
         assert "ignores it" in step.note
+
+
+# --------------------------------------------------------------------------
+# tm: an ACK after an INVITE that was never answered
+
+
+_REINVITE_THEN_ACK = [
+    {"method": "ACK", "from": "Alice"},
+    {"method": "INVITE", "from": "Alice", "request_uri": "sip:bob@nowhere.example"},
+    {"method": "ACK", "from": "Alice"},
+]
+
+
+def test_an_ack_after_an_unanswered_invite_is_absorbed_by_tm() -> None:
+    """The re-INVITE dies silently at P2 (an RFC 2543 strict router that cannot resolve its
+    next hop): P1's tm holds it unanswered, takes the next ACK of the dialog with the same
+    CSeq for that transaction's ACK and absorbs it, its Via branch notwithstanding (seen
+    on Kamailio 5.6.3; tests/differential/chain_scenarios/ack-after-an-unanswered-invite)."""
+    trace = simulate(scenario(p2_profile="rfc2543-strict", requests=_REINVITE_THEN_ACK))
+    dropped = last(trace, 2)
+    assert (dropped.element, dropped.status, dropped.message_out) == ("P2", None, "")
+    ack = proxy_steps(trace, 3)
+    assert [s.element for s in ack] == ["P1"]
+    (p1,) = ack
+    assert p1.rc == 1  # loose_route() ran and routed it ...
+    assert any(call.call == "t_relay()" for call in p1.rr_calls)  # ... and t_relay() took it
+    assert Flag.DEAD_END in p1.flags
+    assert (p1.next_element, p1.message_out) == (None, "")
+    assert "CSeq 2" in p1.note
+    assert "RFC 3261 17.2.3" in p1.note
+    assert all(s.kind is not StepKind.UAS for s in trace.steps_of(3))
+
+
+def test_an_ack_after_an_answered_invite_goes_on() -> None:
+    # P2 is Kamailio: its tm answers the unresolvable re-INVITE (478) back through P1.
+    trace = simulate(scenario(requests=_REINVITE_THEN_ACK))
+    assert last(trace, 3).kind is StepKind.UAS
+    assert last(trace, 3).element == "Bob"
+
+
+def test_only_the_unanswered_transactions_ack_is_absorbed() -> None:
+    """A later INVITE that is answered (its CSeq is another) leaves its ACK alone."""
+    requests = [
+        *_REINVITE_THEN_ACK,
+        {"method": "INVITE", "from": "Alice"},
+        {"method": "ACK", "from": "Alice"},
+    ]
+    trace = simulate(scenario(p2_profile="rfc2543-strict", requests=requests))
+    assert last(trace, 3).element == "P1"  # absorbed
+    assert last(trace, 4).status == 200  # the next re-INVITE gets through and is answered
+    assert last(trace, 5).kind is StepKind.UAS  # and its ACK reaches Bob
