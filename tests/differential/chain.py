@@ -797,7 +797,10 @@ def _play_request(trace: Trace, request: int, label: str, uas: _UserAgents, run:
         at_caller = [
             s
             for s in trace.steps
-            if s.request == request and s.kind is StepKind.RESPONSE and s.element == uac.element
+            if s.request == request
+            and s.kind is StepKind.RESPONSE
+            and s.element == uac.element
+            and s.message_in  # not the answer of a caller that is its own callee
         ]
         back = uas.receive(uac.element, f"{final[0].status} {uac.method}")
         what = f"{label}: the {final[0].status} as {uac.element} receives it"

@@ -7,9 +7,9 @@ IPv6 and TCP included, and its name table as ``/etc/hosts``: every library scena
 ``chain_scenarios/`` (three proxies with different rr settings and a target refresh,
 preloaded Route sets honoured with 1 and -3, two IPv4 sockets on one proxy, forced send
 sockets that do not suit the next hop, an ACK that tm absorbs after a re-INVITE nobody
-answered) and random chains.  Elsewhere the scenarios that need
-neither names nor IPv6 nor TCP play on loopback addresses and the others are skipped, saying
-so.
+answered, requests a flow token sends back to their own sender) and random chains.
+Elsewhere the scenarios that need neither names nor IPv6 nor TCP play on loopback addresses
+and the others are skipped, saying so.
 """
 
 from __future__ import annotations
