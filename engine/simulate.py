@@ -65,6 +65,12 @@ from engine.trace import Decision, Flag, RrCall, StepKind, Trace, TraceStep
 from engine.uri import SipUri, is_ip, parse_uri, same_ip
 
 MAX_HOPS = 100
+# The replies Kamailio 5.6.3's tm sends itself when t_relay() cannot send a request.
+_TM_REPLIES = {
+    477: "Unfortunately error on sending to next hop occurred (477/TM)",
+    478: "Unresolvable destination (478/TM)",
+    500: "I'm terribly sorry, server error occurred (7/TM)",
+}
 _FLAG_ORDER = {f: i for i, f in enumerate(Flag)}
 
 
@@ -78,6 +84,25 @@ class Endpoint:
 
     element: str
     socket: Socket
+
+
+@dataclass(frozen=True, slots=True)
+class _Nowhere:
+    """Why a URI leads to no element, and what a Kamailio proxy does about it.
+
+    ``address``: the address the URI names, where it names one.  ``silent``: it is an
+    element's address on a port nobody listens on, which a proxy still sends to (UDP: the
+    datagram goes, no answer ever comes back).  Otherwise the proxy cannot send at all and
+    its tm answers the request itself with ``status`` (seen on Kamailio 5.6.3 runs: 477 when
+    the address is on no element, so the send fails, 478 for a name it cannot resolve, 500
+    when it has no socket for the transport or family), or with an error not measured here
+    (``status`` None).
+    """
+
+    reason: str
+    address: Socket | None = None
+    silent: bool = False
+    status: int | None = None
 
 
 def _is_v6(host: str) -> bool:
@@ -95,16 +120,22 @@ class _Network:
         self.agents = {u.name: u for u in scenario.user_agents}
         self.proxies = {p.name: p for p in scenario.proxies}
         self.names = {host.lower(): node for host, node in scenario.names}
-        self.cache: dict[str, Endpoint | str] = {}
+        self.cache: dict[str, Endpoint | _Nowhere] = {}
 
-    def resolve(self, uri_text: str) -> Endpoint | str:
+    def resolve(self, uri_text: str) -> Endpoint | _Nowhere:
         """:meth:`lookup`, remembered per URI text (the network does not change in a run)."""
         found = self.cache.get(uri_text)
         if found is None:
             found = self.cache[uri_text] = self.lookup(uri_text)
         return found
 
-    def lookup(self, uri_text: str) -> Endpoint | str:
+    def has_address(self, host: str) -> bool:
+        """Whether an element has this IP address (on any port or transport)."""
+        return any(same_ip(u.address.host, host) for u in self.agents.values()) or any(
+            same_ip(sock.host, host) for p in self.proxies.values() for sock in p.listen
+        )
+
+    def lookup(self, uri_text: str) -> Endpoint | _Nowhere:
         """The element a URI leads to, or the reason it leads nowhere.
 
         RFC 3263 in miniature: ``maddr`` overrides the host, ``transport`` (else UDP, TLS for
@@ -114,9 +145,9 @@ class _Network:
         try:
             uri = parse_uri(uri_text)
         except SipParseError as exc:
-            return f"{uri_text} cannot be parsed ({exc.what})"
+            return _Nowhere(f"{uri_text} cannot be parsed ({exc.what})")
         if not uri.is_sip:
-            return f"{uri_text} is not a sip: URI, so it names no address to send to"
+            return _Nowhere(f"{uri_text} is not a sip: URI, so it names no address to send to")
         maddr = uri.param("maddr")
         host = maddr or uri.host
         transport = uri.param("transport")
@@ -131,22 +162,41 @@ class _Network:
                 found = _proxy_socket(p, proto, port, host)
                 if found is not None:
                     return Endpoint(p.name, found)
-            return f"nothing listens on {proto}:{_bracket(host)}:{port} ({uri_text})"
+            reason = f"nothing listens on {proto}:{_bracket(host)}:{port} ({uri_text})"
+            if self.has_address(host):
+                return _closed_port(reason, Socket(proto, host, port))
+            # No element has the address: sending to it fails at once (477 over UDP).
+            address = Socket(proto, host, port)
+            return _Nowhere(reason, address, status=477 if proto == "udp" else None)
         node = self.names.get(host.lower())
         if node is None:
-            return (
+            return _Nowhere(
                 f"{host} is not in the name table, so {uri_text} cannot be resolved "
-                "(RouteLab never uses real DNS)"
+                "(RouteLab never uses real DNS)",
+                status=478,
             )
         if node in self.agents:
             u = self.agents[node]
             if u.address.port != port:
-                return f"{how} is {node}, but {node} listens on port {u.address.port}, not {port}"
+                return _closed_port(
+                    f"{how} is {node}, but {node} listens on port {u.address.port}, not {port}",
+                    Socket(proto, u.address.host, port),
+                )
             return Endpoint(node, Socket(proto, u.address.host, port))
         found = _proxy_socket(self.proxies[node], proto, port, None)
         if found is None:
-            return f"{how} is {node}, but {node} has no {proto} socket on port {port}"
+            return _closed_port(
+                f"{how} is {node}, but {node} has no {proto} socket on port {port}",
+                Socket(proto, self.proxies[node].listen[0].host, port),
+            )
         return Endpoint(node, found)
+
+
+def _closed_port(reason: str, address: Socket) -> _Nowhere:
+    """An element's address on a port or transport it does not listen on: over UDP a proxy
+    sends there all the same and no answer comes; over TCP or TLS its connection fails and
+    tm answers with an error (not measured here)."""
+    return _Nowhere(reason, address, silent=address.proto == "udp")
 
 
 def _bracket(host: str) -> str:
@@ -853,9 +903,13 @@ class _Run:
     ) -> tuple[_Arrival | None, SipRequest | None]:
         """The UAC step, then the request's trip hop by hop."""
         dest = self.net.resolve(next_hop)
-        sock = None if isinstance(dest, str) else self.ua_socket(ua, dest.socket)
-        if isinstance(dest, str) or sock is None:
-            why = dest if isinstance(dest, str) else f"{ua.name} has no socket of that family"
+        sock = None if isinstance(dest, _Nowhere) else self.ua_socket(ua, dest.socket)
+        if isinstance(dest, _Nowhere) or sock is None:
+            why = (
+                dest.reason
+                if isinstance(dest, _Nowhere)
+                else f"{ua.name} has no socket of that family"
+            )
             request = make(_via(ua.address, "udp", self.branch(ua.name)))
             self.add(
                 element=ua.name,
@@ -1074,19 +1128,51 @@ class _Run:
                 note=(hop.drop or "The request goes no further.") + loop_note,
             )
             return None
-        assert isinstance(result, tuple | str)
-        if isinstance(result, str):
-            if tm:
-                # tm cannot forward: it answers the request itself (478 Unresolvable
-                # destination, or another error), back through every proxy before.
+        assert isinstance(result, tuple | _Nowhere)
+        if isinstance(result, _Nowhere):
+            if tm and result.silent:
+                # Sent all the same: this proxy's transaction waits, and so do those before.
+                if request.method == "INVITE":
+                    self.unanswered.setdefault(element, {})[transaction] = to_tag
+                notes.append(
+                    f"Kamailio sends it to {result.address} all the same, and no answer "
+                    "comes: only after its fr_timer would tm answer 408 Request Timeout."
+                )
+            elif tm:
+                # tm cannot send it: it answers the request itself, back through every
+                # proxy before (an ACK gets no answer).
                 self.answered(request, chain)
+                if result.status is not None and request.method != "ACK":
+                    reason = _TM_REPLIES[result.status]
+                    response = build_response(request, result.status, to_tag=f"{_slug(element)}-tm")
+                    path = (element, *reversed(chain))
+                    self.add(
+                        **fields,
+                        message_out=replace(response, reason=reason),
+                        status=result.status,
+                        flags=flags | {Flag.DEAD_END},
+                        routes_after=self.routes(hop.relay),
+                        next_hop=hop.du or hop.target or hop.ruri,
+                        next_element=path[1] if len(path) > 1 else None,
+                        path=path,
+                        note=" ".join(
+                            [
+                                f"Dead end: {result.reason}. Kamailio's tm cannot send the "
+                                f"{request.method} and answers {result.status} {reason} itself; "
+                                f"the reply travels back along the Via path ({' -> '.join(path)}).",
+                                *notes,
+                            ]
+                        )
+                        + loop_note,
+                    )
+                    return None
             self.add(
                 **fields,
                 message_out="",
                 flags=flags | {Flag.DEAD_END},
                 routes_after=self.routes(hop.relay),
                 next_hop=hop.du or hop.target or hop.ruri,
-                note=" ".join([f"Dead end: {result}.", *notes]) + loop_note,
+                note=" ".join([f"Dead end: {result.reason}.", *notes]) + loop_note,
             )
             return None
         dest, sock, socket_note = result
@@ -1118,14 +1204,16 @@ class _Run:
 
     def next_hop(
         self, element: str, node: ProxyNode, hop: _Hop
-    ) -> tuple[Endpoint, Socket, str | None] | str:
+    ) -> tuple[Endpoint, Socket, str | None] | _Nowhere:
         """Where the request goes and the socket it leaves from (with a note when that is not
         the forced socket), or why it cannot go on."""
         if hop.relay is None:
-            return "no request to send"
+            return _Nowhere("no request to send")
         target = hop.du or hop.target or hop.ruri
         dest = self.net.resolve(target)
-        if isinstance(dest, str):
+        if isinstance(dest, _Nowhere):
+            if dest.address is not None and _send_socket(node, dest.address) is None:
+                return replace(dest, silent=False, status=500)  # nothing to send it from
             return dest
         note = None
         if hop.fs is not None:
@@ -1154,7 +1242,7 @@ class _Run:
         if sock is None:
             family = "IPv6" if _is_v6(dest.socket.host) else "IPv4"
             cannot = f"{element} has no {dest.socket.proto} {family} socket to reach {dest.socket}"
-            return cannot if note is None else f"{note}, and {cannot}"
+            return _Nowhere(cannot if note is None else f"{note}, and {cannot}", status=500)
         if note is not None:
             note = f"{note[0].upper()}{note[1:]} and sends from {sock}, as without one."
         return dest, sock, note

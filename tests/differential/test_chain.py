@@ -6,8 +6,8 @@ IPv6 and TCP included, and its name table as ``/etc/hosts``: every library scena
 2543 strict router in it is played by the harness from the trace), the chain checks in
 ``chain_scenarios/`` (three proxies with different rr settings and a target refresh,
 preloaded Route sets honoured with 1 and -3, two IPv4 sockets on one proxy, forced send
-sockets that do not suit the next hop, an ACK that tm absorbs after a re-INVITE nobody
-answered, requests a flow token sends back to their own sender) and random chains.
+sockets that do not suit the next hop, ACKs after re-INVITEs that nobody answered or that
+tm answered itself, requests a flow token sends back to their own sender) and random chains.
 Elsewhere the scenarios that need neither names nor IPv6 nor TCP play on loopback addresses
 and the others are skipped, saying so.
 """

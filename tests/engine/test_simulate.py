@@ -175,7 +175,11 @@ def test_unresolvable_next_hop_at_a_proxy() -> None:
     p1 = proxy_steps(trace, 0)[0]
     assert Flag.DEAD_END in p1.flags
     assert "nothing listens on udp:198.51.100.99:5060" in p1.note
-    assert p1.next_element is None
+    # Kamailio's tm cannot send it (the address is on no element) and answers it itself.
+    assert (p1.status, p1.next_element, p1.path) == (477, "Alice", ("P1", "Alice"))
+    reply = parse_message(p1.message_out)
+    assert isinstance(reply, SipResponse)
+    assert reply.reason == "Unfortunately error on sending to next hop occurred (477/TM)"
 
 
 @pytest.mark.parametrize(
@@ -472,8 +476,12 @@ def test_a_forced_socket_that_does_not_suit_the_next_hop(
 def test_a_forced_socket_with_no_socket_to_fall_back_on_is_a_dead_end(name: str) -> None:
     for step in _p1_in_dialog(name):
         assert Flag.DEAD_END in step.flags
-        assert step.next_element is None
         assert "ignores it" in step.note
+        if step.method == "ACK":  # nobody answers an ACK
+            assert (step.status, step.next_element) == (None, None)
+        else:  # tm has no socket to send from: 500, back to the sender
+            assert step.status == 500
+            assert step.next_element == step.path[1]
 
 
 # --------------------------------------------------------------------------
@@ -507,11 +515,33 @@ def test_an_ack_after_an_unanswered_invite_is_absorbed_by_tm() -> None:
     assert all(s.kind is not StepKind.UAS for s in trace.steps_of(3))
 
 
-def test_an_ack_after_an_answered_invite_goes_on() -> None:
-    # P2 is Kamailio: its tm answers the unresolvable re-INVITE (478) back through P1.
-    trace = simulate(scenario(requests=_REINVITE_THEN_ACK))
-    assert last(trace, 3).kind is StepKind.UAS
-    assert last(trace, 3).element == "Bob"
+@pytest.mark.parametrize(
+    ("request_uri", "absorbed", "said"),
+    [
+        # Bob's address, a port he does not listen on: P2 sends it there all the same.
+        ("sip:bob@192.0.2.20:5070", True, "no answer comes"),
+        # Nothing can be sent: P2's tm answers the re-INVITE itself, back through P1.
+        ("sip:bob@192.0.2.99", False, "answers 477"),
+        ("sip:bob@nowhere.example", False, "answers 478 Unresolvable destination"),
+        ("sip:bob@[2001:db8::9]", False, "answers 500"),
+    ],
+)
+def test_an_ack_after_a_reinvite_kamailio_cannot_send_on(
+    request_uri: str, absorbed: bool, said: str
+) -> None:
+    """As measured on real proxies (tests/differential/chain_scenarios/
+    ack-after-reinvites-that-cannot-go-on.json)."""
+    requests = [dict(r) for r in _REINVITE_THEN_ACK]
+    requests[1]["request_uri"] = request_uri
+    trace = simulate(scenario(requests=requests))
+    dead_end = last(trace, 2)
+    assert (dead_end.element, Flag.DEAD_END in dead_end.flags) == ("P2", True)
+    assert said in dead_end.note
+    ack_end = last(trace, 3)
+    if absorbed:
+        assert (ack_end.element, ack_end.kind) == ("P1", StepKind.PROXY)
+    else:
+        assert (ack_end.element, ack_end.kind) == ("Bob", StepKind.UAS)
 
 
 def test_only_the_unanswered_transactions_ack_is_absorbed() -> None:
