@@ -75,8 +75,12 @@ def message_diff_html(before: str, after: str) -> str:
     green = "#7CE38B" if dark else "#1B7F2A"
     rows: list[str] = []
 
+    answered = b[0].startswith("SIP/") and not a[0].startswith("SIP/")
+
     def label(line: str, added: bool, first: bool) -> str:
         low = line.lower()
+        if first and answered:  # a request in, a response out: the element answered it
+            return "the answer" if added else "the request it answers"
         if first:
             return "R-URI changed" if added else "old request line"
         if low.startswith("route:"):
@@ -138,6 +142,11 @@ def explanation_html(step: TraceStep, total: int) -> str:
             sentence = f"{name} receives the {method}" + (
                 f" and answers towards {target}" if target else ""
             )
+        elif step.status is not None:  # the proxy answers the request itself
+            answer = step.message_out.split("\r\n", 1)[0].removeprefix("SIP/2.0 ")
+            sentence = f"{name} processes the {method} and answers <b>{html.escape(answer)}</b>"
+            if step.next_element:
+                sentence += f", back along the Via path to <b>{html.escape(step.next_element)}</b>"
         else:
             sentence = f"{name} processes the {method}" + (
                 f" and sends it to {target}" if target else ""
