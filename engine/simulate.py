@@ -33,6 +33,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from engine.dialog import (
     TARGET_REFRESH,
@@ -830,6 +831,28 @@ class _Run:
         for element in chain[1:]:
             self.unanswered.get(element, {}).pop(transaction, None)
 
+    def local_reply(
+        self,
+        request: SipRequest,
+        element: str,
+        chain: tuple[str, ...],
+        status: int,
+        reason: str,
+        replier: str,
+    ) -> dict[str, Any]:
+        """The step fields of ``element`` answering ``request`` itself (its ``replier``, sl or
+        tm, adds the To tag): the response and its way back through ``chain``, whose
+        transactions it answers."""
+        self.answered(request, chain)
+        response = build_response(request, status, to_tag=f"{_slug(element)}-{replier}")
+        path = (element, *reversed(chain))
+        return {
+            "message_out": replace(response, reason=reason),
+            "status": status,
+            "next_element": path[1] if len(path) > 1 else None,
+            "path": path,
+        }
+
     def ua_socket(self, ua: UserAgent, dest: Socket) -> Socket | None:
         if ua.address.is_ipv6 != _is_v6(dest.host):
             return None
@@ -1065,6 +1088,12 @@ class _Run:
         }
         transaction, to_tag = _transaction_key(request)
         tm = profile.kind is Kind.KAMAILIO
+        # A request relayed by the script that goes no further.
+        stopped: dict[str, object] = {
+            "flags": flags | {Flag.DEAD_END},
+            "routes_after": self.routes(hop.relay) if hop.relay is not None else (),
+            "next_hop": hop.du or hop.target or hop.ruri,
+        }
         if (
             tm
             and request.method == "ACK"
@@ -1075,10 +1104,8 @@ class _Run:
         ):
             self.add(
                 **fields,
+                **stopped,
                 message_out="",
-                flags=flags | {Flag.DEAD_END},
-                routes_after=self.routes(hop.relay),
-                next_hop=hop.du or hop.target or hop.ruri,
                 note=" ".join(
                     [
                         f"t_relay() does not send the ACK on: {element}'s tm still holds the "
@@ -1095,24 +1122,18 @@ class _Run:
             )
             return None
         if hop.reply is not None:
-            self.answered(request, chain)  # the reply goes back through every proxy before
             status, reason = hop.reply
-            response = build_response(request, status, to_tag=f"{_slug(element)}-sl")
-            response = replace(response, reason=reason)
-            path = (element, *reversed(chain))
+            reply = self.local_reply(request, element, chain, status, reason, "sl")
             self.add(
                 **fields,
-                message_out=response,
-                status=status,
+                **reply,
                 flags=flags | {Flag.DEAD_END},
                 routes_after=(),
-                next_element=path[1] if len(path) > 1 else None,
-                path=path,
                 note=" ".join(
                     [
                         f"{element} answers {status} {reason}: the request ends here; "
                         f"the reply travels back along the Via path "
-                        f"({' -> '.join(path)}).",
+                        f"({' -> '.join(reply['path'])}).",
                         *notes,
                     ]
                 )
@@ -1144,22 +1165,17 @@ class _Run:
                 self.answered(request, chain)
                 if result.status is not None and request.method != "ACK":
                     reason = _TM_REPLIES[result.status]
-                    response = build_response(request, result.status, to_tag=f"{_slug(element)}-tm")
-                    path = (element, *reversed(chain))
+                    reply = self.local_reply(request, element, chain, result.status, reason, "tm")
                     self.add(
                         **fields,
-                        message_out=replace(response, reason=reason),
-                        status=result.status,
-                        flags=flags | {Flag.DEAD_END},
-                        routes_after=self.routes(hop.relay),
-                        next_hop=hop.du or hop.target or hop.ruri,
-                        next_element=path[1] if len(path) > 1 else None,
-                        path=path,
+                        **reply,
+                        **stopped,
                         note=" ".join(
                             [
                                 f"Dead end: {result.reason}. Kamailio's tm cannot send the "
                                 f"{request.method} and answers {result.status} {reason} itself; "
-                                f"the reply travels back along the Via path ({' -> '.join(path)}).",
+                                "the reply travels back along the Via path "
+                                f"({' -> '.join(reply['path'])}).",
                                 *notes,
                             ]
                         )
@@ -1168,10 +1184,8 @@ class _Run:
                     return None
             self.add(
                 **fields,
+                **stopped,
                 message_out="",
-                flags=flags | {Flag.DEAD_END},
-                routes_after=self.routes(hop.relay),
-                next_hop=hop.du or hop.target or hop.ruri,
                 note=" ".join([f"Dead end: {result.reason}.", *notes]) + loop_note,
             )
             return None
