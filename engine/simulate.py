@@ -8,6 +8,10 @@ Rule 2: no clocks, no randomness.  Call-ID, tags and Via branches come from the 
 from counters, so the same scenario always gives a byte-identical trace.
 Rule 3: a request that cannot go on (an unresolvable next hop, a 403/404/483 reply, a loop, a
 missing dialog) ends with a step flagged ``DEAD_END``; nothing raises for a valid scenario.
+Rule 4: of tm, what shows in a dialog played request after request (measured on Kamailio
+5.6.3): when t_relay() cannot send, tm answers itself (477, 478 or 500) back along the Via
+path; an INVITE that nothing above 100 Trying answers stays open at every Kamailio proxy
+that relayed it, and an ACK of the same dialog and CSeq is absorbed at the first of them.
 
 Simplifications, all stated in the steps' notes: responses to in-dialog requests and provisional
 responses are summarised in one step each (the final response that sets up the dialog is shown
