@@ -399,6 +399,7 @@ class _StandIn:
         self.steps: list[TraceStep] = []
         self.label = ""
         self.upstream: dict[str, Peer] = {}  # our Via branch -> where the request came from
+        self.seen: set[tuple[str, str]] = set()  # (top Via branch, method) of each request
 
     def handle(self, text: str, peer: Peer, run: ChainRun) -> None:
         try:
@@ -412,8 +413,12 @@ class _StandIn:
                 rest = tuple(h for h in msg.headers if h is not vias[0])
                 self.agent.send(render(replace(msg, headers=rest)).encode(), self.upstream[branch])
             return
-        if not self.steps:
-            return  # nothing more the trace sends through here (a retransmission)
+        top = next((h.value for h in msg.headers if h.key == "via"), "")
+        if (_branch(top), msg.method) in self.seen or not self.steps:
+            # A retransmission (tm sends an INVITE nobody answers again after 0.5 s, 1 s,
+            # 2 s ...), or more than the trace sends through here.
+            return
+        self.seen.add((_branch(top), msg.method))
         step = self.steps.pop(0)
         what = f"{self.label}: the {step.method} as {self.name} receives it"
         run.compared.append(what)

@@ -40,7 +40,8 @@ from tests.differential.conftest import DiffStats
 
 ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = sorted((ROOT / "resources" / "scenarios").glob("*.json"))
-CHECKS = sorted((Path(__file__).parent / "chain_scenarios").glob("*.json"))
+CHECKS_DIR = Path(__file__).parent / "chain_scenarios"
+CHECKS = sorted(CHECKS_DIR.glob("*.json"))
 
 
 def _why_not(path: Path, *, isolated: bool) -> str | None:
@@ -304,3 +305,30 @@ def test_other_errors_and_a_second_start_up_exit_are_kept(monkeypatch: pytest.Mo
     assert runs.plays == 3
     assert a == {"path": "a.json", "error": "kamailio did not answer within the start-up timeout"}
     assert b["error"] == exit_
+
+
+def test_a_stand_in_ignores_retransmissions() -> None:
+    """tm sends again an INVITE nobody answers (after 0.5 s, 1 s, 2 s ...): a stand-in (an
+    RFC 2543 strict router played from the trace) must not take that for the next request
+    the trace sends through it."""
+    trace = simulate(loads((CHECKS_DIR / "ack-after-an-unanswered-invite.json").read_text()))
+    steps = [s for s in trace.steps if s.element == "P2" and s.kind is StepKind.PROXY]
+
+    class Agent:
+        def __init__(self) -> None:
+            self.sent: list[bytes] = []
+
+        def send(self, data: bytes, to: object) -> None:
+            self.sent.append(data)
+
+    agent = Agent()
+    stand_in = chain._StandIn("P2", agent)  # type: ignore[arg-type]
+    stand_in.steps = list(steps)
+    run = chain.ChainRun()
+    first = steps[0].message_in
+    stand_in.handle(first, ("192.0.2.1", 5060), run)
+    stand_in.handle(first, ("192.0.2.1", 5060), run)  # the retransmission
+    assert len(stand_in.steps) == len(steps) - 1  # one step taken, not two
+    assert len(agent.sent) == 1
+    assert run.compared == [f": the {steps[0].method} as P2 receives it"]
+    assert run.differences == []
