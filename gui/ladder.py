@@ -142,19 +142,18 @@ class LadderCanvas(QGraphicsObject):
     def arrow(self, row: int) -> Arrow:
         """Where step ``row`` is drawn."""
         step = self.steps[row]
+        # A reply shown in one step (a summarised response, a proxy's own answer) spans its
+        # whole way back, as on the graph.
+        end = step.path[-1] if step.path else step.next_element
         x2 = None
-        if (
-            step.next_element
-            and step.next_element in self.columns
-            and step.next_element != step.element
-        ):
-            x2 = self.x_of(step.next_element)
+        if end and end in self.columns and end != step.element:
+            x2 = self.x_of(end)
         return Arrow(
             row,
             self.x_of(step.element),
             x2,
             self.y_of(row),
-            step.kind is StepKind.RESPONSE,
+            step.kind is StepKind.RESPONSE or step.status is not None,
             arrow_label(step),
         )
 

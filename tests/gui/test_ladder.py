@@ -55,11 +55,14 @@ def test_lifelines_and_arrows_match_the_trace(qtbot: QtBot, path: Path) -> None:
         assert arrow.y > previous_y
         previous_y = arrow.y
         assert arrow.x1 == canvas.x_of(step.element)
-        if step.next_element and step.next_element != step.element:
-            assert arrow.x2 == canvas.x_of(step.next_element)
+        # A reply shown in one step spans its whole way back (its path), as on the graph.
+        end = step.path[-1] if step.path else step.next_element
+        if end and end != step.element:
+            assert arrow.x2 == canvas.x_of(end)
         else:
             assert arrow.x2 is None  # delivered here, or a dead end: a circle
-        assert arrow.response == (step.kind is StepKind.RESPONSE)
+        # Responses are dashed, a proxy's own answer too.
+        assert arrow.response == (step.kind is StepKind.RESPONSE or step.status is not None)
         first_line = (step.message_out or step.message_in).split("\r\n", 1)[0]
         assert arrow.label.split(" ")[0] in (first_line or step.method)
         assert canvas.step_at(QPointF(arrow.x1, arrow.y)) == row
