@@ -1114,7 +1114,7 @@ class _Run:
                     [
                         f"t_relay() does not send the ACK on: {element}'s tm still holds the "
                         f"INVITE with CSeq {transaction[1]} of this dialog, which nothing but 100 "
-                        "Trying has answered (it was dropped further on without a reply). "
+                        "Trying has answered (no reply came back from further on). "
                         "Kamailio 5.6.3 takes this ACK for that transaction's own ACK and "
                         "absorbs it, ending the transaction, though its Via branch is not the "
                         "INVITE's; RFC 3261 17.2.3 matches an ACK to an INVITE transaction by "
@@ -1165,9 +1165,10 @@ class _Run:
                 )
             elif tm:
                 # tm cannot send it: it answers the request itself, back through every
-                # proxy before (an ACK gets no answer).
-                self.answered(request, chain)
-                if result.status is not None and request.method != "ACK":
+                # proxy before (an ACK gets no answer; some errors are not measured here).
+                if result.status is None or request.method == "ACK":
+                    self.answered(request, chain)
+                else:
                     reason = _TM_REPLIES[result.status]
                     reply = self.local_reply(request, element, chain, result.status, reason, "tm")
                     self.add(
