@@ -156,13 +156,7 @@ def _fit_symbol(
         if origin is not None:
             return size, origin.x(), origin.y()
         if size <= _MIN_SYMBOL_PT:  # no room anywhere: centred, at the smallest size
-            font = QFont()
-            font.fromString(font_spec)
-            font.setPointSizeF(size)
-            origin = (
-                QPointF(width / 2, height / 2)
-                - QFontMetricsF(font).tightBoundingRect(symbol).center()
-            )
+            origin = QPointF(width / 2, height / 2) - _symbol_ink(font_spec, symbol, size).center()
             return size, origin.x(), origin.y()
         size = max(_MIN_SYMBOL_PT, size - 0.25)
 
@@ -182,6 +176,15 @@ def _symbol_size(symbol: str, height: float) -> float:
     return max(_MIN_SYMBOL_PT, height * (0.42 if len(symbol) == 1 else 0.36))
 
 
+def _symbol_ink(font_spec: str, symbol: str, size: float) -> QRectF:
+    """Where the symbol's ink lies around its baseline origin, in the bold font at ``size``."""
+    font = QFont()
+    font.fromString(font_spec)
+    font.setBold(True)
+    font.setPointSizeF(size)
+    return QFontMetricsF(font).tightBoundingRect(symbol)
+
+
 def _placement(
     font_spec: str, symbol: str, shape: BadgeShape, width: float, height: float, size: float
 ) -> QPointF | None:
@@ -189,11 +192,7 @@ def _placement(
     it, or None when there is no room at that size.  The ink is centred, or moved up or
     down a little where that leaves more room (a triangle's room is low)."""
     outline = badge_path(shape, QRectF(0, 0, width, height))
-    font = QFont()
-    font.fromString(font_spec)
-    font.setBold(True)
-    font.setPointSizeF(size)
-    ink = QFontMetricsF(font).tightBoundingRect(symbol)
+    ink = _symbol_ink(font_spec, symbol, size)
     room = _SYMBOL_CLEARANCE
     for shift in (0.0, 0.06, -0.06, 0.12, -0.12, 0.18, 0.24):
         origin = QPointF(width / 2, height * (0.5 + shift)) - ink.center()
