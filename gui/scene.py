@@ -114,7 +114,7 @@ class TopologyScene(QGraphicsScene):
         self.hop.set_hop(
             [self.nodes[name].pos() for name in names],
             label,
-            below=step.kind is StepKind.RESPONSE,
+            below=step.kind is StepKind.RESPONSE or step.status is not None,  # an answer
             pen_style=hop_pen_style(step.flags),
         )
 
