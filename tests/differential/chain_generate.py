@@ -13,9 +13,10 @@ through the name table)
 vary, Bob may be on IPv6 or TCP, Alice writes her route set on one line or on several (or
 takes ``lr=on`` for a strict router), the dialog may fail, and it goes on with requests from
 both sides, some of them target refreshes, some with a Max-Forwards that runs out or a
-hand-edited Request-URI; one in five is a subscription (SUBSCRIBE, then NOTIFYs that the
-proxies record-route again, and refreshes).  Some proxies build their Record-Route with
-``record_route_preset()``, and an RFC 2543 strict router may stand in the chain.
+hand-edited Request-URI (one a proxy takes for a strict router's, or one it cannot reach);
+one in five is a subscription (SUBSCRIBE, then NOTIFYs that the proxies record-route again,
+and refreshes).  Some proxies build their Record-Route with ``record_route_preset()``, and
+an RFC 2543 strict router may stand in the chain.
 """
 
 from __future__ import annotations
@@ -31,6 +32,18 @@ from engine.scenario import loads
 
 _PROFILES = ["kamailio-default"] * 4 + ["honour-preloaded", "no-record-route"]
 _IN_DIALOG = ["BYE", "INFO", "OPTIONS", "INVITE", "UPDATE", "MESSAGE"]
+# Hand-edited Request-URIs of Alice's in-dialog requests.
+_HAND_EDITED_RURIS = [
+    # Bob's address of record, a domain of the last proxy, which then takes the request for
+    # a strict router's (loose_route()'s other path); twice as likely as the others.
+    "sip:bob@biloxi.example.com",
+    "sip:bob@biloxi.example.com",
+    # Where a Kamailio proxy cannot send: its tm answers itself (478, 477) ...
+    "sip:bob@nowhere.example",
+    "sip:bob@192.0.2.99",
+    # ... or sends all the same and no answer comes (Bob does not listen on that port).
+    "sip:bob@192.0.2.20:5999",
+]
 
 
 def _proxy(rng: random.Random, number: int, last: bool) -> dict[str, Any]:
@@ -170,10 +183,8 @@ def scenario(rng: random.Random, number: int) -> dict[str, Any]:
         request: dict[str, Any] = {"method": method, "from": sender}
         if rng.random() < 0.08:
             request["max_forwards"] = rng.randint(0, 3)  # runs out on the way: 483
-        if sender == "Alice" and rng.random() < 0.08:
-            # A hand edit: the R-URI is Bob's address of record, a domain of the last proxy,
-            # which then takes the request for a strict router's (loose_route()'s other path).
-            request["request_uri"] = "sip:bob@biloxi.example.com"
+        if sender == "Alice" and rng.random() < 0.12:
+            request["request_uri"] = rng.choice(_HAND_EDITED_RURIS)
         if method == "INVITE" and rng.random() < 0.5:
             request["contact"] = (
                 "sip:alice@192.0.2.10;line=2" if sender == "Alice" else bob_contact + ";line=2"
