@@ -27,10 +27,10 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QPlainTextEdit,
-    QPushButton,
     QScrollArea,
     QSplitter,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -250,13 +250,20 @@ class Composer(QWidget):
         for i, value in enumerate(items):
             entries.addItem(item_label(value, i))
         buttons = QHBoxLayout()
-        add = QPushButton("Add")
-        dup = QPushButton("Duplicate")
-        remove = QPushButton("Remove")
-        up = QPushButton("↑")
-        down = QPushButton("↓")
-        up.setToolTip("Move up")
-        down.setToolTip("Move down")
+        buttons.setSpacing(4)
+        # Tool buttons, as wide as their words: push buttons are at least 80 px each in
+        # most styles, and this row would then hold the whole composer over 420 px wide,
+        # squeezing the graph on a small screen.
+        add, dup, remove, up, down = (
+            _row_button(text, tip)
+            for text, tip in (
+                ("Add", "Add an entry"),
+                ("Duplicate", "Add a copy of the selected entry"),
+                ("Remove", "Remove the selected entry"),
+                ("↑", "Move up"),
+                ("↓", "Move down"),
+            )
+        )
         for b in (add, dup, remove, up, down):
             buttons.addWidget(b)
         buttons.addStretch(1)
@@ -537,6 +544,15 @@ class Composer(QWidget):
         label.show_error(text)
         _reveal(label)
         self.edit_rejected.emit(path, text)
+
+
+def _row_button(text: str, tip: str) -> QToolButton:
+    """A button of a list's Add/Duplicate/Remove/Move row."""
+    button = QToolButton()
+    button.setText(text)
+    button.setToolTip(tip)
+    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    return button
 
 
 def _plain_text(text: str) -> QPlainTextEdit:

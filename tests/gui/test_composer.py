@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QPushButton,
     QScrollArea,
+    QToolButton,
 )
 from pytestqt.qtbot import QtBot
 
@@ -97,10 +97,10 @@ def test_outbound_module_can_be_loaded_from_the_form(window: MainWindow) -> None
     assert any("flow_token_secret is ignored" in w for w in window.session.trace.warnings)
 
 
-def _button(window: MainWindow, text: str) -> QPushButton:
+def _button(window: MainWindow, text: str) -> QToolButton:
     page = window.composer.tabs.currentWidget()
     assert page is not None
-    return next(b for b in page.findChildren(QPushButton) if b.text() == text)
+    return next(b for b in page.findChildren(QToolButton) if b.text() == text)
 
 
 @pytest.mark.parametrize("tab", ["proxies", "user agents", "requests"])

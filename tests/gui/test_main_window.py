@@ -317,3 +317,21 @@ def test_explanation_of_a_response_that_ends_its_path(window: MainWindow) -> Non
     text = window.inspector.explanation.toPlainText()
     assert f"{last.element} receives the {last.status} response" in text
     assert "?" not in text.split("\n")[1]
+
+
+@pytest.mark.parametrize(
+    "size", [(1024, 640), (1280, 720), (1440, 900)], ids=["1024", "1280", "1440"]
+)
+def test_the_graph_keeps_its_room_on_a_small_screen(
+    window: MainWindow, qtbot: QtBot, size: tuple[int, int]
+) -> None:
+    """The docks share the width around the graph; none of them may hold it to a sliver
+    (the composer's list pages once held it 436 px wide with a row of push buttons)."""
+    _open(window, resources.scenario_file(resources.TOUR))
+    window.show()
+    window.resize(*size)
+    qtbot.waitUntil(lambda: window.width() == size[0])
+    # default_dock_sizes() runs deferred, after the resize.
+    qtbot.waitUntil(lambda: window.centralWidget().width() >= 0.4 * size[0], timeout=3000)
+    assert window.composer.minimumSizeHint().width() <= 0.3 * 1024
+    window.hide()
