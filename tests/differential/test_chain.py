@@ -7,9 +7,10 @@ IPv6 and TCP included, and its name table as ``/etc/hosts``: every library scena
 ``chain_scenarios/`` (three proxies with different rr settings and a target refresh,
 preloaded Route sets honoured with 1 and -3, two IPv4 sockets on one proxy, forced send
 sockets that do not suit the next hop, ACKs after re-INVITEs that nobody answered or that
-tm answered itself, requests a flow token sends back to their own sender) and random chains.
-Elsewhere the scenarios that need neither names nor IPv6 nor TCP play on loopback addresses
-and the others are skipped, saying so.
+tm answered itself, requests a flow token sends back to their own sender, an OPTIONS nobody
+answers and one from the other side with the same CSeq) and random chains.  Elsewhere the
+scenarios that need neither names nor IPv6 nor TCP play on loopback addresses and the others
+are skipped, saying so.
 """
 
 from __future__ import annotations
@@ -332,3 +333,51 @@ def test_a_stand_in_ignores_retransmissions() -> None:
     assert len(agent.sent) == 1
     assert run.compared == [f": the {steps[0].method} as P2 receives it"]
     assert run.differences == []
+
+
+def _hop_log(trace: Trace, proxy: str) -> list[str]:
+    """The RLHOP/RLRELAY lines the instrumented config of ``proxy`` would log for ``trace``."""
+    from engine.message import SipRequest, parse_message
+
+    lines = []
+    for step in trace.steps:
+        if step.kind is not StepKind.PROXY or step.element != proxy:
+            continue
+        msg = parse_message(step.message_in)
+        assert isinstance(msg, SipRequest)
+        top = msg.header("Via") or ""
+        branch = top.split("branch=")[1].split(";")[0]
+        key = f"{msg.header('Call-ID')}|{(msg.header('CSeq') or '').split()[0]}|{msg.method}"
+        if step.rc is not None:
+            lines.append(f" 1(1) NOTICE: <script>: RLHOP|{key}|{branch}|{step.rc}")
+        if any(call.call == "t_relay()" for call in step.rr_calls):
+            du, fs = step.du_after or "<null>", step.forced_socket or "<null>"
+            lines.append(
+                f" 1(1) NOTICE: <script>: RLRELAY|{key}|{branch}|{step.ruri_after}|{du}|{fs}"
+            )
+    return lines
+
+
+def test_the_hop_comparison_leaves_out_retransmissions() -> None:
+    """tm sends again a request nobody answers, and the script logs it again under the same
+    Via branch: that is no new decision.  Here Alice's OPTIONS goes unanswered and Bob's
+    OPTIONS later has the same Call-ID, CSeq number and method, so each retransmission of
+    Alice's logged before Bob's would be taken for Bob's (seen on real proxies, seed 203)."""
+    path = CHECKS_DIR / "retransmitted-options-and-a-cseq-both-sides-use.json"
+    trace = simulate(loads(path.read_text()))
+    lines = _hop_log(trace, "P2")
+    alices = [line for line in lines if "OPTIONS|z9hG4bK-p1-" in line]
+    bobs = [line for line in lines if "OPTIONS|z9hG4bK-p3-" in line]
+    assert alices
+    assert bobs
+    assert alices[0].split("|")[1:4] == bobs[0].split("|")[1:4]  # Call-ID, CSeq, method
+    at = lines.index(bobs[0])
+    retransmitted = [*lines[:at], *alices, *alices, *lines[at:]]
+    run = chain.ChainRun()
+    chain._compare_hops(trace, "P2", "\n".join(retransmitted), run)
+    assert run.differences == []
+    # The same lines under a branch of their own are new decisions, and they differ.
+    spiral = [line.replace("|z9hG4bK-p1-", "|z9hG4bK-again-p1-") for line in alices]
+    run = chain.ChainRun()
+    chain._compare_hops(trace, "P2", "\n".join([*lines[:at], *spiral, *lines[at:]]), run)
+    assert [d.what for d in run.differences] == ["OPTIONS from Bob: the decisions at P2"]
