@@ -989,6 +989,34 @@ class _Build:
             sockets.append(Socket("udp", "0.0.0.0", 5060))
         return Proxy(name=name, listen=tuple(sockets), aliases=tuple(aliases))
 
+    def _unanswered_invite(self, m: _M, element: str) -> _M | None:
+        """For an ACK at ``element``: the INVITE of its dialog and CSeq number that reached
+        ``element`` earlier and got nothing above 100 back from it before the ACK, if any (tm
+        absorbs such an ACK; engine/simulate.py plays the same rule)."""
+        ms = self.an.ms
+        wanted = f"{m.cseq.split(' ')[0]} INVITE"
+        invite = next(
+            (
+                o
+                for o in reversed(ms[: m.i])
+                if o.status is None
+                and o.cseq == wanted
+                and o.to_tag == m.to_tag
+                and self.name_of(o.dst) == element
+            ),
+            None,
+        )
+        if invite is None:
+            return None
+        answered = any(
+            o.status is not None
+            and o.status > 100
+            and o.cseq == wanted
+            and self.name_of(o.src) == element
+            for o in ms[invite.i + 1 : m.i]
+        )
+        return None if answered else invite
+
     def _check(self, m: _M) -> Check:
         an, ms = self.an, self.an.ms
         request = m.request
@@ -1046,7 +1074,22 @@ class _Build:
                 None,
             )
             if reply is None:
-                return replace(base, note=f"{call}; the capture shows nothing {element} sent on.")
+                invite = self._unanswered_invite(m, element) if res.rc > 0 else None
+                if invite is None:
+                    return replace(
+                        base, note=f"{call}; the capture shows nothing {element} sent on."
+                    )
+                return replace(
+                    base,
+                    outcome="match",
+                    note=(
+                        f"{call}; {element} sent nothing on, as Kamailio's tm does: the INVITE "
+                        f"with this dialog's CSeq {invite.cseq.split(' ')[0]} (step "
+                        f"{invite.i + 1}) has had nothing above 100 Trying back through "
+                        f"{element}, so tm takes this ACK for that transaction's own and absorbs "
+                        "it (RFC 3261 17.2.3 would match an ACK by its Via branch)."
+                    ),
+                )
             observed = f"{reply.status} {_reason(reply)}".strip()
             diffs: tuple[Difference, ...] = ()
             if res.rc > 0:

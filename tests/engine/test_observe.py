@@ -513,3 +513,43 @@ def test_report_lists_elements_route_sets_and_checks() -> None:
     assert "- alice: <sip:10.0.0.2;lr;ftag=a1>, <sip:10.0.0.3;lr;ftag=a1>" in text
     assert "None: every checked hop did what loose_route() says." in text
     assert text.count("(match)") == 4
+
+
+def _reinvite_nobody_answers(*, answered: str | None = None) -> list[Hop]:
+    """The trapezoid up to Alice's ACK, then a re-INVITE (CSeq 2) that P2 takes and nobody
+    answers above 100 Trying (or answers ``answered`` back through P1), then Alice's ACK
+    with CSeq 2, which P1 does not send on."""
+    hops = trapezoid(1)[:15]
+
+    def again(hop: Hop, method: str) -> Hop:
+        text = hop.text.replace("ACK sip:", f"{method} sip:").replace(
+            "CSeq: 1 ACK", f"CSeq: 2 {method}"
+        )
+        return replace(hop, text=text.replace("-ack-1", f"-{method.lower()}2-1"))
+
+    invite_a, invite_p1 = again(hops[12], "INVITE"), again(hops[13], "INVITE")
+    hops += [invite_a, response_to(invite_a, "100 Trying", src=P1), invite_p1]
+    hops.append(response_to(invite_p1, "100 Trying", src=P2))
+    if answered is not None:
+        hops.append(response_to(invite_p1, answered, src=P2))
+        hops.append(response_to(invite_a, answered, src=P1))
+    hops.append(again(hops[12], "ACK"))
+    return hops
+
+
+def test_an_ack_after_an_invite_nobody_answered_is_explained() -> None:
+    """Kamailio's tm absorbs the ACK of an INVITE it still holds unanswered (measured on
+    5.6.3; engine/simulate.py does the same): no difference, and the check says why."""
+    obs = observe(captured(_reinvite_nobody_answers()))
+    check = obs.checks[-1]
+    assert (check.element, check.method, check.out_step) == ("P1", "ACK", None)
+    assert check.outcome == "match"
+    assert "nothing above 100 Trying" in check.note
+    assert "absorbs" in check.note
+
+
+def test_an_ack_after_an_answered_invite_sent_nowhere_stays_unverified() -> None:
+    obs = observe(captured(_reinvite_nobody_answers(answered="486 Busy Here")))
+    check = obs.checks[-1]
+    assert (check.element, check.method, check.outcome) == ("P1", "ACK", "unverified")
+    assert "shows nothing P1 sent on" in check.note
