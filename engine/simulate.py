@@ -857,6 +857,14 @@ class _Run:
             "path": path,
         }
 
+    def stopped(self, hop: _Hop, flags: set[Flag]) -> dict[str, object]:
+        """The step fields of a request the script relayed that goes no further."""
+        return {
+            "flags": flags | {Flag.DEAD_END},
+            "routes_after": self.routes(hop.relay) if hop.relay is not None else (),
+            "next_hop": hop.du or hop.target or hop.ruri,
+        }
+
     def ua_socket(self, ua: UserAgent, dest: Socket) -> Socket | None:
         if ua.address.is_ipv6 != _is_v6(dest.host):
             return None
@@ -1092,12 +1100,6 @@ class _Run:
         }
         transaction, to_tag = _transaction_key(request)
         tm = profile.kind is Kind.KAMAILIO
-        # A request relayed by the script that goes no further.
-        stopped: dict[str, object] = {
-            "flags": flags | {Flag.DEAD_END},
-            "routes_after": self.routes(hop.relay) if hop.relay is not None else (),
-            "next_hop": hop.du or hop.target or hop.ruri,
-        }
         if (
             tm
             and request.method == "ACK"
@@ -1108,7 +1110,7 @@ class _Run:
         ):
             self.add(
                 **fields,
-                **stopped,
+                **self.stopped(hop, flags),
                 message_out="",
                 note=" ".join(
                     [
@@ -1154,11 +1156,13 @@ class _Run:
             )
             return None
         assert isinstance(result, tuple | _Nowhere)
+        sent = not isinstance(result, _Nowhere) or result.silent
+        if tm and sent and request.method == "INVITE":
+            # tm sent the INVITE on: its transaction waits for an answer (and so do those of
+            # the proxies before) until one above 100 Trying comes back through it.
+            self.unanswered.setdefault(element, {})[transaction] = to_tag
         if isinstance(result, _Nowhere):
             if tm and result.silent:
-                # Sent all the same: this proxy's transaction waits, and so do those before.
-                if request.method == "INVITE":
-                    self.unanswered.setdefault(element, {})[transaction] = to_tag
                 notes.append(
                     f"Kamailio sends it to {result.address} all the same, and no answer "
                     "comes: only after its fr_timer would tm answer 408 Request Timeout."
@@ -1174,7 +1178,7 @@ class _Run:
                     self.add(
                         **fields,
                         **reply,
-                        **stopped,
+                        **self.stopped(hop, flags),
                         note=" ".join(
                             [
                                 f"Dead end: {result.reason}. Kamailio's tm cannot send the "
@@ -1189,7 +1193,7 @@ class _Run:
                     return None
             self.add(
                 **fields,
-                **stopped,
+                **self.stopped(hop, flags),
                 message_out="",
                 note=" ".join([f"Dead end: {result.reason}.", *notes]) + loop_note,
             )
@@ -1197,8 +1201,6 @@ class _Run:
         dest, sock, socket_note = result
         if socket_note is not None:
             notes.append(socket_note)
-        if tm and request.method == "INVITE":
-            self.unanswered.setdefault(element, {})[transaction] = to_tag
         out = _outgoing(
             hop.relay, _via(sock, sock.proto, self.branch(element)), drop_routes=hop.drop_routes
         )
