@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from engine.message import SipRequest, parse_message
 from engine.scenario import loads
 from engine.simulate import simulate
 from engine.trace import StepKind, Trace
@@ -337,16 +338,13 @@ def test_a_stand_in_ignores_retransmissions() -> None:
 
 def _hop_log(trace: Trace, proxy: str) -> list[str]:
     """The RLHOP/RLRELAY lines the instrumented config of ``proxy`` would log for ``trace``."""
-    from engine.message import SipRequest, parse_message
-
     lines = []
     for step in trace.steps:
         if step.kind is not StepKind.PROXY or step.element != proxy:
             continue
         msg = parse_message(step.message_in)
         assert isinstance(msg, SipRequest)
-        top = msg.header("Via") or ""
-        branch = top.split("branch=")[1].split(";")[0]
+        branch = chain._branch(msg.header("Via") or "")
         key = f"{msg.header('Call-ID')}|{(msg.header('CSeq') or '').split()[0]}|{msg.method}"
         if step.rc is not None:
             lines.append(f" 1(1) NOTICE: <script>: RLHOP|{key}|{branch}|{step.rc}")
