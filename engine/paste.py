@@ -4,13 +4,9 @@ Rule 1 (the parser contract): :func:`read_pasted` turns *any* text into a
 :class:`PastedRequest` or raises :class:`~engine.errors.SipParseError` whose line and column
 are positions in the text **as the user pasted it** -- the log prefixes and skipped lines are
 accounted for -- never another exception.
-Rule 2: a prefix is stripped only where that is unambiguous.  The request line decides: the
-first line that, after removing a known prefix (``> `` quoting, indentation, a syslog or ISO
-timestamp with its ``host program[pid]:`` tag, ``[...]`` brackets, ngrep's trailing ``.`` for
-the CR), reads as a SIP request line.  Later lines lose exactly that kind of prefix -- the
-same quoting depth, the same host and program -- and keep anything else.  Lines before the
-request line cannot belong to the message (a SIP message starts with its start line) and are
-skipped; nothing else is.
+Rule 2: the text is cleaned by :func:`engine.logtext.clean` first: log prefixes, quoting,
+one-line messages with escaped line ends and Wireshark's packet details (its module
+docstring says exactly what is read and when).
 
 Then :func:`guess_proxy` names the receiving proxy's addresses from the top Route (or from an
 R-URI with ``lr``, the trace of a strict previous hop) and :func:`closest_scenario` builds a
@@ -41,6 +37,7 @@ from engine.core import core_problem
 from engine.dialog import RouteSet, plan_request
 from engine.errors import ConfigError, ScenarioError, SipParseError
 from engine.headers import parse_name_addr
+from engine.logtext import CleanText, Prefix, clean
 from engine.message import SipRequest, header_line_numbers, parse_message, value_column
 from engine.proxy import PROTOCOLS, Proxy, Socket, is_myself, parse_alias, parse_socket
 from engine.rr import parse_route_body
@@ -64,257 +61,7 @@ PROXY_NAME = "Proxy"
 CALLER_NAME = "Caller"
 NEXT_HOP_NAME = "Next hop"
 
-# --------------------------------------------------------------------------
-# prefixes
-
-_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
-_CLOCK = r"\d{1,2}:\d\d:\d\d(?:[.,]\d{1,9})?"
-_ZONE = r"(?:Z|[+-]\d\d:?\d\d)?"
-_STAMPS: dict[str, re.Pattern[str]] = {
-    # Nov 29 10:00:01 (syslog, journalctl short and short-precise)
-    "syslog": re.compile(rf"{_MONTH} [ \d]\d {_CLOCK}"),
-    # 2026-11-29 10:00:01.123 / 2026-11-29T10:00:01Z / 2026/11/29 10:00:01
-    "timestamp": re.compile(rf"\d{{4}}[-/]\d\d[-/]\d\d[T ]{_CLOCK}{_ZONE}"),
-    # 10:00:01.123
-    "clock": re.compile(rf"{_CLOCK}"),
-    # [2026-11-29 10:00:01] or [ts] [info]
-    "bracket": re.compile(r"(?:\[[^\[\]\r\n]{1,64}\] ?)*\[[^\[\]\r\n]{1,64}\]"),
-}
-# After a time stamp: the syslog tag "host program[pid]: " (or "program[pid]: " alone,
-# whose [pid] keeps it from being mistaken for a header name) and a level word.
-_TAG = re.compile(r"(?:[^\s\[\]]+ [A-Za-z0-9_./-]+(?:\[\d+\])?|[A-Za-z0-9_./-]+\[\d+\]): ")
-_LEVEL = re.compile(
-    r"(?:<?(?:TRACE|DEBUG|DBG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRIT|CRITICAL)>?:?|"
-    r"\[(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR)\]) +",
-    re.IGNORECASE,
-)
-_QUOTE = re.compile(r"(?:> ?)+")
-_INDENT = re.compile(r"[ \t]+")
-_START = re.compile(r"[A-Za-z][A-Za-z0-9.!%*_+`'~-]* \S+ SIP/\d+\.\d+\Z")
-_STATUS = re.compile(r"SIP/\d+\.\d+ \d{3}(?: .*)?\Z")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-@dataclass(frozen=True, slots=True)
-class Prefix:
-    """The prefix found on the request line, as later lines must show it to lose it.
-
-    ``quote`` is the ``>`` quoting depth, ``indent`` the indentation, ``stamp`` the kind of
-    time stamp (a key of the stamp patterns, or ``""``) and ``tail`` the literal text after
-    the stamp (syslog tag, level word).  ``dots`` is ngrep's trailing ``.`` for each CR.
-    """
-
-    quote: int = 0
-    indent: str = ""
-    stamp: str = ""
-    tail: str = ""
-    dots: bool = False
-
-    @property
-    def kind(self) -> str:
-        """A short name of the prefix: ``quote``, ``syslog``, ``quote+timestamp`` ... or ``""``."""
-        parts = []
-        if self.quote:
-            parts.append("quote")
-        if self.indent:
-            parts.append("indent")
-        if self.stamp:
-            parts.append(self.stamp)
-        if self.dots:
-            parts.append("ngrep")
-        return "+".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
-class CleanText:
-    """The message as the parser reads it, with the way back to the user's text.
-
-    ``origin[i]`` is the user's 1-based line number of cleaned line ``i + 1`` and
-    ``stripped[i]`` how many characters were removed from its start.  ``skipped`` counts the
-    lines before the request line.
-    """
-
-    text: str
-    origin: tuple[int, ...]
-    stripped: tuple[int, ...]
-    prefix: Prefix = Prefix()
-    skipped: int = 0
-
-    @property
-    def kind(self) -> str:
-        """The kind of prefix that was stripped (``""`` when none)."""
-        return self.prefix.kind
-
-    @property
-    def lines_stripped(self) -> int:
-        """How many lines lost a prefix."""
-        return sum(1 for n in self.stripped if n)
-
-    def user_position(self, line: int, column: int | None) -> tuple[int, int | None]:
-        """A 1-based line and column of the cleaned text as a position in the user's text.
-
-        >>> c = clean("junk\\n> BYE sip:b SIP/2.0\\n> To: x\\n")
-        >>> c.user_position(2, 1)
-        (3, 3)
-        """
-        if not self.origin:
-            return line, column
-        i = min(max(line, 1), len(self.origin)) - 1
-        user_line = self.origin[i] + max(0, line - 1 - i)
-        if column is None:
-            return user_line, None
-        return user_line, column + (self.stripped[i] if line - 1 == i else 0)
-
-    def describe(self) -> str:
-        """What was removed, in words ("" when nothing was)."""
-        parts: list[str] = []
-        if self.skipped:
-            parts.append(
-                f"skipped {self.skipped} line{'s' * (self.skipped != 1)} before the request line"
-            )
-        if self.lines_stripped:
-            names = {
-                "quote": "'>' quoting",
-                "indent": "indentation",
-                "syslog": "syslog prefixes",
-                "timestamp": "time stamps",
-                "clock": "time stamps",
-                "bracket": "[...] prefixes",
-            }
-            kinds = [names[k] for k in self.kind.split("+") if k in names]
-            n = self.lines_stripped
-            parts.append(f"stripped {' and '.join(kinds)} from {n} line{'s' * (n != 1)}")
-        if self.prefix.dots:
-            parts.append("removed ngrep's trailing '.' (the CR) from each line")
-        return "; ".join(parts)
-
-
-def _split_lines(text: str) -> list[str]:
-    if "\n" not in text and "\r" in text:
-        return text.split("\r")  # old Mac line ends
-    return [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
-
-
-def _is_start(rest: str, dots: bool = False) -> bool:
-    rest = rest.rstrip(" \t")
-    if dots:
-        rest = rest[:-1]
-    return bool(_START.match(rest) or _STATUS.match(rest))
-
-
-def _log_prefixes(rest: str) -> list[tuple[str, str, int]]:
-    """Each way a log prefix can be read at the start of ``rest``: (stamp, tail, length)."""
-    out: list[tuple[str, str, int]] = []
-    for name, pattern in _STAMPS.items():
-        m = pattern.match(rest)
-        if not m or not rest.startswith(" ", m.end()):
-            continue
-        end = m.end() + 1
-        tag = _TAG.match(rest, end)
-        ends = [end] if tag is None else [tag.end(), end]
-        for e in ends:
-            level = _LEVEL.match(rest, e)
-            if level:
-                out.append((name, rest[end : level.end()], level.end()))
-            out.append((name, rest[end:e], e))
-    return out
-
-
-def _read_prefix(line: str) -> tuple[Prefix, int] | None:
-    """The prefix that makes ``line`` a start line, and its length; None when none does."""
-    for dots in (False, True):
-        if dots and not line.rstrip(" \t").endswith("."):
-            continue
-        q = _QUOTE.match(line)
-        quotes = [(0, 0)] if q is None else [(q.group().count(">"), q.end()), (0, 0)]
-        for depth, qlen in quotes:
-            rest = line[qlen:]
-            ind = _INDENT.match(rest)
-            indent = ind.group() if ind else ""
-            rest = rest[len(indent) :]
-            base = qlen + len(indent)
-            if _is_start(rest, dots):
-                return Prefix(depth, indent, "", "", dots), base
-            for stamp, tail, length in _log_prefixes(rest):
-                if _is_start(rest[length:], dots):
-                    return Prefix(depth, indent, stamp, tail, dots), base + length
-    return None
-
-
-def _strip(line: str, prefix: Prefix) -> tuple[str, int]:
-    """Remove the request line's kind of prefix from a later line: (rest, characters removed)."""
-    pos = 0
-    for _ in range(prefix.quote):
-        if line.startswith(">", pos):
-            pos += 1
-            if line.startswith(" ", pos):
-                pos += 1
-    if prefix.indent:
-        # Exactly the request line's indentation: a continuation line keeps the rest of its own.
-        n = len(prefix.indent)
-        if line[pos : pos + n] == prefix.indent:
-            pos += n
-    if prefix.stamp:
-        m = _STAMPS[prefix.stamp].match(line, pos)
-        if m is not None:
-            after = line[m.end() :]
-            if after.startswith(" " + prefix.tail):
-                pos = m.end() + 1 + len(prefix.tail)
-            elif after.strip() == prefix.tail.strip():
-                pos = len(line)  # a prefix alone: an empty line of the message
-    rest = line[pos:]
-    if prefix.dots and rest.endswith("."):
-        rest = rest[:-1]
-    return rest, pos
-
-
-def clean(text: str) -> CleanText:
-    """Find the request line, strip the prefixes; never raises.
-
-    >>> c = clean("2026-11-29 10:00:01.123 INVITE sip:b@x SIP/2.0\\n"
-    ...           "2026-11-29 10:00:01.124 Max-Forwards: 70\\n")
-    >>> c.text.splitlines()[1], c.stripped, c.kind
-    ('Max-Forwards: 70', (24, 24, 0), 'timestamp')
-    """
-    lines = _split_lines(text)
-    found: tuple[int, Prefix, int] | None = None
-    for i, line in enumerate(lines[:2000]):
-        if not line.strip():
-            continue
-        hit = _read_prefix(line)
-        if hit is not None:
-            found = (i, hit[0], hit[1])
-            break
-    if found is None:
-        # Nothing reads as a start line: hand the text over as it is, so the parser's
-        # error points at the user's own first line.
-        return CleanText(
-            "\r\n".join(lines), tuple(range(1, len(lines) + 1)), (0,) * len(lines), Prefix(), 0
-        )
-    first, prefix, length = found
-    out: list[str] = []
-    stripped: list[int] = []
-    in_head = True
-    for i, line in enumerate(lines[first:], start=first):
-        if i == first:
-            rest, n = line[length:], length
-            if prefix.dots:
-                rest = rest.rstrip(" \t")[:-1]
-        else:
-            rest, n = _strip(line, prefix)
-        if in_head and not rest:
-            in_head = False
-        elif in_head and rest.strip():
-            rest = rest.rstrip(" \t")  # trailing blanks from mail clients and terminals
-        out.append(rest)
-        stripped.append(n)
-    return CleanText(
-        "\r\n".join(out),
-        tuple(range(first + 1, len(lines) + 1)),
-        tuple(stripped),
-        prefix,
-        sum(1 for ln in lines[:first] if ln.strip()),
-    )
 
 
 # --------------------------------------------------------------------------
@@ -367,6 +114,15 @@ def read_pasted(text: str) -> PastedRequest:
     if not text.strip():
         raise SipParseError("nothing pasted yet: paste a SIP request", line=1, column=1)
     cleaned = clean(text)
+    if cleaned.cut_short:
+        line, column = cleaned.user_position(cleaned.cut_short, 1)
+        raise SipParseError(
+            "Wireshark shortened this header line (it shows at most 240 characters of a "
+            "field), so the message is incomplete: copy the message itself instead (right-click "
+            "Session Initiation Protocol > Copy > ...as Printable Text)",
+            line=line,
+            column=column,
+        )
     try:
         message = parse_message(cleaned.text)
     except SipParseError as exc:

@@ -177,6 +177,9 @@ class PasteDialog(QDialog):
         self.status = QLabel("Paste a request.")
         self.status.setObjectName("paste-status")
         self.status.setWordWrap(True)
+        # Always rich text: what it says is escaped HTML (Qt's guess takes an escaped quote
+        # in a plain sentence for text and shows "&#x27;").
+        self.status.setTextFormat(Qt.TextFormat.RichText)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.status.linkActivated.connect(self._on_status_link_activated)
 
@@ -223,7 +226,8 @@ class PasteDialog(QDialog):
         lay.setContentsMargins(0, 0, 0, 0)
         heading = QLabel(
             "<b>Request</b>: paste it as it was captured, logged or mailed; time stamps, "
-            "syslog prefixes and '&gt;' quoting are removed."
+            "syslog prefixes and '&gt;' quoting are removed, and a message logged on one line "
+            "(#015#012 or \\r\\n) or copied from Wireshark's packet details is read too."
         )
         heading.setWordWrap(True)
         lay.addWidget(heading)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QGuiApplication
+from PySide6.QtGui import QAction, QGuiApplication, QTextDocument
 from pytestqt.qtbot import QtBot
 
 from gui.main_window import MainWindow
@@ -84,6 +84,58 @@ def test_log_prefixes_give_the_same_outcome(dialog: PasteDialog, prefix: str) ->
     status = dialog.status.text()
     assert "Skipped 1 line before the request line" in status
     assert "stripped" in status
+
+
+def test_a_message_logged_on_one_line_gives_the_same_outcome(dialog: PasteDialog) -> None:
+    dialog.set_text(BYE)
+    assert dialog.run is not None
+    plain = dialog.run.fields
+    logged = BYE.replace("\n", "#015#012") + "#015#012"
+    dialog.set_text(f"Nov 29 10:00:01 pbx kamailio[123]: INFO: <script>: got {logged}\n")
+    assert dialog.error is None
+    assert dialog.run is not None
+    assert dialog.run.fields == plain
+    status = dialog.status.text()
+    assert "The message is on one log line: its #015#012 escapes are read as line ends" in status
+    assert "before the request line" in status
+
+
+def test_wireshark_packet_details_give_the_same_outcome_in_readable_words(
+    dialog: PasteDialog,
+) -> None:
+    dialog.set_text(BYE)
+    assert dialog.run is not None
+    plain = dialog.run.fields
+    tree = "".join(
+        f"        {line}\n" + ("            Transport: UDP\n" if line.startswith("Via") else "")
+        for line in BYE.splitlines()[1:]
+    )
+    request_line = BYE.splitlines()[0]
+    dialog.set_text(
+        "Session Initiation Protocol (BYE)\n"
+        f"    Request-Line: {request_line}\n        Method: BYE\n    Message Header\n{tree}"
+    )
+    assert dialog.run is not None
+    assert dialog.run.fields == plain
+    # The status is rich text: the apostrophe and '>' show as themselves.
+    assert dialog.status.textFormat() == Qt.TextFormat.RichText
+    shown = QTextDocument()
+    shown.setHtml(dialog.status.text())
+    words = shown.toPlainText()
+    assert "from Wireshark's packet details" in words
+    assert "without the 2 field lines it dissected under them" in words
+
+
+def test_an_error_in_a_one_line_message_is_underlined_where_the_user_typed_it(
+    dialog: PasteDialog,
+) -> None:
+    logged = BYE.replace("\n", "#015#012").replace("Max-Forwards: 70", "Max-Forwards 70")
+    dialog.set_text(f"log: {logged}")
+    assert dialog.error is not None
+    column = len("log: ") + logged.index("Max-Forwards 70") + 1
+    assert (dialog.error.line, dialog.error.column) == (1, column)
+    (selection,) = dialog.editor.extraSelections()
+    assert selection.cursor.selectionStart() == column - 1
 
 
 def test_a_bad_message_points_at_the_line_and_column_of_the_paste(

@@ -1,0 +1,381 @@
+"""engine/logtext.py: the forms a message takes in logs and captures beyond prefixed lines.
+
+One log line with escaped line ends (rsyslog's #015#012, JSON's and repr()'s \\r\\n), free
+words before the request line (Kamailio's own log text), journalctl's continuation lines,
+and Wireshark's packet details.  Each reads as the plain message does, and every position
+in the cleaned text maps back to the same character of the user's text.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.errors import SipParseError
+from engine.logtext import ESCAPED, LINES, WIRESHARK, CleanText, clean
+from engine.paste import read_pasted
+
+BYE = [
+    "BYE sip:bob@192.0.2.20 SIP/2.0",
+    "Via: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK776asdhds",
+    "Max-Forwards: 70",
+    "Route: <sip:192.0.2.1;lr>, <sip:p2.example.com;lr>",
+    'From: "Alice \\"A\\"" <sip:alice@atlanta.example.com>;tag=1928301774',
+    "To: <sip:bob@biloxi.example.com>;tag=a6c85cf",
+    "Call-ID: a84b4c76e66710",
+    "CSeq: 314160 BYE",
+    "Subject: tab\there",
+    "Content-Length: 0",
+]
+PLAIN = read_pasted("\r\n".join(BYE) + "\r\n\r\n").request
+SYSLOG = "Nov 29 10:00:01 pbx /usr/sbin/kamailio[812]: INFO: <script>: received "
+
+
+def rsyslog(message: str) -> str:
+    """A message as rsyslog logs it: control characters in octal."""
+    return message.replace("\r\n", "#015#012").replace("\t", "#011")
+
+
+def json_string(message: str) -> str:
+    """A message inside a JSON string, as a JSON log holds it (without the quotes)."""
+    return json.dumps(message, ensure_ascii=False)[1:-1]
+
+
+def python_repr(message: str) -> str:
+    """A message as repr() prints it (without the quotes)."""
+    return repr(message)[1:-1]
+
+
+ESCAPERS = {"rsyslog": rsyslog, "json": json_string, "repr": python_repr}
+
+
+def assert_maps_back(cleaned: CleanText, user_text: str) -> None:
+    """Every character of the cleaned text that the user typed as it is (not an escape)
+    stands at the position user_position() gives for it."""
+    user_lines = user_text.replace("\r\n", "\n").split("\n")
+    for n, line in enumerate(cleaned.text.split("\r\n"), start=1):
+        escaped = {index for index, _extra in cleaned.shifts[n - 1]} if cleaned.shifts else set()
+        for index, char in enumerate(line):
+            if index in escaped:
+                continue
+            user_line, user_column = cleaned.user_position(n, index + 1)
+            assert user_column is not None
+            assert user_lines[user_line - 1][user_column - 1] == char, (n, index)
+
+
+@pytest.mark.parametrize("style", list(ESCAPERS))
+def test_a_message_on_one_log_line_reads_as_the_plain_one(style: str) -> None:
+    message = "\r\n".join(BYE) + "\r\n\r\n"
+    text = SYSLOG + ESCAPERS[style](message) + "\n"
+    pasted = read_pasted(text)
+    assert pasted.request == PLAIN
+    cleaned = pasted.clean
+    assert cleaned.form == ESCAPED
+    assert cleaned.lead == SYSLOG.strip()
+    described = cleaned.describe()
+    assert ("#015#012" if style == "rsyslog" else "\\r\\n") in described
+    assert f"left out {SYSLOG.strip()!r} before the request line" in described
+    assert_maps_back(cleaned, text)
+
+
+def test_an_error_on_an_escaped_line_points_at_the_users_column() -> None:
+    # Two escaped quotes before the bad header: each took two characters of the user's line.
+    message = "\r\n".join([BYE[0], 'From: "\\"x\\"" <sip:a@x>;tag=1', "Bad Header"])
+    text = "log: " + json_string(message)
+    with pytest.raises(SipParseError) as info:
+        read_pasted(text)
+    assert info.value.line == 1
+    assert info.value.column == text.index("Bad Header") + 1
+    assert "header line without ':'" in info.value.what
+
+
+def test_a_json_log_object_keeps_the_body_and_leaves_out_the_rest() -> None:
+    message = "\r\n".join([*BYE[:-1], "Content-Type: text/plain", "Content-Length: 5", "", "hello"])
+    text = '{"ts": "2026-11-29T10:00:01Z", "msg": "' + json_string(message) + '", "lvl": "info"}'
+    pasted = read_pasted(text)
+    assert pasted.request.body == "hello"
+    assert pasted.clean.trailing == len('", "lvl": "info"}')
+    assert "left out 17 characters after the message" in pasted.clean.describe()
+
+
+def test_lines_around_a_one_line_message_are_left_out_and_said() -> None:
+    message = "\r\n".join(BYE) + "\r\n\r\n"
+    text = "\n".join(["first log line", SYSLOG + rsyslog(message), "next log line", ""])
+    pasted = read_pasted(text)
+    assert pasted.request == PLAIN
+    assert (pasted.clean.skipped, pasted.clean.after) == (1, 1)
+    assert pasted.clean.origin == (2,) * len(pasted.clean.origin)
+    described = pasted.clean.describe()
+    assert "skipped 1 line before the request line" in described
+    assert "left out 1 line after the message" in described
+
+
+def test_a_logged_response_is_named_a_response() -> None:
+    with pytest.raises(SipParseError) as info:
+        read_pasted("INFO: reply: SIP/2.0 200 OK#015#012Via: x#015#012#015#012")
+    assert "this is a response" in info.value.what
+    assert (info.value.line, info.value.column) == (1, len("INFO: reply: ") + 1)
+
+
+def test_escapes_in_a_line_without_a_request_line_are_left_alone() -> None:
+    # Nothing before an escaped line end reads as a request line: not a one-line message.
+    cleaned = clean("path C:\\new\\table\nline two\n")
+    assert cleaned.form == LINES
+    assert cleaned.text == "path C:\\new\\table\r\nline two\r\n"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    style=st.sampled_from(list(ESCAPERS)),
+    lead=st.sampled_from(["", "msg: ", SYSLOG, '{"m":"', "12:00:01 got "]),
+    values=st.lists(
+        st.text(alphabet='ab "\\\t;=<>:@/', min_size=1, max_size=12).filter(
+            lambda v: v.strip(" \t") == v
+        ),
+        max_size=4,
+    ),
+)
+def test_any_escaped_message_reads_as_the_plain_one_and_maps_back(
+    style: str, lead: str, values: list[str]
+) -> None:
+    lines = [*BYE[:-1], *(f"X-Test-{i}: {v}" for i, v in enumerate(values)), "Content-Length: 0"]
+    message = "\r\n".join(lines) + "\r\n\r\n"
+    text = lead + ESCAPERS[style](message)
+    pasted = read_pasted(text)
+    assert pasted.request == read_pasted(message).request
+    assert_maps_back(pasted.clean, text)
+
+
+# --------------------------------------------------------------------------
+# free words before the request line, and journalctl
+
+
+def test_kamailio_log_words_before_the_request_line_are_left_out() -> None:
+    # Kamailio started with -E writes its log to stderr; the message's own lines follow raw.
+    text = " 0(1234) INFO: <script>: new request: " + "\n".join(BYE) + "\n\n"
+    pasted = read_pasted(text)
+    assert pasted.request == PLAIN
+    assert pasted.clean.lead == "0(1234) INFO: <script>: new request:"
+    assert_maps_back(pasted.clean, text)
+
+
+def test_journalctl_continuation_lines_lose_the_alignment() -> None:
+    # journalctl indents the later lines of a message to where the message began.
+    first = "Nov 29 10:00:01 pbx kamailio[812]: "
+    for lead in ("", "INFO: <script>: got "):
+        lines = [first + lead + BYE[0], *(" " * len(first) + ln for ln in BYE[1:])]
+        text = "\n".join(lines) + "\n"
+        pasted = read_pasted(text)
+        assert pasted.request == PLAIN, lead
+        assert_maps_back(pasted.clean, text)
+
+
+def test_a_folded_journalctl_line_keeps_its_own_indentation() -> None:
+    first = "Nov 29 10:00:01 pbx kamailio[812]: "
+    pad = " " * len(first)
+    text = "\n".join(
+        [
+            first + BYE[0],
+            pad + "To: <sip:b@x>;tag=1",
+            pad + "Route: <sip:192.0.2.1;lr>,",
+            pad + "  <sip:p2;lr>",
+        ]
+    )
+    pasted = read_pasted(text)
+    assert pasted.request.list_values("Route") == ("<sip:192.0.2.1;lr>", "<sip:p2;lr>")
+
+
+def test_free_words_are_only_read_when_no_line_is_a_request_line_by_itself() -> None:
+    # The second line is a request line after a known prefix: it is the one, the first
+    # line is skipped (and its words are not taken for a lead).
+    text = "note: see BYE sip:x SIP/2.0 below\n> " + "\n> ".join(BYE) + "\n"
+    pasted = read_pasted(text)
+    assert pasted.request == PLAIN
+    assert pasted.clean.lead == ""
+    assert pasted.clean.skipped == 1
+
+
+def test_a_method_glued_to_a_word_is_not_cut_out_of_it() -> None:
+    cleaned = clean("got:BYE sip:b@x SIP/2.0\nTo: <sip:b@x>;tag=1\n")
+    assert cleaned.text.startswith("BYE sip:b@x SIP/2.0")
+    assert clean("xBYE sip:b@x SIP/2.0\n").text.startswith("xBYE ")
+
+
+# --------------------------------------------------------------------------
+# Wireshark's packet details
+
+DETAILS = """\
+Frame 12: 612 bytes on wire (4896 bits), 612 bytes captured (4896 bits) on interface eth0, id 0
+Ethernet II, Src: 52:54:00:12:34:56, Dst: 52:54:00:65:43:21
+Internet Protocol Version 4, Src: 192.0.2.10, Dst: 192.0.2.1
+User Datagram Protocol, Src Port: 5060, Dst Port: 5060
+Session Initiation Protocol (BYE)
+    Request-Line: BYE sip:bob@192.0.2.20 SIP/2.0
+        Method: BYE
+        Request-URI: sip:bob@192.0.2.20
+            Request-URI User Part: bob
+            Request-URI Host Part: 192.0.2.20
+        [Resent Packet: False]
+    Message Header
+        Via: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK776asdhds
+            Transport: UDP
+            Sent-by Address: 192.0.2.10
+            Branch: z9hG4bK776asdhds
+        Max-Forwards: 70
+        Route: <sip:192.0.2.1;lr>, <sip:p2.example.com;lr>
+            Route URI: sip:192.0.2.1;lr
+                Route Host Part: 192.0.2.1
+            Route URI: sip:p2.example.com;lr
+        From: "Alice \\"A\\"" <sip:alice@atlanta.example.com>;tag=1928301774
+            SIP from address: sip:alice@atlanta.example.com
+            SIP from tag: 1928301774
+        To: <sip:bob@biloxi.example.com>;tag=a6c85cf
+        Call-ID: a84b4c76e66710
+        [Generated Call-ID: a84b4c76e66710]
+        CSeq: 314160 BYE
+            Sequence Number: 314160
+            Method: BYE
+        Subject: tab\there
+        Content-Length: 0
+
+Frame 13: 480 bytes on wire (3840 bits)
+"""
+
+
+def test_wireshark_packet_details_read_as_the_plain_message() -> None:
+    pasted = read_pasted(DETAILS)
+    assert pasted.request == PLAIN
+    cleaned = pasted.clean
+    assert cleaned.form == WIRESHARK
+    assert cleaned.skipped == 5
+    # Method, Request-URI, its two parts, Resent Packet; Transport, Sent-by, Branch; two
+    # Route URIs and a host part; two From fields; Generated Call-ID; two CSeq fields.
+    assert cleaned.left_out == 16
+    assert "from Wireshark's packet details" in cleaned.describe()
+    assert "without the 16 field lines" in cleaned.describe()
+    assert_maps_back(cleaned, DETAILS)
+
+
+def test_wireshark_errors_point_at_the_users_line() -> None:
+    text = DETAILS.replace("        Max-Forwards: 70", "        Max-Forwards 70")
+    with pytest.raises(SipParseError) as info:
+        read_pasted(text)
+    line = text.split("\n").index("        Max-Forwards 70") + 1
+    assert (info.value.line, info.value.column) == (line, 9)
+
+
+@pytest.mark.parametrize(
+    "shortened",
+    [
+        "        [truncated]Route: <sip:192.0.2.1;lr>, <sip:p2.example.com;lr>, <sip:p3",
+        "        Route: <sip:192.0.2.1;lr>, <sip:p2.example.com;lr>, <sip:p3…",
+        "        Route: <sip:192.0.2.1;lr>, <sip:p2.example.com;lr>, <sip:p3 […]",
+    ],
+    ids=["truncated-before", "ellipsis", "bracketed-ellipsis"],
+)
+def test_a_line_wireshark_shortened_is_an_error_at_that_line(shortened: str) -> None:
+    text = DETAILS.replace("        Route: <sip:192.0.2.1;lr>, <sip:p2.example.com;lr>", shortened)
+    with pytest.raises(SipParseError) as info:
+        read_pasted(text)
+    assert "Wireshark shortened this header line" in info.value.what
+    assert info.value.line == text.split("\n").index(shortened) + 1
+    assert info.value.column == shortened.index("Route") + 1  # the header's name
+
+
+def test_wireshark_headers_collapsed_give_the_request_line_alone() -> None:
+    text = (
+        "Session Initiation Protocol (BYE)\n"
+        "    Request-Line: BYE sip:b@x SIP/2.0\n"
+        "    Message Header\n"
+    )
+    cleaned = clean(text)
+    assert cleaned.form == WIRESHARK
+    assert cleaned.text == "BYE sip:b@x SIP/2.0"
+
+
+def test_a_wireshark_response_is_named_a_response() -> None:
+    text = (
+        "Session Initiation Protocol (200)\n"
+        "    Status-Line: SIP/2.0 200 OK\n"
+        "    Message Header\n"
+        "        Via: x\n"
+    )
+    with pytest.raises(SipParseError) as info:
+        read_pasted(text)
+    assert "this is a response" in info.value.what
+    assert (info.value.line, info.value.column) == (2, 18)
+
+
+# --------------------------------------------------------------------------
+# any damage: a request or an error placed in the user's text, nothing else
+
+JOURNAL = "".join(
+    ("Nov 29 10:00:01 pbx kamailio[812]: INFO: <script>: got " if n == 0 else " " * 35) + ln + "\n"
+    for n, ln in enumerate(BYE)
+)
+DAMAGED_BASES = {
+    "rsyslog": SYSLOG + rsyslog("\r\n".join(BYE) + "\r\n\r\n"),
+    "json": '{"msg": "' + json_string("\r\n".join(BYE) + "\r\n\r\n") + '"}',
+    "wireshark": DETAILS,
+    "journal": JOURNAL,
+}
+DAMAGE = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=2000),
+        st.integers(min_value=0, max_value=6),
+        st.sampled_from(
+            [
+                "",
+                "#012",
+                "#015#012",
+                "#011",
+                "\\",
+                '\\"',
+                "\\n",
+                "\n",
+                " ",
+                "    ",
+                "[truncated]",
+                "…",
+                "SIP/2.0",
+                "Message Header",
+                ":",
+                "\t",
+                "\r",
+            ]
+        ),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(base=st.sampled_from(list(DAMAGED_BASES)), damage=DAMAGE)
+def test_damaged_log_text_gives_a_request_or_an_error_in_the_users_text(
+    base: str, damage: list[tuple[int, int, str]]
+) -> None:
+    text = DAMAGED_BASES[base]
+    for at, cut, insert in damage:
+        at %= len(text) + 1
+        text = text[:at] + insert + text[at + cut :]
+    cleaned = clean(text)
+    lines = len(cleaned.text.split("\r\n"))
+    assert len(cleaned.origin) == len(cleaned.stripped) == lines
+    assert not cleaned.shifts or len(cleaned.shifts) == lines
+    # Lines as the user sees them: CR LF, LF, or (with no LF at all) CR ends a line.
+    user_lines = len(text.split("\n") if "\n" in text else text.split("\r"))
+    error = _error_of(text)
+    if error is not None and error.line is not None:
+        assert 1 <= error.line <= user_lines
+        assert error.column is None or error.column >= 1
+
+
+def _error_of(text: str) -> SipParseError | None:
+    try:
+        read_pasted(text)
+    except SipParseError as error:
+        return error
+    return None
