@@ -34,11 +34,17 @@ from dataclasses import dataclass
 
 from engine.batch import VectorRun, evaluate
 from engine.core import core_problem
-from engine.dialog import RouteSet, plan_request
+from engine.dialog import RequestPlan, RouteSet, contact_of, plan_request
 from engine.errors import ConfigError, ScenarioError, SipParseError
-from engine.headers import parse_name_addr
+from engine.headers import parse_name_addr, split_values
 from engine.logtext import CleanText, Prefix, clean
-from engine.message import SipRequest, header_line_numbers, parse_message, value_column
+from engine.message import (
+    SipRequest,
+    SipResponse,
+    header_line_numbers,
+    parse_message,
+    value_column,
+)
 from engine.proxy import PROTOCOLS, Proxy, Socket, is_myself, parse_alias, parse_socket
 from engine.rr import parse_route_body
 from engine.scenario import (
@@ -90,6 +96,161 @@ class PastedRequest:
         return bool(self.request.tag("To"))
 
 
+_NO_ROUTES = RouteSet()  # frozen: one shared empty route set
+
+#: Requests whose responses can set up a dialog (RFC 3261 12.1, RFC 6665 4.1, RFC 3515 2.4.4).
+DIALOG_CREATING = frozenset({"INVITE", "SUBSCRIBE", "REFER"})
+
+
+@dataclass(frozen=True, slots=True)
+class PastedResponse:
+    """A pasted response, read.
+
+    A proxy sends a response back along its Via headers (RFC 3261 16.7), so no rr function
+    decides anything for it; what a response teaches is the dialog and the route sets it
+    sets up, which :func:`read_response` explains.
+    """
+
+    response: SipResponse
+    clean: CleanText
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseReading:
+    """What a response sets up, in sentences and values.
+
+    ``caller`` and ``callee`` are the two route sets (empty when no dialog is set up);
+    ``plan`` is the caller's next in-dialog request (``next_method``), and ``next_request``
+    that request as text, ready to paste, when the caller has a remote target.
+    """
+
+    sentences: tuple[str, ...]
+    dialog: bool = False
+    caller: RouteSet = _NO_ROUTES
+    callee: RouteSet = _NO_ROUTES
+    target: str | None = None
+    plan: RequestPlan | None = None
+    next_method: str = "BYE"
+    next_request: str | None = None
+
+
+def read_response(response: SipResponse) -> ResponseReading:
+    """The dialog a response sets up: both route sets, and the caller's next request.
+
+    >>> ok = parse_message(
+    ...     "SIP/2.0 200 OK\\r\\nVia: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK1\\r\\n"
+    ...     "Record-Route: <sip:p2.example;lr>, <sip:p1.example;lr>\\r\\n"
+    ...     "From: <sip:a@x>;tag=1\\r\\nTo: <sip:b@y>;tag=2\\r\\nCall-ID: c\\r\\n"
+    ...     "CSeq: 1 INVITE\\r\\nContact: <sip:b@192.0.2.20>\\r\\n\\r\\n")
+    >>> reading = read_response(ok)
+    >>> reading.caller.uris, reading.plan.request_uri
+    (('sip:p1.example;lr', 'sip:p2.example;lr'), 'sip:b@192.0.2.20')
+    """
+    status, cseq = response.status, (response.header("CSeq") or "").split()
+    method = cseq[1].upper() if len(cseq) > 1 else ""
+    next_method = "BYE" if method == "INVITE" else "SUBSCRIBE"
+    said = [
+        f"{response.start_line} answers {method or 'a request whose CSeq names no method'}. "
+        "Each proxy removes its own Via and sends a response on to the next Via (RFC 3261 "
+        "16.7), so loose_route() and record_route() decide nothing for it: what it teaches "
+        "is the route set it sets up."
+    ]
+    to_tag = response.tag("To")
+    if method not in DIALOG_CREATING:
+        said.append(f"A response to {method or 'it'} sets up no dialog, so no route set either.")
+        return ResponseReading(tuple(said), next_method=next_method)
+    if not 101 <= status <= 299:
+        said.append(
+            f"A {status} sets up no dialog: only a 2xx, or a 101-199 with a To tag (an early "
+            "dialog), does (RFC 3261 12.1)."
+        )
+        return ResponseReading(tuple(said), next_method=next_method)
+    if not to_tag:
+        said.append("It has no To tag, so it sets up no dialog (RFC 3261 12.1).")
+        return ResponseReading(tuple(said), next_method=next_method)
+    said.append(f"It sets up {'an early' if status < 200 else 'a'} dialog (To tag {to_tag}).")
+    values = response.header_values("Record-Route")
+    callee = RouteSet.from_record_route(values, uac=False)
+    caller = RouteSet.from_record_route(values, uac=True)
+    written = sum(1 for v in values for el in split_values(v) if el.text)
+    if not values:
+        said.append(
+            "It has no Record-Route, so both route sets are empty: in-dialog requests go "
+            "straight to the other side's Contact, past every proxy (a proxy stays on the path "
+            "only by record-routing the initial request, RFC 3261 16.6 step 4)."
+        )
+    else:
+        said.append(
+            f"Its Record-Route holds {len(callee.uris)} URI{'s' * (len(callee.uris) != 1)}. "
+            f"The callee's route set is that list in order (RFC 3261 12.1.1): "
+            f"{', '.join(callee.header_values())}. The caller's route set is the same list "
+            f"reversed (12.1.2): {', '.join(caller.header_values())}."
+        )
+        if written > len(callee.uris):
+            left = written - len(callee.uris)
+            said.append(
+                f"{left} Record-Route value{'s' * (left != 1)} cannot be read as <URI> (a "
+                "Record-Route value needs the angle brackets, RFC 3261 20.30) and "
+                f"{'are' if left != 1 else 'is'} left out here."
+            )
+    target = contact_of(response)
+    if target is None:
+        said.append(
+            "It has no Contact URI, so the caller has no remote target to send its requests "
+            "to (a 2xx or 1xx that sets up a dialog must carry one, RFC 3261 12.1.1)."
+        )
+        return ResponseReading(tuple(said), True, caller, callee, next_method=next_method)
+    plan = plan_request(caller, target)
+    said.append(f"The caller's remote target is the Contact {target}.")
+    if not plan.routes:
+        said.append(
+            f"So the caller's {next_method} goes straight to {target}: R-URI {target}, no Route."
+        )
+    elif plan.strict:
+        said.append(
+            f"The caller's first route <{caller.uris[0]}> has no lr: it is a strict router "
+            f"(RFC 2543). So the caller's {next_method} carries it as the R-URI "
+            f"{plan.request_uri} and the remote target as the last Route (RFC 3261 12.2.1.1): "
+            f"Route {', '.join(plan.routes)}."
+        )
+    else:
+        said.append(
+            f"So the caller's {next_method} has the R-URI {plan.request_uri} and Route "
+            f"{', '.join(plan.routes)}, and goes first to {plan.next_hop} (a loose router)."
+        )
+    return ResponseReading(
+        tuple(said),
+        True,
+        caller,
+        callee,
+        target,
+        plan,
+        next_method,
+        _next_request(response, plan, next_method),
+    )
+
+
+def _next_request(response: SipResponse, plan: RequestPlan, method: str) -> str:
+    """The caller's next in-dialog request as text: the response's From, To and Call-ID,
+    the caller's own Via (the response's last) with a new branch, the next CSeq."""
+    vias = response.list_values("Via")
+    sent_by = vias[-1].split(";", 1)[0].strip() if vias else "SIP/2.0/UDP caller.invalid"
+    number = (response.header("CSeq") or "").split()[:1]
+    cseq = int(number[0]) + 1 if number and number[0].isdigit() else 1
+    lines = [
+        f"{method} {plan.request_uri} SIP/2.0",
+        f"Via: {sent_by};branch=z9hG4bK-routelab-{cseq}",
+        "Max-Forwards: 70",
+        f"From: {response.header('From') or '<sip:caller.invalid>'}",
+        f"To: {response.header('To') or '<sip:callee.invalid>'}",
+        f"Call-ID: {response.header('Call-ID') or 'routelab'}",
+        f"CSeq: {cseq} {method}",
+        *(f"Route: {value}" for value in plan.routes),
+        "Content-Length: 0",
+    ]
+    return "\r\n".join(lines) + "\r\n\r\n"
+
+
 def _moved(exc: SipParseError, cleaned: CleanText) -> SipParseError:
     if exc.line is None:
         return exc
@@ -107,6 +268,19 @@ def read_pasted(text: str) -> PastedRequest:
     ...
     engine.errors.SipParseError: line 1, column 1: this is a response (SIP/2.0 200 OK); ...
     """
+    pasted = read_pasted_message(text)
+    if isinstance(pasted, PastedResponse):
+        line, column = pasted.clean.user_position(1, 1)
+        raise SipParseError(
+            f"this is a response ({pasted.response.start_line[:60]}); paste a request",
+            line=line,
+            column=column,
+        )
+    return pasted
+
+
+def read_pasted_message(text: str) -> PastedRequest | PastedResponse:
+    """Clean and parse a pasted request or response; errors point into the user's text."""
     if not isinstance(text, str):
         raise SipParseError("the pasted message is not text")
     if len(text) > MAX_PASTE:
@@ -127,13 +301,8 @@ def read_pasted(text: str) -> PastedRequest:
         message = parse_message(cleaned.text)
     except SipParseError as exc:
         raise _moved(exc, cleaned) from None
-    if not isinstance(message, SipRequest):
-        line, column = cleaned.user_position(1, 1)
-        raise SipParseError(
-            f"this is a response ({message.start_line[:60]}); paste a request",
-            line=line,
-            column=column,
-        )
+    if isinstance(message, SipResponse):
+        return PastedResponse(message, cleaned)
     return PastedRequest(
         message, cleaned, _route_warnings(message, cleaned), _dropped(message, cleaned)
     )
@@ -643,13 +812,17 @@ def _differences(request: SipRequest, run: VectorRun, step: TraceStep | None) ->
 __all__ = [
     "CleanText",
     "PastedRequest",
+    "PastedResponse",
     "PastedScenario",
     "Prefix",
     "ProxyGuess",
+    "ResponseReading",
     "build_proxy",
     "clean",
     "closest_scenario",
     "guess_proxy",
     "read_pasted",
+    "read_pasted_message",
+    "read_response",
     "run_loose_route",
 ]

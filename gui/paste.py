@@ -14,7 +14,7 @@ import html
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -44,11 +44,14 @@ from engine.batch import VectorRun
 from engine.errors import EngineError, SipParseError
 from engine.paste import (
     PastedRequest,
+    PastedResponse,
     PastedScenario,
+    ResponseReading,
     build_proxy,
     closest_scenario,
     guess_proxy,
-    read_pasted,
+    read_pasted_message,
+    read_response,
     run_loose_route,
 )
 from engine.proxy import Proxy
@@ -126,6 +129,43 @@ def outcome_html(run: VectorRun, pasted: PastedRequest) -> str:
     return "".join(parts)
 
 
+NEXT_REQUEST_LINK = "routelab:next-request"
+
+
+def response_html(reading: ResponseReading) -> str:
+    """What a pasted response sets up, for people: sentences, both route sets, and a link
+    to the caller's next request."""
+    esc = html.escape
+    code = "#7FD1FF" if is_dark() else "#005A9C"
+
+    def mono(text: str) -> str:
+        return f'<span style="font-family: monospace; color: {code}">{esc(text)}</span>'
+
+    parts = ["<h3>A response: no loose_route()</h3>"]
+    parts.append("".join(f"<p>{esc(sentence)}</p>" for sentence in reading.sentences))
+    if reading.dialog:
+        rows = [
+            ("caller's route set", reading.caller.header_values()),
+            ("callee's route set", reading.callee.header_values()),
+        ]
+        if reading.plan is not None:
+            rows.append((f"caller's {reading.next_method} R-URI", (reading.plan.request_uri,)))
+            rows.append((f"caller's {reading.next_method} Route", reading.plan.routes))
+        table = "".join(
+            f'<tr><td style="padding-right: 12px"><b>{esc(name)}</b></td>'
+            f"<td>{'<br>'.join(mono(v) for v in values) or '<i>empty</i>'}</td></tr>"
+            for name, values in rows
+        )
+        parts.append(f"<table>{table}</table>")
+    if reading.next_request is not None:
+        parts.append(
+            f'<p><a href="{NEXT_REQUEST_LINK}">Paste the caller\'s {esc(reading.next_method)}'
+            "</a> in place of this response to see what loose_route() does with it at the "
+            "first proxy (Ctrl+Z brings the response back).</p>"
+        )
+    return "".join(parts)
+
+
 def scenario_html(built: PastedScenario | None, error: str = "") -> str:
     """What "Open as Scenario" will open, and how faithful it is."""
     esc = html.escape
@@ -166,6 +206,7 @@ class PasteDialog(QDialog):
         self.run: VectorRun | None = None
         self.built: PastedScenario | None = None
         self.error: SipParseError | None = None
+        self.reading: ResponseReading | None = None  # when a response was pasted
         self.form_edited = False
         self._filling = False
 
@@ -220,6 +261,7 @@ class PasteDialog(QDialog):
         self.outcome = QTextBrowser()
         self.outcome.setObjectName("paste-outcome")
         self.outcome.setOpenLinks(False)
+        self.outcome.anchorClicked.connect(self._on_outcome_link)
 
         left = QWidget()
         lay = QVBoxLayout(left)
@@ -303,12 +345,17 @@ class PasteDialog(QDialog):
         self.error = None
         self.open_button.setEnabled(False)
         self.editor.setExtraSelections([])
+        self.reading = None
         try:
-            self.pasted = read_pasted(self.editor.toPlainText())
+            pasted = read_pasted_message(self.editor.toPlainText())
         except SipParseError as exc:
             self._show_error(exc)
             return
-        request = self.pasted.request
+        if isinstance(pasted, PastedResponse):
+            self._show_response(pasted)
+            return
+        self.pasted = pasted
+        request = pasted.request
         if not self.form_edited:
             guess = guess_proxy(request)
             self._fill_form(guess.listen, guess.aliases)
@@ -378,6 +425,35 @@ class PasteDialog(QDialog):
         else:
             self.status.setText(f'<span style="color: {color}">{html.escape(exc.what)}</span>')
         self.outcome.setHtml("<p>Nothing to route yet.</p>")
+
+    def _show_response(self, pasted: PastedResponse) -> None:
+        """A response: no loose_route(), but the route sets it sets up, and a way on to the
+        caller's next request."""
+        self.reading = read_response(pasted.response)
+        parts = [f"Read the response {html.escape(pasted.response.start_line)}."]
+        cleaned = pasted.clean.describe()
+        if cleaned:
+            parts.append(html.escape(cleaned[:1].upper() + cleaned[1:]) + ".")
+        self.status.setText(" ".join(parts))
+        self.guess_label.setText("A response reaches no loose_route().")
+        self.outcome.setHtml(response_html(self.reading))
+
+    @Slot(QUrl)
+    def _on_outcome_link(self, url: QUrl) -> None:
+        if url.toString() == NEXT_REQUEST_LINK:
+            self.paste_next_request()
+
+    def paste_next_request(self) -> None:
+        """Put the caller's next in-dialog request in place of the pasted response.
+
+        One edit of the text box, so Ctrl+Z brings the response back.
+        """
+        if self.reading is None or self.reading.next_request is None:
+            return
+        cursor = QTextCursor(self.editor.document())
+        cursor.select(QTextCursor.SelectionType.Document)
+        cursor.insertText(self.reading.next_request.replace("\r\n", "\n"))
+        self.refresh()
 
     def _cursor_at(self, line: int, column: int) -> QTextCursor:
         doc = self.editor.document()

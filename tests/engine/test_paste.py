@@ -9,11 +9,15 @@ from hypothesis import strategies as st
 
 from engine.errors import ConfigError, ScenarioError, SipParseError
 from engine.paste import (
+    PastedResponse,
+    ResponseReading,
     build_proxy,
     clean,
     closest_scenario,
     guess_proxy,
     read_pasted,
+    read_pasted_message,
+    read_response,
     run_loose_route,
 )
 from engine.scenario import dumps, loads
@@ -413,3 +417,163 @@ def test_a_log_excerpt_the_core_would_drop_still_shows_what_the_script_would_do(
     assert pasted.dropped.line == 8  # the CSeq line
     assert "CSeq" in pasted.dropped.what
     assert read_pasted("\n".join(BYE) + "\n\n").dropped is None
+
+
+# --------------------------------------------------------------------------
+# a pasted response: the route sets it sets up, and the caller's next request
+
+
+def _response(status: str = "200 OK", cseq: str = "1 INVITE", *extra: str) -> str:
+    lines = [
+        f"SIP/2.0 {status}",
+        "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-p1",
+        "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-uac;received=192.0.2.10;rport=5070",
+        "From: <sip:alice@atlanta.example.com>;tag=1928301774",
+        "To: <sip:bob@biloxi.example.com>;tag=a6c85cf",
+        "Call-ID: a84b4c76e66710",
+        f"CSeq: {cseq}",
+        *extra,
+    ]
+    return "\n".join(lines) + "\n\n"
+
+
+def _reading(text: str) -> ResponseReading:
+    pasted = read_pasted_message(text)
+    assert isinstance(pasted, PastedResponse)
+    return read_response(pasted.response)
+
+
+def test_a_2xx_gives_both_route_sets_and_the_callers_bye() -> None:
+    reading = _reading(
+        _response(
+            "200 OK",
+            "7 INVITE",
+            "Record-Route: <sip:p3.example.com;lr>",
+            "Record-Route: <sip:192.0.2.2;lr>, <sip:192.0.2.1;lr;ftag=1928301774>",
+            "Contact: <sip:bob@192.0.2.20:5062>",
+        )
+    )
+    assert reading.dialog
+    assert reading.callee.uris == (
+        "sip:p3.example.com;lr",
+        "sip:192.0.2.2;lr",
+        "sip:192.0.2.1;lr;ftag=1928301774",
+    )
+    assert reading.caller.uris == tuple(reversed(reading.callee.uris))
+    assert reading.plan is not None
+    assert reading.plan.request_uri == "sip:bob@192.0.2.20:5062"
+    assert not reading.plan.strict
+    assert "12.1.2" in " ".join(reading.sentences)
+    # The caller's BYE: its own Via (the response's last, without received/rport values),
+    # the next CSeq, the route set as Route headers; at the first proxy loose_route()
+    # removes that proxy's Route and sends the BYE on to the next one.
+    assert reading.next_request is not None
+    bye = read_pasted(reading.next_request)
+    assert bye.request.method == "BYE"
+    assert bye.request.uri == "sip:bob@192.0.2.20:5062"
+    assert bye.request.header("Via") == "SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-routelab-8"
+    assert bye.request.header("CSeq") == "8 BYE"
+    assert bye.request.header_values("Route") == reading.caller.header_values()
+    assert bye.dropped is None
+    run = run_loose_route(bye.request, build_proxy(["udp:192.0.2.1:5060"], []))
+    assert (run.fields["rc"], run.fields["du"]) == (1, "sip:192.0.2.2;lr")
+
+
+def test_a_strict_first_route_puts_it_in_the_r_uri_and_the_target_last() -> None:
+    reading = _reading(
+        _response(
+            "200 OK",
+            "1 INVITE",
+            "Record-Route: <sip:192.0.2.2;lr>, <sip:192.0.2.1>",
+            "Contact: <sip:bob@192.0.2.20>",
+        )
+    )
+    assert reading.plan is not None
+    assert reading.plan.strict
+    assert reading.plan.request_uri == "sip:192.0.2.1"
+    assert reading.plan.routes == ("<sip:192.0.2.2;lr>", "<sip:bob@192.0.2.20>")
+    assert any("strict router" in s and "12.2.1.1" in s for s in reading.sentences)
+
+
+@pytest.mark.parametrize(
+    ("status", "cseq", "extra", "said"),
+    [
+        ("486 Busy Here", "1 INVITE", (), "A 486 sets up no dialog"),
+        ("200 OK", "2 BYE", (), "A response to BYE sets up no dialog"),
+        ("100 Trying", "1 INVITE", (), "A 100 sets up no dialog"),
+    ],
+    ids=["final-error", "bye", "trying"],
+)
+def test_responses_that_set_up_no_dialog_say_why(
+    status: str, cseq: str, extra: tuple[str, ...], said: str
+) -> None:
+    reading = _reading(_response(status, cseq, *extra))
+    assert not reading.dialog
+    assert reading.next_request is None
+    assert any(said in s for s in reading.sentences)
+
+
+def test_a_1xx_without_a_to_tag_sets_up_no_dialog() -> None:
+    text = _response("180 Ringing").replace(";tag=a6c85cf", "")
+    reading = _reading(text)
+    assert not reading.dialog
+    assert any("no To tag" in s for s in reading.sentences)
+
+
+def test_an_early_dialog_without_record_route_or_contact() -> None:
+    reading = _reading(_response("183 Session Progress"))
+    assert reading.dialog
+    assert reading.caller.uris == ()
+    assert reading.next_request is None  # no Contact, no remote target
+    said = " ".join(reading.sentences)
+    assert "an early dialog" in said
+    assert "no Record-Route" in said
+    assert "no Contact URI" in said
+
+
+def test_unreadable_record_route_values_are_named() -> None:
+    reading = _reading(
+        _response(
+            "200 OK",
+            "1 INVITE",
+            "Record-Route: sip:192.0.2.2;lr, <sip:192.0.2.1;lr>",
+            "Contact: <sip:bob@192.0.2.20>",
+        )
+    )
+    assert reading.caller.uris == ("sip:192.0.2.1;lr",)
+    assert any("1 Record-Route value cannot be read" in s for s in reading.sentences)
+
+
+def test_read_pasted_still_refuses_a_response_where_a_request_is_needed() -> None:
+    with pytest.raises(SipParseError) as info:
+        read_pasted("> " + _response().replace("\n", "\n> "))
+    assert "this is a response (SIP/2.0 200 OK)" in info.value.what
+    assert (info.value.line, info.value.column) == (1, 3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    status=st.sampled_from(["100 Trying", "180 Ringing", "200 OK", "202 Accepted", "404 X"]),
+    cseq=st.sampled_from(["1 INVITE", "3 SUBSCRIBE", "2 REFER", "4 BYE", "x", "", "9"]),
+    record_routes=st.lists(st.sampled_from([*ROUTE_POOL, "", ",", "<sip:[::1];lr>"]), max_size=4),
+    contact=st.sampled_from(["", "<sip:bob@192.0.2.20>", "sip:b@x", "junk", "*"]),
+    to_tag=st.booleans(),
+)
+def test_any_response_reads_and_its_next_request_reads_back(
+    status: str, cseq: str, record_routes: list[str], contact: str, to_tag: bool
+) -> None:
+    text = _response(
+        status,
+        cseq,
+        *(f"Record-Route: {value}" for value in record_routes),
+        *([f"Contact: {contact}"] if contact else []),
+    )
+    if not to_tag:
+        text = text.replace(";tag=a6c85cf", "")
+    reading = _reading(text)
+    assert reading.sentences
+    if reading.next_request is not None:
+        assert reading.plan is not None
+        request = read_pasted(reading.next_request).request
+        assert request.uri == reading.plan.request_uri
+        assert request.header_values("Route") == reading.plan.routes
