@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import EngineError, ScenarioError
+from engine.headers import split_values
 from engine.scenario import dumps, loads
 from gui.document import ENTRY_TEMPLATES, FIELD_KINDS, for_editing, for_file
 from gui.session import Session
@@ -69,6 +70,26 @@ except ImportError:  # pragma: no cover - profiles ship with the simulator
     pass
 
 CHOICES["route_style"] = ("lines", "comma")
+
+
+_ROUTE_NAME = re.compile(r"route[ \t]*:[ \t]*", re.IGNORECASE)
+
+
+def route_values(lines: list[str]) -> list[str]:
+    """Route set lines as typed or pasted, one value each: a ``Route:`` header copied from a
+    capture loses its name, and a comma list (outside quotes and ``<>``) is split.
+
+    >>> route_values(["Route: <sip:p1;lr>, <sip:p2;lr>", "<sip:p3;lr>"])
+    ['<sip:p1;lr>', '<sip:p2;lr>', '<sip:p3;lr>']
+    """
+    out: list[str] = []
+    for line in lines:
+        m = _ROUTE_NAME.match(line)
+        body = line[m.end() :] if m else line
+        values = [v.text for v in split_values(body) if v.text]
+        # Leave a line that does not split cleanly to the loader, whose error names it.
+        out.extend(values if values and "," in body else [body])
+    return out
 
 
 def path_text(path: Path) -> str:
@@ -461,6 +482,8 @@ class Composer(QWidget):
 
     def _edit_lines(self, path: Path, text: str, kind: str) -> None:
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        if path[-1] == "route":
+            lines = route_values(lines)
         value: list[Any] | None = lines
         if kind == "ints?":
             try:

@@ -221,3 +221,25 @@ def test_tab_in_a_multi_line_field_moves_to_the_next_field(
     assert editor.toPlainText() == text  # no tab typed into the value
     assert not editor.hasFocus()
     window.hide()
+
+
+def test_a_route_header_pasted_from_a_capture_becomes_one_value_a_line(
+    window: MainWindow,
+) -> None:
+    editor = _typed_route(window)
+    editor.setPlainText(
+        'Route: <sip:p1.example.com;lr>, "Edge, B" <sip:p2.example.com;lr>\n'
+        "route:<sip:p3.example.com;lr>"
+    )
+    assert window.composer.errors["dialog.route"].isHidden()
+    assert window.session.scenario.dialog.route == (
+        "<sip:p1.example.com;lr>",
+        '"Edge, B" <sip:p2.example.com;lr>',
+        "<sip:p3.example.com;lr>",
+    )
+    # A value that is not a Route value is still refused, and named.
+    editor.setPlainText("Route: <sip:p1.example.com;lr>, junk")
+    error = window.composer.errors["dialog.route"]
+    assert not error.isHidden()
+    assert "dialog.route[1]: not a Route value" in error.text()
+    assert "'junk'" in error.text()
