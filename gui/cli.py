@@ -22,7 +22,7 @@ import orjson
 from engine.batch import EXPECTED_FIELDS, VectorRun, compare, evaluate, run_vector
 from engine.core import drop_error
 from engine.errors import EngineError
-from engine.message import SipRequest, parse_message
+from engine.message import SipMessage, SipRequest, parse_message
 from engine.proxy import Outbound, Proxy
 from engine.rr import RC_MEANING
 from engine.script import parse_script
@@ -286,6 +286,26 @@ def _cmd_check(path: str) -> int:
     return 1 if failed else 0
 
 
+def _request_of(text: str, name: str) -> SipMessage:
+    """The message in ``text``: as it is, or, when that does not parse, as copied from a log
+    or a capture (the paste dialog's reading: prefixes, one-line logs, Wireshark's packet
+    details; what was left out is said on stderr).  The error is the text's own."""
+    try:
+        return parse_message(text)
+    except EngineError as exc:
+        error = exc
+    from engine.paste import read_pasted  # only for text that is not a bare message
+
+    try:
+        pasted = read_pasted(text)
+    except EngineError:
+        raise UsageError(f"{name}: {error}") from None
+    said = pasted.clean.describe()
+    if said:
+        print(f"{name}: read as copied from a log or capture: {said}", file=sys.stderr)
+    return pasted.request
+
+
 def _cmd_rr(args: argparse.Namespace) -> int:
     if args.vectors:
         return _cmd_vectors(args.vectors)
@@ -293,10 +313,7 @@ def _cmd_rr(args: argparse.Namespace) -> int:
         return _cmd_check(args.check)
     text, name = _read_text(args.file)
     proxy = _proxy_from_args(args)
-    try:
-        msg = parse_message(text)
-    except EngineError as exc:
-        raise UsageError(f"{name}: {exc}") from None
+    msg = _request_of(text, name)
     if not isinstance(msg, SipRequest):
         raise UsageError(f"{name}: this is a response; loose_route() takes a request")
     dropped = drop_error(msg)

@@ -256,3 +256,37 @@ def test_never_a_traceback_in_a_real_process(tmp_path: Path) -> None:
     records = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [r.get("error") is None for r in records] == [False, False, True]
     assert records[-1]["id"] == "good"
+
+
+def test_one_request_copied_from_a_log_reads_like_the_bare_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bare = tmp_path / "bye.sip"
+    bare.write_bytes(BYE.encode())
+    assert main(["rr", "--json", str(bare), *ARGS]) == 0
+    plain = capsys.readouterr()
+    logged = tmp_path / "syslog.txt"
+    logged.write_text(
+        "Nov 29 10:00:01 pbx kamailio[812]: INFO: <script>: got "
+        + BYE.replace("\r\n", "#015#012")
+        + "\n",
+        encoding="utf-8",
+    )
+    assert main(["rr", "--json", str(logged), *ARGS]) == 0
+    read = capsys.readouterr()
+    assert json.loads(read.out) == json.loads(plain.out)
+    assert plain.err == ""
+    assert read.err.startswith(f"{logged}: read as copied from a log or capture: ")
+    assert "#015#012" in read.err
+
+
+def test_a_bad_request_reports_its_own_error_not_the_log_readings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.sip"
+    path.write_text(BYE.replace("CSeq: 2 BYE", "CSeq 2 BYE"), encoding="utf-8")
+    with pytest.raises(SystemExit) as info:
+        main(["rr", str(path), *ARGS])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "line 6, column 1: header line without ':'" in err
