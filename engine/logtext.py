@@ -69,9 +69,9 @@ _INDENT = re.compile(r"[ \t]+")
 _START = re.compile(r"[A-Za-z][A-Za-z0-9.!%*_+`'~-]* \S+ SIP/\d+\.\d+\Z")
 _STATUS = re.compile(r"SIP/\d+\.\d+ \d{3}(?: .*)?\Z")
 # A request line at the end of a line, after free words (a log's own): the last three
-# words, the method not glued to a word before it.
+# words, the method not glued to a word before it (a quote before it is the log's).
 _START_AT_END = re.compile(
-    r"(?<![A-Za-z0-9.!%*_+`'~-])[A-Za-z][A-Za-z0-9.!%*_+`'~-]* \S+ SIP/\d+\.\d+\Z"
+    r"(?<![A-Za-z0-9.!%*_+~-])[A-Za-z][A-Za-z0-9.!%*_+`'~-]* \S+ SIP/\d+\.\d+\Z"
 )
 # A status line after free words (read only to say "this is a response").
 _STATUS_AFTER = re.compile(r"(?<!\S)SIP/\d+\.\d+ \d{3}(?: |\Z)")
@@ -487,6 +487,7 @@ class _Escapes:
     pattern: re.Pattern[str]
     breaks: frozenset[str]
     chars: dict[str, str]
+    quoted: bool = False  # the escaped message may sit in a quoted string
 
 
 _ESCAPE_STYLES = (
@@ -503,6 +504,7 @@ _ESCAPE_STYLES = (
         re.compile(r"\\r\\n|\\n|\\[t\"'\\/]"),
         frozenset({"\\r\\n", "\\n"}),
         {"\\t": "\t", '\\"': '"', "\\'": "'", "\\\\": "\\", "\\/": "/"},
+        quoted=True,
     ),
 )
 _CONTENT_LENGTH = re.compile(r"(?:content-length|l)[ \t]*:[ \t]*(\d{1,9})\Z", re.IGNORECASE)
@@ -538,18 +540,21 @@ def _escaped(lines: list[str]) -> CleanText | None:
     """The message of the first log line that holds one with escaped line ends, or None."""
     for i, line in enumerate(lines[:MAX_LINES]):
         for style in _ESCAPE_STYLES:
-            pieces = _unescape(line, style) if style.pattern.search(line) else []
-            if len(pieces) < 2:
+            found = _escaped_start(line, style)
+            if found is None:
                 continue
-            text, start, shifts = pieces[0]
-            words = text.rstrip(" \t")
-            m = _START_AT_END.search(words) or _STATUS_AFTER.search(words)
-            if m is None:
-                continue
-            cut = m.start()
+            begin, cut, text = found
+            string_end = len(line)
+            quote = line[begin - 1 : begin]
+            if style.quoted and quote in ('"', "'"):
+                # The message is a quoted string (a JSON field, a repr()): it ends at its
+                # closing quote, and what follows is the log's.
+                string_end = _closing_quote(line, begin, quote)
+            pieces = _unescape(line[:string_end], style)
+            first, _start, shifts = pieces[0]
             pieces[0] = (
-                words[cut:],
-                start + cut + sum(extra for index, extra in shifts if index < cut),
+                first.rstrip(" \t")[cut:],
+                begin,
                 tuple((index - cut, extra) for index, extra in shifts if index >= cut),
             )
             pieces, trailing = _message_pieces(pieces)
@@ -563,9 +568,43 @@ def _escaped(lines: list[str]) -> CleanText | None:
                 escapes=style.name,
                 lead=text[:cut].strip(),
                 after=_nonblank(lines[i + 1 :]),
-                trailing=trailing,
+                trailing=trailing + len(line) - string_end,
             )
     return None
+
+
+def _escaped_start(line: str, style: _Escapes) -> tuple[int, int, str] | None:
+    """Where the start line of a message escaped into ``line`` begins: its column in
+    ``line``, its index in the first unescaped piece, and that piece; None when the part
+    before the first escaped line end does not end in a start line."""
+    if style.pattern.search(line) is None:
+        return None
+    pieces = _unescape(line, style)
+    if len(pieces) < 2:
+        return None
+    text, start, shifts = pieces[0]
+    words = text.rstrip(" \t")
+    m = _START_AT_END.search(words) or _STATUS_AFTER.search(words)
+    if m is None:
+        return None
+    cut = m.start()
+    return start + cut + sum(extra for index, extra in shifts if index < cut), cut, text
+
+
+def _closing_quote(line: str, begin: int, quote: str) -> int:
+    """The index of the first ``quote`` from ``begin`` on that no backslash escapes, or
+    the line's length."""
+    pos = begin
+    while True:
+        pos = line.find(quote, pos)
+        if pos < 0:
+            return len(line)
+        before = pos
+        while before > begin and line[before - 1] == "\\":
+            before -= 1
+        if (pos - before) % 2 == 0:  # an even run of backslashes escapes only itself
+            return pos
+        pos += 1
 
 
 def _message_pieces(pieces: list[_Piece]) -> tuple[list[_Piece], int]:

@@ -127,23 +127,35 @@ def test_escapes_in_a_line_without_a_request_line_are_left_alone() -> None:
     assert cleaned.text == "path C:\\new\\table\r\nline two\r\n"
 
 
+# The message inside a quoted string, with what a log writes around it.
+QUOTED = {
+    "json": lambda m: '{"ts": 1, "msg": "' + json_string(m) + '", "level": "info"}',
+    "repr": lambda m: "received data=" + repr(m) + " from 192.0.2.10",
+}
+
+
 @settings(max_examples=150, deadline=None)
 @given(
-    style=st.sampled_from(list(ESCAPERS)),
-    lead=st.sampled_from(["", "msg: ", SYSLOG, '{"m":"', "12:00:01 got "]),
+    style=st.sampled_from([*ESCAPERS, *(f"quoted-{k}" for k in QUOTED)]),
+    lead=st.sampled_from(["", "msg: ", SYSLOG, "12:00:01 got "]),
     values=st.lists(
-        st.text(alphabet='ab "\\\t;=<>:@/', min_size=1, max_size=12).filter(
+        st.text(alphabet="ab \"'\\\t;=<>:@/", min_size=1, max_size=12).filter(
             lambda v: v.strip(" \t") == v
         ),
         max_size=4,
     ),
+    length=st.booleans(),
 )
 def test_any_escaped_message_reads_as_the_plain_one_and_maps_back(
-    style: str, lead: str, values: list[str]
+    style: str, lead: str, values: list[str], length: bool
 ) -> None:
-    lines = [*BYE[:-1], *(f"X-Test-{i}: {v}" for i, v in enumerate(values)), "Content-Length: 0"]
-    message = "\r\n".join(lines) + "\r\n\r\n"
-    text = lead + ESCAPERS[style](message)
+    lines = [*BYE[:-1], *(f"X-Test-{i}: {v}" for i, v in enumerate(values))]
+    message = "\r\n".join(lines + (["Content-Length: 0"] if length else [])) + "\r\n\r\n"
+    if style.startswith("quoted-"):
+        # Without a Content-Length, the closing quote still ends the message.
+        text = lead + QUOTED[style.removeprefix("quoted-")](message)
+    else:
+        text = lead + ESCAPERS[style](message)
     pasted = read_pasted(text)
     assert pasted.request == read_pasted(message).request
     assert_maps_back(pasted.clean, text)
