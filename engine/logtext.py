@@ -20,8 +20,8 @@ order, each only where it is unmistakable:
 2. a whole message on one log line, its line ends escaped: rsyslog's ``#015#012`` (with
    ``#011`` for a tab), or ``\\r\\n`` as JSON and ``repr()`` write it (with ``\\t``,
    ``\\"`` and ``\\\\``).  Words before the request line are the log's, not the message's;
-   lines after it are left out, and so is anything after the body that its Content-Length
-   does not cover (the rest of a JSON object);
+   lines after it are left out, a message in a quoted string (a JSON field, a ``repr()``)
+   ends at its closing quote, and a body ends where its Content-Length says;
 3. free words before the request line on its own line (Kamailio's ``INFO: <script>:`` and
    the script's text): a request line is the last three words of its line, the version last.
 
