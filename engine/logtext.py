@@ -209,11 +209,11 @@ class CleanText:
                 "clock": "time stamps",
                 "bracket": "[...] prefixes",
             }
+            # Lines lose characters only to quoting, indentation or a stamp: never empty.
             kinds = [names[k] for k in self.kind.split("+") if k in names]
-            if kinds:
-                parts.append(
-                    f"stripped {' and '.join(kinds)} from {_count(self.lines_stripped, 'line')}"
-                )
+            parts.append(
+                f"stripped {' and '.join(kinds)} from {_count(self.lines_stripped, 'line')}"
+            )
         if self.prefix.dots:
             parts.append("removed ngrep's trailing '.' (the CR) from each line")
         if self.trailing:

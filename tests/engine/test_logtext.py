@@ -391,3 +391,59 @@ def _error_of(text: str) -> SipParseError | None:
     except SipParseError as error:
         return error
     return None
+
+
+# --------------------------------------------------------------------------
+# what is said about the cleaning
+
+
+@pytest.mark.parametrize(
+    ("prefix", "said"),
+    [
+        ("> > ", "stripped '>' quoting from 10 lines"),
+        ("    ", "stripped indentation from 10 lines"),
+        ("Nov 29 10:00:01 pbx kamailio[1]: ", "stripped syslog prefixes from 10 lines"),
+        ("2026-11-29 10:00:01.123 ", "stripped time stamps from 10 lines"),
+        ("[10:00:01.123][debug] ", "stripped [...] prefixes from 10 lines"),
+        ("> 10:00:01 ", "stripped '>' quoting and time stamps from 10 lines"),
+    ],
+    ids=["quote", "indent", "syslog", "timestamp", "bracket", "quote-and-clock"],
+)
+def test_the_prefixes_stripped_are_named(prefix: str, said: str) -> None:
+    cleaned = clean("".join(prefix + line + "\n" for line in BYE))
+    assert cleaned.form == LINES
+    assert cleaned.describe() == said
+
+
+def test_ngreps_dots_are_named_and_nothing_said_for_a_bare_message() -> None:
+    dotted = clean("".join(line + ".\n" for line in BYE))
+    assert dotted.prefix.dots
+    assert dotted.kind == "ngrep"
+    assert dotted.describe() == "removed ngrep's trailing '.' (the CR) from each line"
+    assert clean("\r\n".join(BYE)).describe() == ""
+
+
+def test_positions_outside_the_cleaned_lines() -> None:
+    cleaned = clean("junk\n> BYE sip:b SIP/2.0\n> To: x\n")
+    # Beyond the last cleaned line: the lines after it, one for one; no column to move.
+    assert cleaned.user_position(9, None) == (9 + 1, None)
+    assert cleaned.user_position(2, None) == (3, None)
+    assert CleanText("x", (), ()).user_position(4, 2) == (4, 2)
+
+
+def test_wireshark_lines_less_indented_than_the_headers_end_them() -> None:
+    text = (
+        "    Request-Line: BYE sip:b@x SIP/2.0\n"
+        "    Message Header\n"
+        "        To: <sip:b@x>;tag=1\n"
+        "      Odd: not a header of this message\n"
+        "        Via: SIP/2.0/UDP 10.0.0.1\n"
+    )
+    assert clean(text).text == "BYE sip:b@x SIP/2.0\r\nTo: <sip:b@x>;tag=1"
+
+
+def test_a_wireshark_request_line_at_the_end_of_the_text() -> None:
+    cleaned = clean("Session Initiation Protocol (BYE)\n    Request-Line: BYE sip:b@x SIP/2.0")
+    assert cleaned.form == WIRESHARK
+    assert cleaned.text == "BYE sip:b@x SIP/2.0"
+    assert cleaned.user_position(1, 1) == (2, 19)
