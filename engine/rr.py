@@ -443,10 +443,6 @@ def _transport(uri: SipUri) -> str | None:
     return value.lower() if value else None
 
 
-def _describe_entry(line: int, idx: int, text: str) -> str:
-    return f"Route {line + 1}.{idx + 1} {text}" if idx else f"Route {line + 1} {text}"
-
-
 def route_entries(ctx: Context) -> tuple[str, ...]:
     """The Route values of the request as it will leave, one string per value.
 
@@ -1282,18 +1278,30 @@ def check_route_param(ctx: Context, pattern: str) -> RrResult:
 # record_route() and friends
 
 
+def _username_unreadable(ctx: Context, st: _Steps) -> bool:
+    """With ``add_username=1`` the record_route family reads the R-URI's user part, and an
+    R-URI that cannot be parsed makes it return -1 without adding anything (seen on 5.6.3,
+    RL-COVER-04 and -13 to -15; with ``add_username=0`` the same request is record-routed)."""
+    if not ctx.proxy.rr.add_username:
+        return False
+    for uri in dict.fromkeys((ctx.request.uri, ctx.ruri)):
+        try:
+            parse_uri(uri)
+        except SipParseError as exc:
+            st.add(
+                "rr-username-unparsable",
+                f"add_username=1, but the R-URI {uri} cannot be parsed ({exc.what}), so "
+                "Kamailio cannot take its user part: -1, no Record-Route is added.",
+            )
+            return True
+    return False
+
+
 def _rr_user(ctx: Context, st: _Steps) -> str | None:
     rr = ctx.proxy.rr
     if rr.add_username:
-        try:
-            user = parse_uri(ctx.request.uri).user
-        except SipParseError:
-            user = None
-        if not user:
-            try:
-                user = parse_uri(ctx.ruri).user
-            except SipParseError:
-                user = None
+        # Both parse: _username_unreadable() has returned -1 for the call otherwise.
+        user = parse_uri(ctx.request.uri).user or parse_uri(ctx.ruri).user
         if user:
             st.add("rr-username", f"add_username=1: the Record-Route carries the user {user}.")
         return user or None
@@ -1467,6 +1475,8 @@ def record_route(ctx: Context, params: str = "") -> tuple[Context, RrResult]:
             "written, so they run on from the parameter before them.",
         )
     rr = ctx.proxy.rr
+    if _username_unreadable(ctx, st):
+        return ctx, RrResult("record_route", -1, tuple(st.items))
     user = _rr_user(ctx, st)
     scheme = _rr_scheme(ctx)
     ftag = _rr_ftag(ctx, direction_aware=True)
@@ -1532,6 +1542,8 @@ def record_route_preset(
             "rr-preset-needs-double", "Two addresses need enable_double_rr != 0: -1, nothing added."
         )
         return ctx, RrResult("record_route_preset", -1, tuple(st.items))
+    if _username_unreadable(ctx, st):
+        return ctx, RrResult("record_route_preset", -1, tuple(st.items))
     user = _rr_user(ctx, st)
     scheme = _rr_scheme(ctx)
     ftag = _rr_ftag(ctx, direction_aware=False)
@@ -1562,6 +1574,8 @@ def record_route_advertised_address(ctx: Context, address: str) -> tuple[Context
         st.add("rr-double-attempt", "Already record-routed: -1.")
         return ctx, RrResult(fn, -1, tuple(st.items))
     rr = ctx.proxy.rr
+    if _username_unreadable(ctx, st):
+        return ctx, RrResult("record_route_advertised_address", -1, tuple(st.items))
     user = _rr_user(ctx, st)
     scheme = _rr_scheme(ctx)
     ftag = _rr_ftag(ctx, direction_aware=True)

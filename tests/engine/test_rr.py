@@ -1178,6 +1178,30 @@ def test_record_route_family(
     assert list(forwarded(ctx).header_values("Record-Route")) == added
 
 
+@pytest.mark.parametrize(
+    "script",
+    [
+        "record_route()",
+        'record_route_preset("1.2.3.4")',
+        'record_route_advertised_address("1.2.3.4")',
+    ],
+)
+@pytest.mark.parametrize("add_username", [0, 1])
+def test_an_unparsable_r_uri_stops_the_record_route_family_only_with_add_username_COVER(  # noqa: N802
+    script: str, add_username: int
+) -> None:
+    # Seen on 5.6.3 (RL-COVER-04, -13, -14): the user part is read from the R-URI.
+    ctx, (res,) = rr_run(script, proxy(add_username=add_username), ruri="sip:a@b@192.0.2.9")
+    if add_username:
+        assert res.rc == -1
+        assert ctx.record_routes == ()
+        assert [step.rule for step in res.steps][-1] == "rr-username-unparsable"
+        assert "sip:a@b@192.0.2.9 cannot be parsed" in res.steps[-1].text
+    else:
+        assert res.rc == 1
+        assert len(ctx.record_routes) == 1
+
+
 def test_double_record_route_between_sockets_R02() -> None:  # noqa: N802
     ctx, (res,) = rr_run("record_route()", send_socket="udp:127.0.0.2:5060")
     assert res.added == (
