@@ -400,13 +400,43 @@ def _same_flow_source(ctx: Context, flow: Flow) -> bool:
     return same_ip(src[0], flow.remote_ip) and src[1] == flow.remote_port
 
 
+def sn_lookup_refused(uri: SipUri, proxy: Proxy) -> str | None:
+    """Why looking for ``sn`` in a Route URI's parameters fails, or None.
+
+    With ``sockname_mode=1`` Kamailio 5.6.3 reads the parameters again to find ``sn``, and
+    that reading fails on three things seen on runs (RL-SN-*): a ``name=`` with an empty or
+    blank value before another parameter (``;x=;lr``; ``;x=`` last passes), a first
+    parameter that starts with a blank or a tab (``sip:h; lr;sn=s2``; later ones may), and a
+    last parameter of blanks only (``;lr; >``; an empty last one, ``;lr;``, passes).  Then no
+    socket is forced at all, not even the one the Route's address names.  A URI Kamailio
+    reads as a telephone URI (``user=phone``) shows the lookup no parameters: no ``sn``, and
+    nothing to fail on (RL-SN-80 to -87).
+    """
+    if not proxy.rr.sockname_mode or not uri.params or uri.reads_as_tel:
+        return None
+    params = uri.params
+    if params[0][0][:1] in (" ", "\t"):
+        return f"the first parameter {params[0][0]!r} starts with a blank"
+    for name, value in params[:-1]:
+        if value is not None and not value.strip(" \t"):
+            return f"'{name}=' has no value before the next parameter"
+    last, value = params[-1]
+    if value is None and last and not last.strip(" \t"):
+        return "the last parameter is only blanks"
+    return None
+
+
 def force_socket_for(uri: SipUri, proxy: Proxy) -> Socket | None:
     """The socket ``rr_do_force_send_socket`` picks for a Route URI (spec 3.9)."""
-    if proxy.rr.sockname_mode:
+    if sn_lookup_refused(uri, proxy) is not None:
+        return None
+    if proxy.rr.sockname_mode and not uri.reads_as_tel:
         sn = uri.param("sn")
         if sn:
+            # Socket names match in any case: sn=S2 names the socket "s2" (seen on 5.6.3).
+            wanted = sn.lower()
             for s in proxy.listen:
-                if s.name == sn:
+                if s.name is not None and s.name.lower() == wanted:
                     return s
     proto = _transport(uri)
     port = uri.port
@@ -834,12 +864,20 @@ def _after_loose(
     is_r2 = bool(rr.enable_double_rr) and _is_r2(e1)
     if rr.force_send_socket and not use_ob and not is_r2:
         sock = force_socket_for(e1, ctx.proxy)
+        refused = sn_lookup_refused(e1, ctx.proxy)
         if sock is not None:
             fs = sock
             st.add(
                 "force-send-socket",
                 f"modparam force_send_socket=1: the request will leave from {sock}, the socket "
                 f"named by {e1_text}.",
+            )
+        elif refused is not None:
+            st.add(
+                "sn-params-refused",
+                f"force_send_socket=1 and sockname_mode=1, but Kamailio's parameter parser "
+                f"refuses the parameters of {e1_text} ({refused}) while looking for sn: no "
+                "socket is forced.",
             )
     deleted = ctx.deleted | {pos}
 
@@ -944,6 +982,12 @@ def _after_loose(
                     "r2-force-socket",
                     f"The request will leave from {sock}, the socket named by {e2_text} "
                     "(always done for an r2 pair, even with force_send_socket=0).",
+                )
+            elif (refused := sn_lookup_refused(e2, ctx.proxy)) is not None:
+                st.add(
+                    "sn-params-refused",
+                    f"sockname_mode=1, but Kamailio's parameter parser refuses the parameters "
+                    f"of {e2_text} ({refused}) while looking for sn: no socket is forced.",
                 )
             else:
                 st.add(
@@ -1435,7 +1479,12 @@ def _rr_ftag(ctx: Context, *, direction_aware: bool) -> str | None:
     return ctx.request.tag("From") or None
 
 
-def _rr_address(sock: Socket, *, send_side: bool) -> str:
+def _rr_address(sock: Socket, *, send_side: bool, sockname: bool = False) -> str:
+    """The host part of record_route()'s value for a socket: its advertised address or its
+    own, the port when it is not 5060 (an advertised one always on the sending side),
+    ``;transport=`` for a socket that is not UDP, and with ``sockname`` (``sockname_mode=1``)
+    ``;sn=<name>`` for a named socket, right there, before ``r2`` and ``lr`` (seen on 5.6.3,
+    RL-SOCK-*)."""
     host = sock.advertise_host or sock.host
     if sock.advertise_port is not None:
         port = sock.advertise_port
@@ -1447,6 +1496,8 @@ def _rr_address(sock: Socket, *, send_side: bool) -> str:
     if sock.proto != "udp":
         proto = "ws" if sock.proto in ("ws", "wss") else sock.proto
         text += f";transport={proto}"
+    if sockname and sock.name:
+        text += f";sn={sock.name}"
     return text
 
 
@@ -1488,7 +1539,8 @@ def record_route(ctx: Context, params: str = "") -> tuple[Context, RrResult]:
     def value(sock: Socket, send_side: bool) -> str:
         userpart = f"{user}@" if user else ""
         r2 = ";r2=on" if double else ""
-        return f"<{scheme}:{userpart}{_rr_address(sock, send_side=send_side)}{r2}{lr}{tail}>"
+        address = _rr_address(sock, send_side=send_side, sockname=bool(rr.sockname_mode))
+        return f"<{scheme}:{userpart}{address}{r2}{lr}{tail}>"
 
     added: tuple[str, ...] = (
         (value(snd, True), value(rcv, False)) if double else (value(rcv, False),)

@@ -88,8 +88,20 @@ PROXIES: dict[str, dict[str, Any]] = {
             "force_no_outbound_flag": 2,
         },
     },
+    # Named sockets, one advertised: record_route() adds ;sn=, loose_route() forces the
+    # socket an sn names (sockname_mode=1, force_send_socket=1).
+    "named": {
+        "listen": [
+            "udp:127.0.0.1:5060 advertise 203.0.113.5:5080 name s1",
+            "udp:127.0.0.1:5062 name s2",
+            "udp:[::1]:5060 name s6",
+        ],
+        "aliases": ["proxy.example.com"],
+        "modparams": {**_DEFAULT_RR, "sockname_mode": 1, "force_send_socket": 1},
+    },
 }
-GENERAL_PROXY_WEIGHTS = {"multi": 5, "single-rr": 2, "port5080": 2, "outbound": 1}
+GENERAL_PROXY_WEIGHTS = {"multi": 5, "single-rr": 2, "port5080": 2, "outbound": 1, "named": 1}
+SOCKET_NAMES = ["s1", "s2", "s6", "S2", "nosuch", ""]
 
 SOURCES_V4 = [f"udp:127.0.0.1:{port}" for port in range(25070, 25074)]
 SOURCES_V6 = [f"udp:[::1]:{port}" for port in range(25070, 25074)]
@@ -120,9 +132,10 @@ METHODS_INITIAL = ["INVITE", "MESSAGE", "OPTIONS", "SUBSCRIBE", "REGISTER", "PUB
 
 @dataclass(frozen=True, slots=True)
 class Listen:
-    text: str  # udp:127.0.0.1:5060
+    text: str  # udp:127.0.0.1:5060, without advertise or name
     host: str  # 127.0.0.1 or [::1]
     port: int
+    name: str | None = None
 
     @property
     def ipv6(self) -> bool:
@@ -131,10 +144,13 @@ class Listen:
 
 def listens(proxy: dict[str, Any]) -> list[Listen]:
     out = []
-    for text in proxy["listen"]:
+    for spec in proxy["listen"]:
+        words = spec.split()
+        text = words[0]
         _, rest = text.split(":", 1)
         host, port = rest.rsplit(":", 1)
-        out.append(Listen(text, host, int(port)))
+        name = words[words.index("name") + 1] if "name" in words else None
+        out.append(Listen(text, host, int(port), name))
     return out
 
 
@@ -364,7 +380,10 @@ def _foreign_entry(rng: random.Random, tags: Tags, loose: bool | None = None) ->
 
 def _own_entry(rng: random.Random, proxy: dict[str, Any], tags: Tags, *, r2: bool = False) -> str:
     hostport, _ = own_hostport(rng, proxy)
-    return name_addr(rng, build_uri(rng, hostport, route_params(rng, tags, r2=r2, loose=True)))
+    params = route_params(rng, tags, r2=r2, loose=True)
+    if any(sock.name for sock in listens(proxy)) and rng.random() < 0.6:
+        params.insert(rng.randint(0, len(params)), f"sn={rng.choice(SOCKET_NAMES)}")
+    return name_addr(rng, build_uri(rng, hostport, params))
 
 
 def _target_entry(rng: random.Random) -> str:
@@ -694,7 +713,7 @@ def flow_vector(rng: random.Random, number: int) -> dict[str, Any]:
         ),
         "source": source,
         "received_on": received.text,
-        "send_socket": received.text if rng.random() < 0.7 else rng.choice(proxy["listen"]),
+        "send_socket": received.text if rng.random() < 0.7 else rng.choice(listens(proxy)).text,
         "script": script,
     }
     if "record_route()" in script and rng.random() < 0.3:

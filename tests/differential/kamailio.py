@@ -118,6 +118,30 @@ class SockAddr:
         return f"{self.proto}:{host}:{self.port}"
 
 
+_LISTEN_OPTIONS = re.compile(
+    r"^(?P<socket>\S+)(?:\s+advertise\s+(?P<advertise>[A-Za-z0-9.-]+(?::\d+)?))?"
+    r'(?:\s+name\s+"?(?P<name>[A-Za-z0-9_.-]+)"?)?$'
+)
+
+
+def parse_listen(text: str) -> tuple[SockAddr, str]:
+    """A proxy's listen socket: the address, and the ``listen=`` line that makes Kamailio
+    listen on it, with ``advertise host[:port]`` and ``name NAME`` when the vector has them
+    (``udp:127.0.0.1:5060 advertise 203.0.113.5:5080 name s1``)."""
+    match = _LISTEN_OPTIONS.match(text.strip())
+    if match is None:
+        raise RecorderError(
+            f"bad listen socket {text!r}: want udp:IP:PORT [advertise H:P] [name N]"
+        )
+    addr = parse_sockaddr(match["socket"])
+    line = f"listen={addr}"
+    if match["advertise"]:
+        line += f" advertise {match['advertise']}"
+    if match["name"]:
+        line += f' name "{match["name"]}"'
+    return addr, line
+
+
 def parse_sockaddr(text: str) -> SockAddr:
     """Parse ``udp:127.0.0.1:5060`` / ``udp:[::1]:5060``; only loopback addresses are accepted."""
     match = _SOCKET_RE.match(text)
@@ -329,7 +353,8 @@ def render_cfg(
     prelude: str = PRELUDE_PARSE_HEADERS,
 ) -> str:
     """kamailio.cfg for one proxy configuration and the variants its requests need."""
-    listen = [parse_sockaddr(s) for s in proxy["listen"]]
+    listen_lines = [parse_listen(s) for s in proxy["listen"]]
+    listen = [addr for addr, _line in listen_lines]
     if any(s.proto != "udp" for s in listen):
         raise RecorderError("only udp listen sockets are supported")
     lines = [
@@ -356,7 +381,7 @@ def render_cfg(
         "dns_retr_no=1",
         "dns_servers_no=1",
     ]
-    lines += [f"listen={s}" for s in listen]
+    lines += [line for _addr, line in listen_lines]
     for alias in proxy.get("aliases", []):
         if not _ALIAS_RE.match(alias):
             raise RecorderError(f"bad alias {alias!r}")
@@ -580,7 +605,7 @@ class KamailioProcess:
     log_path: Path | None = None
 
     def start(self) -> None:
-        listen = [parse_sockaddr(s) for s in self.proxy["listen"]]
+        listen = [parse_listen(s)[0] for s in self.proxy["listen"]]
         busy = [str(s) for s in listen if not _port_is_free(s)]
         if busy:
             raise RecorderError(
@@ -657,7 +682,7 @@ class KamailioProcess:
         ).encode()
 
     def _control_target(self) -> SockAddr:
-        listen = [parse_sockaddr(s) for s in self.proxy["listen"]]
+        listen = [parse_listen(s)[0] for s in self.proxy["listen"]]
         for addr in listen:
             if addr.family == self.control.family:
                 return addr
@@ -850,7 +875,7 @@ class Recorder:
         if not variants:
             return [c for c in chosen if isinstance(c, Recording)]
         proxy = vectors[0]["proxy"]
-        listen_families = {parse_sockaddr(s).family for s in proxy["listen"]}
+        listen_families = {parse_listen(s)[0].family for s in proxy["listen"]}
         control = self.control4 if socket.AF_INET in listen_families else self.control6
         if control is None:
             return [

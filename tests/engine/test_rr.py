@@ -1652,3 +1652,45 @@ def test_after_an_empty_parameter_maddr_is_found_but_lr_is_not() -> None:
     assert (res.rc, ctx.ruri, res.appended) == (1, "sip:10.0.0.9", f"<{BOB}>")
     ctx, (res,) = run([f"{SELF}, <sip:p2.example.org;;lr>"])
     assert (ctx.ruri, res.appended) == ("sip:p2.example.org;;lr", f"<{BOB}>")
+
+
+# --------------------------------------------------------------------------
+# named sockets (sockname_mode), seen on 5.6.3: RL-SOCK-*, RL-SN-*
+
+NAMED = Proxy.build(
+    listen=["udp:127.0.0.1:5060 name s1", "udp:127.0.0.1:5062 name s2"],
+    modparams={"sockname_mode": 1, "force_send_socket": 1},
+)
+
+
+def test_record_route_names_the_socket_before_r2_and_lr_SOCK03() -> None:  # noqa: N802
+    _ctx, (res,) = run_script(
+        start(request([], in_dialog=False), NAMED, send_socket="udp:127.0.0.1:5062"),
+        parse_script("record_route()"),
+    )
+    assert res.added == (
+        "<sip:127.0.0.1:5062;sn=s2;r2=on;lr;ftag=f-caller>",
+        "<sip:127.0.0.1;sn=s1;r2=on;lr;ftag=f-caller>",
+    )
+
+
+@pytest.mark.parametrize(
+    ("route", "forced"),
+    [
+        ("<sip:127.0.0.1;lr;sn=S2>", "udp:127.0.0.1:5062"),  # any case, SOCK-14 and G0123
+        ("<sip:127.0.0.1;lr;sn=nosuch>", "udp:127.0.0.1:5060"),  # the address then, SN-06
+        ("<sip:127.0.0.1;lr;sn=>", "udp:127.0.0.1:5060"),  # empty and last passes, SN-02
+        ("<sip:127.0.0.1;sn=;lr>", None),  # empty before another parameter, SN-01
+        ("<sip:127.0.0.1; lr;sn=s2>", None),  # a blank before the first parameter, SN-53
+        ("<sip:127.0.0.1;lr; ;sn=s2>", "udp:127.0.0.1:5062"),  # a blank one in the middle, SN-66
+        ("<sip:127.0.0.1;lr;sn=s2; >", None),  # a blank one last, SN-58
+    ],
+)
+def test_the_sn_lookup_and_when_it_fails(route: str, forced: str | None) -> None:
+    ctx, res = loose_route(start(request([route, "<sip:p9.example.org;lr>"]), NAMED))
+    assert res.rc == 1
+    assert (None if ctx.fs is None else str(ctx.fs)) == forced
+    refused = [s for s in res.steps if s.rule == "sn-params-refused"]
+    assert bool(refused) == (forced is None)
+    if refused:
+        assert "no socket is forced" in refused[0].text
