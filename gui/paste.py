@@ -130,6 +130,8 @@ def outcome_html(run: VectorRun, pasted: PastedRequest) -> str:
 
 
 NEXT_REQUEST_LINK = "routelab:next-request"
+OUTCOME_HEADING = "<b>What loose_route() does with it</b>"
+RESPONSE_HEADING = "<b>What this response sets up</b>"
 
 
 def response_html(reading: ResponseReading) -> str:
@@ -279,7 +281,8 @@ class PasteDialog(QDialog):
         lay = QVBoxLayout(right)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(box)
-        lay.addWidget(QLabel("<b>What loose_route() does with it</b>"))
+        self.outcome_heading = QLabel(OUTCOME_HEADING)
+        lay.addWidget(self.outcome_heading)
         lay.addWidget(self.outcome, 1)
         split = QSplitter()
         split.addWidget(left)
@@ -346,6 +349,7 @@ class PasteDialog(QDialog):
         self.open_button.setEnabled(False)
         self.editor.setExtraSelections([])
         self.reading = None
+        self.outcome_heading.setText(OUTCOME_HEADING)
         try:
             pasted = read_pasted_message(self.editor.toPlainText())
         except SipParseError as exc:
@@ -436,6 +440,7 @@ class PasteDialog(QDialog):
             parts.append(html.escape(cleaned[:1].upper() + cleaned[1:]) + ".")
         self.status.setText(" ".join(parts))
         self.guess_label.setText("A response reaches no loose_route().")
+        self.outcome_heading.setText(RESPONSE_HEADING)
         self.outcome.setHtml(response_html(self.reading))
 
     @Slot(QUrl)

@@ -199,6 +199,7 @@ def test_a_response_shows_the_route_sets_and_leads_on_to_the_callers_bye(
     assert dialog.run is None
     assert not dialog.open_button.isEnabled()
     assert "Read the response SIP/2.0 200 OK." in dialog.status.text()
+    assert "What this response sets up" in dialog.outcome_heading.text()
     shown = dialog.outcome.toPlainText()
     assert "A response: no loose_route()" in shown
     assert "caller's route set" in shown
@@ -208,6 +209,7 @@ def test_a_response_shows_the_route_sets_and_leads_on_to_the_callers_bye(
     # at the first proxy, 192.0.2.1, guessed from the BYE's top Route.
     dialog._on_outcome_link(QUrl("routelab:next-request"))
     assert dialog.editor.toPlainText().startswith("BYE sip:bob@192.0.2.20:5062 SIP/2.0")
+    assert "What loose_route() does with it" in dialog.outcome_heading.text()
     assert dialog.run is not None
     assert dialog.run.fields["rc"] == 1
     assert dialog.run.fields["du"] == "sip:192.0.2.2;lr"
