@@ -88,6 +88,14 @@ def _proxy(rng: random.Random, number: int, last: bool) -> dict[str, Any]:
         # Known by a name (the name table, an /etc/hosts line when played), which it also
         # advertises in its Record-Route and Via.
         proxy["listen"][0] += f" advertise p{number}.example.net"
+    if rng.random() < 0.15:
+        # Named sockets: with sockname_mode=1 its Record-Route carries ;sn=<name>, and with
+        # force_send_socket=1 the in-dialog requests leave from the socket it names.
+        proxy["listen"] = [
+            f'{text} name "p{number}{"abcd"[i]}"' for i, text in enumerate(proxy["listen"])
+        ]
+        if rng.random() < 0.8:
+            proxy.setdefault("rr", {})["sockname_mode"] = 1
     if not last and rng.random() < 0.12:
         # An RFC 2543 strict router (played by the harness from the trace): one UDP socket,
         # Record-Route without lr, Routes moved into the R-URI.
@@ -232,7 +240,9 @@ def _first(proxy: dict[str, Any]) -> tuple[str, int]:
 
 def _advertised(proxy: dict[str, Any]) -> str | None:
     words = proxy["listen"][0].split()
-    return words[2] if len(words) > 2 else None
+    if "advertise" in words[:-1]:
+        return words[words.index("advertise") + 1]
+    return None
 
 
 def scenarios(seed: int, count: int) -> list[dict[str, Any]]:
