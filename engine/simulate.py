@@ -219,9 +219,20 @@ def _proxy_socket(node: ProxyNode, proto: str, port: int, host: str | None) -> S
     return None
 
 
-def _send_socket(node: ProxyNode, dest: Socket) -> Socket | None:
-    """The socket Kamailio sends from without a forced socket: the first one listed with the
-    destination's protocol and address family (mhomed=0)."""
+def _send_socket(node: ProxyNode, dest: Socket, arrived: Socket | None = None) -> Socket | None:
+    """The socket Kamailio sends from without a forced socket (mhomed=0): for UDP the socket
+    the request arrived on, when the destination has its address family (each UDP socket has
+    its own receiving process; seen on 5.6.3, chain check named-sockets-between-two-networks),
+    else the first one listed with the destination's protocol and family."""
+    if arrived is not None and arrived.proto == "udp" == dest.proto:
+        for s in node.listen:
+            if (
+                s.proto == "udp"
+                and s.port == arrived.port
+                and same_ip(s.host, arrived.host)
+                and s.is_ipv6 == _is_v6(dest.host)
+            ):
+                return s
     for s in node.listen:
         if s.proto == dest.proto and s.is_ipv6 == _is_v6(dest.host):
             return s
@@ -1068,12 +1079,12 @@ class _Run:
                 hop = _strict_router(node, request, arrived)
             else:
                 hop = self.scripts[element].run(request, arrived, arrived, str(src))
-            result = self.next_hop(element, node, hop)
+            result = self.next_hop(element, node, hop, arrived)
             if isinstance(result, tuple) and result[1] != arrived and hop.record_routed:
                 # record_route() builds the sending side's value from the socket the request
                 # really leaves from: run the script again with that socket (it is pure).
                 hop = self.scripts[element].run(request, arrived, result[1], str(src))
-                result = self.next_hop(element, node, hop)
+                result = self.next_hop(element, node, hop, arrived)
         except EngineError as exc:  # pragma: no cover - a valid scenario does not get here
             self.add(
                 **common,
@@ -1224,7 +1235,7 @@ class _Run:
         return out, dest, sock
 
     def next_hop(
-        self, element: str, node: ProxyNode, hop: _Hop
+        self, element: str, node: ProxyNode, hop: _Hop, arrived: Socket | None = None
     ) -> tuple[Endpoint, Socket, str | None] | _Nowhere:
         """Where the request goes and the socket it leaves from (with a note when that is not
         the forced socket), or why it cannot go on."""
@@ -1259,7 +1270,7 @@ class _Run:
                 f"the forced socket {hop.fs} {why}: Kamailio ignores it (it logs a mismatch "
                 "warning)"
             )
-        sock = _send_socket(node, dest.socket)
+        sock = _send_socket(node, dest.socket, arrived)
         if sock is None:
             family = "IPv6" if _is_v6(dest.socket.host) else "IPv4"
             cannot = f"{element} has no {dest.socket.proto} {family} socket to reach {dest.socket}"

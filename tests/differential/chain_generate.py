@@ -114,6 +114,11 @@ def scenario(rng: random.Random, number: int) -> dict[str, Any]:
     for here, there in itertools.pairwise(proxies):
         host, port = _first(there)
         host = _advertised(there) or host
+        others = [s.split()[0] for s in there["listen"][1:] if s.startswith("udp:1")]
+        if others and not _advertised(there) and rng.random() < 0.4:
+            # Sent to an IPv4 socket that is not the first: UDP leaves from the one it arrived on.
+            host, text_port = others[0].removeprefix("udp:").rsplit(":", 1)
+            port = int(text_port)
         here["forward_to"] = f"sip:{host}" + ("" if port == 5060 else f":{port}")
     bob_kind = rng.choice(["udp", "udp", "udp", "ipv6", "tcp"])
     last = proxies[-1]
