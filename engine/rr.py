@@ -400,6 +400,22 @@ def _same_flow_source(ctx: Context, flow: Flow) -> bool:
     return same_ip(src[0], flow.remote_ip) and src[1] == flow.remote_port
 
 
+def _sn_params(uri: SipUri) -> tuple[tuple[str, str | None], ...]:
+    """The parameters the ``sn`` lookup reads: up to a comma, where that reading stops as at
+    the end of a header's parameters (``;lr, <sip:h;sn=s2`` shows it ``lr`` only; seen on
+    5.6.3, differential seed 191)."""
+    out: list[tuple[str, str | None]] = []
+    for name, value in uri.params:
+        if "," in name:
+            out.append((name.split(",", 1)[0], None))
+            break
+        if value is not None and "," in value:
+            out.append((name, value.split(",", 1)[0]))
+            break
+        out.append((name, value))
+    return tuple(out)
+
+
 def sn_lookup_refused(uri: SipUri, proxy: Proxy) -> str | None:
     """Why looking for ``sn`` in a Route URI's parameters fails, or None.
 
@@ -410,11 +426,13 @@ def sn_lookup_refused(uri: SipUri, proxy: Proxy) -> str | None:
     last parameter of blanks only (``;lr; >``; an empty last one, ``;lr;``, passes).  Then no
     socket is forced at all, not even the one the Route's address names.  A URI Kamailio
     reads as a telephone URI (``user=phone``) shows the lookup no parameters: no ``sn``, and
-    nothing to fail on (RL-SN-80 to -87).
+    nothing to fail on (RL-SN-80 to -87).  The reading stops at a comma (:func:`_sn_params`).
     """
-    if not proxy.rr.sockname_mode or not uri.params or uri.reads_as_tel:
+    if not proxy.rr.sockname_mode or uri.reads_as_tel:
         return None
-    params = uri.params
+    params = _sn_params(uri)
+    if not params:
+        return None
     if params[0][0][:1] in (" ", "\t"):
         return f"the first parameter {params[0][0]!r} starts with a blank"
     for name, value in params[:-1]:
@@ -431,7 +449,15 @@ def force_socket_for(uri: SipUri, proxy: Proxy) -> Socket | None:
     if sn_lookup_refused(uri, proxy) is not None:
         return None
     if proxy.rr.sockname_mode and not uri.reads_as_tel:
-        sn = uri.param("sn")
+        # The first sn, as SipUri.param() reads one, among the parameters the lookup reads.
+        sn = next(
+            (
+                "" if v is None else v.strip()
+                for n, v in _sn_params(uri)
+                if n.strip().lower() == "sn"
+            ),
+            None,
+        )
         if sn:
             # Socket names match in any case: sn=S2 names the socket "s2" (seen on 5.6.3).
             wanted = sn.lower()

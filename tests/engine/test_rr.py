@@ -1684,6 +1684,9 @@ def test_record_route_names_the_socket_before_r2_and_lr_SOCK03() -> None:  # noq
         ("<sip:127.0.0.1; lr;sn=s2>", None),  # a blank before the first parameter, SN-53
         ("<sip:127.0.0.1;lr; ;sn=s2>", "udp:127.0.0.1:5062"),  # a blank one in the middle, SN-66
         ("<sip:127.0.0.1;lr;sn=s2; >", None),  # a blank one last, SN-58
+        ("<sip:127.0.0.1;lr,y;x=;sn=s2>", "udp:127.0.0.1:5060"),  # read up to a comma, SN-93
+        ("<sip:127.0.0.1;sn=s2,x;lr>", "udp:127.0.0.1:5062"),  # SN-92
+        ("<sip:127.0.0.1;user=phone;sn=s2;lr>", "udp:127.0.0.1:5060"),  # a tel URI, SN-81
     ],
 )
 def test_the_sn_lookup_and_when_it_fails(route: str, forced: str | None) -> None:
