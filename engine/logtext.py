@@ -24,6 +24,8 @@ order, each only where it is unmistakable:
    ends at its closing quote, and a body ends where its Content-Length says;
 3. free words before the request line on its own line (Kamailio's ``INFO: <script>:`` and
    the script's text): a request line is the last three words of its line, the version last.
+   A line that only names the request before the message itself is skipped (``tcpdump -A``
+   prints a summary, then the packet's header bytes run into the request line).
 
 >>> c = clean("Nov 29 10:00:01 pbx kamailio[812]: INFO: <script>: got BYE sip:b@x SIP/2.0"
 ...           "#015#012To: <sip:b@x>;tag=9#015#012#015#012")
@@ -69,10 +71,10 @@ _INDENT = re.compile(r"[ \t]+")
 _START = re.compile(r"[A-Za-z][A-Za-z0-9.!%*_+`'~-]* \S+ SIP/\d+\.\d+\Z")
 _STATUS = re.compile(r"SIP/\d+\.\d+ \d{3}(?: .*)?\Z")
 # A request line at the end of a line, after free words (a log's own): the last three
-# words, the method not glued to a word before it (a quote before it is the log's).
-_START_AT_END = re.compile(
-    r"(?<![A-Za-z0-9.!%*_+~-])[A-Za-z][A-Za-z0-9.!%*_+`'~-]* \S+ SIP/\d+\.\d+\Z"
-)
+# words, the method a word of letters, digits, '-' and '_' not glued to one before it (what
+# stands before it -- a quote, a colon, tcpdump's dots for bytes it cannot print -- is the
+# log's).
+_START_AT_END = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z][A-Za-z0-9_-]* \S+ SIP/\d+\.\d+\Z")
 # A status line after free words (read only to say "this is a response").
 _STATUS_AFTER = re.compile(r"(?<!\S)SIP/\d+\.\d+ \d{3}(?: |\Z)")
 
@@ -403,7 +405,39 @@ def _first_start(lines: list[str], *, free: bool) -> _Found | None:
         if line.strip():
             found = _read_prefix(line, i, free)
             if found is not None:
-                return found
+                if free:
+                    return _repeated(lines, found) or found
+                return _after_summary(lines, found) or found
+    return None
+
+
+def _after_summary(lines: list[str], found: _Found) -> _Found | None:
+    """``found`` read again when a line just before it names a request line that it ends
+    in: tcpdump -A prints the packet's header bytes, the printable ones among dots, run into
+    the request line, and "E..sv..BYE" would pass for a method (RFC 3261 allows '.' in one).
+    """
+    line = lines[found.index]
+    for i in range(found.index - 1, max(found.index - 3, -1), -1):
+        before = _read_prefix(lines[i], i, free=True) if lines[i].strip() else None
+        if before is None:
+            continue
+        named = lines[i][before.length :].strip()
+        end = len(line.rstrip(" \t"))
+        if len(named) < end - found.length and line.rstrip(" \t").endswith(named):
+            return _Found(found.index, Prefix(), end - len(named), line[: end - len(named)])
+    return None
+
+
+def _repeated(lines: list[str], found: _Found) -> _Found | None:
+    """The next line when it ends in the same request line: a log line that names the
+    request before the message itself (tcpdump -A: "IP a > b: SIP: BYE sip:... SIP/2.0",
+    then the packet's bytes, the request line after its headers' unprintable ones)."""
+    first = lines[found.index][found.length :].strip()
+    for j in range(found.index + 1, min(found.index + 3, len(lines))):
+        if lines[j].rstrip(" \t").endswith(first):
+            again = _read_prefix(lines[j], j, free=True)
+            if again is not None and lines[j][again.length :].strip() == first:
+                return again
     return None
 
 

@@ -447,3 +447,41 @@ def test_a_wireshark_request_line_at_the_end_of_the_text() -> None:
     assert cleaned.form == WIRESHARK
     assert cleaned.text == "BYE sip:b@x SIP/2.0"
     assert cleaned.user_position(1, 1) == (2, 19)
+
+
+# --------------------------------------------------------------------------
+# tcpdump -A: a summary line naming the request, then the packet's bytes as text
+
+
+def _tcpdump(message_lines: list[str], header_bytes: str) -> str:
+    """tcpdump -A: the summary, the IP and UDP header bytes (unprintable ones as '.')
+    running into the request line, the other lines (CRs not printed), then the next packet."""
+    summary = f"10:00:01.123456 IP 192.0.2.10.5060 > 192.0.2.1.5060: SIP: {message_lines[0]}"
+    rest = "\n".join(message_lines[1:])
+    return (
+        f"{summary}\n{header_bytes}{message_lines[0]}\n{rest}\n\n"
+        "10:00:01.124001 IP 192.0.2.1.5060 > 192.0.2.10.5060: SIP: SIP/2.0 200 OK\n"
+        "E....@.@.........SIP/2.0 200 OK\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "header_bytes",
+    ["E..Q..@.@..............................", "E..Q..@.@...\n.............-.....", "E..sv.."],
+    ids=["one-line", "a-newline-byte-in-the-headers", "short"],
+)
+def test_tcpdump_ascii_output_reads_as_the_plain_message(header_bytes: str) -> None:
+    text = _tcpdump(BYE, header_bytes)
+    pasted = read_pasted(text)
+    assert pasted.request.method == "BYE"
+    assert pasted.request.headers == PLAIN.headers
+    assert pasted.clean.skipped >= 1  # the summary line
+    assert_maps_back(pasted.clean, text)
+
+
+def test_a_log_line_naming_the_request_before_it_is_skipped() -> None:
+    text = "got request: BYE sip:bob@192.0.2.20 SIP/2.0\n" + "\n".join(BYE) + "\n\n"
+    pasted = read_pasted(text)
+    assert pasted.request == PLAIN
+    assert pasted.clean.skipped == 1
+    assert pasted.clean.lead == ""
