@@ -64,8 +64,10 @@ if TYPE_CHECKING:
 
 DELAY_MS = 150
 PLACEHOLDER = (
-    "Paste a SIP request here: from a capture, a log (time stamps and syslog prefixes are "
-    "removed) or an email ('> ' quoting is removed).\n\n"
+    "Paste a SIP request here: from a capture (Wireshark's packet details, tcpdump -A, "
+    "sngrep), a log (time stamps and syslog prefixes are removed; a message logged on one "
+    "line with #015#012 or \\r\\n is split) or an email ('> ' quoting is removed). A "
+    "response shows the route sets it sets up.\n\n"
     "BYE sip:bob@192.0.2.20 SIP/2.0\n"
     "To: <sip:bob@biloxi.example.com>;tag=8321234356\n"
     "From: <sip:alice@atlanta.example.com>;tag=9fxced76sl\n"
@@ -269,9 +271,8 @@ class PasteDialog(QDialog):
         lay = QVBoxLayout(left)
         lay.setContentsMargins(0, 0, 0, 0)
         heading = QLabel(
-            "<b>Request</b>: paste it as it was captured, logged or mailed; time stamps, "
-            "syslog prefixes and '&gt;' quoting are removed, and a message logged on one line "
-            "(#015#012 or \\r\\n) or copied from Wireshark's packet details is read too."
+            "<b>Request</b>: paste it as it was captured, logged or mailed; what is not part "
+            "of the message is left out, and the line below says what."
         )
         heading.setWordWrap(True)
         lay.addWidget(heading)
