@@ -428,42 +428,40 @@ def sn_lookup_refused(uri: SipUri, proxy: Proxy) -> str | None:
     reads as a telephone URI (``user=phone``) shows the lookup no parameters: no ``sn``, and
     nothing to fail on (RL-SN-80 to -87).  The reading stops at a comma (:func:`_sn_params`).
     """
+    return _sn_lookup(uri, proxy)[0]
+
+
+def _sn_lookup(uri: SipUri, proxy: Proxy) -> tuple[str | None, str]:
+    """The sn lookup of a Route URI: why it fails (None when it does not), and the first
+    ``sn`` value it reads, as :meth:`SipUri.param` reads one (``""`` for none)."""
     if not proxy.rr.sockname_mode or uri.reads_as_tel:
-        return None
+        return None, ""
     params = _sn_params(uri)
     if not params:
-        return None
+        return None, ""
     if params[0][0][:1] in (" ", "\t"):
-        return f"the first parameter {params[0][0]!r} starts with a blank"
+        return f"the first parameter {params[0][0]!r} starts with a blank", ""
     for name, value in params[:-1]:
         if value is not None and not value.strip(" \t"):
-            return f"'{name}=' has no value before the next parameter"
+            return f"'{name}=' has no value before the next parameter", ""
     last, value = params[-1]
     if value is None and last and not last.strip(" \t"):
-        return "the last parameter is only blanks"
-    return None
+        return "the last parameter is only blanks", ""
+    sn = next((v or "" for n, v in params if n.strip().lower() == "sn"), "")
+    return None, sn.strip()
 
 
 def force_socket_for(uri: SipUri, proxy: Proxy) -> Socket | None:
     """The socket ``rr_do_force_send_socket`` picks for a Route URI (spec 3.9)."""
-    if sn_lookup_refused(uri, proxy) is not None:
+    refused, sn = _sn_lookup(uri, proxy)
+    if refused is not None:
         return None
-    if proxy.rr.sockname_mode and not uri.reads_as_tel:
-        # The first sn, as SipUri.param() reads one, among the parameters the lookup reads.
-        sn = next(
-            (
-                "" if v is None else v.strip()
-                for n, v in _sn_params(uri)
-                if n.strip().lower() == "sn"
-            ),
-            None,
-        )
-        if sn:
-            # Socket names match in any case: sn=S2 names the socket "s2" (seen on 5.6.3).
-            wanted = sn.lower()
-            for s in proxy.listen:
-                if s.name is not None and s.name.lower() == wanted:
-                    return s
+    if sn:
+        # Socket names match in any case: sn=S2 names the socket "s2" (seen on 5.6.3).
+        wanted = sn.lower()
+        for s in proxy.listen:
+            if s.name is not None and s.name.lower() == wanted:
+                return s
     proto = _transport(uri)
     port = uri.port
     if port is None:
@@ -890,7 +888,6 @@ def _after_loose(
     is_r2 = bool(rr.enable_double_rr) and _is_r2(e1)
     if rr.force_send_socket and not use_ob and not is_r2:
         sock = force_socket_for(e1, ctx.proxy)
-        refused = sn_lookup_refused(e1, ctx.proxy)
         if sock is not None:
             fs = sock
             st.add(
@@ -898,7 +895,7 @@ def _after_loose(
                 f"modparam force_send_socket=1: the request will leave from {sock}, the socket "
                 f"named by {e1_text}.",
             )
-        elif refused is not None:
+        elif (refused := sn_lookup_refused(e1, ctx.proxy)) is not None:
             st.add(
                 "sn-params-refused",
                 f"force_send_socket=1 and sockname_mode=1, but Kamailio's parameter parser "
