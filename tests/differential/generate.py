@@ -136,6 +136,7 @@ class Listen:
     host: str  # 127.0.0.1 or [::1]
     port: int
     name: str | None = None
+    advertise: str | None = None  # host[:port]
 
     @property
     def ipv6(self) -> bool:
@@ -150,7 +151,8 @@ def listens(proxy: dict[str, Any]) -> list[Listen]:
         _, rest = text.split(":", 1)
         host, port = rest.rsplit(":", 1)
         name = words[words.index("name") + 1] if "name" in words else None
-        out.append(Listen(text, host, int(port), name))
+        advertise = words[words.index("advertise") + 1] if "advertise" in words else None
+        out.append(Listen(text, host, int(port), name, advertise))
     return out
 
 
@@ -200,6 +202,10 @@ def own_hostport(rng: random.Random, proxy: dict[str, Any]) -> tuple[str, str]:
         hostport = host if port is None else f"{host}:{port}"
         return hostport, "alias"
     sock = rng.choice(socks)
+    if sock.advertise and rng.random() < 0.4:
+        # The advertised address names the proxy too, with or without its port.
+        host = sock.advertise.partition(":")[0]
+        return (sock.advertise if rng.random() < 0.7 else host), "advertised"
     host = _ipv6_variant(rng, sock.host)
     if sock.port == 5060:
         hostport = host if rng.random() < 0.6 else f"{host}:5060"
