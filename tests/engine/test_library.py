@@ -244,6 +244,13 @@ def test_deny_preloaded_route_is_403() -> None:
                 "<sip:192.0.2.1;r2=on;lr;ftag=alice-tag>",
             ),
         ),
+        (
+            "named-sockets-sockname-mode",
+            (
+                "<sip:[2001:db8::1];sn=core;r2=on;lr;ftag=alice-tag>",
+                "<sip:192.0.2.1;sn=edge;r2=on;lr;ftag=alice-tag>",
+            ),
+        ),
     ],
 )
 def test_double_record_route_and_r2_pair_removal(name: str, rr: tuple[str, str]) -> None:
