@@ -100,6 +100,13 @@ PROXIES: dict[str, dict[str, Any]] = {
         "modparams": {**_DEFAULT_RR, "sockname_mode": 1, "force_send_socket": 1},
     },
 }
+# The outbound proxy again, its sockets named and one advertised: flow tokens name the real
+# socket, Record-Route values carry ;sn= (flow-token vectors only).
+PROXIES["outbound-named"] = {
+    **PROXIES["outbound"],
+    "listen": ["udp:127.0.0.1:5060 advertise 203.0.113.5:5080 name o4", "udp:[::1]:5060 name o6"],
+    "modparams": {**_DEFAULT_RR, "sockname_mode": 1, "force_send_socket": 1},
+}
 GENERAL_PROXY_WEIGHTS = {"multi": 5, "single-rr": 2, "port5080": 2, "outbound": 1, "named": 1}
 SOCKET_NAMES = ["s1", "s2", "s6", "S2", "nosuch", ""]
 
@@ -653,7 +660,7 @@ def _flow_user(rng: random.Random, flow: Flow) -> tuple[str, str]:
 
 
 def flow_vector(rng: random.Random, number: int) -> dict[str, Any]:
-    proxy = PROXIES["outbound"]
+    proxy = PROXIES["outbound" if rng.random() < 0.7 else "outbound-named"]
     flow = rng.choice(FLOWS)
     user, token_label = _flow_user(rng, flow)
     in_dialog = rng.random() < 0.7
