@@ -63,6 +63,7 @@ def _proxy(rng: random.Random, number: int, last: bool) -> dict[str, Any]:
         ("append_fromtag", (0, 1)),
         ("enable_double_rr", (0, 1, 2)),
         ("force_send_socket", (0, 1)),
+        ("add_username", (0, 1)),
     ):
         if rng.random() < 0.4:
             rr[name] = rng.choice(values)
