@@ -24,8 +24,12 @@ SIP messages by their Content-Length (several messages per segment, one message 
 segments).
 
 Text files: plain SIP messages separated by blank lines, sngrep's "save as text" format
-(``YYYY/MM/DD HH:MM:SS.uuuuuu SRC -> DST`` then the message) and the text files of Kamailio's
-sipdump module (``====================`` records with ``srcip``/``dstip``/``proto`` lines).
+(``YYYY/MM/DD HH:MM:SS.uuuuuu SRC -> DST`` then the message), the text files of Kamailio's
+sipdump module (``====================`` records with ``srcip``/``dstip``/``proto`` lines), and
+Wireshark's packet dissections as text (File > Export Packet Dissections > As Plain Text, or
+``tshark -V``: ``Frame N:`` blocks whose IP and transport lines give the addresses, whose
+``Epoch Time`` gives the time when the frame's details are shown, and whose SIP headers are
+read as the paste dialog reads them; the message bodies are not in that text).
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ import dpkt
 from dpkt import pcapng
 
 from engine.catalog import CapturedMessage, DialogCatalog, call_id_bytes, sip_offset
+from engine.logtext import WIRESHARK as WIRESHARK_FORM
+from engine.logtext import clean
 
 #: Progress callback: (bytes done, bytes in all).
 Progress = Callable[[int, int], None]
@@ -805,6 +811,8 @@ def _text_format(first: str) -> str:
         return "sipdump"
     if _SNGREP_HEADER.match(first):
         return "sngrep"
+    if _WIRESHARK_FRAME.match(first) or _WIRESHARK_LIST.match(first):
+        return "wireshark"
     return "plain"
 
 
@@ -838,6 +846,8 @@ def _text_records(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRe
         yield from _sipdump(chained(), summary)
     elif kind == "sngrep":
         yield from _sngrep(chained(), summary)
+    elif kind == "wireshark":
+        yield from _wireshark(chained(), summary)
     else:
         yield from _plain(chained(), summary)
 
@@ -919,6 +929,71 @@ def _sngrep(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]:
             data.append(line)
         elif line.strip():
             summary.skip(TEXT_NOT_SIP)
+    done = flush()
+    if done is not None:
+        yield done
+
+
+# Wireshark's text export: "Frame 12: 612 bytes on wire ...", or its packet list heading.
+_WIRESHARK_FRAME = re.compile(r"Frame (\d+): ")
+_WIRESHARK_LIST = re.compile(r"\s*No\.\s+Time\s+Source\s+Destination")
+_WIRESHARK_IP = re.compile(r"Internet Protocol Version [46], Src: (.+?), Dst: (.+?)\s*$")
+_WIRESHARK_PORTS = re.compile(
+    r"(User Datagram|Transmission Control|Stream Control Transmission) Protocol, "
+    r"Src Port: (\d+), Dst Port: (\d+)"
+)
+_WIRESHARK_EPOCH = re.compile(r"\s+Epoch (?:Arrival )?Time: (\d+(?:\.\d+)?) seconds")
+_WIRESHARK_PROTOCOLS = {"User Datagram": "udp", "Transmission Control": "tcp"}
+_WIRESHARK_PROTOCOLS["Stream Control Transmission"] = "sctp"
+WIRESHARK_NO_SIP = "Wireshark frames without a SIP message shown in them"
+WIRESHARK_SHORTENED = (
+    "Wireshark frames with a header line it shortened (export the packets as pcap instead)"
+)
+MAX_FRAME_LINES = 20_000  # a frame's text beyond this is not a SIP message any more
+
+
+def _wireshark_ip(value: str) -> str:
+    """An address as Wireshark shows it, the IP taken from "name (IP)" when names are on."""
+    named = re.search(r"\(([0-9A-Fa-f:.]+)\)\s*$", value)
+    return (named.group(1) if named else value).strip()
+
+
+def _wireshark(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]:
+    """Frames of Wireshark's packet dissections: each ``Frame N:`` block up to the next."""
+    number: int | None = None
+    block: list[str] = []
+
+    def flush() -> TextRecord | None:
+        if number is None:
+            return None
+        src = dst = proto = ""
+        when: float | None = None
+        for line in block:
+            if not src and (m := _WIRESHARK_IP.match(line)) is not None:
+                src, dst = _wireshark_ip(m.group(1)), _wireshark_ip(m.group(2))
+            elif not proto and (m := _WIRESHARK_PORTS.match(line)) is not None:
+                proto = _WIRESHARK_PROTOCOLS[m.group(1)]
+                src, dst = _address_text(src, m.group(2)), _address_text(dst, m.group(3))
+            elif when is None and (m := _WIRESHARK_EPOCH.match(line)) is not None:
+                when = float(m.group(1))
+        cleaned = clean("".join(block))
+        if cleaned.form != WIRESHARK_FORM:
+            summary.skip(WIRESHARK_NO_SIP)
+            return None
+        if cleaned.cut_short:
+            summary.skip(WIRESHARK_SHORTENED)
+            return None
+        return number, when, src, dst, proto, cleaned.text + "\r\n\r\n"
+
+    for line in lines:
+        m = _WIRESHARK_FRAME.match(line)
+        if m is not None:
+            done = flush()
+            if done is not None:
+                yield done
+            number, block = int(m.group(1)), [line]
+        elif number is not None and len(block) < MAX_FRAME_LINES:
+            block.append(line)
     done = flush()
     if done is not None:
         yield done

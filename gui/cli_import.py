@@ -45,10 +45,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="read a capture: list its dialogs, write one as a scenario, report differences",
         description=(
             "Read a capture (pcap, pcapng, or a text file of SIP messages: plain, sngrep, "
-            "Kamailio sipdump). --list prints one line per dialog (Call-ID first, "
-            "tab-separated); --call-id ID -o FILE writes that dialog as a scenario; --report "
-            "prints what the proxies did differently from what loose_route() says (exit "
-            "status 1 when there are differences)."
+            "Kamailio sipdump, Wireshark's dissections as text). --list prints one line per "
+            "dialog (Call-ID first, tab-separated); --call-id ID -o FILE writes that dialog "
+            "as a scenario; --report prints what the proxies did differently from what "
+            "loose_route() says (exit status 1 when there are differences)."
         ),
     )
     p.add_argument("capture", metavar="CAPTURE", help="a pcap, pcapng or text file")
