@@ -107,7 +107,27 @@ PROXIES["outbound-named"] = {
     "listen": ["udp:127.0.0.1:5060 advertise 203.0.113.5:5080 name o4", "udp:[::1]:5060 name o6"],
     "modparams": {**_DEFAULT_RR, "sockname_mode": 1, "force_send_socket": 1},
 }
-GENERAL_PROXY_WEIGHTS = {"multi": 5, "single-rr": 2, "port5080": 2, "outbound": 1, "named": 1}
+# The R-URI's user in the Record-Route (add_username), sips R-URIs record-routed as sip:
+# (ignore_sips), two Record-Route values always.
+PROXIES["username"] = {
+    "listen": ["udp:127.0.0.1:5060", "udp:127.0.0.1:5080"],
+    "aliases": ["proxy.example.com"],
+    "modparams": {
+        "enable_full_lr": 1,
+        "append_fromtag": 1,
+        "enable_double_rr": 2,
+        "add_username": 1,
+        "ignore_sips": 1,
+    },
+}
+GENERAL_PROXY_WEIGHTS = {
+    "multi": 5,
+    "single-rr": 2,
+    "port5080": 2,
+    "outbound": 1,
+    "named": 1,
+    "username": 1,
+}
 SOCKET_NAMES = ["s1", "s2", "s6", "S2", "nosuch", ""]
 
 SOURCES_V4 = [f"udp:127.0.0.1:{port}" for port in range(25070, 25074)]
