@@ -120,6 +120,19 @@ PROXIES["username"] = {
         "ignore_sips": 1,
     },
 }
+# TCP sockets beside the UDP ones (requests still arrive over UDP): double Record-Route
+# between UDP and TCP, sockets forced by a Route's transport=tcp, r2 pairs across transports.
+PROXIES["tcp"] = {
+    "listen": [
+        "udp:127.0.0.1:5060",
+        "tcp:127.0.0.1:5060",
+        "tcp:127.0.0.1:5070",
+        "udp:[::1]:5060",
+        "tcp:[::1]:5060",
+    ],
+    "aliases": ["proxy.example.com", "tcp:tcponly.example.com:5070"],
+    "modparams": {**_DEFAULT_RR, "force_send_socket": 1},
+}
 GENERAL_PROXY_WEIGHTS = {
     "multi": 5,
     "single-rr": 2,
@@ -127,6 +140,7 @@ GENERAL_PROXY_WEIGHTS = {
     "outbound": 1,
     "named": 1,
     "username": 1,
+    "tcp": 1,
 }
 SOCKET_NAMES = ["s1", "s2", "s6", "S2", "nosuch", ""]
 
@@ -516,7 +530,9 @@ def general_vector(rng: random.Random, number: int) -> dict[str, Any]:
     ruri, ruri_label = make_ruri(rng, proxy, route_set.pattern)
     method = rng.choice(METHODS_IN_DIALOG if in_dialog else METHODS_INITIAL)
     socks = listens(proxy)
-    received = rng.choice(socks) if rng.random() < 0.4 else socks[0]
+    # Requests arrive over UDP (the recorder sends them so); they may leave over TCP.
+    arrivals = [s for s in socks if s.text.startswith("udp:")]
+    received = rng.choice(arrivals) if rng.random() < 0.4 else arrivals[0]
     script = pick_script(rng)
     record = any(call.startswith("record_route") for call in script)
     send = rng.choice(socks) if record and rng.random() < 0.6 else received
