@@ -381,3 +381,31 @@ def tcp_stream_frames(
             send(h.src, h.dst, data)
         i += 1
     return frames
+
+
+def wireshark_frame(number: int, hop: Hop, *, epoch: bool, names: bool) -> str:
+    """One frame as Wireshark's "Export Packet Dissections > As Plain Text" writes it."""
+    src_ip, src_port = hop.src.rsplit(":", 1)
+    dst_ip, dst_port = hop.dst.rsplit(":", 1)
+    head, _, _body = hop.text.partition("\r\n\r\n")
+    start, *headers = head.split("\r\n")
+    kind = "Status-Line" if start.startswith("SIP/2.0") else "Request-Line"
+    v6 = src_ip.startswith("[")
+    shown_src = f"alice.example.com ({src_ip.strip('[]')})" if names else src_ip.strip("[]")
+    lines = [
+        f"Frame {number}: {len(hop.text) + 42} bytes on wire ({(len(hop.text) + 42) * 8} bits)",
+        "    Encapsulation type: Ethernet (1)",
+        *([f"    Epoch Time: 1700000000.{number:06d}000 seconds"] if epoch else []),
+        "    [Protocols in frame: eth:ethertype:ip:udp:sip]",
+        "Ethernet II, Src: 52:54:00:12:34:56, Dst: 52:54:00:65:43:21",
+        f"Internet Protocol Version {6 if v6 else 4}, Src: {shown_src}, Dst: {dst_ip.strip('[]')}",
+        "    0100 .... = Version: 4",
+        f"User Datagram Protocol, Src Port: {src_port}, Dst Port: {dst_port}",
+        f"Session Initiation Protocol ({start.split()[0]})",
+        f"    {kind}: {start}",
+        "        [Resent Packet: False]",
+        "    Message Header",
+        *(f"        {h}" for h in headers),
+        "",
+    ]
+    return "\n".join(lines) + "\n"

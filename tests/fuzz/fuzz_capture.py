@@ -43,6 +43,12 @@ def seed(folder: Path) -> None:
     cf.write_pcap(folder / "sll.pcap", cf.udp_frames(hops, "sll"), linktype=113)
     cf.write_pcapng(folder / "eth.pcapng", cf.udp_frames(hops))
     (folder / "text.txt").write_text("\r\n\r\n".join(h.text for h in hops), encoding="utf-8")
+    (folder / "wireshark.txt").write_text(
+        "".join(
+            cf.wireshark_frame(i + 1, h, epoch=True, names=i % 2 == 1) for i, h in enumerate(hops)
+        ),
+        encoding="utf-8",
+    )
 
 
 def main() -> None:

@@ -54,6 +54,7 @@ from tests.capture_factory import (
     trapezoid,
     udp,
     udp_frames,
+    wireshark_frame,
     write_pcap,
     write_pcapng,
     write_pcapng_interfaces,
@@ -516,34 +517,6 @@ def test_progress_and_cancel(tmp_path: Path) -> None:
         CaptureReader(path, cancelled=lambda: True).run(lambda *a: None)
 
 
-def _wireshark_frame(number: int, hop: Hop, *, epoch: bool, names: bool) -> str:
-    """One frame as Wireshark's "Export Packet Dissections > As Plain Text" writes it."""
-    src_ip, src_port = hop.src.rsplit(":", 1)
-    dst_ip, dst_port = hop.dst.rsplit(":", 1)
-    head, _, _body = hop.text.partition("\r\n\r\n")
-    start, *headers = head.split("\r\n")
-    kind = "Status-Line" if start.startswith("SIP/2.0") else "Request-Line"
-    v6 = src_ip.startswith("[")
-    shown_src = f"alice.example.com ({src_ip.strip('[]')})" if names else src_ip.strip("[]")
-    lines = [
-        f"Frame {number}: {len(hop.text) + 42} bytes on wire ({(len(hop.text) + 42) * 8} bits)",
-        "    Encapsulation type: Ethernet (1)",
-        *([f"    Epoch Time: 1700000000.{number:06d}000 seconds"] if epoch else []),
-        "    [Protocols in frame: eth:ethertype:ip:udp:sip]",
-        "Ethernet II, Src: 52:54:00:12:34:56, Dst: 52:54:00:65:43:21",
-        f"Internet Protocol Version {6 if v6 else 4}, Src: {shown_src}, Dst: {dst_ip.strip('[]')}",
-        "    0100 .... = Version: 4",
-        f"User Datagram Protocol, Src Port: {src_port}, Dst Port: {dst_port}",
-        f"Session Initiation Protocol ({start.split()[0]})",
-        f"    {kind}: {start}",
-        "        [Resent Packet: False]",
-        "    Message Header",
-        *(f"        {h}" for h in headers),
-        "",
-    ]
-    return "\n".join(lines) + "\n"
-
-
 @pytest.mark.parametrize(("epoch", "names"), [(True, False), (False, True)])
 def test_wireshark_text_export(tmp_path: Path, epoch: bool, names: bool) -> None:
     hops = trapezoid(1)[:8] + trapezoid(2, addresses=V6)[:3]
@@ -551,7 +524,7 @@ def test_wireshark_text_export(tmp_path: Path, epoch: bool, names: bool) -> None
         "No.     Time           Source                Destination           Protocol Length Info\n"
     )
     text = listing + "".join(
-        _wireshark_frame(i + 1, h, epoch=epoch, names=names) for i, h in enumerate(hops)
+        wireshark_frame(i + 1, h, epoch=epoch, names=names) for i, h in enumerate(hops)
     )
     text += (
         "Frame 99: 60 bytes on wire (480 bits)\nEthernet II, Src: a, Dst: b\n"
