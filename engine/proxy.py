@@ -291,11 +291,18 @@ class Proxy:
                     "force_no_outbound_flag", outbound.force_no_outbound_flag
                 ),
             )
+        rr = RrParams.from_mapping(modparams or {})
+        if rr.add_username and outbound is not None:
+            # rr_mod.c's mod_init: 'cannot use "add_username" with outbound' (seen on 5.6.3).
+            raise ConfigError(
+                "modparam add_username=1 cannot be used with the outbound module: Kamailio "
+                "5.6.3 refuses to start with both"
+            )
         return cls(
             name=name,
             listen=sockets,
             aliases=tuple(parse_alias(a) for a in aliases),
-            rr=RrParams.from_mapping(modparams or {}),
+            rr=rr,
             outbound=outbound,
         )
 

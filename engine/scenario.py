@@ -475,6 +475,14 @@ def _proxy(value: object, path: str) -> ProxyNode:
             _fail(where, f"not a host[:port][;params] address: {exc.what}")
         if uri.user is not None or uri.headers is not None:
             _fail(where, "give host[:port][;params] without scheme or user part")
+    rr = _rr(obj.get("rr", {}), obj.at("rr"))
+    outbound = _outbound(obj.get("outbound", None), obj.at("outbound"))
+    if rr.add_username and outbound is not None:
+        _fail(
+            f"{obj.at('rr')}.add_username",
+            "add_username=1 cannot be used with the outbound module: Kamailio 5.6.3 refuses "
+            "to start with both (rr: 'cannot use \"add_username\" with outbound')",
+        )
     forward = obj.get("forward_to", None)
     location: list[tuple[str, str]] = []
     for p, key, item in _mapping(obj.get("location", {}), obj.at("location")):
@@ -483,8 +491,8 @@ def _proxy(value: object, path: str) -> ProxyNode:
         name=name,
         listen=listen,
         aliases=tuple(_alias(v, p) for p, v in obj.items("aliases")),
-        rr=_rr(obj.get("rr", {}), obj.at("rr")),
-        outbound=_outbound(obj.get("outbound", None), obj.at("outbound")),
+        rr=rr,
+        outbound=outbound,
         profile=profile,
         loose_route_mode=obj.integer("loose_route_mode", 0, 0, 255),
         record_route_params=params,

@@ -121,6 +121,9 @@ def scenario(rng: random.Random, number: int) -> dict[str, Any]:
             host, text_port = others[0].removeprefix("udp:").rsplit(":", 1)
             port = int(text_port)
         here["forward_to"] = f"sip:{host}" + ("" if port == 5060 else f":{port}")
+        if f"tcp:{host}:{port}" in there["listen"] and rng.random() < 0.5:
+            # Proxy to proxy over TCP: which socket does the TCP arrival leave from?
+            here["forward_to"] += ";transport=tcp"
     bob_kind = rng.choice(["udp", "udp", "udp", "ipv6", "tcp"])
     last = proxies[-1]
     if bob_kind == "ipv6":

@@ -260,3 +260,11 @@ def test_outbound_flag_errors(flag: int) -> None:
     # Regression (fuzz): these reached record_route() and broke 1 << flag there.
     with pytest.raises(ConfigError, match="force_no_outbound_flag"):
         Proxy.build(listen=["udp:127.0.0.1:5060"], outbound=Outbound(force_no_outbound_flag=flag))
+
+
+def test_add_username_with_outbound_is_a_config_error() -> None:
+    Proxy.build(listen=["udp:127.0.0.1:5060"], modparams={"add_username": 1})
+    with pytest.raises(ConfigError, match="add_username=1 cannot be used with the outbound"):
+        Proxy.build(
+            listen=["udp:127.0.0.1:5060"], modparams={"add_username": 1}, outbound=Outbound()
+        )

@@ -253,6 +253,17 @@ def test_error_names_the_place(path: tuple[Any, ...], value: Any, message: str) 
     assert message in str(err)
 
 
+def test_add_username_with_the_outbound_module_is_refused_as_kamailio_refuses_it() -> None:
+    # Seen on 5.6.3: rr's mod_init says 'cannot use "add_username" with outbound' and the
+    # proxy does not start (found by the session 7 chain sweep once add_username was drawn).
+    data = edited(("proxies", 0, "rr"), {"add_username": 1})
+    loads(json.dumps(data))  # alone it is fine
+    data["proxies"][0]["outbound"] = {"flow_token_secret": "s"}
+    err = error_of(data)
+    assert err.path == "proxies[0].rr.add_username"
+    assert "refuses to start" in err.what
+
+
 def test_the_issue_example_message_exactly() -> None:
     err = error_of(edited(("proxies", 2, "listen", 0), "udp:192.0.2.3:70000"))
     assert str(err) == "proxies[2].listen[0]: port 70000 is out of range"
