@@ -104,7 +104,11 @@ PROXIES: dict[str, dict[str, Any]] = {
 # socket, Record-Route values carry ;sn= (flow-token vectors only).
 PROXIES["outbound-named"] = {
     **PROXIES["outbound"],
-    "listen": ["udp:127.0.0.1:5060 advertise 203.0.113.5:5080 name o4", "udp:[::1]:5060 name o6"],
+    "listen": [
+        "udp:127.0.0.1:5060 advertise 203.0.113.5:5080 name o4",
+        "udp:[::1]:5060 name o6",
+        "tcp:127.0.0.1:5060 name t4",  # a flow token naming it is one of this proxy's flows
+    ],
     "modparams": {**_DEFAULT_RR, "sockname_mode": 1, "force_send_socket": 1},
 }
 # The R-URI's user in the Record-Route (add_username), sips R-URIs record-routed as sip:
