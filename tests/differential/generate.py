@@ -57,7 +57,8 @@ PROXIES: dict[str, dict[str, Any]] = {
     },
     # No double RR, forced sockets, lr=on, no ftag.
     "single-rr": {
-        "listen": ["udp:127.0.0.1:5060", "udp:[::1]:5060"],
+        # Named sockets without sockname_mode: an sn in a Route must change nothing.
+        "listen": ["udp:127.0.0.1:5060 name s1", "udp:[::1]:5060 name s6"],
         "aliases": ["proxy.example.com", "Edge.Example.NET:5060"],
         "modparams": {
             "enable_full_lr": 1,
