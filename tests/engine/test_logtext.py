@@ -485,3 +485,11 @@ def test_a_log_line_naming_the_request_before_it_is_skipped() -> None:
     assert pasted.request == PLAIN
     assert pasted.clean.skipped == 1
     assert pasted.clean.lead == ""
+
+
+def test_a_blank_line_with_blanks_on_it_still_ends_the_head() -> None:
+    # Mail clients and terminals leave blanks on the empty line: the body starts after it.
+    text = "\n".join([*BYE[:-1], "Content-Length: 5", "   ", "hello"]) + "\n"
+    pasted = read_pasted(text)
+    assert pasted.request.header("Content-Length") == "5"
+    assert pasted.request.body.strip() == "hello"
