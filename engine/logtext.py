@@ -220,8 +220,8 @@ class CleanText:
             parts.append("removed ngrep's trailing '.' (the CR) from each line")
         if self.trailing:
             parts.append(
-                f"left out {_count(self.trailing, 'character')} after the message "
-                "(beyond its Content-Length)"
+                f"left out {_count(self.trailing, 'character')} after the message (past its "
+                "closing quote or its Content-Length)"
             )
         if self.after:
             parts.append(f"left out {_count(self.after, 'line')} after the message")
