@@ -1091,6 +1091,15 @@ class _Build:
                     ),
                 )
             observed = f"{reply.status} {_reason(reply)}".strip()
+            own = _kamailio_reply(request, reply.status or 0, _reason(reply), target)
+            if own is not None:
+                return replace(
+                    base,
+                    out_step=reply.i,
+                    observed_next_hop=observed,
+                    outcome="match",
+                    note=f"{call}; {element} answered {observed}: {own}",
+                )
             diffs: tuple[Difference, ...] = ()
             if res.rc > 0:
                 diffs = (
@@ -1712,6 +1721,32 @@ def _one_line(text: str) -> str:
 
 # --------------------------------------------------------------------------
 # graph and report
+
+
+# The replies Kamailio 5.6.3's tm sends itself when t_relay() cannot send the request on
+# (seen on runs: tests/differential's chain checks), by status, and what each means.
+_TM_OWN_REPLIES = {
+    477: "the send to the next hop failed",
+    478: "the next hop's name is not resolvable",
+    500: "it has no socket for the next hop's transport or address family",
+}
+
+
+def _kamailio_reply(request: SipRequest, status: int, reason: str, target: str) -> str | None:
+    """Why a reply a proxy sent instead of forwarding is what Kamailio's default config
+    does, or None: tm's own answer when the request cannot be sent on (its reason phrase
+    names tm, "(477/TM)"), or maxfwd's 483 for a request that arrived with Max-Forwards 0."""
+    if status in _TM_OWN_REPLIES and reason.endswith("/TM)"):
+        return (
+            f"Kamailio's tm answers so when t_relay() cannot send to {target or 'the next hop'} "
+            f"({_TM_OWN_REPLIES[status]})."
+        )
+    if status == 483 and (request.header("Max-Forwards") or "").strip() == "0":
+        return (
+            "the request arrived with Max-Forwards 0, and the default config answers 483 "
+            "before loose_route() (RFC 3261 16.3 step 3)."
+        )
+    return None
 
 
 def observed_graph(obs: Observation) -> nx.DiGraph[str]:

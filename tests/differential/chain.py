@@ -39,6 +39,7 @@ import re
 import select
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -890,11 +891,14 @@ def _setup_namespace(data: Mapping[str, Any], workdir: Path) -> None:
     run("mount", "--bind", str(resolv), "/etc/resolv.conf")
 
 
-def run_isolated(paths: list[Path], binary: str, timeout: float = 300.0) -> list[dict[str, Any]]:
+def run_isolated(
+    paths: list[Path], binary: str, timeout: float = 300.0, pcap_dir: Path | None = None
+) -> list[dict[str, Any]]:
     """Play each scenario file in a network namespace of its own, keeping its addresses and
     names: one result per path, ``{"path", "compared", "differences"}``, ``{"path",
     "unplayable"}`` (why not) or ``{"path", "error"}``; with ``"retried"`` (the first
-    error) when a Kamailio ended at start-up and the scenario was played again.
+    error) when a Kamailio ended at start-up and the scenario was played again.  With
+    ``pcap_dir``, every packet of each run is written to ``<pcap_dir>/<file stem>.pcap``.
     ChainError when namespaces cannot be made here (``unshare`` needs root)."""
     unshare = shutil.which("unshare")
     if unshare is None:
@@ -907,9 +911,10 @@ def run_isolated(paths: list[Path], binary: str, timeout: float = 300.0) -> list
     root = Path(__file__).resolve().parents[2]
 
     def play_alone(path: Path) -> dict[str, Any]:
+        pcap = [] if pcap_dir is None else ["--pcap", str(pcap_dir / f"{path.stem}.pcap")]
         done = subprocess.run(
             [unshare, "--net", "--mount", sys.executable, "-m", "tests.differential.chain",
-             "--isolated", "--binary", binary, str(path)],
+             "--isolated", "--binary", binary, *pcap, str(path)],
             capture_output=True, text=True, check=False, cwd=root, timeout=timeout,
         )  # fmt: skip
         try:
@@ -931,12 +936,57 @@ def run_isolated(paths: list[Path], binary: str, timeout: float = 300.0) -> list
     return results
 
 
+class LoopbackCapture:
+    """Every packet on the namespace's loopback, kept in memory and written as a pcap file:
+    what a capture of real proxies shows the capture analysis (``engine.observe``).
+
+    An ``AF_PACKET`` socket (root, which the namespace has) sees each packet twice on ``lo``,
+    going out and coming in; only the incoming copy is kept.
+    """
+
+    OUTGOING = 4  # PACKET_OUTGOING
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+        # A buffer big enough for a whole scenario's packets, read once at the end (root may
+        # go beyond the system's limit).
+        self.sock.setsockopt(socket.SOL_SOCKET, 33, 64 * 1024 * 1024)  # SO_RCVBUFFORCE
+        self.sock.setsockopt(socket.SOL_SOCKET, 29, 1)  # SO_TIMESTAMP: the kernel's time
+        self.sock.bind(("lo", 0))
+        self.frames: list[tuple[float, bytes]] = []
+
+    def poll(self) -> None:
+        """Take every packet waiting now, with the time the kernel received it."""
+        while select.select([self.sock], [], [], 0)[0]:
+            data, ancillary, _flags, address = self.sock.recvmsg(65535, 64)
+            if address[2] == self.OUTGOING:
+                continue
+            when = time.time()
+            for level, kind, value in ancillary:
+                if level == socket.SOL_SOCKET and kind == 29 and len(value) >= 16:
+                    seconds, micros = struct.unpack("@qq", value[:16])
+                    when = seconds + micros / 1e6
+            self.frames.append((when, data))
+
+    def write(self, path: Path) -> None:
+        import dpkt  # the project's pcap library (a dependency of the app)
+
+        self.poll()
+        self.sock.close()
+        with path.open("wb") as f:
+            writer = dpkt.pcap.Writer(f, linktype=1)  # lo frames carry an Ethernet header
+            for when, data in self.frames:
+                writer.writepkt(data, ts=when)
+
+
 def _main(argv: list[str] | None = None) -> int:
     """``unshare --net --mount python3 -m tests.differential.chain --isolated FILE``: play
-    one scenario in this (fresh) namespace and print the result as one JSON line."""
+    one scenario in this (fresh) namespace and print the result as one JSON line; with
+    ``--pcap OUT`` also write every packet of the run to ``OUT``."""
     parser = argparse.ArgumentParser(description=_main.__doc__)
     parser.add_argument("--isolated", action="store_true", required=True)
     parser.add_argument("--binary", default="/usr/sbin/kamailio")
+    parser.add_argument("--pcap", type=Path, default=None)
     parser.add_argument("path", type=Path)
     args = parser.parse_args(argv)
     text = args.path.read_text(encoding="utf-8")
@@ -949,7 +999,10 @@ def _main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="routelab-netns-") as tmp:
             _setup_namespace(data, Path(tmp))
+            capture = LoopbackCapture() if args.pcap is not None else None
             run = play(text, args.binary, isolated=True)
+            if capture is not None:
+                capture.write(args.pcap)
         result["compared"] = run.compared
         result["differences"] = [str(d) for d in run.differences]
     except ChainError as exc:

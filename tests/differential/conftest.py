@@ -46,6 +46,9 @@ class DiffStats:
     chain_messages: int = 0
     chain_differ: int = 0
     chain_retried: int = 0  # played again after a Kamailio ended at start-up
+    capture_scenarios: int = 0  # captures of real proxies read by the capture analysis
+    capture_checks: int = 0
+    capture_differences: int = 0
 
 
 STATS_KEY = pytest.StashKey[DiffStats]()
@@ -144,4 +147,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
                 if stats.chain_retried
                 else ""
             )
+        )
+    if stats.capture_scenarios:
+        terminalreporter.write_line(
+            f"captures: the packets of {stats.capture_scenarios} of those runs read by the "
+            f"capture analysis, {stats.capture_checks} in-dialog hops checked against "
+            f"loose_route(), {stats.capture_differences} differences"
         )

@@ -57,11 +57,17 @@ PLAYABLE = [p for p in LIBRARY + CHECKS if _why_not(p, isolated=True) is None]
 
 
 @pytest.fixture(scope="session")
-def isolated_runs(kamailio_binary: str) -> dict[str, dict[str, Any]] | None:
-    """Every playable scenario, each played in a network namespace of its own; None when
-    namespaces cannot be made here."""
+def captures_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the packets of each isolated run are written (one pcap file a scenario)."""
+    return tmp_path_factory.mktemp("chain-captures")
+
+
+@pytest.fixture(scope="session")
+def isolated_runs(kamailio_binary: str, captures_dir: Path) -> dict[str, dict[str, Any]] | None:
+    """Every playable scenario, each played in a network namespace of its own, its packets
+    captured; None when namespaces cannot be made here."""
     try:
-        results = run_isolated(PLAYABLE, kamailio_binary)
+        results = run_isolated(PLAYABLE, kamailio_binary, pcap_dir=captures_dir)
     except ChainError:
         return None
     return {r["path"]: r for r in results}
@@ -379,3 +385,67 @@ def test_the_hop_comparison_leaves_out_retransmissions() -> None:
     run = chain.ChainRun()
     chain._compare_hops(trace, "P2", "\n".join([*lines[:at], *spiral, *lines[at:]]), run)
     assert [d.what for d in run.differences] == ["OPTIONS from Bob: the decisions at P2"]
+
+
+# --------------------------------------------------------------------------
+# captures of the real proxies, read by the capture analysis
+
+# The scenarios whose captures the analysis (engine.observe) must find without a difference.
+# It assumes Kamailio's default config at every proxy and knows a proxy only by the addresses
+# and Record-Route values the capture shows, so these are left out, each a documented limit
+# (README, "Debugging real traffic", Limits):
+#   - a proxy known by a name or alias the capture never shows it use (maddr-route,
+#     route-by-alias, ruri-is-myself-gotcha);
+#   - an RFC 2543 strict router, which is no Kamailio (tour, rfc3261-16-12-1-2-strict-proxy,
+#     ua-strict-first-route);
+#   - outbound flow tokens (outbound-flow-token, outbound-flow-token-tampered,
+#     flow-token-back-to-the-caller).
+NOT_OBSERVABLE = {
+    "maddr-route",
+    "route-by-alias",
+    "ruri-is-myself-gotcha",
+    "tour",
+    "rfc3261-16-12-1-2-strict-proxy",
+    "ua-strict-first-route",
+    "outbound-flow-token",
+    "outbound-flow-token-tampered",
+    "flow-token-back-to-the-caller",
+}
+OBSERVABLE = [p for p in PLAYABLE if p.stem not in NOT_OBSERVABLE]
+
+
+@pytest.mark.kamailio
+@pytest.mark.parametrize("path", OBSERVABLE, ids=[p.stem for p in OBSERVABLE])
+def test_the_capture_analysis_finds_no_difference_in_real_proxies_traffic(
+    path: Path,
+    isolated_runs: dict[str, dict[str, Any]] | None,
+    captures_dir: Path,
+    diff_stats: DiffStats,
+) -> None:
+    if isolated_runs is None:
+        pytest.skip("no network namespaces here (root and unshare are needed)")
+    from engine.observe import observe
+    from gui.capture import list_dialogs, read_dialogs
+
+    assert "error" not in isolated_runs[str(path)]
+    pcap = captures_dir / f"{path.stem}.pcap"
+    listing = list_dialogs(pcap)
+    call_ids = [d.call_id for d in listing.catalog.dialogs()]
+    found, _summary = read_dialogs(pcap, call_ids)
+    checked = 0
+    diff_stats.capture_scenarios += 1
+    for call_id in call_ids:
+        obs = observe(found[call_id], title=call_id, with_scenario=False)
+        checked += len(obs.checks)
+        diff_stats.capture_checks += len(obs.checks)
+        diff_stats.capture_differences += len(obs.differences)
+        assert not obs.differences, "\n".join(
+            f"{call_id}: step {d.step + 1}, {d.element}, {d.method}: {d.text}"
+            for d in obs.differences
+        )
+    # In these, no in-dialog request crosses a proxy: nothing to check, but the rest must.
+    assert checked > 0 or path.stem in {
+        "deny-preloaded-route",
+        "max-forwards-exhausted",
+        "no-record-route",
+    }

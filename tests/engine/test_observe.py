@@ -355,6 +355,44 @@ def test_a_reply_instead_of_forwarding_is_a_difference() -> None:
     assert "would go to sip:10.0.0.2;lr;ftag=a1" in diff.text
 
 
+@pytest.mark.parametrize(
+    "status",
+    [
+        "477 Unfortunately error on sending to next hop occurred (477/TM)",
+        "478 Unresolvable destination (478/TM)",
+        "500 I'm terribly sorry, server error occurred (7/TM)",
+    ],
+    ids=["477", "478", "500"],
+)
+def test_tm_answering_a_request_it_cannot_send_is_kamailio_behaviour(status: str) -> None:
+    # Seen in captures of real Kamailio 5.6.3 proxies (tests/differential, chain captures).
+    hops = trapezoid(1)[:16]
+    hops.append(response_to(hops[15], status, src=P2))
+    obs = observe(captured(hops))
+    check = obs.checks[-1]
+    assert (check.element, check.outcome, check.differences) == ("P2", "match", ())
+    assert "tm answers so when t_relay() cannot send to sip:10.0.0.2;lr;ftag=a1" in check.note
+
+
+def test_the_same_status_from_elsewhere_is_still_a_difference() -> None:
+    hops = trapezoid(1)[:16]
+    hops.append(response_to(hops[15], "477 Send failed", src=P2))
+    assert observe(captured(hops)).checks[-1].outcome == "mismatch"
+
+
+def test_483_for_a_request_that_arrived_with_max_forwards_0_matches() -> None:
+    hops = trapezoid(1)[:16]
+    hops[15] = edit(hops[15], "Max-Forwards: 70", "Max-Forwards: 0")
+    hops.append(response_to(hops[15], "483 Too Many Hops", src=P2))
+    check = observe(captured(hops)).checks[-1]
+    assert (check.outcome, check.differences) == ("match", ())
+    assert "arrived with Max-Forwards 0" in check.note
+    # With Max-Forwards left, the same 483 is a difference.
+    hops = trapezoid(1)[:16]
+    hops.append(response_to(hops[15], "483 Too Many Hops", src=P2))
+    assert observe(captured(hops)).checks[-1].outcome == "mismatch"
+
+
 def test_a_next_hop_naming_no_captured_element_is_unverified() -> None:
     hops = trapezoid(1)
     route = "<sip:p9.example.net;lr>"
