@@ -503,23 +503,24 @@ def _first_route_or_ruri(request: SipRequest) -> str:
     return request.uri
 
 
-def _uri_address(uri_text: str) -> str:
-    """The transport address a URI names without DNS (maddr, default port), "" for none."""
+def _uri_address(uri_text: str, *, maddr: bool = True) -> str:
+    """The transport address a URI names without DNS (maddr, default port), "" for none;
+    with ``maddr`` False, the host and port as written (what locality compares)."""
     try:
         uri = parse_uri(uri_text)
     except SipParseError:
         return ""
     if not uri.is_sip or not uri.host:
         return ""
-    host = uri.param("maddr") or uri.host
+    host = (uri.param("maddr") if maddr else None) or uri.host
     transport = (uri.param("transport") or "").lower()
     default = 5061 if uri.scheme == "sips" or transport == "tls" else 5060
     return _address(host, uri.port, default)
 
 
-def _route_address(value: str) -> str:
+def _route_address(value: str, *, maddr: bool = True) -> str:
     try:
-        return _uri_address(parse_name_addr(value).uri_text)
+        return _uri_address(parse_name_addr(value).uri_text, maddr=maddr)
     except SipParseError:
         return ""
 
@@ -762,6 +763,11 @@ class _Build:
                         bucket(proxy)["extra"].add(addr)
                 else:
                     bucket(proxy)["names"].add(addr)
+                # With a maddr, the host it is sent to is the maddr, but the host the proxy
+                # recognises as its own (locality) is the URI's: a name to learn too.
+                written = _route_address(value, maddr=False)
+                if written != addr and written and not _is_ip_host(_host_of(written)):
+                    bucket(proxy)["names"].add(written)
         # Contacts name their user agents.
         for m in ms:
             if m.msg is None:
@@ -989,6 +995,24 @@ class _Build:
             sockets.append(Socket("udp", "0.0.0.0", 5060))
         return Proxy(name=name, listen=tuple(sockets), aliases=tuple(aliases))
 
+    def _self_loop_hint(self, element: str, receiver: str, kept: tuple[str, ...]) -> str:
+        """A hint when a proxy kept a Route naming itself and sent the request to itself."""
+        if receiver != element or not kept:
+            return ""
+        try:
+            uri = parse_name_addr(kept[0]).uri_text
+        except SipParseError:
+            return ""
+        named, _addr = self._resolve(uri)
+        if named != element:
+            return ""
+        return (
+            f" The Route {element} kept names {element} itself, as its Record-Route did, and it "
+            f"sent the request to itself: {element} does not take that name for its own (not "
+            "among its aliases, or an alias with another port), so the request goes round in "
+            "a loop."
+        )
+
     def _unanswered_invite(self, m: _M, element: str) -> _M | None:
         """For an ACK at ``element``: the INVITE of its dialog and CSeq number that reached
         ``element`` earlier and got nothing above 100 back from it before the ACK, if any (tm
@@ -1208,7 +1232,8 @@ class _Build:
                         ", ".join(observed_routes) or "(none)",
                         f"{element} sent the {m.method} with Route "
                         f"{', '.join(observed_routes) or '(none)'}, but loose_route() leaves "
-                        f"{', '.join(routes) or '(none)'}.",
+                        f"{', '.join(routes) or '(none)'}."
+                        + self._self_loop_hint(element, receiver, observed_routes),
                     )
                 )
         outcome = "mismatch" if diffs_list else "unverified" if unverified else "match"

@@ -306,6 +306,38 @@ def test_a_route_naming_the_next_proxy_by_host_name_is_resolved() -> None:
     assert [c.outcome for c in good.checks] == ["match"] * 4
 
 
+def test_a_record_route_with_maddr_names_its_proxy_by_the_host_too() -> None:
+    # P1 record-routes by a name with a maddr (record_route_preset("p1.example.net;maddr=..."):
+    # requests are sent to the maddr, but the Route names P1 by its host, as Kamailio's
+    # locality check reads it (seen in captures of real proxies, the maddr-route scenario).
+    hops = [
+        replace(
+            h,
+            text=h.text.replace("<sip:p1.example.net;lr", "<sip:p1.example.net;maddr=10.0.0.2;lr"),
+        )
+        for h in trapezoid(1, p1_name="p1.example.net")
+    ]
+    obs = observe(captured(hops))
+    assert [c.outcome for c in obs.checks] == ["match"] * len(obs.checks)
+    assert "p1.example.net:5060" in next(e for e in obs.elements if e.name == "P1").names
+
+
+def test_a_proxy_sending_its_own_route_to_itself_is_told_it_loops() -> None:
+    # P2 keeps the Route naming itself and sends the BYE back to itself (the route-by-alias
+    # scenario on real proxies: its Record-Route names it by a name it does not take for its
+    # own).
+    hops = trapezoid(1)[:16]
+    bye = hops[15]
+    looped = bye.text.replace(
+        "Via: SIP/2.0/UDP 10.0.0.4;",
+        "Via: SIP/2.0/UDP 10.0.0.3;branch=z9hG4bK-loop\r\nVia: SIP/2.0/UDP 10.0.0.4;",
+    ).replace("Max-Forwards: 70", "Max-Forwards: 69")
+    hops.append(Hop(P2, P2, looped))
+    check = next(c for c in observe(captured(hops)).checks if c.step == 15)
+    assert check.outcome == "mismatch"
+    assert "goes round in a loop" in check.note
+
+
 def test_a_rewritten_request_uri_is_a_difference() -> None:
     hops = trapezoid(1)
     hops[17] = edit(hops[17], "BYE sip:alice@10.0.0.1 SIP/2.0", "BYE sip:alice@10.9.9.9 SIP/2.0")
