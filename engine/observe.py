@@ -1218,7 +1218,8 @@ class _Build:
                         ctx.ruri,
                         out_req.uri,
                         f"{element} sent the {m.method} with R-URI {out_req.uri}, but "
-                        f"loose_route() gives {ctx.ruri}.",
+                        f"loose_route() gives {ctx.ruri}."
+                        + _strict_recovery_hint(element, request, out_req.uri),
                     )
                 )
             if _norm_routes(observed_routes) != _norm_routes(routes):
@@ -1746,6 +1747,27 @@ def _one_line(text: str) -> str:
 
 # --------------------------------------------------------------------------
 # graph and report
+
+
+def _strict_recovery_hint(element: str, request: SipRequest, sent_ruri: str) -> str:
+    """A hint when a proxy put the last Route of an in-dialog request into its R-URI: what
+    Kamailio's loose_route() does when the R-URI names the proxy itself."""
+    routes = _routes(request)
+    if not request.tag("To") or not routes:
+        return ""
+    try:
+        last = parse_name_addr(routes[-1]).uri_text
+    except SipParseError:
+        return ""
+    if last != sent_ruri:
+        return ""
+    return (
+        f" {element} put the last Route into the R-URI: Kamailio's recovery from a strict "
+        f"previous hop, which it runs when the R-URI ({request.uri}) names the proxy itself. "
+        f"So {element} takes that host for one of its own (an alias the capture cannot show); "
+        "if it is another element's, that alias is the fault (RFC 3261 16.4 asks for a value "
+        "the proxy record-routed, Kamailio only compares host and port)."
+    )
 
 
 # The replies Kamailio 5.6.3's tm sends itself when t_relay() cannot send the request on

@@ -338,6 +338,30 @@ def test_a_proxy_sending_its_own_route_to_itself_is_told_it_loops() -> None:
     assert "goes round in a loop" in check.note
 
 
+def test_a_strict_previous_hop_recovery_is_explained() -> None:
+    # P2 puts the last Route (P1's) into the R-URI, as Kamailio does when the R-URI names the
+    # proxy itself (the ruri-is-myself-gotcha scenario on real proxies).
+    hops = trapezoid(1)[:16]
+    bye = hops[15]
+    recovered = (
+        bye.text.replace("BYE sip:alice@10.0.0.1 SIP/2.0", "BYE sip:10.0.0.2;lr;ftag=a1 SIP/2.0")
+        .replace(
+            "Route: <sip:10.0.0.3;lr;ftag=a1>, <sip:10.0.0.2;lr;ftag=a1>\r\n",
+            "Route: <sip:10.0.0.3;lr;ftag=a1>\r\n",
+        )
+        .replace(
+            "Via: SIP/2.0/UDP 10.0.0.4;",
+            "Via: SIP/2.0/UDP 10.0.0.3;branch=z9hG4bK-s\r\nVia: SIP/2.0/UDP 10.0.0.4;",
+        )
+    )
+    hops.append(Hop(P2, P1, recovered))
+    check = next(c for c in observe(captured(hops)).checks if c.step == 15)
+    texts = [d.text for d in check.differences if d.field == "r-uri"]
+    assert texts
+    assert "recovery from a strict previous hop" in texts[0]
+    assert "(sip:alice@10.0.0.1) names the proxy itself" in texts[0]
+
+
 def test_a_rewritten_request_uri_is_a_difference() -> None:
     hops = trapezoid(1)
     hops[17] = edit(hops[17], "BYE sip:alice@10.0.0.1 SIP/2.0", "BYE sip:alice@10.9.9.9 SIP/2.0")
