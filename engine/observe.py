@@ -518,6 +518,15 @@ def _uri_address(uri_text: str, *, maddr: bool = True) -> str:
     return _address(host, uri.port, default)
 
 
+def _has_lr(value: str) -> bool:
+    """True when a Record-Route value's URI has an lr parameter (Kamailio always adds one); a
+    value that cannot be read counts as having it."""
+    try:
+        return parse_uri(parse_name_addr(value).uri_text).has_param("lr")
+    except SipParseError:
+        return True
+
+
 def _route_address(value: str, *, maddr: bool = True) -> str:
     try:
         return _uri_address(parse_name_addr(value).uri_text, maddr=maddr)
@@ -720,9 +729,11 @@ class _Build:
         return self.names.get(label, "") if label else ""
 
     def _element_facts(self) -> dict[str, dict[str, set[str]]]:
-        """Per element name: extra addresses, host names, transports (from Via and RR)."""
+        """Per element name: extra addresses, host names, transports (from Via and RR); the
+        proxies that record-route without lr go into ``self.strict``."""
         ms = self.an.ms
         facts: dict[str, dict[str, set[str]]] = {}
+        self.strict: dict[str, str] = {}  # element -> a Record-Route value of it without lr
 
         def bucket(name: str) -> dict[str, set[str]]:
             return facts.setdefault(name, {"extra": set(), "names": set(), "transports": set()})
@@ -755,6 +766,8 @@ class _Build:
             if not proxy:
                 continue
             for value in self.an.added_record_routes(i):
+                if not _has_lr(value):
+                    self.strict.setdefault(proxy, value)
                 addr = _route_address(value)
                 if not addr:
                     continue
@@ -1084,6 +1097,16 @@ class _Build:
             outcome="unverified",
         )
         self._rr_results[m.i] = res
+        if element in self.strict:
+            return replace(
+                base,
+                out_step=out_i,
+                note=(
+                    f"{element} record-routed {self.strict[element]}, without lr: an RFC 2543 "
+                    "strict router, not Kamailio (whose Record-Route always has lr), so RouteLab "
+                    "does not hold it to loose_route()."
+                ),
+            )
         if out_i is None:
             reply = next(
                 (

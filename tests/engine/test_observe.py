@@ -362,6 +362,24 @@ def test_a_strict_previous_hop_recovery_is_explained() -> None:
     assert "(sip:alice@10.0.0.1) names the proxy itself" in texts[0]
 
 
+def test_a_proxy_that_record_routes_without_lr_is_a_strict_router_and_not_judged() -> None:
+    hops = [
+        replace(h, text=h.text.replace("<sip:10.0.0.2;lr;ftag=a1>", "<sip:10.0.0.2;ftag=a1>"))
+        for h in trapezoid(1)
+    ]
+    obs = observe(captured(hops))
+    p1 = [c for c in obs.checks if c.element == "P1"]
+    assert p1
+    assert all(c.outcome == "unverified" and not c.differences for c in p1)
+    assert "an RFC 2543 strict router, not Kamailio" in p1[0].note
+    # P2 is still judged: its BYE towards the strict router should have carried P1's URI
+    # as its R-URI (the loose-to-strict step), which this made-up capture does not show.
+    (p2_bye,) = [c for c in obs.checks if c.element == "P2" and c.method == "BYE"]
+    assert any(
+        d.field == "r-uri" and d.predicted == "sip:10.0.0.2;ftag=a1" for d in p2_bye.differences
+    )
+
+
 def test_a_rewritten_request_uri_is_a_difference() -> None:
     hops = trapezoid(1)
     hops[17] = edit(hops[17], "BYE sip:alice@10.0.0.1 SIP/2.0", "BYE sip:alice@10.9.9.9 SIP/2.0")
