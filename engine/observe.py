@@ -596,6 +596,9 @@ class _Build:
 
     def __init__(self, an: _Analysis, groups: Mapping[str, str], title: str) -> None:
         self.an = an
+        # Elements that record-route without lr (RFC 2543 strict routers), with one such value;
+        # filled by _element_facts().
+        self.strict: dict[str, str] = {}
         ms = an.ms
         self.title = title or f"Observed dialog {an.call_id or '(no Call-ID)'}"
         auto = an.auto_groups()
@@ -733,7 +736,7 @@ class _Build:
         proxies that record-route without lr go into ``self.strict``."""
         ms = self.an.ms
         facts: dict[str, dict[str, set[str]]] = {}
-        self.strict: dict[str, str] = {}  # element -> a Record-Route value of it without lr
+        self.strict.clear()
 
         def bucket(name: str) -> dict[str, set[str]]:
             return facts.setdefault(name, {"extra": set(), "names": set(), "transports": set()})
