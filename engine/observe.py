@@ -55,7 +55,8 @@ from engine.dialog import RouteSet
 from engine.errors import EngineError, ScenarioError, SipParseError
 from engine.headers import parse_name_addr, split_values, tag_param
 from engine.message import SipRequest, SipResponse, parse_message
-from engine.proxy import Alias, Proxy, Socket
+from engine.outbound import TokenStatus, inspect_flow_token, key_for
+from engine.proxy import Alias, Outbound, Proxy, Socket
 from engine.rr import RC_MEANING, Context, RrResult, loose_route, route_entries
 from engine.scenario import (
     DIALOG_METHODS,
@@ -518,6 +519,19 @@ def _uri_address(uri_text: str, *, maddr: bool = True) -> str:
     return _address(host, uri.port, default)
 
 
+_EDGE_KEY = key_for(Outbound())  # Kamailio 5.6.3's flow-token key, whatever the secret
+
+
+def _has_flow_token(value: str) -> bool:
+    """True when a Record-Route value's user part is a flow token Kamailio 5.6.3 made: the
+    mark of a proxy with the outbound module (RFC 5626 edge proxy)."""
+    try:
+        user = parse_uri(parse_name_addr(value).uri_text).user
+    except SipParseError:
+        return False
+    return bool(user) and inspect_flow_token(user, _EDGE_KEY)[0] is TokenStatus.VALID
+
+
 def _has_lr(value: str) -> bool:
     """True when a Record-Route value's URI has an lr parameter (Kamailio always adds one); a
     value that cannot be read counts as having it."""
@@ -599,6 +613,9 @@ class _Build:
         # Elements that record-route without lr (RFC 2543 strict routers), with one such value;
         # filled by _element_facts().
         self.strict: dict[str, str] = {}
+        # Elements whose Record-Route carries an outbound flow token (RFC 5626 edge proxies),
+        # with one such value; filled by _element_facts().
+        self.edges: dict[str, str] = {}
         ms = an.ms
         self.title = title or f"Observed dialog {an.call_id or '(no Call-ID)'}"
         auto = an.auto_groups()
@@ -737,6 +754,7 @@ class _Build:
         ms = self.an.ms
         facts: dict[str, dict[str, set[str]]] = {}
         self.strict.clear()
+        self.edges.clear()
 
         def bucket(name: str) -> dict[str, set[str]]:
             return facts.setdefault(name, {"extra": set(), "names": set(), "transports": set()})
@@ -771,6 +789,8 @@ class _Build:
             for value in self.an.added_record_routes(i):
                 if not _has_lr(value):
                     self.strict.setdefault(proxy, value)
+                if _has_flow_token(value):
+                    self.edges.setdefault(proxy, value)
                 addr = _route_address(value)
                 if not addr:
                     continue
@@ -1009,7 +1029,10 @@ class _Build:
             # Known only by names (a text file without addresses): a placeholder socket that no
             # URI names, the names as aliases.
             sockets.append(Socket("udp", "0.0.0.0", 5060))
-        return Proxy(name=name, listen=tuple(sockets), aliases=tuple(aliases))
+        # An edge proxy's flow tokens are checked with Kamailio 5.6's key, whatever its
+        # secret (engine.outbound): the outbound module's settings are not needed for that.
+        outbound = Outbound() if name in self.edges else None
+        return Proxy(name=name, listen=tuple(sockets), aliases=tuple(aliases), outbound=outbound)
 
     def _self_loop_hint(self, element: str, receiver: str, kept: tuple[str, ...]) -> str:
         """A hint when a proxy kept a Route naming itself and sent the request to itself."""

@@ -665,3 +665,18 @@ def test_an_ack_after_an_answered_invite_sent_nowhere_stays_unverified() -> None
     check = obs.checks[-1]
     assert (check.element, check.method, check.outcome) == ("P1", "ACK", "unverified")
     assert "shows nothing P1 sent on" in check.note
+
+
+def test_an_edge_proxy_is_recognised_by_the_flow_token_in_its_record_route() -> None:
+    from engine.observe import _has_flow_token
+    from engine.outbound import Flow, encode_flow_token, key_for
+    from engine.proxy import Outbound
+
+    token = encode_flow_token(
+        Flow("udp", "192.0.2.1", 5060, "192.0.2.10", 5060), key_for(Outbound())
+    )
+    assert _has_flow_token(f"<sip:{token}@192.0.2.1;lr;ob>")
+    assert not _has_flow_token("<sip:192.0.2.1;lr>")
+    assert not _has_flow_token("<sip:alice@192.0.2.1;lr>")
+    tampered = token[:5] + ("A" if token[5] != "A" else "B") + token[6:]
+    assert not _has_flow_token(f"<sip:{tampered}@192.0.2.1;lr>")
