@@ -123,7 +123,9 @@ def start_text(start: float | None) -> str:
 class DialogTableModel(TableModel):
     """The dialog picker's rows: one per Call-ID."""
 
-    HEADERS = ("Call-ID", "Method", "From", "To", "Messages", "Elements", "Start")
+    # "Addresses": the transport addresses the dialog's messages went between, counted before
+    # the analysis groups them into elements (a proxy with two addresses counts twice).
+    HEADERS = ("Call-ID", "Method", "From", "To", "Messages", "Addresses", "Start")
     SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
     def __init__(self, dialogs: tuple[DialogSummary, ...] = (), parent: QObject | None = None):

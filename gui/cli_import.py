@@ -4,7 +4,7 @@ CAPTURE is a pcap or pcapng file (gzip-compressed or not), or a text file of SIP
 (plain, sngrep's "save as text", Kamailio's sipdump).
 
 * ``--list`` (the default) prints one line per dialog, tab-separated: Call-ID, first method,
-  From, To, messages, elements (addresses), start time (UTC).  What was skipped, and why, goes
+  From, To, messages, addresses, start time (UTC).  What was skipped, and why, goes
   to stderr.
 * ``--call-id ID -o FILE`` writes the scenario the dialog suggests.
 * ``--report`` prints the predicted-versus-observed differences: of one dialog with
@@ -55,7 +55,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument(
         "--list",
         action="store_true",
-        help="list the dialogs: Call-ID, method, From, To, messages, elements, start (UTC)",
+        help="list the dialogs: Call-ID, method, From, To, messages, addresses, start (UTC)",
     )
     p.add_argument("--search", metavar="TEXT", help="with --list: only dialogs matching TEXT")
     p.add_argument("--call-id", metavar="ID", help="the dialog to import")
