@@ -1716,11 +1716,20 @@ class _Scenario:
                         alias = Alias(target.host.lower(), None)
                         if alias not in aliases:
                             aliases.append(alias)
+        # What the capture shows of the element's kind: a Record-Route without lr is an RFC
+        # 2543 strict router's, one with a flow token an RFC 5626 edge proxy's.
+        profile = "kamailio-default" if record_routes else "no-record-route"
+        outbound = None
+        if el.name in b.strict:
+            profile = "rfc2543-strict"
+        elif el.name in b.edges:
+            profile, outbound = "outbound-edge", Outbound()
         return ProxyNode(
             name=el.name,
             listen=self._sockets(el),
             aliases=tuple(aliases),
-            profile="kamailio-default" if record_routes else "no-record-route",
+            profile=profile,
+            outbound=outbound,
             forward_to=forward_to,
             location=location,
         )
