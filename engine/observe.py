@@ -252,7 +252,9 @@ class Element:
 
     ``addresses`` are the transport addresses the capture shows it on; ``extra`` the other
     addresses it named itself by (Via sent-by, Record-Route); ``names`` the host names it used
-    in Via and Record-Route values (or that reached it as a Request-URI, for user agents).
+    in Via and Record-Route values (or that reached it as a Request-URI, for user agents);
+    ``reached_as`` the host names requests reached it by in their top (loose) Route: names a
+    name table resolves to it, which it need not take for its own (not used for locality).
     """
 
     name: str
@@ -262,6 +264,7 @@ class Element:
     extra: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     transports: tuple[str, ...] = ()
+    reached_as: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -532,6 +535,15 @@ def _has_flow_token(value: str) -> bool:
     return bool(user) and inspect_flow_token(user, _EDGE_KEY)[0] is TokenStatus.VALID
 
 
+def _loose_route_host(value: str) -> str:
+    """The host of a Route value whose URI has lr (lower case), "" for any other."""
+    try:
+        uri = parse_uri(parse_name_addr(value).uri_text)
+    except SipParseError:
+        return ""
+    return uri.host.lower() if uri.is_sip and uri.has_param("lr") else ""
+
+
 def _has_lr(value: str) -> bool:
     """True when a Record-Route value's URI has an lr parameter (Kamailio always adds one); a
     value that cannot be read counts as having it."""
@@ -757,7 +769,9 @@ class _Build:
         self.edges.clear()
 
         def bucket(name: str) -> dict[str, set[str]]:
-            return facts.setdefault(name, {"extra": set(), "names": set(), "transports": set()})
+            return facts.setdefault(
+                name, {"extra": set(), "names": set(), "transports": set(), "reached": set()}
+            )
 
         universe = set(self.label_of)
         uas = self._ua_names()
@@ -776,6 +790,14 @@ class _Build:
                         bucket(sender)["extra"].add(sent_by)
                 else:
                     bucket(sender)["names"].add(sent_by)
+            if receiver and sender in uas and m.request is not None:
+                # A user agent sends a request to its loose top Route (RFC 3261 8.1.2): a host
+                # name there resolves to the element it reached.  (Not a proxy's: that choice
+                # is what the analysis checks, so it cannot vouch for it.)
+                routes = _routes(m.request)
+                host = _loose_route_host(routes[0]) if routes else ""
+                if host and not _is_ip_host(host):
+                    bucket(receiver)["reached"].add(host)
             if receiver in uas and m.request is not None and m.i not in self.an.pairs:
                 # A request that reached a user agent: its R-URI host names it (its contact),
                 # when it is a name.
@@ -841,15 +863,16 @@ class _Build:
                 if label == self.callee_label
                 else kind
             )
-            f = facts.get(name, {"extra": set(), "names": set(), "transports": set()})
+            f = facts.get(name, {})
             el = Element(
                 name=name,
                 kind=kind,
                 role=role,
                 addresses=tuple(addrs),
-                extra=tuple(sorted(f["extra"])),
-                names=tuple(sorted(f["names"])),
-                transports=tuple(t for t in TRANSPORTS if t in f["transports"]),
+                extra=tuple(sorted(f.get("extra", ()))),
+                names=tuple(sorted(f.get("names", ()))),
+                transports=tuple(t for t in TRANSPORTS if t in f.get("transports", ())),
+                reached_as=tuple(sorted(f.get("reached", ()))),
             )
             elements.append(el)
             by_name[name] = el
@@ -865,6 +888,9 @@ class _Build:
                 self.host_names.setdefault(_host_of(n), el.name)
             for a in el.extra:
                 self.host_names.setdefault(a, el.name)
+        for el in elements:  # after every element's own names
+            for n in el.reached_as:
+                self.host_names.setdefault(n, el.name)
         steps, checks, labels = self._steps()
         trace = Trace(
             title=self.title,
@@ -1531,6 +1557,12 @@ class _Scenario:
         return f"sip:{sock.host}:{sock.port}{tail}"
 
     @staticmethod
+    def _uri_at(address: str, transport: str) -> str:
+        """A SIP URI for a transport address as the capture shows it (``host:port``)."""
+        tail = f";transport={transport}" if transport and transport != "udp" else ""
+        return f"sip:{_host_of(address)}:{_port_of(address)}{tail}"
+
+    @staticmethod
     def _sip_uri(text: str) -> str:
         try:
             uri = parse_uri(text)
@@ -1631,7 +1663,14 @@ class _Scenario:
         routes = tuple(_routes(initial.request))
         if not routes and first_hop in {p.name for p in proxies}:
             hop = b.by_name[first_hop]
-            agents[0] = replace(agents[0], outbound_proxy=self._uri_to(hop))
+            # The address the caller sent to (a proxy on IPv4 and IPv6 is reached on the one
+            # the capture shows), else any address of that proxy.
+            to = (
+                self._uri_at(initial.dst, initial.transport)
+                if _is_ip_host(_host_of(initial.dst))
+                else self._uri_to(hop)
+            )
+            agents[0] = replace(agents[0], outbound_proxy=to)
         dialog = RequestSpec(
             method=initial.method,
             sender=caller.name,
@@ -1647,6 +1686,10 @@ class _Scenario:
                 for n in el.names:
                     host = _host_of(n)
                     if not _is_ip_host(host) and len(host) <= 255:
+                        names.setdefault(host, el.name)
+            for el in obs.elements:  # names requests reached it by, after its own
+                for host in el.reached_as:
+                    if len(host) <= 255:
                         names.setdefault(host, el.name)
         differences = obs.differences
         description = self._description()
@@ -1707,7 +1750,12 @@ class _Scenario:
             assert m_req is not None
             assert out_req is not None
             if m_req.uri == out_req.uri:
-                forward_to = forward_to or self._uri_to(nxt)
+                # Where the capture shows it sent the request (a next proxy with an IPv4 and an
+                # IPv6 address is reached on the one it was), else any address of that proxy.
+                sent_to = out.dst if _is_ip_host(_host_of(out.dst)) else ""
+                forward_to = forward_to or (
+                    self._uri_at(sent_to, out.transport) if sent_to else self._uri_to(nxt)
+                )
             elif self._sip_uri(m_req.uri) and self._sip_uri(out_req.uri):
                 target = parse_uri(m_req.uri)
                 if target.user and not location:

@@ -680,3 +680,32 @@ def test_an_edge_proxy_is_recognised_by_the_flow_token_in_its_record_route() -> 
     assert not _has_flow_token("<sip:alice@192.0.2.1;lr>")
     tampered = token[:5] + ("A" if token[5] != "A" else "B") + token[6:]
     assert not _has_flow_token(f"<sip:{tampered}@192.0.2.1;lr>")
+
+
+def test_the_built_scenario_sends_where_the_capture_shows() -> None:
+    # P1 is reached by Alice on 10.0.9.2 and sends from 10.0.0.2 (sorted first): the caller's
+    # outbound proxy is the address she used, so the scenario replays (seen on captures of
+    # real proxies with IPv4 and IPv6 addresses).
+    hops = trapezoid(1, addresses=(ALICE, "10.0.9.2:5060", P2, BOB), double_rr_p1="10.0.0.2:5060")
+    scenario = observe(captured(hops)).scenario
+    assert scenario is not None
+    alice = next(u for u in scenario.user_agents if u.name == "alice")
+    assert alice.outbound_proxy == "sip:10.0.9.2:5060"
+    p1 = next(p for p in scenario.proxies if p.name == "P1")
+    assert p1.forward_to == "sip:10.0.0.3:5060"
+    assert not any(Flag.DEAD_END in s.flags for s in simulate(scenario).steps)
+
+
+def test_a_name_in_the_callers_preloaded_route_resolves_to_the_proxy_it_reached() -> None:
+    # Alice preloads <sip:p1.example.net;lr> and sends to P1's address: the built scenario's
+    # name table sends p1.example.net to P1 (it is no alias of P1's: locality does not use it).
+    hops = trapezoid(1)
+    hops[0] = edit(
+        hops[0], "Max-Forwards: 70", "Max-Forwards: 70\r\nRoute: <sip:p1.example.net;lr>"
+    )
+    obs = observe(captured(hops))
+    p1 = next(e for e in obs.elements if e.name == "P1")
+    assert p1.reached_as == ("p1.example.net",)
+    assert "p1.example.net" not in p1.names
+    assert obs.scenario is not None
+    assert dict(obs.scenario.names)["p1.example.net"] == "P1"
