@@ -265,7 +265,7 @@ class PasteDialog(QDialog):
         self.outcome = QTextBrowser()
         self.outcome.setObjectName("paste-outcome")
         self.outcome.setOpenLinks(False)
-        self.outcome.anchorClicked.connect(self._on_outcome_link)
+        self.outcome.anchorClicked.connect(self._on_outcome_anchor_clicked)
 
         left = QWidget()
         lay = QVBoxLayout(left)
@@ -445,7 +445,7 @@ class PasteDialog(QDialog):
         self.outcome.setHtml(response_html(self.reading))
 
     @Slot(QUrl)
-    def _on_outcome_link(self, url: QUrl) -> None:
+    def _on_outcome_anchor_clicked(self, url: QUrl) -> None:
         if url.toString() == NEXT_REQUEST_LINK:
             self.paste_next_request()
 

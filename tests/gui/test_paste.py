@@ -207,7 +207,7 @@ def test_a_response_shows_the_route_sets_and_leads_on_to_the_callers_bye(
     assert "Paste the caller's BYE" in shown
     # The link puts the caller's BYE in the text box and reads it at once: loose_route()
     # at the first proxy, 192.0.2.1, guessed from the BYE's top Route.
-    dialog._on_outcome_link(QUrl("routelab:next-request"))
+    dialog._on_outcome_anchor_clicked(QUrl("routelab:next-request"))
     assert dialog.editor.toPlainText().startswith("BYE sip:bob@192.0.2.20:5062 SIP/2.0")
     assert "What loose_route() does with it" in dialog.outcome_heading.text()
     assert dialog.run is not None
