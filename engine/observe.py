@@ -70,7 +70,7 @@ from engine.scenario import (
     loads,
 )
 from engine.trace import Decision, Flag, RrCall, StepKind, Trace, TraceStep
-from engine.uri import is_ip, parse_uri
+from engine.uri import SipUri, is_ip, parse_uri
 
 #: The transports a capture may show a SIP message on.
 TRANSPORTS = ("udp", "tcp", "tls", "sctp", "ws", "wss")
@@ -514,6 +514,11 @@ def _uri_address(uri_text: str, *, maddr: bool = True) -> str:
         uri = parse_uri(uri_text)
     except SipParseError:
         return ""
+    return _address_of(uri, maddr=maddr)
+
+
+def _address_of(uri: SipUri, *, maddr: bool = True) -> str:
+    """:func:`_uri_address` for a URI already parsed."""
     if not uri.is_sip or not uri.host:
         return ""
     host = (uri.param("maddr") if maddr else None) or uri.host
@@ -522,42 +527,38 @@ def _uri_address(uri_text: str, *, maddr: bool = True) -> str:
     return _address(host, uri.port, default)
 
 
+def _value_uri(value: str) -> SipUri | None:
+    """The URI of a Route or Record-Route value, None when it cannot be read."""
+    try:
+        return parse_uri(parse_name_addr(value).uri_text)
+    except SipParseError:
+        return None
+
+
 _EDGE_KEY = key_for(Outbound())  # Kamailio 5.6.3's flow-token key, whatever the secret
 
 
-def _has_flow_token(value: str) -> bool:
-    """True when a Record-Route value's user part is a flow token Kamailio 5.6.3 made: the
-    mark of a proxy with the outbound module (RFC 5626 edge proxy)."""
-    try:
-        user = parse_uri(parse_name_addr(value).uri_text).user
-    except SipParseError:
-        return False
+def _is_flow_token(user: str | None) -> bool:
+    """True when a URI's user part is a flow token Kamailio 5.6.3 made: the mark of a proxy
+    with the outbound module (RFC 5626 edge proxy)."""
     return bool(user) and inspect_flow_token(user, _EDGE_KEY)[0] is TokenStatus.VALID
+
+
+def _has_flow_token(value: str) -> bool:
+    """True when a Record-Route value's user part is such a flow token."""
+    uri = _value_uri(value)
+    return uri is not None and _is_flow_token(uri.user)
 
 
 def _loose_route_host(value: str) -> str:
     """The host of a Route value whose URI has lr (lower case), "" for any other."""
-    try:
-        uri = parse_uri(parse_name_addr(value).uri_text)
-    except SipParseError:
-        return ""
-    return uri.host.lower() if uri.is_sip and uri.has_param("lr") else ""
-
-
-def _has_lr(value: str) -> bool:
-    """True when a Record-Route value's URI has an lr parameter (Kamailio always adds one); a
-    value that cannot be read counts as having it."""
-    try:
-        return parse_uri(parse_name_addr(value).uri_text).has_param("lr")
-    except SipParseError:
-        return True
+    uri = _value_uri(value)
+    return uri.host.lower() if uri is not None and uri.is_sip and uri.has_param("lr") else ""
 
 
 def _route_address(value: str, *, maddr: bool = True) -> str:
-    try:
-        return _uri_address(parse_name_addr(value).uri_text, maddr=maddr)
-    except SipParseError:
-        return ""
+    uri = _value_uri(value)
+    return "" if uri is None else _address_of(uri, maddr=maddr)
 
 
 _NAME_OK = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.+-]{0,39}\Z")
@@ -809,11 +810,14 @@ class _Build:
             if not proxy:
                 continue
             for value in self.an.added_record_routes(i):
-                if not _has_lr(value):
+                uri = _value_uri(value)  # read once for every fact below
+                if uri is None:
+                    continue
+                if not uri.has_param("lr"):  # Kamailio's Record-Route always has lr
                     self.strict.setdefault(proxy, value)
-                if _has_flow_token(value):
+                if _is_flow_token(uri.user):
                     self.edges.setdefault(proxy, value)
-                addr = _route_address(value)
+                addr = _address_of(uri)
                 if not addr:
                     continue
                 if _is_ip_host(_host_of(addr)):
@@ -823,7 +827,7 @@ class _Build:
                     bucket(proxy)["names"].add(addr)
                 # With a maddr, the host it is sent to is the maddr, but the host the proxy
                 # recognises as its own (locality) is the URI's: a name to learn too.
-                written = _route_address(value, maddr=False)
+                written = _address_of(uri, maddr=False)
                 if written != addr and written and not _is_ip_host(_host_of(written)):
                     bucket(proxy)["names"].add(written)
         # Contacts name their user agents.
