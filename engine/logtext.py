@@ -577,14 +577,16 @@ def _escaped(lines: list[str]) -> CleanText | None:
             found = _escaped_start(line, style)
             if found is None:
                 continue
-            begin, cut, text = found
+            begin, cut, pieces = found
+            text = pieces[0][0]
             string_end = len(line)
             quote = line[begin - 1 : begin]
             if style.quoted and quote in ('"', "'"):
                 # The message is a quoted string (a JSON field, a repr()): it ends at its
                 # closing quote, and what follows is the log's.
                 string_end = _closing_quote(line, begin, quote)
-            pieces = _unescape(line[:string_end], style)
+                if string_end < len(line):
+                    pieces = _unescape(line[:string_end], style)
             first, _start, shifts = pieces[0]
             pieces[0] = (
                 first.rstrip(" \t")[cut:],
@@ -607,10 +609,10 @@ def _escaped(lines: list[str]) -> CleanText | None:
     return None
 
 
-def _escaped_start(line: str, style: _Escapes) -> tuple[int, int, str] | None:
+def _escaped_start(line: str, style: _Escapes) -> tuple[int, int, list[_Piece]] | None:
     """Where the start line of a message escaped into ``line`` begins: its column in
-    ``line``, its index in the first unescaped piece, and that piece; None when the part
-    before the first escaped line end does not end in a start line."""
+    ``line``, its index in the first unescaped piece, and the pieces (:func:`_unescape`);
+    None when the part before the first escaped line end does not end in a start line."""
     if style.pattern.search(line) is None:
         return None
     pieces = _unescape(line, style)
@@ -622,7 +624,7 @@ def _escaped_start(line: str, style: _Escapes) -> tuple[int, int, str] | None:
     if m is None:
         return None
     cut = m.start()
-    return start + cut + sum(extra for index, extra in shifts if index < cut), cut, text
+    return start + cut + sum(extra for index, extra in shifts if index < cut), cut, pieces
 
 
 def _closing_quote(line: str, begin: int, quote: str) -> int:
