@@ -894,14 +894,31 @@ def _sipdump(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]
         summary.notes.append("the file ends in the middle of a sipdump record")
 
 
-def _sngrep(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]:
-    record = 0
-    header: re.Match[str] | None = None
-    data: list[str] = []
+def _blocks(
+    lines: Iterator[str], header: re.Pattern[str], *, limit: int | None = None
+) -> Iterator[tuple[re.Match[str] | None, list[str]]]:
+    """A text export cut at each line ``header`` matches: first ``(None, the lines before
+    the first such line)``, then ``(its match, the lines after it up to the next)``, a block
+    keeping at most ``limit`` lines."""
+    match: re.Match[str] | None = None
+    block: list[str] = []
+    for line in lines:
+        m = header.match(line)
+        if m is not None:
+            yield match, block
+            match, block = m, []
+        elif limit is None or len(block) < limit:
+            block.append(line)
+    yield match, block
 
-    def flush() -> TextRecord | None:
+
+def _sngrep(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]:
+    for record, (header, data) in enumerate(_blocks(lines, _SNGREP_HEADER)):
         if header is None:
-            return None
+            for line in data:
+                if line.strip():
+                    summary.skip(TEXT_NOT_SIP)
+            continue
         text = "".join(data)
         # sngrep writes the message and then "\n\n".
         text = text[:-2] if text.endswith("\n\n") else text.rstrip("\n")
@@ -915,23 +932,7 @@ def _sngrep(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]:
             )
         except (ValueError, OverflowError, OSError):
             when = None
-        return record, when, src, dst, "", text
-
-    for line in lines:
-        m = _SNGREP_HEADER.match(line)
-        if m is not None:
-            done = flush()
-            if done is not None:
-                yield done
-            record += 1
-            header, data = m, []
-        elif header is not None:
-            data.append(line)
-        elif line.strip():
-            summary.skip(TEXT_NOT_SIP)
-    done = flush()
-    if done is not None:
-        yield done
+        yield record, when, src, dst, "", text
 
 
 # Wireshark's text export: "Frame 12: 612 bytes on wire ...", or its packet list heading.
@@ -960,12 +961,11 @@ def _wireshark_ip(value: str) -> str:
 
 def _wireshark(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]:
     """Frames of Wireshark's packet dissections: each ``Frame N:`` block up to the next."""
-    number: int | None = None
-    block: list[str] = []
-
-    def flush() -> TextRecord | None:
-        if number is None:
-            return None
+    # The frame line counts among its MAX_FRAME_LINES.
+    for frame, after in _blocks(lines, _WIRESHARK_FRAME, limit=MAX_FRAME_LINES - 1):
+        if frame is None:
+            continue  # the packet list heading, and what else stands before the first frame
+        block = [frame.string, *after]
         src = dst = proto = ""
         when: float | None = None
         for line in block:
@@ -979,24 +979,10 @@ def _wireshark(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecor
         cleaned = clean("".join(block))
         if cleaned.form != WIRESHARK_FORM:
             summary.skip(WIRESHARK_NO_SIP)
-            return None
-        if cleaned.cut_short:
+        elif cleaned.cut_short:
             summary.skip(WIRESHARK_SHORTENED)
-            return None
-        return number, when, src, dst, proto, cleaned.text + "\r\n\r\n"
-
-    for line in lines:
-        m = _WIRESHARK_FRAME.match(line)
-        if m is not None:
-            done = flush()
-            if done is not None:
-                yield done
-            number, block = int(m.group(1)), [line]
-        elif number is not None and len(block) < MAX_FRAME_LINES:
-            block.append(line)
-    done = flush()
-    if done is not None:
-        yield done
+        else:
+            yield int(frame.group(1)), when, src, dst, proto, cleaned.text + "\r\n\r\n"
 
 
 def _plain(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]:
