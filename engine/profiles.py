@@ -126,6 +126,19 @@ def profile_names() -> tuple[str, ...]:
     return tuple(PROFILES)
 
 
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def cfg_string(text: str) -> str:
+    r"""``text`` as a double-quoted string of Kamailio's config language (its lexer undoes
+    these escapes).
+
+    >>> print(cfg_string('a"b\\c'))
+    "a\"b\\c"
+    """
+    return '"' + text.translate(_ESCAPES) + '"'
+
+
 def _methods(methods: tuple[str, ...]) -> str:
     return "|".join(methods)
 
@@ -158,11 +171,11 @@ def config_text(
         return "\n".join(lines) + "\n"
     lr = f"loose_route_mode({loose_route_mode})" if loose_route_mode else "loose_route()"
     if record_route_preset:
-        args = ", ".join(f'"{a}"' for a in record_route_preset)
+        args = ", ".join(map(cfg_string, record_route_preset))
         rr_call = f"record_route_preset({args});"
     else:
         rr_call = (
-            f'record_route("{record_route_params}");'
+            f"record_route({cfg_string(record_route_params)});"
             if record_route_params
             else ("record_route();")
         )
@@ -216,9 +229,9 @@ def config_text(
         '        if (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }',
     ]
     if forward_to:
-        lines += ["    } else {", f'        $du = "{forward_to}";']
+        lines += ["    } else {", f"        $du = {cfg_string(forward_to)};"]
     lines += ["    }", "    t_relay();                               # to $du, else the R-URI", "}"]
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["PROFILES", "Kind", "Preloaded", "Profile", "config_text", "profile_names"]
+__all__ = ["PROFILES", "Kind", "Preloaded", "Profile", "cfg_string", "config_text", "profile_names"]

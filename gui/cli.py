@@ -2,8 +2,9 @@
 
 ``routelab`` alone opens the app on its tour scenario; ``routelab FILE`` opens a
 scenario; ``routelab rr ...`` runs the rr engine on requests; ``routelab trace``
-plays a scenario hop by hop.  Qt is imported only when a window is needed, so
-the engine commands start fast and work without a display.
+plays a scenario hop by hop; ``routelab config`` gives its proxies' kamailio.cfg.
+Qt is imported only when a window is needed, so the engine commands start fast and
+work without a display.
 
 Rule: no traceback ever reaches the user.  Bad input gives one line that says
 what and where, and exit status 2 (1 for ``--check`` failures).
@@ -339,7 +340,7 @@ def _cmd_rr(args: argparse.Namespace) -> int:
 # main
 
 
-SUBCOMMANDS = ("rr", "trace", "render", "import")
+SUBCOMMANDS = ("rr", "trace", "render", "import", "config")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -362,6 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gui import cli_render
 
     cli_render.add_parsers(sub)
+    from gui import cli_config
+
+    cli_config.add_parsers(sub)
     return parser
 
 

@@ -17,6 +17,9 @@ The formats, by file extension:
 ``.json`` the canonical trace JSON (``routelab trace --json``, the golden files' format)
 ``.sip``  the current step's message, CRLF line ends, as it goes on the wire
 ========  ==========================================================================
+
+File > Export > Kamailio Configs writes the kamailio.cfg of every proxy into a folder
+(:func:`engine.kamcfg.scenario_configs`, as ``routelab config -o DIR`` does).
 """
 
 from __future__ import annotations
@@ -34,8 +37,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QAction, QColor, QImage, QPainter, QPalette
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QFileDialog, QGraphicsItem, QGraphicsScene, QMenu
+from PySide6.QtWidgets import QFileDialog, QGraphicsItem, QGraphicsScene, QMenu, QMessageBox
 
+from engine.kamcfg import scenario_configs
 from engine.trace import StepKind, Trace, TraceStep, to_jsonable
 from gui.cli_trace import format_trace
 from gui.ladder import arrow_label
@@ -459,6 +463,7 @@ class ExportActions:
     ladder: QAction
     trace: QAction
     message: QAction
+    configs: QAction
 
 
 _FILTERS = {
@@ -548,6 +553,56 @@ def export_message(window: MainWindow, path: str | Path) -> Written:
     return Written(Path(path), f"the message of step {step.index + 1}")
 
 
+def export_configs(window: MainWindow, folder: str | Path) -> Written:
+    """Every proxy's kamailio.cfg (``NAME.cfg``; ``NAME.txt`` for an element that is not
+    Kamailio) into ``folder``."""
+    folder = Path(folder)
+    scenario = window.session.scenario
+    configs = scenario_configs(scenario) if scenario is not None else ()
+    if not configs:
+        raise ExportError("the scenario has no proxies, so there is no config to export")
+    for config in configs:
+        write_text(folder / config.name, config.text)
+    names = ", ".join(c.name for c in configs)
+    return Written(folder, f"{len(configs)} configs ({names})" if len(configs) > 1 else names)
+
+
+def _export_configs(window: MainWindow) -> None:
+    """Ask for a folder, ask before replacing files there, export the configs."""
+    scenario = window.session.scenario
+    configs = scenario_configs(scenario) if scenario is not None else ()
+    if not configs:
+        window.session.error_raised.emit(
+            "Cannot export", "The scenario has no proxies, so there is no config to export."
+        )
+        return
+    start = str(window.settings.value("export/folder", "") or "")
+    chosen = QFileDialog.getExistingDirectory(window, "Export Kamailio Configs into", start)
+    if not chosen:
+        return
+    folder = Path(chosen)
+    window.settings.setValue("export/folder", str(folder))
+    there = [c.name for c in configs if (folder / c.name).exists()]
+    if there:
+        answer = QMessageBox.question(
+            window,
+            "Replace files?",
+            f"{folder} already has {', '.join(there)}. Replace "
+            + ("them?" if len(there) > 1 else "it?"),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+    try:
+        written = export_configs(window, folder)
+    except (ExportError, OSError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        window.session.error_raised.emit("Cannot export", f"{folder}: {why}")
+        return
+    window.statusBar().showMessage(written.describe().capitalize(), 8000)
+
+
 def _run(window: MainWindow, title: str, what: str, formats: Sequence[str], job: object) -> None:
     assert callable(job)
     path = ask_path(window, title, what, formats)
@@ -563,7 +618,8 @@ def _run(window: MainWindow, title: str, what: str, formats: Sequence[str], job:
 
 
 def install_menu(window: MainWindow, file_menu: QMenu) -> ExportActions:
-    """Add File > Export (Graph, Ladder, Trace, Current Message) to ``file_menu``."""
+    """Add File > Export (Graph, Ladder, Trace, Current Message, Kamailio Configs) to
+    ``file_menu``."""
     menu = file_menu.addMenu("&Export")
     menu.setObjectName("menu-export")
 
@@ -600,15 +656,24 @@ def install_menu(window: MainWindow, file_menu: QMenu) -> ExportActions:
         "Save the current step's message as a .sip file",
         lambda: _run(window, "Export Current Message", "message", MESSAGE_FORMATS, export_message),
     )
+    menu.addSeparator()
+    configs = action(
+        "Export Kamailio &Configs…",
+        "export-configs",
+        "Save the kamailio.cfg of every proxy into a folder",
+        lambda: _export_configs(window),
+    )
 
     def refresh() -> None:
         has_steps = bool(window.session.trace.steps)
         for act in (graph, ladder, trace):
             act.setEnabled(has_steps)
         message.setEnabled(window.session.current is not None)
+        scenario = window.session.scenario
+        configs.setEnabled(scenario is not None and bool(scenario.proxies))
 
     menu.aboutToShow.connect(refresh)
-    return ExportActions(menu, graph, ladder, trace, message)
+    return ExportActions(menu, graph, ladder, trace, message, configs)
 
 
 __all__ = [
@@ -616,6 +681,7 @@ __all__ = [
     "ExportActions",
     "ExportError",
     "Written",
+    "export_configs",
     "export_document",
     "export_graph",
     "export_ladder",

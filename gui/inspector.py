@@ -1,4 +1,4 @@
-"""The message inspector: explanation, route set, message in/out and their diff."""
+"""The message inspector: explanation, route set, message in/out, their diff, the config."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import html
 import re
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QFontDatabase, QSyntaxHighlighter, QTextCharFormat
+from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat
 from PySide6.QtWidgets import (
     QPlainTextEdit,
     QSplitter,
@@ -18,13 +18,10 @@ from PySide6.QtWidgets import (
 )
 
 from engine.rr import RC_MEANING
+from engine.scenario import Scenario
 from engine.trace import StepKind, TraceStep
-from gui.theme import FLAG_STYLES, is_dark, rc_text
-
-
-def mono_font() -> QFont:
-    """The system fixed-width font."""
-    return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+from gui.config_view import ConfigView
+from gui.theme import FLAG_STYLES, is_dark, mono_font, rc_text
 
 
 class SipHighlighter(QSyntaxHighlighter):
@@ -221,7 +218,8 @@ def route_set_html(step: TraceStep) -> str:
 
 
 class Inspector(QWidget):
-    """Explanation on top, then tabs: message in, message out, diff, route set."""
+    """Explanation on top, then tabs: diff, message in, message out, route set and the
+    proxy's kamailio.cfg."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -236,10 +234,16 @@ class Inspector(QWidget):
         self.diff.setObjectName("diff")
         self.route_set = QTextBrowser()
         self.route_set.setObjectName("route-set")
-        self.tabs.addTab(self.diff, "Changes")
-        self.tabs.addTab(self.message_in, "Message in")
-        self.tabs.addTab(self.message_out, "Message out")
-        self.tabs.addTab(self.route_set, "Route set")
+        self.config = ConfigView()
+        # Short names, so that the five tabs fit the dock; the tooltips say them in full.
+        for widget, name, tip in (
+            (self.diff, "Changes", "What the element changed in the message"),
+            (self.message_in, "In", "The message as it reached the element"),
+            (self.message_out, "Out", "The message as the element sent it on"),
+            (self.route_set, "Route set", "The Route headers and the dialog's route sets"),
+            (self.config, "Config", "The kamailio.cfg of the proxy, the lines of this step marked"),
+        ):
+            self.tabs.setTabToolTip(self.tabs.addTab(widget, name), tip)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.explanation)
         splitter.addWidget(self.tabs)
@@ -263,6 +267,12 @@ class Inspector(QWidget):
         view.setFont(mono_font())
         view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         return view
+
+    def set_scenario(self, scenario: Scenario | None) -> None:
+        """The scenario whose proxies the Config tab shows."""
+        self.config.set_scenario(scenario)
+        self._filled.discard(self.tabs.indexOf(self.config))
+        self._fill(self.tabs.currentIndex())
 
     def show_step(self, step: TraceStep | None, total: int) -> None:
         """Show one step (or clear).  Only the visible tab is filled now; the others
@@ -291,7 +301,7 @@ class Inspector(QWidget):
                 self.diff.setHtml(message_diff_html(step.message_in, step.message_out))
             else:
                 self.diff.setHtml(
-                    "<p><i>Only one message at this step: see Message in / Message out.</i></p>"
+                    "<p><i>Only one message at this step: see the In and Out tabs.</i></p>"
                 )
         elif widget is self.message_in:
             self.message_in.setPlainText(step.message_in.replace("\r\n", "\n") if step else "")
@@ -299,3 +309,5 @@ class Inspector(QWidget):
             self.message_out.setPlainText(step.message_out.replace("\r\n", "\n") if step else "")
         elif widget is self.route_set:
             self.route_set.setHtml(route_set_html(step) if step else "")
+        elif widget is self.config:
+            self.config.show_step(step)

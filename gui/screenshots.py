@@ -22,6 +22,7 @@ SHOTS: tuple[tuple[str, Flag, str, str, bool], ...] = (
     ("tour-preloaded-route.png", Flag.PRELOADED, "Graph", "Route set", False),
     ("tour-strict-router.png", Flag.LOOSE_TO_STRICT, "Graph", "Changes", False),
     ("tour-ladder-dark.png", Flag.STRICT_TO_LOOSE, "Ladder", "Changes", True),
+    ("tour-preloaded-config.png", Flag.PRELOADED, "Graph", "Config", False),
 )
 
 

@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import QApplication
 
 from engine.trace import Flag
@@ -180,6 +180,11 @@ FLAG_STYLES: dict[Flag, FlagStyle] = {
 
 
 _dark_cache: list[bool] = []
+
+
+def mono_font() -> QFont:
+    """The system fixed-width font."""
+    return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
 
 
 def is_dark() -> bool:

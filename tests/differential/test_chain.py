@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from engine.kamcfg import proxy_config, scenario_configs
 from engine.message import SipRequest, parse_message
 from engine.scenario import loads
 from engine.simulate import simulate
@@ -221,25 +222,36 @@ def test_the_name_table_becomes_the_hosts_file() -> None:
     assert "192.0.2.102 u2.domain.com" in hosts
 
 
-def test_the_config_is_the_one_the_app_shows_with_a_location_table() -> None:
-    cfg = render_chain_cfg(
-        {
-            "name": "P2",
-            "listen": ["udp:127.0.10.2:5060"],
-            "aliases": ["biloxi.example.com"],
-            "rr": {"enable_full_lr": 1},
-            "outbound": {"flow_token_secret": "s3"},
-            "location": {"sip:bob@biloxi.example.com": "sip:bob@127.0.10.20"},
-        }
+def test_the_config_played_is_the_one_the_app_shows_with_logging_added() -> None:
+    node = loads((ROOT / "resources" / "scenarios" / "tour.json").read_text()).proxies[0]
+    shown = proxy_config(node)
+    played = render_chain_cfg(node)
+    core = "debug=2\nlog_stderror=no\nchildren=2\n"
+    assert core in shown
+    assert played == chain.instrument(
+        shown.replace(core, "debug=1\nlog_stderror=yes\nchildren=1\n")
     )
-    assert "listen=udp:127.0.10.2:5060\nalias=biloxi.example.com\n" in cfg
-    assert 'modparam("rr", "enable_full_lr", 1)' in cfg
-    assert cfg.index('loadmodule "outbound.so"') < cfg.index('loadmodule "rr.so"')
-    assert 'modparam("outbound", "flow_token_secret", "s3")' in cfg
-    assert '$ru = "sip:bob@127.0.10.20"' in cfg
-    assert 'lookup("location")' not in cfg
-    assert "if (has_totag()) {" in cfg
-    assert "t_relay();" in cfg
+    assert played.count("xlog(") == shown.count("loose_route()") + shown.count("t_relay();")
+
+
+@pytest.mark.kamailio
+@pytest.mark.parametrize("path", LIBRARY, ids=[p.stem for p in LIBRARY])
+def test_kamailio_accepts_every_config_the_app_shows(
+    path: Path, kamailio_binary: str, tmp_path: Path
+) -> None:
+    configs = [c for c in scenario_configs(loads(path.read_text())) if c.kamailio]
+    assert configs, "no Kamailio proxy in the scenario"
+    for config in configs:
+        cfg = tmp_path / config.name
+        cfg.write_text(config.text, encoding="utf-8")
+        done = subprocess.run(
+            [kamailio_binary, "-c", "-f", str(cfg)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert "config file ok" in done.stdout + done.stderr, (config.name, done.stderr[-2000:])
 
 
 def test_the_shape_leaves_out_via_branches_only() -> None:

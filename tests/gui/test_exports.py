@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
+from engine.kamcfg import scenario_configs
 from engine.message import SipRequest, parse_message
 from engine.scenario import loads
 from engine.trace import StepKind, Trace, TraceStep, from_jsonable, to_jsonable
@@ -234,20 +235,85 @@ def _open_tour(window: MainWindow) -> None:
     window.session.set_step(5)
 
 
-def test_file_export_menu_has_the_four_exports(window: MainWindow) -> None:
+def test_file_export_menu_has_the_five_exports(window: MainWindow) -> None:
     actions = window.export_actions
     assert actions.menu.title() == "&Export"
-    assert [a.text() for a in actions.menu.actions()] == [
+    assert [a.text() for a in actions.menu.actions() if not a.isSeparator()] == [
         "Export &Graph…",
         "Export &Ladder…",
         "Export &Trace…",
         "Export Current &Message…",
+        "Export Kamailio &Configs…",
     ]
     actions.menu.aboutToShow.emit()
     assert not actions.graph.isEnabled()  # nothing open yet
+    assert not actions.configs.isEnabled()
     _open_tour(window)
     actions.menu.aboutToShow.emit()
     assert all(a.isEnabled() for a in actions.menu.actions())
+
+
+def _choose_folder(monkeypatch: pytest.MonkeyPatch, folder: Path | None) -> None:
+    monkeypatch.setattr(
+        QFileDialog, "getExistingDirectory", lambda *_a, **_k: "" if folder is None else str(folder)
+    )
+
+
+def test_export_kamailio_configs_into_a_folder(
+    window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _open_tour(window)
+    scenario = window.session.scenario
+    assert scenario is not None
+    _choose_folder(monkeypatch, tmp_path)
+    window.export_actions.configs.trigger()
+    configs = scenario_configs(scenario)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["P1.cfg", "P2.cfg", "P3.txt", "P4.cfg"]
+    for config in configs:
+        assert (tmp_path / config.name).read_text("utf-8") == config.text
+    assert "4 configs" in window.statusBar().currentMessage()
+    assert window.settings.value("export/folder") == str(tmp_path)
+
+
+def test_export_kamailio_configs_asks_before_replacing_files(
+    window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _open_tour(window)
+    (tmp_path / "P2.cfg").write_text("mine", encoding="utf-8")
+    _choose_folder(monkeypatch, tmp_path)
+    asked: list[str] = []
+
+    def answer(reply: QMessageBox.StandardButton) -> None:
+        def fake(_parent: object, _title: str, text: str, *_a: object) -> object:
+            asked.append(text)
+            return reply
+
+        monkeypatch.setattr(QMessageBox, "question", fake)
+
+    answer(QMessageBox.StandardButton.Cancel)
+    window.export_actions.configs.trigger()
+    assert asked == [f"{tmp_path} already has P2.cfg. Replace it?"]
+    assert (tmp_path / "P2.cfg").read_text("utf-8") == "mine"
+    assert not (tmp_path / "P1.cfg").exists()
+    answer(QMessageBox.StandardButton.Yes)
+    window.export_actions.configs.trigger()
+    assert (tmp_path / "P2.cfg").read_text("utf-8").startswith("#!KAMAILIO")
+    _choose_folder(monkeypatch, None)  # cancelled: nothing asked, nothing written
+    asked.clear()
+    window.export_actions.configs.trigger()
+    assert asked == []
+
+
+def test_export_kamailio_configs_reports_a_folder_it_cannot_write(
+    window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qtbot: QtBot
+) -> None:
+    _open_tour(window)
+    _choose_folder(monkeypatch, tmp_path / "gone")
+    with qtbot.waitSignal(window.session.error_raised) as blocker:
+        window.export_actions.configs.trigger()
+    title, message = blocker.args
+    assert title == "Cannot export"
+    assert message.startswith(f"{tmp_path / 'gone'}: ")
 
 
 def test_export_graph_from_the_menu(

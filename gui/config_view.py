@@ -1,0 +1,252 @@
+"""The Config tab of the inspector: the kamailio.cfg of a proxy, the lines of the step marked.
+
+The text is :func:`engine.kamcfg.proxy_config`, the config the chain differential tests run on
+real Kamailio 5.6.3 proxies.  The tab follows the step: at a proxy it shows that proxy's config
+and marks the lines that made the step's decisions (:func:`engine.kamcfg.script_lines`); at a
+user agent it keeps the proxy shown before.  The user may pick another proxy, copy the text or
+save it as a file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from PySide6.QtCore import Slot
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QSyntaxHighlighter, QTextCharFormat
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.kamcfg import ConfigFile, scenario_configs, script_lines
+from engine.scenario import Scenario
+from engine.trace import TraceStep
+from gui.session import atomic_write
+from gui.theme import is_dark, mono_font
+
+
+class ConfigHighlighter(QSyntaxHighlighter):
+    """Colours Kamailio's config language: comments, strings, keywords, functions, variables."""
+
+    _COMMENT = re.compile(r"#(?!!)")
+    _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+    _KEYWORD = re.compile(
+        r"\b(?:if|else|exit|request_route|loadmodule|modparam|listen|alias)\b|^#!KAMAILIO"
+    )
+    _FUNCTION = re.compile(r"\b([a-z_][a-z0-9_]*)\s*(?=\()")
+    _VARIABLE = re.compile(r"\$(?:\(\w+[^)]*\)|\w+(?:\([^)]*\))?)")
+
+    def _fmt(self, color: str, *, bold: bool = False, italic: bool = False) -> QTextCharFormat:
+        fmt = QTextCharFormat()
+        fmt.setForeground(QColor(color))
+        if bold:
+            fmt.setFontWeight(QFont.Weight.Bold)
+        fmt.setFontItalic(italic)
+        return fmt
+
+    def highlightBlock(self, text: str) -> None:
+        dark = is_dark()
+        for m in self._FUNCTION.finditer(text):
+            self.setFormat(m.start(1), len(m.group(1)), self._fmt("#7FD1FF" if dark else "#005A9C"))
+        for m in self._KEYWORD.finditer(text):
+            self.setFormat(
+                m.start(),
+                m.end() - m.start(),
+                self._fmt("#F0A202" if dark else "#8A4B00", bold=True),
+            )
+        for m in self._VARIABLE.finditer(text):
+            self.setFormat(
+                m.start(), m.end() - m.start(), self._fmt("#FF9EC7" if dark else "#A0005A")
+            )
+        for m in self._STRING.finditer(text):
+            self.setFormat(
+                m.start(), m.end() - m.start(), self._fmt("#9FE870" if dark else "#1B6E20")
+            )
+        strings = [m.span() for m in self._STRING.finditer(text)]
+        for m in self._COMMENT.finditer(text):
+            if any(a <= m.start() < b for a, b in strings):
+                continue  # a '#' inside a string starts no comment
+            self.setFormat(
+                m.start(),
+                len(text) - m.start(),
+                self._fmt("#9AA0A6" if dark else "#6A737D", italic=True),
+            )
+            break
+
+
+class ConfigView(QWidget):
+    """A proxy picker, Copy and Save buttons, the config text and a line saying what is marked."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("config-view")
+        self.proxy_box = QComboBox()
+        self.proxy_box.setObjectName("config-proxy")
+        self.proxy_box.setToolTip("The proxy whose kamailio.cfg is shown")
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setToolTip("Copy the whole config to the clipboard")
+        self.save_button = QPushButton("Save…")
+        self.save_button.setToolTip("Save the config as a file")
+        self.text = QPlainTextEdit()
+        self.text.setObjectName("config-text")
+        self.text.setReadOnly(True)
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.text.setFont(mono_font())
+        self.note = QLabel()
+        self.note.setObjectName("config-note")
+        self.note.setWordWrap(True)
+        self._highlighter = ConfigHighlighter(self.text.document())
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Proxy:"))
+        row.addWidget(self.proxy_box, 1)
+        row.addWidget(self.copy_button)
+        row.addWidget(self.save_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.note)
+        layout.addWidget(self.text, 1)
+        self._configs: dict[str, ConfigFile] = {}
+        self._scenario: Scenario | None = None
+        self._step: TraceStep | None = None
+        self.proxy_box.currentTextChanged.connect(self._on_proxy_box_current_text_changed)
+        self.copy_button.clicked.connect(self._on_copy_button_clicked)
+        self.save_button.clicked.connect(self._on_save_button_clicked)
+        self._show()
+
+    @property
+    def current(self) -> ConfigFile | None:
+        """The config shown, if any."""
+        return self._configs.get(self.proxy_box.currentText())
+
+    def set_scenario(self, scenario: Scenario | None) -> None:
+        """Take the proxies of ``scenario`` (None: none); the proxy shown stays when it is
+        still there."""
+        if scenario is self._scenario:
+            return
+        self._scenario = scenario
+        proxies = scenario.proxies if scenario is not None else ()
+        configs = scenario_configs(scenario) if scenario is not None else ()
+        self._configs = {p.name: c for p, c in zip(proxies, configs, strict=True)}
+        shown = self.proxy_box.currentText()
+        self.proxy_box.blockSignals(True)
+        self.proxy_box.clear()
+        self.proxy_box.addItems(list(self._configs))
+        if shown in self._configs:
+            self.proxy_box.setCurrentText(shown)
+        self.proxy_box.blockSignals(False)
+        self._show()
+
+    def show_step(self, step: TraceStep | None) -> None:
+        """Follow ``step``: its proxy's config with the lines that ran marked."""
+        self._step = step
+        if step is not None and step.element in self._configs:
+            self.proxy_box.blockSignals(True)
+            self.proxy_box.setCurrentText(step.element)
+            self.proxy_box.blockSignals(False)
+        self._show()
+
+    def _show(self) -> None:
+        config = self.current
+        enabled = config is not None
+        self.copy_button.setEnabled(enabled)
+        self.save_button.setEnabled(enabled)
+        if config is None:
+            self.text.setPlainText("")
+            self.note.setText("This scenario has no proxies, so there is no config to show.")
+            return
+        if self.text.toPlainText() != config.text:
+            self.text.setPlainText(config.text)
+        step = self._step
+        lines: tuple[int, ...] = ()
+        if step is not None and step.element == self.proxy_box.currentText():
+            lines = script_lines(config.text, step)
+        self._mark(lines)
+        self.note.setText(self._describe(config, step, lines))
+
+    def _describe(self, config: ConfigFile, step: TraceStep | None, lines: tuple[int, ...]) -> str:
+        name = self.proxy_box.currentText()
+        if not config.kamailio:
+            return f"{name} is not a Kamailio proxy: this is what RouteLab does in its place."
+        if step is None or step.element != name:
+            return f"The kamailio.cfg that runs {name} as this scenario has it."
+        if not lines:
+            return f"Step {step.index + 1} ran no line of {name}'s request_route (a response)."
+        count = f"{len(lines)} marked lines" if len(lines) > 1 else "marked line"
+        return f"Step {step.index + 1}: the {count} made {name}'s decisions."
+
+    def _mark(self, lines: tuple[int, ...]) -> None:
+        selections = []
+        colour = QColor("#5A4A00" if is_dark() else "#FFF3B0")
+        doc = self.text.document()
+        for number in lines:
+            block = doc.findBlockByNumber(number)
+            selection = QTextEdit.ExtraSelection()
+            selection.format.setBackground(colour)
+            selection.format.setProperty(QTextCharFormat.Property.FullWidthSelection, True)
+            cursor = self.text.textCursor()
+            cursor.setPosition(block.position())
+            selection.cursor = cursor
+            selections.append(selection)
+        self.text.setExtraSelections(selections)
+        if lines:
+            cursor = self.text.textCursor()
+            cursor.setPosition(doc.findBlockByNumber(lines[0]).position())
+            self.text.setTextCursor(cursor)
+            self.text.centerCursor()
+
+    def marked_lines(self) -> tuple[int, ...]:
+        """The numbers (from 0) of the lines marked now."""
+        return tuple(s.cursor.blockNumber() for s in self.text.extraSelections())
+
+    @Slot(str)
+    def _on_proxy_box_current_text_changed(self, _name: str) -> None:
+        self._show()
+
+    @Slot()
+    def _on_copy_button_clicked(self) -> None:
+        config = self.current
+        if config is not None:
+            QGuiApplication.clipboard().setText(config.text)
+            self.note.setText(f"{config.name} copied to the clipboard.")
+
+    @Slot()
+    def _on_save_button_clicked(self) -> None:
+        config = self.current
+        if config is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save Kamailio config", config.name, "Kamailio config (*.cfg);;All files (*)"
+        )
+        if path:
+            self.save(Path(path))
+
+    def save(self, path: Path) -> bool:
+        """Write the config shown to ``path``; a failure is reported in a message box."""
+        config = self.current
+        if config is None:
+            return False
+        try:
+            atomic_write(path, config.text)
+        except OSError as exc:
+            QMessageBox.warning(
+                self,
+                "Cannot save the config",
+                f"{path}: {exc.strerror or exc}",
+                QMessageBox.StandardButton.Ok,
+            )
+            return False
+        self.note.setText(f"Saved {path}.")
+        return True
+
+
+__all__ = ["ConfigHighlighter", "ConfigView"]

@@ -1,0 +1,155 @@
+"""The inspector's Config tab: each proxy's kamailio.cfg, the lines of the step marked."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QGuiApplication, QTextDocument
+from PySide6.QtWidgets import QMessageBox
+from pytestqt.qtbot import QtBot
+
+from engine.kamcfg import scenario_configs, script_lines
+from engine.scenario import dumps, loads
+from engine.trace import StepKind
+from gui import resources
+from gui.config_view import ConfigHighlighter
+from gui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot: QtBot, isolated_settings: QSettings) -> Iterator[MainWindow]:
+    win = MainWindow(settings=isolated_settings)
+    assert win.session.open_file(resources.scenario_file(resources.TOUR))
+    win.inspector.tabs.setCurrentWidget(win.inspector.config)
+    yield win
+    win.session.undo_stack.setClean()
+    win.close()
+    win.deleteLater()
+
+
+def _proxy_step(window: MainWindow, element: str, rc: int | None = None) -> int:
+    return next(
+        s.index
+        for s in window.session.trace.steps
+        if s.element == element and s.kind is StepKind.PROXY and (rc is None or s.rc == rc)
+    )
+
+
+def test_a_proxy_step_shows_its_config_with_the_lines_that_ran(window: MainWindow) -> None:
+    view = window.inspector.config
+    index = _proxy_step(window, "P1", rc=-3)
+    window.session.set_step(index)
+    scenario = window.session.scenario
+    assert scenario is not None
+    expected = scenario_configs(scenario)[0]
+    assert view.proxy_box.currentText() == "P1"
+    assert view.text.toPlainText() == expected.text
+    marked = view.marked_lines()
+    assert marked == script_lines(expected.text, window.session.trace.steps[index])
+    lines = expected.text.splitlines()
+    assert lines[marked[0]].split("#")[0].strip() == "if (loose_route()) {"
+    assert f"Step {index + 1}: the {len(marked)} marked lines made P1's decisions." == (
+        view.note.text()
+    )
+
+
+def test_the_tab_follows_the_steps_and_keeps_the_proxy_at_a_user_agent(
+    window: MainWindow,
+) -> None:
+    view = window.inspector.config
+    window.session.set_step(_proxy_step(window, "P2"))
+    assert view.proxy_box.currentText() == "P2"
+    assert view.marked_lines()
+    window.session.set_step(0)  # Alice sends the INVITE
+    assert window.session.trace.steps[0].element == "Alice"
+    assert view.proxy_box.currentText() == "P2"
+    assert view.marked_lines() == ()
+    assert view.note.text() == "The kamailio.cfg that runs P2 as this scenario has it."
+
+
+def test_the_tab_is_filled_only_when_it_is_shown(window: MainWindow) -> None:
+    view = window.inspector.config
+    window.inspector.tabs.setCurrentWidget(window.inspector.diff)
+    window.session.set_step(_proxy_step(window, "P4"))
+    assert view.proxy_box.currentText() != "P4"
+    window.inspector.tabs.setCurrentWidget(view)
+    assert view.proxy_box.currentText() == "P4"
+    assert view.marked_lines()
+
+
+def test_picking_a_proxy_that_is_not_kamailio(window: MainWindow) -> None:
+    view = window.inspector.config
+    view.proxy_box.setCurrentText("P3")
+    assert view.text.toPlainText().startswith("# P3: written by RouteLab")
+    assert "P3 is not a Kamailio proxy" in view.note.text()
+    assert view.marked_lines() == ()
+
+
+def test_an_edit_of_the_scenario_shows_in_the_config(window: MainWindow, qtbot: QtBot) -> None:
+    view = window.inspector.config
+    window.session.set_step(_proxy_step(window, "P2"))
+    scenario = window.session.scenario
+    assert scenario is not None
+    data = json.loads(dumps(scenario))
+    data["proxies"][1]["aliases"] = ["p2.example.org"]
+    with qtbot.waitSignal(window.session.trace_changed):
+        window.session.edit(loads(json.dumps(data)), "Alias")
+    assert "alias=p2.example.org" in view.text.toPlainText().splitlines()
+    assert view.proxy_box.currentText() == "P2"
+    window.act_undo.trigger()
+    assert "alias=p2.example.org" not in view.text.toPlainText()
+
+
+def test_copy_and_save(window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    view = window.inspector.config
+    window.session.set_step(_proxy_step(window, "P1"))
+    view.copy_button.click()
+    assert QGuiApplication.clipboard().text() == view.text.toPlainText()
+    target = tmp_path / "P1.cfg"
+    assert view.save(target)
+    assert target.read_text(encoding="utf-8") == view.text.toPlainText()
+    warnings: list[str] = []
+    monkeypatch.setattr(
+        QMessageBox, "warning", lambda _parent, _title, text, *_a: warnings.append(text)
+    )
+    assert not view.save(tmp_path)  # a folder
+    assert warnings
+    assert str(tmp_path) in warnings[0]
+    assert target.read_text(encoding="utf-8") == view.text.toPlainText()
+
+
+def test_a_scenario_without_proxies(window: MainWindow) -> None:
+    view = window.inspector.config
+    scenario = window.session.scenario
+    assert scenario is not None
+    data = json.loads(dumps(scenario))
+    data["proxies"] = []
+    data["names"] = {}
+    for ua in data["user_agents"]:
+        ua.pop("outbound_proxy", None)
+    data["dialog"].pop("route", None)
+    view.set_scenario(loads(json.dumps(data)))
+    assert view.proxy_box.count() == 0
+    assert view.text.toPlainText() == ""
+    assert "no proxies" in view.note.text()
+    assert not view.save_button.isEnabled()
+
+
+def test_the_highlighter_knows_comments_strings_and_a_hash_in_a_string(qapp: object) -> None:
+    doc = QTextDocument()
+    highlighter = ConfigHighlighter(doc)
+    doc.setPlainText('$du = "sip:a#b";   # where to\n')
+    highlighter.rehighlight()
+    ranges = doc.firstBlock().layout().formats()
+    formats = {
+        (r.start, r.length): (r.format.fontItalic(), r.format.foreground().color().name())
+        for r in ranges
+    }
+    string, comment = formats[(6, 9)], formats[(19, 10)]
+    assert comment[0], "the comment is in italics"
+    assert not string[0], "the '#' in the string starts no comment"
+    assert string[1] != comment[1]
