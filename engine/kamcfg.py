@@ -239,7 +239,11 @@ def _location_table(node: ProxyNode) -> str:
     if not node.location:
         lines.append(f"        # (the scenario gives {node.name} no entries)")
     for aor, contact in node.location:
-        uri = parse_uri(aor)
+        try:
+            uri = parse_uri(aor)
+        except SipParseError:  # checked when the scenario is read; never written unquoted
+            lines.append(f"        # {aor!r} is not a SIP URI: no R-URI matches it")
+            continue
         if not uri.user:
             lines.append(f"        # {aor}: no user, so no R-URI that gets this far matches it")
             continue

@@ -113,6 +113,10 @@ def _parse_socket(text: str) -> Socket:
             i += 2
         elif word == "name" and i + 1 < len(words):
             name = words[i + 1].strip('"')
+            if not name or '"' in name or "\\" in name:
+                # Kamailio reads the name as a quoted string: none, or one with a quote or a
+                # backslash in it, could not be written back into a listen line.
+                raise ConfigError(f"listen {text!r}: a socket name without quotes or backslashes")
             i += 2
         else:
             raise ConfigError(f"listen {text!r}: unexpected {words[i]!r}")

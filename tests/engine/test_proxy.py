@@ -190,6 +190,10 @@ def test_parse_socket(text: str, expected: Socket) -> None:
         pytest.param("udp:127.0.0.1:\u0665\u0660\u0666\u0660", id="unicode-digits"),
         pytest.param("udp:127.0.0.1:5060 mtu 1500", id="unknown-word"),
         pytest.param("udp:[::1:5060", id="open-bracket"),
+        # A name that could not be written back into a listen line (kamailio.cfg).
+        pytest.param('udp:127.0.0.1:5060 name ""', id="empty-name"),
+        pytest.param('udp:127.0.0.1:5060 name a"b', id="quote-in-name"),
+        pytest.param("udp:127.0.0.1:5060 name a\\b", id="backslash-in-name"),
     ],
 )
 def test_parse_socket_errors(text: str) -> None:
