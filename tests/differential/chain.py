@@ -950,8 +950,18 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pcap", type=Path, default=None)
     parser.add_argument("path", type=Path)
     args = parser.parse_args(argv)
-    text = args.path.read_text(encoding="utf-8")
     result: dict[str, Any] = {"path": str(args.path)}
+    # The run adds the scenario's addresses to the loopback and mounts over /etc/hosts:
+    # never in the namespaces of the machine itself, where only a loopback is not alone.
+    others = sorted(name for _, name in socket.if_nameindex() if name != "lo")
+    if others:
+        result["error"] = (
+            f"not in a network namespace of its own (it has {', '.join(others)}): "
+            "run it as unshare --net --mount python3 -m tests.differential.chain ..."
+        )
+        print(json.dumps(result))
+        return 2
+    text = args.path.read_text(encoding="utf-8")
     data = json.loads(text)
     why = playable(data, simulate(loads(text)), isolated=True)
     if why is not None:
