@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from engine.kamcfg import proxy_config, scenario_configs
+from engine.kamcfg import proxy_config, scenario_configs, script_lines
 from engine.message import SipRequest, parse_message
 from engine.scenario import loads
 from engine.simulate import simulate
@@ -455,9 +455,20 @@ def test_the_capture_analysis_finds_no_difference_in_real_proxies_traffic(
     original = simulate(loads(path.read_text(encoding="utf-8")))
     if not _dead_ends(original) and path.stem not in {"ruri-is-myself-loose-route-mode"}:
         dialog = max(call_ids, key=lambda c: len(found[c]))  # the scenario's, not a probe
-        built = observe(found[dialog], title=dialog).scenario
+        seen = observe(found[dialog], title=dialog)
+        built = seen.scenario
         assert built is not None
         assert not _dead_ends(simulate(built)), f"the scenario built from {pcap.name} dead-ends"
+        # The Config tab of the observed dialog: each checked hop at a Kamailio proxy marks
+        # the loose_route() line of that proxy's config.
+        configs = dict(zip((p.name for p in built.proxies), scenario_configs(built), strict=True))
+        for step in seen.trace.steps:
+            config = configs.get(step.element)
+            if config is None or not config.kamailio or step.rc is None:
+                continue
+            lines = config.text.splitlines()
+            marked = [lines[n] for n in script_lines(config.text, step)]
+            assert any("loose_route" in line for line in marked), (step.index, step.element)
     # In these, no in-dialog request crosses a proxy: nothing to check, but the rest must.
     assert checked > 0 or path.stem in {
         "deny-preloaded-route",
