@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import QEvent, Slot
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QSyntaxHighlighter, QTextCharFormat
 from PySide6.QtWidgets import (
     QComboBox,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from engine.kamcfg import ConfigFile, scenario_configs, script_lines
 from engine.scenario import Scenario
 from engine.trace import TraceStep
+from gui import theme
 from gui.session import atomic_write
 from gui.theme import is_dark, mono_font
 
@@ -207,6 +208,14 @@ class ConfigView(QWidget):
     def marked_lines(self) -> tuple[int, ...]:
         """The numbers (from 0) of the lines marked now."""
         return tuple(s.cursor.blockNumber() for s in self.text.extraSelections())
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            # Light/dark switch: the colours of the text and of the marks follow.
+            theme.palette_changed()  # (whichever widget hears of it first)
+            self._highlighter.rehighlight()
+            self._show()
+        super().changeEvent(event)
 
     @Slot(str)
     def _on_proxy_box_current_text_changed(self, _name: str) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtGui import QGuiApplication, QTextDocument
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtGui import QColor, QGuiApplication, QTextDocument
+from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from engine.kamcfg import scenario_configs, script_lines
@@ -18,6 +18,7 @@ from engine.trace import StepKind
 from gui import resources
 from gui.config_view import ConfigHighlighter
 from gui.main_window import MainWindow
+from gui.screenshots import dark_palette
 
 
 @pytest.fixture
@@ -137,6 +138,30 @@ def test_a_scenario_without_proxies(window: MainWindow) -> None:
     assert view.text.toPlainText() == ""
     assert "no proxies" in view.note.text()
     assert not view.save_button.isEnabled()
+
+
+def test_the_marks_follow_a_switch_to_a_dark_palette(window: MainWindow) -> None:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    view = window.inspector.config
+    window.session.set_step(_proxy_step(window, "P1"))
+
+    def mark() -> str:
+        selections = view.text.extraSelections()  # kept: the format lives in it
+        return selections[0].format.background().color().name()
+
+    light = mark()
+    before = app.palette()
+    try:
+        app.setPalette(dark_palette())  # type: ignore[arg-type]
+        app.processEvents()
+        dark = mark()
+    finally:
+        app.setPalette(before)
+        app.processEvents()
+    assert light != dark
+    assert QColor(dark).lightness() < QColor(light).lightness()
+    assert mark() == light
 
 
 def test_the_highlighter_knows_comments_strings_and_a_hash_in_a_string(qapp: object) -> None:
