@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Slot
-from PySide6.QtGui import QColor, QFont, QGuiApplication, QSyntaxHighlighter, QTextCharFormat
+from PySide6.QtGui import QColor, QGuiApplication, QSyntaxHighlighter, QTextCharFormat
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -32,7 +32,7 @@ from engine.scenario import Scenario
 from engine.trace import TraceStep
 from gui import theme
 from gui.session import atomic_write
-from gui.theme import is_dark, mono_font
+from gui.theme import is_dark, mono_font, syntax
 
 
 class ConfigHighlighter(QSyntaxHighlighter):
@@ -46,41 +46,20 @@ class ConfigHighlighter(QSyntaxHighlighter):
     _FUNCTION = re.compile(r"\b([a-z_][a-z0-9_]*)\s*(?=\()")
     _VARIABLE = re.compile(r"\$(?:\(\w+[^)]*\)|\w+(?:\([^)]*\))?)")
 
-    def _fmt(self, color: str, *, bold: bool = False, italic: bool = False) -> QTextCharFormat:
-        fmt = QTextCharFormat()
-        fmt.setForeground(QColor(color))
-        if bold:
-            fmt.setFontWeight(QFont.Weight.Bold)
-        fmt.setFontItalic(italic)
-        return fmt
-
     def highlightBlock(self, text: str) -> None:
-        dark = is_dark()
         for m in self._FUNCTION.finditer(text):
-            self.setFormat(m.start(1), len(m.group(1)), self._fmt("#7FD1FF" if dark else "#005A9C"))
+            self.setFormat(m.start(1), len(m.group(1)), syntax("name"))
         for m in self._KEYWORD.finditer(text):
-            self.setFormat(
-                m.start(),
-                m.end() - m.start(),
-                self._fmt("#F0A202" if dark else "#8A4B00", bold=True),
-            )
+            self.setFormat(m.start(), m.end() - m.start(), syntax("heading", bold=True))
         for m in self._VARIABLE.finditer(text):
-            self.setFormat(
-                m.start(), m.end() - m.start(), self._fmt("#FF9EC7" if dark else "#A0005A")
-            )
-        for m in self._STRING.finditer(text):
-            self.setFormat(
-                m.start(), m.end() - m.start(), self._fmt("#9FE870" if dark else "#1B6E20")
-            )
+            self.setFormat(m.start(), m.end() - m.start(), syntax("param"))
         strings = [m.span() for m in self._STRING.finditer(text)]
+        for a, b in strings:
+            self.setFormat(a, b - a, syntax("value"))
         for m in self._COMMENT.finditer(text):
             if any(a <= m.start() < b for a, b in strings):
                 continue  # a '#' inside a string starts no comment
-            self.setFormat(
-                m.start(),
-                len(text) - m.start(),
-                self._fmt("#9AA0A6" if dark else "#6A737D", italic=True),
-            )
+            self.setFormat(m.start(), len(text) - m.start(), syntax("comment", italic=True))
             break
 
 

@@ -7,7 +7,7 @@ import html
 import re
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat
+from PySide6.QtGui import QSyntaxHighlighter
 from PySide6.QtWidgets import (
     QPlainTextEdit,
     QSplitter,
@@ -21,7 +21,7 @@ from engine.rr import RC_MEANING
 from engine.scenario import Scenario
 from engine.trace import StepKind, TraceStep
 from gui.config_view import ConfigView
-from gui.theme import FLAG_STYLES, is_dark, mono_font, rc_text
+from gui.theme import FLAG_STYLES, is_dark, mono_font, rc_text, syntax
 
 
 class SipHighlighter(QSyntaxHighlighter):
@@ -31,36 +31,18 @@ class SipHighlighter(QSyntaxHighlighter):
     _URI = re.compile(r"\b(sips?|tel):[^\s>,;]+")
     _PARAM = re.compile(r";(lr|r2|ftag|maddr|transport|ob|gr)\b(=[^;>,\s]*)?", re.IGNORECASE)
 
-    def _fmt(self, color: str, *, bold: bool = False) -> QTextCharFormat:
-        fmt = QTextCharFormat()
-        fmt.setForeground(QColor(color))
-        if bold:
-            fmt.setFontWeight(QFont.Weight.Bold)
-        return fmt
-
     def highlightBlock(self, text: str) -> None:
-        dark = is_dark()
         if self.currentBlock().blockNumber() == 0:
-            self.setFormat(0, len(text), self._fmt("#F0A202" if dark else "#8A4B00", bold=True))
+            self.setFormat(0, len(text), syntax("heading", bold=True))
             return
         m = self._HEADER.match(text)
         if m:
-            name = m.group(1).lower()
-            routing = name in ("route", "record-route")
-            color = (
-                ("#7FD1FF" if dark else "#005A9C") if routing else ("#B0B8C0" if dark else "#444")
-            )
-            self.setFormat(0, m.end(1), self._fmt(color, bold=True))
+            routing = m.group(1).lower() in ("route", "record-route")
+            self.setFormat(0, m.end(1), syntax("name" if routing else "header", bold=True))
         for um in self._URI.finditer(text):
-            self.setFormat(
-                um.start(), um.end() - um.start(), self._fmt("#9FE870" if dark else "#1B6E20")
-            )
+            self.setFormat(um.start(), um.end() - um.start(), syntax("value"))
         for pm in self._PARAM.finditer(text):
-            self.setFormat(
-                pm.start(),
-                pm.end() - pm.start(),
-                self._fmt("#FF9EC7" if dark else "#A0005A", bold=True),
-            )
+            self.setFormat(pm.start(), pm.end() - pm.start(), syntax("param", bold=True))
 
 
 def message_diff_html(before: str, after: str) -> str:

@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette, QTextCharFormat
 from PySide6.QtWidgets import QApplication
 
 from engine.trace import Flag
@@ -180,6 +180,27 @@ FLAG_STYLES: dict[Flag, FlagStyle] = {
 
 
 _dark_cache: list[bool] = []
+
+
+# The colours of highlighted text (SIP messages, Kamailio configs): (dark palette, light).
+_SYNTAX = {
+    "heading": ("#F0A202", "#8A4B00"),  # a start line, a config keyword
+    "name": ("#7FD1FF", "#005A9C"),  # Route/Record-Route, a config function
+    "header": ("#B0B8C0", "#444444"),  # other header names
+    "value": ("#9FE870", "#1B6E20"),  # a URI, a config string
+    "param": ("#FF9EC7", "#A0005A"),  # a routing parameter, a config variable
+    "comment": ("#9AA0A6", "#6A737D"),
+}
+
+
+def syntax(kind: str, *, bold: bool = False, italic: bool = False) -> QTextCharFormat:
+    """The text format of ``kind`` (a key of the table above) in the current palette."""
+    fmt = QTextCharFormat()
+    fmt.setForeground(QColor(_SYNTAX[kind][0 if is_dark() else 1]))
+    if bold:
+        fmt.setFontWeight(QFont.Weight.Bold)
+    fmt.setFontItalic(italic)
+    return fmt
 
 
 def mono_font() -> QFont:
