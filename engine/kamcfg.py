@@ -21,13 +21,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from engine.errors import SipParseError
 from engine.headers import tag_param
 from engine.message import parse_message
 from engine.profiles import PROFILES, Kind, cfg_string, config_text
 from engine.scenario import ProxyNode, Scenario
-from engine.trace import StepKind, TraceStep
+from engine.trace import RrCall, StepKind, TraceStep
 from engine.uri import parse_uri
 
 #: The modules the configs load, in order (the outbound module goes right before rr).
@@ -154,11 +155,18 @@ def scenario_configs(scenario: Scenario) -> tuple[ConfigFile, ...]:
     return tuple(configs)
 
 
-def script_lines(config: str, step: TraceStep) -> tuple[int, ...]:
-    """The lines of ``config`` (numbered from 0) that made the decisions of ``step`` at its
-    proxy, in the order they ran: each call of the step (rr functions, ``remove_hf``, the
-    location table, ``$du``), the reply the proxy sent or the ``t_relay()`` that sent the
-    request on.
+class Mark(NamedTuple):
+    """A line of a config that ran at a step: its number (from 0) and what it did there."""
+
+    line: int
+    says: str
+
+
+def script_marks(config: str, step: TraceStep) -> tuple[Mark, ...]:
+    """The lines of ``config`` that made the decisions of ``step`` at its proxy, in the
+    order they ran: each call of the step (rr functions, ``remove_hf``, the location table,
+    ``$du``), the reply the proxy sent or the ``t_relay()`` that sent the request on; each
+    with what it did (a call's return code and meaning).
 
     The lines are followed as Kamailio runs them: a request with a To tag enters the
     in-dialog block (``if (has_totag()) {``), any other passes over it, and the block of an
@@ -175,28 +183,43 @@ def script_lines(config: str, step: TraceStep) -> tuple[int, ...]:
     except SipParseError:
         in_dialog = False
     skip = {} if in_dialog else {dialog: _block_end(codes, dialog)}
-    wanted: list[tuple[str, int]] = []
+    wanted: list[tuple[str, int, str]] = []
     for call in step.rr_calls:
         name = call.call.partition("(")[0].strip()
-        wanted.append((_MARKERS.get(name.split(" ")[0], f"{name}("), call.rc))
-    if step.status is not None:
-        wanted.append((f'sl_send_reply("{step.status}"', 1))
+        marker = _MARKERS.get(name.split(" ")[0], f"{name}(")
+        wanted.append((marker, call.rc, _says(call)))
+    # The reply or the relay that ended the step, when the trace does not name it a call.
+    ended = any(c.call.startswith(("sl_send_reply(", "t_relay(")) for c in step.rr_calls)
+    if ended:
+        pass
+    elif step.status is not None:
+        wanted.append((f'sl_send_reply("{step.status}"', 1, f"answers {step.status}"))
     elif step.next_element is not None:
-        wanted.append(("t_relay(", 1))
-    found: list[int] = []
+        wanted.append(("t_relay(", 1, f"sends the request on to {step.next_element}"))
+    found: dict[int, list[str]] = {}
     number = 0
-    for marker, rc in wanted:
+    for marker, rc, says in wanted:
         at = number
         while at < len(codes) and marker not in codes[at]:
             at = skip.get(at, at) + 1
         if at == len(codes):
             continue  # not a line of this config (the trace names it another way)
-        if at not in found:
-            found.append(at)
+        found.setdefault(at, [])
+        if says not in found[at]:
+            found[at].append(says)
         number = at
         if rc <= 0 and codes[at].lstrip().startswith("if (") and codes[at].endswith("{"):
             number = _block_end(codes, at) + 1  # the call's test failed
-    return tuple(found)
+    return tuple(Mark(line, "; ".join(says)) for line, says in found.items())
+
+
+def _says(call: RrCall) -> str:
+    """What a call did, in a few words: its return code (an assignment has none) and
+    meaning, else its first decision."""
+    what = call.meaning or (call.decisions[0].text if call.decisions else "")
+    if call.call.startswith("$"):  # an assignment returns nothing
+        return f"{call.call}: {what}" if what else call.call
+    return f"{call.call} returned {call.rc}" + (f": {what}" if what else "")
 
 
 # Calls whose line does not name them the way the trace does.
@@ -259,7 +282,9 @@ __all__ = [
     "CORE_DEFAULTS",
     "MODULES",
     "ConfigFile",
+    "Mark",
     "config_name",
     "proxy_config",
     "scenario_configs",
+    "script_marks",
 ]

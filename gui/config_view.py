@@ -2,7 +2,8 @@
 
 The text is :func:`engine.kamcfg.proxy_config`, the config the chain differential tests run on
 real Kamailio 5.6.3 proxies.  The tab follows the step: at a proxy it shows that proxy's config
-and marks the lines that made the step's decisions (:func:`engine.kamcfg.script_lines`); at a
+and marks the lines that made the step's decisions (:func:`engine.kamcfg.script_marks`, each
+line's tooltip saying what it did); at a
 user agent it keeps the proxy shown before.  The user may pick another proxy, copy the text or
 save it as a file.
 """
@@ -12,8 +13,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, Slot
-from PySide6.QtGui import QColor, QGuiApplication, QSyntaxHighlighter, QTextCharFormat
+from PySide6.QtCore import QEvent, QObject, Slot
+from PySide6.QtGui import (
+    QColor,
+    QGuiApplication,
+    QHelpEvent,
+    QSyntaxHighlighter,
+    QTextCharFormat,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -23,11 +30,12 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QTextEdit,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
 
-from engine.kamcfg import ConfigFile, scenario_configs, script_lines
+from engine.kamcfg import ConfigFile, Mark, scenario_configs, script_marks
 from engine.scenario import Scenario
 from engine.trace import TraceStep
 from gui import theme
@@ -96,6 +104,8 @@ class ConfigView(QWidget):
         layout.addWidget(self.note)
         layout.addWidget(self.text, 1)
         self._configs: dict[str, ConfigFile] = {}
+        self._says: dict[int, str] = {}
+        self.text.viewport().installEventFilter(self)
         self._scenario: Scenario | None = None
         self._step: TraceStep | None = None
         self.proxy_box.currentTextChanged.connect(self._on_proxy_box_current_text_changed)
@@ -137,6 +147,7 @@ class ConfigView(QWidget):
 
     def _show(self) -> None:
         config = self.current
+        self._says = {}
         enabled = config is not None
         self.copy_button.setEnabled(enabled)
         self.save_button.setEnabled(enabled)
@@ -147,9 +158,11 @@ class ConfigView(QWidget):
         if self.text.toPlainText() != config.text:
             self.text.setPlainText(config.text)
         step = self._step
-        lines: tuple[int, ...] = ()
+        marks: tuple[Mark, ...] = ()
         if step is not None and step.element == self.proxy_box.currentText():
-            lines = script_lines(config.text, step)
+            marks = script_marks(config.text, step)
+        self._says = {m.line: m.says for m in marks}
+        lines = tuple(m.line for m in marks)
         self._mark(lines)
         self.note.setText(self._describe(config, step, lines))
 
@@ -162,7 +175,10 @@ class ConfigView(QWidget):
         if not lines:
             return f"Step {step.index + 1} ran no line of {name}'s request_route (a response)."
         count = f"{len(lines)} marked lines" if len(lines) > 1 else "marked line"
-        return f"Step {step.index + 1}: the {count} made {name}'s decisions."
+        return (
+            f"Step {step.index + 1}: the {count} made {name}'s decisions "
+            "(hover over one for what it did)."
+        )
 
     def _mark(self, lines: tuple[int, ...]) -> None:
         selections = []
@@ -183,6 +199,21 @@ class ConfigView(QWidget):
             cursor.setPosition(doc.findBlockByNumber(lines[0]).position())
             self.text.setTextCursor(cursor)
             self.text.centerCursor()
+
+    def says(self, line: int) -> str | None:
+        """What marked line ``line`` (from 0) did at the step; None for a line not marked."""
+        return self._says.get(line)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.text.viewport() and event.type() == QEvent.Type.ToolTip:
+            assert isinstance(event, QHelpEvent)
+            says = self.says(self.text.cursorForPosition(event.pos()).blockNumber())
+            if says is None:
+                QToolTip.hideText()
+            else:
+                QToolTip.showText(event.globalPos(), says, self.text)
+            return True
+        return super().eventFilter(watched, event)
 
     def marked_lines(self) -> tuple[int, ...]:
         """The numbers (from 0) of the lines marked now."""

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from engine.kamcfg import proxy_config, scenario_configs, script_lines
+from engine.kamcfg import proxy_config, scenario_configs, script_marks
 from engine.message import SipRequest, parse_message
 from engine.scenario import loads
 from engine.simulate import simulate
@@ -467,7 +467,7 @@ def test_the_capture_analysis_finds_no_difference_in_real_proxies_traffic(
             if config is None or not config.kamailio or step.rc is None:
                 continue
             lines = config.text.splitlines()
-            marked = [lines[n] for n in script_lines(config.text, step)]
+            marked = [lines[n] for n, _ in script_marks(config.text, step)]
             assert any("loose_route" in line for line in marked), (step.index, step.element)
     # In these, no in-dialog request crosses a proxy: nothing to check, but the rest must.
     assert checked > 0 or path.stem in {

@@ -18,7 +18,7 @@ from engine.kamcfg import (
     config_name,
     proxy_config,
     scenario_configs,
-    script_lines,
+    script_marks,
 )
 from engine.profiles import PROFILES, Kind
 from engine.scenario import ProxyNode, loads
@@ -148,14 +148,16 @@ def test_every_proxy_of_the_library_has_its_config(path: Path) -> None:
 
 
 def _ran(scenario: str, element: str, label: str, number: int = 0) -> list[str]:
-    """The config lines script_lines() gives for the ``number``-th step of request ``label``
+    """The config lines script_marks() gives for the ``number``-th step of request ``label``
     at ``element`` in a library scenario, without their comments."""
     loaded = loads((ROOT / "resources" / "scenarios" / f"{scenario}.json").read_text())
     configs = dict(zip((p.name for p in loaded.proxies), scenario_configs(loaded), strict=True))
     steps = [s for s in simulate(loaded).steps if s.element == element and s.label == label]
     step = [s for s in steps if s.kind is StepKind.PROXY][number]
     lines = configs[element].text.splitlines()
-    return [lines[n].partition("#")[0].strip() for n in script_lines(configs[element].text, step)]
+    return [
+        lines[n].partition("#")[0].strip() for n, _ in script_marks(configs[element].text, step)
+    ]
 
 
 def test_a_preloaded_route_naming_only_this_proxy_passes_over_the_loose_route_block() -> None:
@@ -212,11 +214,29 @@ def test_initial_requests_pass_over_the_in_dialog_block() -> None:
     ]
 
 
-def test_only_kamailio_proxies_have_script_lines() -> None:
+def test_only_kamailio_proxies_have_script_marks() -> None:
     loaded = loads((ROOT / "resources" / "scenarios" / "tour.json").read_text())
     configs = scenario_configs(loaded)
     trace = simulate(loaded)
     strict = next(s for s in trace.steps if s.element == "P3" and s.kind is StepKind.PROXY)
-    assert script_lines(configs[2].text, strict) == ()
+    assert script_marks(configs[2].text, strict) == ()
     answer = next(s for s in trace.steps if s.element == "P1" and s.kind is StepKind.RESPONSE)
-    assert script_lines(configs[0].text, answer) == ()
+    assert script_marks(configs[0].text, answer) == ()
+
+
+def test_each_mark_says_what_its_line_did() -> None:
+    loaded = loads((ROOT / "resources" / "scenarios" / "deny-preloaded-route.json").read_text())
+    config = scenario_configs(loaded)[0]
+    step = next(s for s in simulate(loaded).steps if s.element == "P1" and s.kind is StepKind.PROXY)
+    ((line, says),) = script_marks(config.text, step)  # both calls on one line
+    assert 'if (is_present_hf("Route"))' in config.text.splitlines()[line]
+    assert says.startswith('is_present_hf("Route") returned 1: ')
+    assert 'sl_send_reply("403", "Preload Route denied") returned 1' in says
+    assert says.count("answers 403") == 1, "the reply is said once, as the call"
+    tour = loads((ROOT / "resources" / "scenarios" / "tour.json").read_text())
+    config = scenario_configs(tour)[0]
+    step = next(s for s in simulate(tour).steps if s.element == "P1" and s.rc == -3)
+    marks = script_marks(config.text, step)
+    assert marks[0].says.startswith("loose_route() returned -3: preloaded Route set consumed")
+    assert marks[-1].says == "t_relay() returned 1: " + step.rr_calls[-1].decisions[0].text
+    assert marks[-2].says.startswith('$du = "sip:192.0.2.2": The R-URI')

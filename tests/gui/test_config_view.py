@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtGui import QColor, QGuiApplication, QTextDocument
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QEvent, QSettings
+from PySide6.QtGui import QColor, QGuiApplication, QHelpEvent, QTextDocument
+from PySide6.QtWidgets import QApplication, QMessageBox, QToolTip
 from pytestqt.qtbot import QtBot
 
-from engine.kamcfg import scenario_configs, script_lines
+from engine.kamcfg import scenario_configs, script_marks
 from engine.scenario import dumps, loads
 from engine.trace import StepKind
 from gui import resources
@@ -50,11 +50,15 @@ def test_a_proxy_step_shows_its_config_with_the_lines_that_ran(window: MainWindo
     assert view.proxy_box.currentText() == "P1"
     assert view.text.toPlainText() == expected.text
     marked = view.marked_lines()
-    assert marked == script_lines(expected.text, window.session.trace.steps[index])
+    marks = script_marks(expected.text, window.session.trace.steps[index])
+    assert marked == tuple(m.line for m in marks)
+    assert [view.says(n) for n in marked] == [m.says for m in marks]
+    assert view.says(0) is None
     lines = expected.text.splitlines()
     assert lines[marked[0]].split("#")[0].strip() == "if (loose_route()) {"
-    assert f"Step {index + 1}: the {len(marked)} marked lines made P1's decisions." == (
-        view.note.text()
+    assert view.note.text() == (
+        f"Step {index + 1}: the {len(marked)} marked lines made P1's decisions "
+        "(hover over one for what it did)."
     )
 
 
@@ -69,6 +73,7 @@ def test_the_tab_follows_the_steps_and_keeps_the_proxy_at_a_user_agent(
     assert window.session.trace.steps[0].element == "Alice"
     assert view.proxy_box.currentText() == "P2"
     assert view.marked_lines() == ()
+    assert all(view.says(n) is None for n in range(view.text.blockCount()))
     assert view.note.text() == "The kamailio.cfg that runs P2 as this scenario has it."
 
 
@@ -138,6 +143,42 @@ def test_a_scenario_without_proxies(window: MainWindow) -> None:
     assert view.text.toPlainText() == ""
     assert "no proxies" in view.note.text()
     assert not view.save_button.isEnabled()
+
+
+def test_a_marked_line_says_what_it_did_in_its_tooltip(window: MainWindow, qtbot: QtBot) -> None:
+    view = window.inspector.config
+    window.show()
+    qtbot.waitExposed(window)
+    window.session.set_step(_proxy_step(window, "P1", rc=-3))
+    line = view.marked_lines()[0]
+    block = view.text.document().findBlockByNumber(line)
+    rect = view.text.blockBoundingGeometry(block).translated(view.text.contentOffset())
+    pos = rect.center().toPoint()
+    shown: list[str] = []
+    hidden: list[bool] = []
+
+    def show_text(_pos: object, text: str, *_a: object) -> None:
+        shown.append(text)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(QToolTip, "showText", show_text)
+        mp.setattr(QToolTip, "hideText", lambda: hidden.append(True))
+        viewport = view.text.viewport()
+        QApplication.sendEvent(
+            viewport, QHelpEvent(QEvent.Type.ToolTip, pos, viewport.mapToGlobal(pos))
+        )
+        assert shown == [view.says(line)]
+        assert shown[0].startswith("loose_route() returned -3")
+        # The line after it (inside the block the -3 passed over) is not marked: no tooltip.
+        assert view.says(line + 1) is None
+        below = view.text.document().findBlockByNumber(line + 1)
+        rect = view.text.blockBoundingGeometry(below).translated(view.text.contentOffset())
+        pos = rect.center().toPoint()
+        QApplication.sendEvent(
+            viewport, QHelpEvent(QEvent.Type.ToolTip, pos, viewport.mapToGlobal(pos))
+        )
+        assert hidden == [True]
+        assert len(shown) == 1
 
 
 def test_the_marks_follow_a_switch_to_a_dark_palette(window: MainWindow) -> None:
