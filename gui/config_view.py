@@ -10,6 +10,7 @@ save it as a file.
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -211,7 +212,8 @@ class ConfigView(QWidget):
             if says is None:
                 QToolTip.hideText()
             else:
-                QToolTip.showText(event.globalPos(), says, self.text)
+                # Rich text, so that a long explanation wraps instead of running off screen.
+                QToolTip.showText(event.globalPos(), f"<p>{html.escape(says)}</p>", self.text)
             return True
         return super().eventFilter(watched, event)
 

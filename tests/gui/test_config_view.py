@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,8 +168,8 @@ def test_a_marked_line_says_what_it_did_in_its_tooltip(window: MainWindow, qtbot
         QApplication.sendEvent(
             viewport, QHelpEvent(QEvent.Type.ToolTip, pos, viewport.mapToGlobal(pos))
         )
-        assert shown == [view.says(line)]
-        assert shown[0].startswith("loose_route() returned -3")
+        assert shown == [f"<p>{html.escape(view.says(line) or '')}</p>"]
+        assert shown[0].startswith("<p>loose_route() returned -3")
         # The line after it (inside the block the -3 passed over) is not marked: no tooltip.
         assert view.says(line + 1) is None
         below = view.text.document().findBlockByNumber(line + 1)
