@@ -189,13 +189,11 @@ def script_marks(config: str, step: TraceStep) -> tuple[Mark, ...]:
         marker = _MARKERS.get(name.split(" ")[0], f"{name}(")
         wanted.append((marker, call.rc, _says(call)))
     # The reply or the relay that ended the step, when the trace does not name it a call.
-    ended = any(c.call.startswith(("sl_send_reply(", "t_relay(")) for c in step.rr_calls)
-    if ended:
-        pass
-    elif step.status is not None:
-        wanted.append((f'sl_send_reply("{step.status}"', 1, f"answers {step.status}"))
-    elif step.next_element is not None:
-        wanted.append(("t_relay(", 1, f"sends the request on to {step.next_element}"))
+    if not any(c.call.startswith(("sl_send_reply(", "t_relay(")) for c in step.rr_calls):
+        if step.status is not None:
+            wanted.append((f'sl_send_reply("{step.status}"', 1, f"answers {step.status}"))
+        elif step.next_element is not None:
+            wanted.append(("t_relay(", 1, f"sends the request on to {step.next_element}"))
     found: dict[int, list[str]] = {}
     number = 0
     for marker, rc, says in wanted:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -240,3 +241,25 @@ def test_each_mark_says_what_its_line_did() -> None:
     assert marks[0].says.startswith("loose_route() returned -3: preloaded Route set consumed")
     assert marks[-1].says == "t_relay() returned 1: " + step.rr_calls[-1].decisions[0].text
     assert marks[-2].says.startswith('$du = "sip:192.0.2.2": The R-URI')
+
+
+def test_a_step_that_names_no_relay_nor_reply_gets_them_from_what_it_did() -> None:
+    # Steps read from a capture know loose_route()'s answer, not the script's other calls.
+    loaded = loads((ROOT / "resources" / "scenarios" / "ruri-is-myself-gotcha.json").read_text())
+    config = scenario_configs(loaded)[0].text
+    steps = [s for s in simulate(loaded).steps if s.element == "P1" and s.kind is StepKind.PROXY]
+    relayed = next(s for s in steps if s.rc == 1)
+    answered = next(s for s in steps if s.status == 404)
+    lines = config.splitlines()
+    for step, last, says in (
+        (relayed, "t_relay();", f"sends the request on to {relayed.next_element}"),
+        (answered, 'sl_send_reply("404", "Not here");', "answers 404"),
+    ):
+        observed = replace(step, rr_calls=step.rr_calls[:1])
+        assert observed.rr_calls[0].call == "loose_route()"
+        marks = script_marks(config, observed)
+        assert [lines[m.line].partition("#")[0].strip() for m in marks] == [
+            "if (loose_route()) {",
+            last,
+        ]
+        assert marks[-1].says == says
