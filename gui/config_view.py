@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from engine.kamcfg import ConfigFile, Mark, scenario_configs, script_marks
 from engine.scenario import Scenario
-from engine.trace import TraceStep
+from engine.trace import StepKind, TraceStep
 from gui import theme
 from gui.session import atomic_write
 from gui.theme import is_dark, mono_font, syntax
@@ -173,8 +173,12 @@ class ConfigView(QWidget):
             return f"{name} is not a Kamailio proxy: this is what RouteLab does in its place."
         if step is None or step.element != name:
             return f"The kamailio.cfg that runs {name} as this scenario has it."
+        if not lines and step.kind is StepKind.RESPONSE:
+            return (
+                f"Step {step.index + 1} is a response: it runs no line of {name}'s request_route."
+            )
         if not lines:
-            return f"Step {step.index + 1} ran no line of {name}'s request_route (a response)."
+            return f"Step {step.index + 1}: no line of {name}'s request_route is known to have run."
         count = f"{len(lines)} marked lines" if len(lines) > 1 else "marked line"
         return (
             f"Step {step.index + 1}: the {count} made {name}'s decisions "

@@ -88,6 +88,21 @@ def test_the_tab_is_filled_only_when_it_is_shown(window: MainWindow) -> None:
     assert view.marked_lines()
 
 
+def test_a_response_at_a_proxy_marks_nothing(window: MainWindow) -> None:
+    view = window.inspector.config
+    index = next(
+        s.index
+        for s in window.session.trace.steps
+        if s.element == "P2" and s.kind is StepKind.RESPONSE
+    )
+    window.session.set_step(index)
+    assert view.proxy_box.currentText() == "P2"
+    assert view.marked_lines() == ()
+    assert view.note.text() == (
+        f"Step {index + 1} is a response: it runs no line of P2's request_route."
+    )
+
+
 def test_picking_a_proxy_that_is_not_kamailio(window: MainWindow) -> None:
     view = window.inspector.config
     view.proxy_box.setCurrentText("P3")
