@@ -169,6 +169,12 @@ class MainWindow(QMainWindow):
         self.act_zoom_out = self._action(
             "Zoom &out", lambda: self.view.zoom(1 / 1.2), QKeySequence.StandardKey.ZoomOut
         )
+        self.act_config = self._action(
+            "Kamailio &Config",
+            self.show_config,
+            "Ctrl+Shift+K",  # (Ctrl+K deletes to the end of the line in a text field)
+            "Show the kamailio.cfg of the proxy at this step, its lines marked",
+        )
         self.act_about = self._action("&About RouteLab", self.about)
         for act in (self.act_first, self.act_back, self.act_next, self.act_last, self.act_play):
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -243,6 +249,8 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         for dock in (self.dock_composer, self.dock_legend, self.dock_inspector, self.dock_timeline):
             view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        view.addAction(self.act_config)
         step = bar.addMenu("&Step")
         for act in (self.act_first, self.act_back, self.act_next, self.act_last, self.act_play):
             step.addAction(act)
@@ -415,6 +423,12 @@ class MainWindow(QMainWindow):
         if self.autosaver is not None:
             self.autosaver.discard()  # a normal exit: nothing to recover next time
         event.accept()
+
+    def show_config(self) -> None:
+        """Show the inspector (even when it was closed) on its Config tab."""
+        self.dock_inspector.show()
+        self.dock_inspector.raise_()
+        self.inspector.tabs.setCurrentWidget(self.inspector.config)
 
     # ---------------------------------------------------------------- stepping
 

@@ -78,6 +78,21 @@ def test_the_tab_follows_the_steps_and_keeps_the_proxy_at_a_user_agent(
     assert view.note.text() == "The kamailio.cfg that runs P2 as this scenario has it."
 
 
+def test_view_kamailio_config_opens_the_tab_even_when_the_inspector_was_closed(
+    window: MainWindow,
+) -> None:
+    window.show()
+    window.inspector.tabs.setCurrentWidget(window.inspector.diff)
+    window.dock_inspector.close()
+    window.session.set_step(_proxy_step(window, "P4"))
+    assert window.act_config.shortcut().toString() == "Ctrl+Shift+K"
+    window.act_config.trigger()
+    assert window.dock_inspector.isVisible()
+    assert window.inspector.tabs.currentWidget() is window.inspector.config
+    assert window.inspector.config.proxy_box.currentText() == "P4"
+    assert window.inspector.config.marked_lines()
+
+
 def test_the_tab_is_filled_only_when_it_is_shown(window: MainWindow) -> None:
     view = window.inspector.config
     window.inspector.tabs.setCurrentWidget(window.inspector.diff)
