@@ -108,6 +108,7 @@ class ConfigView(QWidget):
         self._says: dict[int, str] = {}
         self.text.viewport().installEventFilter(self)
         self._scenario: Scenario | None = None
+        self._observed = False
         self._step: TraceStep | None = None
         self.proxy_box.currentTextChanged.connect(self._on_proxy_box_current_text_changed)
         self.copy_button.clicked.connect(self._on_copy_button_clicked)
@@ -119,12 +120,14 @@ class ConfigView(QWidget):
         """The config shown, if any."""
         return self._configs.get(self.proxy_box.currentText())
 
-    def set_scenario(self, scenario: Scenario | None) -> None:
+    def set_scenario(self, scenario: Scenario | None, *, observed: bool = False) -> None:
         """Take the proxies of ``scenario`` (None: none); the proxy shown stays when it is
-        still there."""
-        if scenario is self._scenario:
+        still there.  ``observed``: the scenario a capture suggests, its proxies' settings
+        guessed from the traffic (the note says so)."""
+        if scenario is self._scenario and observed == self._observed:
             return
         self._scenario = scenario
+        self._observed = observed
         proxies = scenario.proxies if scenario is not None else ()
         configs = scenario_configs(scenario) if scenario is not None else ()
         self._configs = {p.name: c for p, c in zip(proxies, configs, strict=True)}
@@ -154,7 +157,11 @@ class ConfigView(QWidget):
         self.save_button.setEnabled(enabled)
         if config is None:
             self.text.setPlainText("")
-            self.note.setText("This scenario has no proxies, so there is no config to show.")
+            self.note.setText(
+                "The capture suggests no scenario with proxies, so there is no config to show."
+                if self._observed
+                else "This scenario has no proxies, so there is no config to show."
+            )
             return
         if self.text.toPlainText() != config.text:
             self.text.setPlainText(config.text)
@@ -168,6 +175,17 @@ class ConfigView(QWidget):
         self.note.setText(self._describe(config, step, lines))
 
     def _describe(self, config: ConfigFile, step: TraceStep | None, lines: tuple[int, ...]) -> str:
+        text = self._describe_step(config, step, lines)
+        if self._observed:
+            return (
+                f"{text} Guessed from the capture: the proxy's profile and settings are "
+                "RouteLab's reading of the traffic, not its real config."
+            )
+        return text
+
+    def _describe_step(
+        self, config: ConfigFile, step: TraceStep | None, lines: tuple[int, ...]
+    ) -> str:
         name = self.proxy_box.currentText()
         if not config.kamailio:
             return f"{name} is not a Kamailio proxy: this is what RouteLab does in its place."

@@ -250,9 +250,10 @@ class Inspector(QWidget):
         view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         return view
 
-    def set_scenario(self, scenario: Scenario | None) -> None:
-        """The scenario whose proxies the Config tab shows."""
-        self.config.set_scenario(scenario)
+    def set_scenario(self, scenario: Scenario | None, *, observed: bool = False) -> None:
+        """The scenario whose proxies the Config tab shows; ``observed``: the one a capture
+        suggests, beside the observed trace."""
+        self.config.set_scenario(scenario, observed=observed)
         self._filled.discard(self.tabs.indexOf(self.config))
         self._fill(self.tabs.currentIndex())
 

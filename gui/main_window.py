@@ -470,7 +470,7 @@ class MainWindow(QMainWindow):
             self.view.fit()
         self.ladder.set_trace(s.trace, ladder_order(s.positions))
         self.legend.show_warnings(s.trace.warnings)
-        self.inspector.set_scenario(s.scenario)
+        self.inspector.set_scenario(s.scenario, observed=bool(s.observed_title))
 
     @Slot(int)
     def _on_session_step_changed(self, index: int) -> None:

@@ -118,6 +118,31 @@ def test_a_response_at_a_proxy_marks_nothing(window: MainWindow) -> None:
     )
 
 
+def test_a_dialog_from_a_capture_says_its_config_is_guessed(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    view = window.inspector.config
+    s = window.session
+    scenario, trace = s.scenario, s.trace
+    assert scenario is not None
+    s.show_observed(trace, s.graph, s.positions, "call-1@capture", scenario)
+    s.set_step(_proxy_step(window, "P2"))
+    assert view.note.text().endswith(
+        "Guessed from the capture: the proxy's profile and settings are RouteLab's reading "
+        "of the traffic, not its real config."
+    )
+    assert view.marked_lines()
+    data = json.loads(dumps(scenario))
+    data["title"] = "edited"
+    with qtbot.waitSignal(s.trace_changed):
+        s.edit(loads(json.dumps(data)), "Title")  # an edit simulates: no longer observed
+    assert "Guessed" not in view.note.text()
+    s.show_observed(trace, s.graph, s.positions, "call-1@capture", None)
+    assert view.note.text() == (
+        "The capture suggests no scenario with proxies, so there is no config to show."
+    )
+
+
 def test_picking_a_proxy_that_is_not_kamailio(window: MainWindow) -> None:
     view = window.inspector.config
     view.proxy_box.setCurrentText("P3")
