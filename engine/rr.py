@@ -48,6 +48,7 @@ from engine.headers import (
 from engine.message import Header, SipRequest
 from engine.outbound import Flow, TokenStatus, encode_flow_token, inspect_flow_token, key_for
 from engine.proxy import Proxy, Socket, find_socket, locate, parse_socket
+from engine.pv import expand
 from engine.uri import MEMO_LIMIT, MEMO_SIZE, SipUri, parse_uri, same_ip, split_quoted
 
 #: What each return code of loose_route() means, in the words the app shows.
@@ -1528,6 +1529,23 @@ def _sockets_differ(a: Socket, b: Socket) -> bool:
     return not (a.proto == b.proto and same_ip(a.host, b.host) and a.port == b.port)
 
 
+def _filled(ctx: Context, text: str, what: str, steps: list[Step], fn: str) -> str:
+    """``text`` with its pseudo-variables filled in (:mod:`engine.pv`), and a step that
+    says so when it has any."""
+    if "$" not in text:
+        return text
+    filled = expand(text, ctx)
+    steps.append(
+        Step(
+            "pv-filled",
+            f"{what} {text!r} is a format: Kamailio fills in its pseudo-variables when "
+            f"{fn}() runs, which gives {filled!r}.",
+            fn,
+        )
+    )
+    return filled
+
+
 def record_route(ctx: Context, params: str = "") -> tuple[Context, RrResult]:
     """``record_route([params])``: insert this proxy's Record-Route (RFC 3261 16.6 step 4).
 
@@ -1542,6 +1560,7 @@ def record_route(ctx: Context, params: str = "") -> tuple[Context, RrResult]:
             '("Double attempt to record-route"); the first Record-Route stays.',
         )
         return ctx, RrResult("record_route", -1, tuple(st.items))
+    params = _filled(ctx, params, "The parameter text", st.items, "record_route")
     if params and not params.startswith(";"):
         st.add(
             "rr-params-no-semicolon",
@@ -1611,6 +1630,9 @@ def record_route_preset(
     if ctx.rr_done:
         st.add("rr-double-attempt", "Already record-routed: -1.")
         return ctx, RrResult("record_route_preset", -1, tuple(st.items))
+    first = _filled(ctx, first, "The address", st.items, "record_route_preset")
+    if second is not None:
+        second = _filled(ctx, second, "The second address", st.items, "record_route_preset")
     rr = ctx.proxy.rr
     if second is not None and not rr.enable_double_rr:
         st.add(
@@ -1648,6 +1670,7 @@ def record_route_advertised_address(ctx: Context, address: str) -> tuple[Context
     if ctx.rr_done:
         st.add("rr-double-attempt", "Already record-routed: -1.")
         return ctx, RrResult(fn, -1, tuple(st.items))
+    address = _filled(ctx, address, "The address", st.items, fn)
     rr = ctx.proxy.rr
     if _username_unreadable(ctx, st):
         return ctx, RrResult("record_route_advertised_address", -1, tuple(st.items))
@@ -1682,19 +1705,19 @@ def record_route_advertised_address(ctx: Context, address: str) -> tuple[Context
 def add_rr_param(ctx: Context, param: str) -> tuple[Context, RrResult]:
     """``add_rr_param(param)``: buffered before any Record-Route, appended after (spec 4.4)."""
     fn = "add_rr_param"
+    steps: list[Step] = []
+    param = _filled(ctx, param, "The parameter", steps, fn)
     if not ctx.record_routes:
         buffered = ctx.rr_param_buffer + param
         if len(buffered) > MAX_RR_PARAM_BUFFER:
-            return ctx, RrResult(
-                fn, -1, (Step("rr-param-overflow", "The 512-byte buffer is full: -1.", fn),)
-            )
-        return _evolve(ctx, rr_param_buffer=buffered), RrResult(
-            fn, 1, (Step("rr-param-buffered", f"{param} is kept for the next Record-Route.", fn),)
-        )
+            steps.append(Step("rr-param-overflow", "The 512-byte buffer is full: -1.", fn))
+            return ctx, RrResult(fn, -1, tuple(steps))
+        steps.append(Step("rr-param-buffered", f"{param} is kept for the next Record-Route.", fn))
+        return _evolve(ctx, rr_param_buffer=buffered), RrResult(fn, 1, tuple(steps))
     updated = tuple(
         v[:-1] + param + ">" if v.endswith(">") else v + param for v in ctx.record_routes
     )
-    steps = [Step("rr-param-appended", f"{param} appended to the Record-Route just added.", fn)]
+    steps.append(Step("rr-param-appended", f"{param} appended to the Record-Route just added.", fn))
     rc = 1
     if ctx.proxy.rr.enable_double_rr and ctx.rr_lumps == 1:
         # Spec 4.4, OBS R07c: double-RR is on but a one-address record_route_preset built a

@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from engine.errors import ConfigError, ScenarioError, SipParseError
+from engine.errors import ConfigError, ScenarioError, ScriptError, SipParseError
 from engine.headers import parse_name_addr
 from engine.message import Header
 from engine.profiles import PROFILES
@@ -50,6 +50,7 @@ from engine.proxy import (
     parse_alias,
     parse_socket,
 )
+from engine.pv import parse_format
 from engine.uri import parse_uri, same_ip, valid_host
 
 FORMAT = 1
@@ -354,6 +355,14 @@ def _name(value: object, path: str) -> str:
     return text
 
 
+def _check_format(text: str, path: str) -> None:
+    """A format with pseudo-variables Kamailio and RouteLab both take (engine.pv)."""
+    try:
+        parse_format(text)
+    except ScriptError as exc:
+        _fail(path, str(exc))
+
+
 def _rr(value: object, path: str) -> RrParams:
     kwargs: dict[str, object] = {}
     for p, key, item in _mapping(value, path):
@@ -464,11 +473,15 @@ def _proxy(value: object, path: str) -> ProxyNode:
         )
     if any(c in params for c in "<>, "):
         _fail(obj.at("record_route_params"), "must not contain '<', '>', ',' or spaces")
+    _check_format(params, obj.at("record_route_params"))
     preset = tuple(_text(v, p) for p, v in obj.items("record_route_preset"))
     if len(preset) > 2:
         _fail(obj.at("record_route_preset"), "record_route_preset takes one or two addresses")
     for i, addr in enumerate(preset):
         where = f"{obj.at('record_route_preset')}[{i}]"
+        _check_format(addr, where)
+        if "$" in addr:
+            continue  # its address is known only when a request fills it in
         try:
             uri = parse_uri(f"sip:{addr}")
         except SipParseError as exc:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from engine.errors import ScriptError
+from engine.pv import parse_format
 from engine.rr import (
     Context,
     RrResult,
@@ -67,6 +68,10 @@ FUNCTIONS: dict[str, tuple[int, int]] = {
 }
 
 LOOSE_ROUTE_FAMILY = ("loose_route", "loose_route_mode", "loose_route_preloaded")
+# The functions whose string arguments are formats (pseudo-variables filled in: engine.pv).
+FORMATTED = frozenset(
+    {"record_route", "record_route_preset", "record_route_advertised_address", "add_rr_param"}
+)
 RECORD_ROUTE_FAMILY = ("record_route", "record_route_preset", "record_route_advertised_address")
 
 _CALL = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)\s*\Z", re.DOTALL)
@@ -124,6 +129,14 @@ def parse_call(text: str, n: int = 1) -> Call:
     low, high = FUNCTIONS[name]
     if not low <= len(args) <= high:
         raise ScriptError(f"{where}: {name} takes {low}..{high} arguments, got {len(args)}")
+    if name in FORMATTED:
+        # Formats with pseudo-variables: refused here, as Kamailio refuses to start.
+        for arg in args:
+            if isinstance(arg, str):
+                try:
+                    parse_format(arg)
+                except ScriptError as exc:
+                    raise ScriptError(f"{where}: {exc}") from None
     return Call(name, tuple(args))
 
 

@@ -591,6 +591,12 @@ RICH_SCRIPTS: tuple[tuple[str, ...], ...] = (
     ("loose_route()", 'check_route_param("r2=on")', "record_route()"),
     ("loose_route()", 'check_route_param("ftag=f-[[:digit:]]+$")', 'check_route_param("a**")'),
     ("record_route()", "remove_record_route()", 'add_rr_param(";x")', "record_route()"),
+    # Pseudo-variables in the formats (engine.pv): the request's own values, filled in.
+    ('add_rr_param(";did=$ci")', 'record_route(";u=$fU;t=$tt;n=$tn")'),
+    ("loose_route()", 'record_route(";d=$du;r=$ru;o=$ou;p=$rp")'),
+    ('record_route_preset("$Ri:$Rp;n=$rU;f=$fd")', "loose_route()"),
+    ('record_route_advertised_address("$Ri")', 'add_rr_param(";s=$si:$sp;z=$rz;$$")'),
+    ('record_route(";h=$hdr(Call-ID);m=$rm;c=$cs;v=$var(x);a=$avp(a);x=$null;q=$pr")',),
 )
 
 

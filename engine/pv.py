@@ -1,0 +1,243 @@
+"""Pseudo-variables in the rr functions' string parameters, as Kamailio 5.6.3 fills them in.
+
+``record_route()``'s parameters, ``record_route_preset()``'s and
+``record_route_advertised_address()``'s addresses and ``add_rr_param()``'s parameter are
+formats: Kamailio replaces each ``$name`` in them with its value when the function runs
+(``record_route(";x=$ci")`` adds ``;x=`` and the Call-ID).  Each value here was seen on a real
+Kamailio 5.6.3 (``RL-PV-*`` in ``tests/data/vectors``).
+
+Rule 1: :func:`parse_format` refuses what Kamailio refuses to start with (a lone ``$``, an
+unclosed parenthesis, an unknown name) and what RouteLab does not model (transformations,
+other pseudo-variables), with a :class:`~engine.errors.ScriptError` that says which.
+Rule 2: a value that is not there is ``<null>``, as Kamailio prints it; ``$var()`` is never
+set by these scripts, so it is 0.
+
+>>> parse_format(";x=$ci;y=$$")
+(';x=', Pv(name='ci', inner=None, text='$ci'), ';y=$')
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING, NamedTuple, NoReturn
+
+from engine.errors import ScriptError, SipParseError
+from engine.headers import NameAddr, parse_name_addr, tag_param
+from engine.uri import SipUri, parse_uri
+
+if TYPE_CHECKING:  # engine.rr imports this module
+    from engine.rr import Context
+
+NULL = "<null>"
+
+
+class Pv(NamedTuple):
+    """One pseudo-variable of a format: ``$name`` or ``$name(inner)``, and its text."""
+
+    name: str
+    inner: str | None
+    text: str
+
+
+Piece = str | Pv
+
+# name -> what it is, for the error that lists them
+MODELLED: dict[str, str] = {
+    "ci": "Call-ID",
+    "fu": "From URI",
+    "fU": "From user",
+    "fd": "From host",
+    "ft": "From tag",
+    "fn": "From display name",
+    "tu": "To URI",
+    "tU": "To user",
+    "td": "To host",
+    "tt": "To tag",
+    "tn": "To display name",
+    "ru": "R-URI",
+    "rU": "R-URI user",
+    "rd": "R-URI host",
+    "rp": "R-URI port",
+    "rz": "R-URI scheme",
+    "ou": "original R-URI",
+    "oU": "original R-URI user",
+    "od": "original R-URI host",
+    "rm": "method",
+    "cs": "CSeq number",
+    "si": "source IP",
+    "sp": "source port",
+    "Ri": "receiving IP",
+    "Rp": "receiving port",
+    "pr": "protocol",
+    "proto": "protocol",
+    "du": "destination URI",
+    "ua": "User-Agent",
+    "null": "nothing",
+    "hdr": "a header, $hdr(Name)",
+    "var": "a script variable, $var(name)",
+    "avp": "an AVP, $avp(name)",
+}
+_WITH_INNER = frozenset({"hdr", "var", "avp"})
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def parse_format(text: str) -> tuple[Piece, ...]:
+    """``text`` as literal pieces and pseudo-variables; ScriptError for a format Kamailio
+    refuses or RouteLab does not model."""
+    if "$" not in text:
+        return (text,) if text else ()
+    return _parse_memo(text)
+
+
+@lru_cache(maxsize=256)
+def _parse_memo(text: str) -> tuple[Piece, ...]:
+    pieces: list[Piece] = []
+    literal: list[str] = []
+    pos = 0
+    while pos < len(text):
+        dollar = text.find("$", pos)
+        if dollar < 0:
+            literal.append(text[pos:])
+            break
+        literal.append(text[pos:dollar])
+        after = text[dollar + 1 : dollar + 2]
+        if after == "$":
+            literal.append("$")
+            pos = dollar + 2
+            continue
+        if after == "(":
+            if text.find(")", dollar) < 0:
+                _refuse(text, "a '$(' without its ')'")
+            raise ScriptError(
+                f"{text!r}: RouteLab does not model the $(...) forms of pseudo-variables "
+                "(transformations, indexes); write $name"
+            )
+        m = _NAME.match(text, dollar + 1)
+        if m is None:
+            _refuse(text, "a '$' that starts no pseudo-variable (write $$ for a dollar sign)")
+        name, end = m.group(), m.end()
+        inner: str | None = None
+        if text[end : end + 1] == "(":
+            close = text.find(")", end)
+            if close < 0:
+                _refuse(text, f"${name}( without its ')'")
+            inner, end = text[end + 1 : close], close + 1
+        if name not in MODELLED:
+            known = ", ".join(f"${n}" for n in MODELLED if n not in _WITH_INNER)
+            raise ScriptError(
+                f"{text!r}: ${name} is not a pseudo-variable RouteLab models (it models "
+                f"{known}, $hdr(Name), $var(name) and $avp(name)); Kamailio refuses to start "
+                "with a name none of its loaded modules provides"
+            )
+        if (inner is None) == (name in _WITH_INNER):
+            form = f"${name}(name)" if name in _WITH_INNER else f"${name}"
+            raise ScriptError(f"{text!r}: write {form}")
+        if "".join(literal):
+            pieces.append("".join(literal))
+        literal = []
+        pieces.append(Pv(name, inner, text[dollar:end]))
+        pos = end
+    if "".join(literal):
+        pieces.append("".join(literal))
+    return tuple(pieces)
+
+
+def _refuse(text: str, what: str) -> NoReturn:
+    raise ScriptError(f"{text!r}: {what}: Kamailio 5.6.3 refuses to start ('wrong format')")
+
+
+def expand(text: str, ctx: Context) -> str:
+    """``text`` with each pseudo-variable replaced by its value for the request in ``ctx``."""
+    if "$" not in text:
+        return text
+    return "".join(p if isinstance(p, str) else value(p, ctx) for p in parse_format(text))
+
+
+def value(pv: Pv, ctx: Context) -> str:
+    """The text Kamailio prints for ``pv``: its value, else ``<null>``."""
+    name = pv.name
+    request = ctx.request
+    if name == "ci":
+        return _or_null(request.header("Call-ID"))
+    if name[0] in "ft" and len(name) == 2:
+        return _party(name[1], request.header("From" if name[0] == "f" else "To"))
+    if name in ("ru", "rU", "rd", "rp", "rz"):
+        return _uri_part(name[1], ctx.ruri)
+    if name in ("ou", "oU", "od"):
+        return _uri_part(name[1], request.uri)
+    if name == "rm":
+        return request.method
+    if name == "cs":
+        cseq = request.header("CSeq")
+        return cseq.split()[0] if cseq and cseq.split() else NULL
+    if name in ("si", "sp"):
+        if ctx.source is None:
+            return NULL
+        host, _, port = ctx.source.partition(":")[2].rpartition(":")
+        return _bare(host) if name == "si" else port
+    if name == "Ri":
+        return _bare(ctx.received_on.host)
+    if name == "Rp":
+        return str(ctx.received_on.port)
+    if name in ("pr", "proto"):
+        return ctx.received_on.proto
+    if name == "du":
+        return _or_null(ctx.du)
+    if name == "ua":
+        return _or_null(request.header("User-Agent"))
+    if name == "hdr":
+        return _or_null(request.header(pv.inner or ""))
+    if name == "var":
+        return "0"
+    return NULL  # $null, $avp(): nothing set
+
+
+def _or_null(text: str | None) -> str:
+    return NULL if text is None else text
+
+
+def _bare(host: str) -> str:
+    """An IP address as Kamailio prints a socket's or a source's: IPv6 without brackets."""
+    return host[1:-1] if host.startswith("[") else host
+
+
+def _party(part: str, header: str | None) -> str:
+    """$fu, $fU, $fd, $ft, $fn (and the To ones) from the header value."""
+    if header is None:
+        return NULL
+    if part == "t":
+        return tag_param(header) or NULL
+    try:
+        addr: NameAddr = parse_name_addr(header)
+    except SipParseError:
+        return NULL
+    if part == "n":
+        return addr.display or NULL
+    if part == "u":
+        return addr.uri_text
+    return _uri_part(part, addr.uri_text)
+
+
+def _uri_part(part: str, text: str) -> str:
+    """u (the URI), U (user), d (host), p (port), z (scheme) of a URI text."""
+    if part == "u":
+        return text
+    try:
+        uri: SipUri = parse_uri(text)
+    except SipParseError:
+        return NULL
+    if part == "U":
+        return uri.user or NULL
+    if part == "d":
+        return uri.host or NULL
+    if part == "z":
+        return uri.scheme
+    if uri.port is not None:
+        return str(uri.port)
+    # No port: 5061 when the (last) transport parameter is TLS, else 5060, sips included.
+    transport = uri.uri_param("transport") if uri.host else None
+    return "5061" if transport is not None and transport.lower() == "tls" else "5060"
+
+
+__all__ = ["MODELLED", "NULL", "Piece", "Pv", "expand", "parse_format", "value"]
