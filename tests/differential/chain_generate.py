@@ -75,12 +75,17 @@ def _proxy(rng: random.Random, number: int, last: bool) -> dict[str, Any]:
     if rr:
         proxy["rr"] = rr
     if rng.random() < 0.15:
-        proxy["record_route_params"] = rng.choice([";p=1", ";svc=edge;x"])
+        # Some with pseudo-variables (engine.pv), the Call-ID's '@' included.
+        proxy["record_route_params"] = rng.choice(
+            [";p=1", ";svc=edge;x", ";c=$ci", ";u=$fU;t=$ft", ";r=$rU;p=$Rp"]
+        )
     elif rng.random() < 0.1:
         # record_route_preset() with its own address, once or (as double RR would) twice.
         host, port = listen[0].split(":", 1)[1].rsplit(":", 1)
         own = host + ("" if port == "5060" else f":{port}")
-        proxy["record_route_preset"] = rng.choice([[own], [own, own], [f"{own};p=1"]])
+        proxy["record_route_preset"] = rng.choice(
+            [[own], [own, own], [f"{own};p=1"], ["$Ri:$Rp;f=$fU"]]
+        )
     if rng.random() < 0.1:
         proxy["loose_route_mode"] = 1
     if rng.random() < 0.15:
