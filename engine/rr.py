@@ -485,7 +485,22 @@ def _no_lr(uri: SipUri) -> str:
             "has lr, but with user=phone Kamailio 5.6.3 reads it as a telephone URI and "
             "sees no lr (to RFC 3261 it would be a loose router)"
         )
-    return "has no lr parameter"
+    return "has no lr parameter" + hidden_lr(uri)
+
+
+def hidden_lr(uri: SipUri) -> str:
+    """For a URI whose ``;lr`` stands before its ``@``, and so in its user part, a clause
+    that says so (for the decision steps and the notes); ``""`` for any other URI."""
+    if uri.user is None or not _LR_IN_USER.search(uri.user):
+        return ""
+    return (
+        f": the ';lr' in it stands before its '@', so it belongs to the user part "
+        f"{uri.user!r} and the host is {uri.host} (an '@' in a Record-Route parameter, such "
+        "as a Call-ID's, does this)"
+    )
+
+
+_LR_IN_USER = re.compile(r";lr(?:[;=]|\Z)", re.IGNORECASE)
 
 
 _PROTOCOLS = frozenset({"udp", "tcp", "tls", "sctp", "ws", "wss"})
@@ -1754,6 +1769,7 @@ __all__ = [
     "direction",
     "force_socket_for",
     "forwarded",
+    "hidden_lr",
     "is_direction",
     "local_route_params",
     "loose_route",

@@ -61,6 +61,7 @@ from engine.rr import (
     Context,
     RrResult,
     forwarded,
+    hidden_lr,
     loose_route,
     record_route,
     record_route_preset,
@@ -376,6 +377,14 @@ def _rr_call(text: str, res: RrResult) -> RrCall:
     return RrCall(
         text, res.rc, meaning, tuple(Decision(s.rule, s.function, s.text) for s in res.steps)
     )
+
+
+def _hidden_lr(uri_text: str) -> str:
+    """:func:`engine.rr.hidden_lr` for a URI's text (nothing when it cannot be parsed)."""
+    try:
+        return hidden_lr(parse_uri(uri_text))
+    except SipParseError:
+        return ""
 
 
 def _lookup(node: ProxyNode, ruri: SipUri) -> str | None:
@@ -1466,8 +1475,8 @@ class _Run:
             "no route set: R-URI = remote target, no Route"
             if not used.uris
             else (
-                f"the first route {used.uris[0]} is strict: R-URI = that route, Route = the "
-                "rest with the remote target appended last"
+                f"the first route {used.uris[0]} is strict{_hidden_lr(used.uris[0])}: "
+                "R-URI = that route, Route = the rest with the remote target appended last"
                 if plan.strict
                 else f"the first route {used.uris[0]} is loose: R-URI = remote target, "
                 "Route = the route set"

@@ -198,6 +198,7 @@ def test_every_library_scenario_is_played_or_says_why_not() -> None:
         "no-record-route",
         "outbound-flow-token",
         "outbound-flow-token-tampered",
+        "record-route-call-id-at-sign",
         "ua-strict-first-route",
     ]
     assert "no DNS here" in (

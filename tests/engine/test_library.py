@@ -447,6 +447,31 @@ def test_subscribe_notify_and_target_refresh() -> None:
     assert trace.steps_of(3)[-1].status == 200
 
 
+def test_a_call_id_in_the_record_route_takes_the_route_away() -> None:
+    trace = trace_of("record-route-call-id-at-sign")
+    broken = "sip:192.0.2.1;lr;ftag=alice-tag;did=a84b4c76e66710@192.0.2.10"
+    p1 = proxy_steps(trace, 0)[0]
+    assert p1.record_routes_added == (f"<{broken}>",)
+    assert next(d.rule for c in p1.rr_calls for d in c.decisions) == "pv-filled"
+    # Alice's ACK: her first route is "strict" and names her own address.
+    ack = trace.steps_of(request_index(trace, "ACK from Alice"))
+    assert [s.element for s in ack] == ["Alice", "Alice"]
+    assert Flag.DEAD_END in ack[-1].flags
+    # Bob's BYE: P2 takes the next Route for a strict router at 192.0.2.10; P1 is bypassed.
+    bye = request_index(trace, "BYE from Bob")
+    (p2,) = proxy_steps(trace, bye)
+    assert p2.element == "P2"
+    assert p2.rc == 1
+    assert Flag.LOOSE_TO_STRICT in p2.flags
+    (why,) = [d.text for c in p2.rr_calls for d in c.decisions if d.rule == "strict-next-hop"]
+    assert "the ';lr' in it stands before its '@', so it belongs to the user part" in why
+    assert "stands before its '@'" in ack[0].note
+    assert sent(p2).uri == broken
+    assert sent(p2).list_values("Route") == ("<sip:alice@192.0.2.10>",)
+    assert p2.next_element == "Alice"
+    assert all(s.element != "P1" for s in trace.steps_of(bye))
+
+
 # --------------------------------------------------------------------------
 # the tour
 
