@@ -214,19 +214,18 @@ def _party(part: str, header: str | None) -> str:
         return NULL
     if part == "n":
         return addr.display or NULL
-    if part == "u":
-        return addr.uri_text
     return _uri_part(part, addr.uri_text)
 
 
 def _uri_part(part: str, text: str) -> str:
-    """u (the URI), U (user), d (host), p (port), z (scheme) of a URI text."""
-    if part == "u":
-        return text
+    """u (the URI), U (user), d (host), p (port), z (scheme) of a URI text; all ``<null>``
+    when Kamailio cannot parse the URI, the URI itself included (seen on 5.6.3)."""
     try:
         uri: SipUri = parse_uri(text)
     except SipParseError:
         return NULL
+    if part == "u":
+        return text
     if part == "U":
         return uri.user or NULL
     if part == "d":
