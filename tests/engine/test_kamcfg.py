@@ -98,6 +98,12 @@ def test_user_text_is_quoted_for_kamailio() -> None:
     assert '$du = "sip:next.example.com;t=\\\\d";' in cfg
 
 
+def test_pseudo_variables_are_written_for_kamailio_to_fill_in() -> None:
+    cfg = proxy_config(node(record_route_params=";did=$ci"))
+    assert 'record_route(";did=$ci");' in cfg
+    assert 'record_route_preset("$Ri:$Rp");' in proxy_config(node(record_route_preset=["$Ri:$Rp"]))
+
+
 def test_record_route_preset_and_loose_route_mode() -> None:
     cfg = proxy_config(node(record_route_preset=["192.0.2.2", "[2001:db8::2]"], loose_route_mode=1))
     assert 'record_route_preset("192.0.2.2", "[2001:db8::2]");' in cfg
