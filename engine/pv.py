@@ -42,7 +42,7 @@ class Pv(NamedTuple):
 
 Piece = str | Pv
 
-# name -> what it is, for the error that lists them
+#: The pseudo-variables RouteLab models: name -> what it is, for the steps and the errors.
 MODELLED: dict[str, str] = {
     "ci": "Call-ID",
     "fu": "From URI",
@@ -74,9 +74,9 @@ MODELLED: dict[str, str] = {
     "du": "destination URI",
     "ua": "User-Agent",
     "null": "nothing",
-    "hdr": "a header, $hdr(Name)",
-    "var": "a script variable, $var(name)",
-    "avp": "an AVP, $avp(name)",
+    "hdr": "a header",
+    "var": "a script variable, never set here",
+    "avp": "an AVP, never set here",
 }
 _WITH_INNER = frozenset({"hdr", "var", "avp"})
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

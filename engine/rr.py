@@ -35,6 +35,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from engine import pv
 from engine.ere import EreError, compile_ere
 from engine.errors import ScriptError, SipParseError
 from engine.headers import (
@@ -48,7 +49,6 @@ from engine.headers import (
 from engine.message import Header, SipRequest
 from engine.outbound import Flow, TokenStatus, encode_flow_token, inspect_flow_token, key_for
 from engine.proxy import Proxy, Socket, find_socket, locate, parse_socket
-from engine.pv import expand
 from engine.uri import MEMO_LIMIT, MEMO_SIZE, SipUri, parse_uri, same_ip, split_quoted
 
 #: What each return code of loose_route() means, in the words the app shows.
@@ -1549,12 +1549,17 @@ def _filled(ctx: Context, text: str, what: str, steps: list[Step], fn: str) -> s
     says so when it has any."""
     if "$" not in text:
         return text
-    filled = expand(text, ctx)
+    filled = pv.expand(text, ctx)
+    each = "; ".join(
+        f"{p.text} ({pv.MODELLED[p.name]}) is {pv.value(p, ctx)}"
+        for p in dict.fromkeys(pv.parse_format(text))
+        if isinstance(p, pv.Pv)
+    )
     steps.append(
         Step(
             "pv-filled",
             f"{what} {text!r} is a format: Kamailio fills in its pseudo-variables when "
-            f"{fn}() runs, which gives {filled!r}.",
+            f"{fn}() runs ({each}), which gives {filled!r}.",
             fn,
         )
     )

@@ -93,7 +93,8 @@ def test_the_step_says_the_format_and_what_it_gave() -> None:
     (filled,) = [s for s in res.steps if s.rule == "pv-filled"]
     assert filled.text == (
         "The parameter text ';x=$ci;t=$tt' is a format: Kamailio fills in its pseudo-variables "
-        f"when record_route() runs, which gives ';x=spec@example.org;t={NULL}'."
+        f"when record_route() runs ($ci (Call-ID) is spec@example.org; $tt (To tag) is {NULL}), "
+        f"which gives ';x=spec@example.org;t={NULL}'."
     )
     _, res = record_route(ctx, ";x=1")
     assert not [s for s in res.steps if s.rule == "pv-filled"]
