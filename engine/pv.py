@@ -147,11 +147,15 @@ def _refuse(text: str, what: str) -> NoReturn:
     raise ScriptError(f"{text!r}: {what}: Kamailio 5.6.3 refuses to start ('wrong format')")
 
 
-def expand(text: str, ctx: Context) -> str:
-    """``text`` with each pseudo-variable replaced by its value for the request in ``ctx``."""
+def fill(text: str, ctx: Context) -> tuple[str, tuple[tuple[Pv, str], ...]]:
+    """``text`` with each pseudo-variable replaced by its value for the request in ``ctx``,
+    and each pseudo-variable with its value, in order."""
     if "$" not in text:
-        return text
-    return "".join(p if isinstance(p, str) else value(p, ctx) for p in parse_format(text))
+        return text, ()
+    pieces = parse_format(text)
+    values = [p if isinstance(p, str) else value(p, ctx) for p in pieces]
+    pairs = tuple((p, v) for p, v in zip(pieces, values, strict=True) if isinstance(p, Pv))
+    return "".join(values), pairs
 
 
 def value(pv: Pv, ctx: Context) -> str:
@@ -239,4 +243,4 @@ def _uri_part(part: str, text: str) -> str:
     return "5061" if transport is not None and transport.lower() == "tls" else "5060"
 
 
-__all__ = ["MODELLED", "NULL", "Piece", "Pv", "expand", "parse_format", "value"]
+__all__ = ["MODELLED", "NULL", "Piece", "Pv", "fill", "parse_format", "value"]

@@ -1547,14 +1547,10 @@ def _sockets_differ(a: Socket, b: Socket) -> bool:
 def _filled(ctx: Context, text: str, what: str, steps: list[Step], fn: str) -> str:
     """``text`` with its pseudo-variables filled in (:mod:`engine.pv`), and a step that
     says so when it has any."""
-    if "$" not in text:
-        return text
-    filled = pv.expand(text, ctx)
-    each = "; ".join(
-        f"{p.text} ({pv.MODELLED[p.name]}) is {pv.value(p, ctx)}"
-        for p in dict.fromkeys(pv.parse_format(text))
-        if isinstance(p, pv.Pv)
-    )
+    filled, pairs = pv.fill(text, ctx)
+    if not pairs:
+        return filled
+    each = "; ".join(dict.fromkeys(f"{p.text} ({pv.MODELLED[p.name]}) is {v}" for p, v in pairs))
     steps.append(
         Step(
             "pv-filled",
