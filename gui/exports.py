@@ -39,7 +39,7 @@ from PySide6.QtGui import QAction, QColor, QImage, QPainter, QPalette
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QFileDialog, QGraphicsItem, QGraphicsScene, QMenu, QMessageBox
 
-from engine.kamcfg import scenario_configs
+from engine.kamcfg import ConfigFile, scenario_configs
 from engine.trace import StepKind, Trace, TraceStep, to_jsonable
 from gui.cli_trace import format_trace
 from gui.ladder import arrow_label
@@ -553,14 +553,15 @@ def export_message(window: MainWindow, path: str | Path) -> Written:
     return Written(Path(path), f"the message of step {step.index + 1}")
 
 
-def export_configs(window: MainWindow, folder: str | Path) -> Written:
-    """Every proxy's kamailio.cfg (``NAME.cfg``; ``NAME.txt`` for an element that is not
-    Kamailio) into ``folder``."""
+_NO_CONFIGS = "the scenario has no proxies, so there is no config to export"
+
+
+def export_configs(configs: Sequence[ConfigFile], folder: str | Path) -> Written:
+    """Write the proxies' configs (:func:`engine.kamcfg.scenario_configs`: ``NAME.cfg``, or
+    ``NAME.txt`` for an element that is not Kamailio) into ``folder``."""
     folder = Path(folder)
-    scenario = window.session.scenario
-    configs = scenario_configs(scenario) if scenario is not None else ()
     if not configs:
-        raise ExportError("the scenario has no proxies, so there is no config to export")
+        raise ExportError(_NO_CONFIGS)
     for config in configs:
         write_text(folder / config.name, config.text)
     names = ", ".join(c.name for c in configs)
@@ -572,9 +573,7 @@ def _export_configs(window: MainWindow) -> None:
     scenario = window.session.scenario
     configs = scenario_configs(scenario) if scenario is not None else ()
     if not configs:
-        window.session.error_raised.emit(
-            "Cannot export", "The scenario has no proxies, so there is no config to export."
-        )
+        window.session.error_raised.emit("Cannot export", _NO_CONFIGS.capitalize() + ".")
         return
     start = str(window.settings.value("export/folder", "") or "")
     chosen = QFileDialog.getExistingDirectory(window, "Export Kamailio Configs into", start)
@@ -595,7 +594,7 @@ def _export_configs(window: MainWindow) -> None:
         if answer != QMessageBox.StandardButton.Yes:
             return
     try:
-        written = export_configs(window, folder)
+        written = export_configs(configs, folder)
     except (ExportError, OSError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         window.session.error_raised.emit("Cannot export", f"{folder}: {why}")
