@@ -370,3 +370,9 @@ def test_export_errors_are_reported_once(
     _choose(monkeypatch, None)
     with qtbot.assertNotEmitted(window.session.error_raised):
         window.export_actions.trace.trigger()
+
+
+def test_export_configs_of_no_proxies_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="no proxies"):
+        exports.export_configs((), tmp_path)
+    assert list(tmp_path.iterdir()) == []
