@@ -18,6 +18,7 @@ set by these scripts, so it is 0.
 
 from __future__ import annotations
 
+import difflib
 import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple, NoReturn
@@ -125,8 +126,10 @@ def _parse_memo(text: str) -> tuple[Piece, ...]:
             inner, end = text[end + 1 : close], close + 1
         if name not in MODELLED:
             known = ", ".join(f"${n}" for n in MODELLED if n not in _WITH_INNER)
+            near = difflib.get_close_matches(name, list(MODELLED), n=1)
+            hint = f" (did you mean ${near[0]}?)" if near else ""
             raise ScriptError(
-                f"{text!r}: ${name} is not a pseudo-variable RouteLab models (it models "
+                f"{text!r}: ${name} is not a pseudo-variable RouteLab models{hint} (it models "
                 f"{known}, $hdr(Name), $var(name) and $avp(name)); Kamailio refuses to start "
                 "with a name none of its loaded modules provides"
             )

@@ -79,6 +79,12 @@ def test_formats_routelab_does_not_model(text: str, says: str) -> None:
     assert says in str(info.value)
 
 
+def test_a_near_miss_gets_a_suggestion() -> None:
+    with pytest.raises(ScriptError) as info:
+        parse_format(";did=$cid")
+    assert "$cid is not a pseudo-variable RouteLab models (did you mean $ci?)" in str(info.value)
+
+
 def test_a_script_with_a_refused_format_is_refused_where_it_is_read() -> None:
     with pytest.raises(ScriptError) as info:
         parse_script('loose_route(); add_rr_param(";x=a$b")')
