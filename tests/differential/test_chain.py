@@ -240,6 +240,8 @@ def test_the_config_played_is_the_one_the_app_shows_with_logging_added() -> None
 def test_kamailio_accepts_every_config_the_app_shows(
     path: Path, kamailio_binary: str, tmp_path: Path
 ) -> None:
+    # `kamailio -c` reads the syntax; the fixups (a pseudo-variable's format, say) run only
+    # when Kamailio starts, which the chain runs above do with these very configs.
     configs = [c for c in scenario_configs(loads(path.read_text())) if c.kamailio]
     assert configs, "no Kamailio proxy in the scenario"
     for config in configs:
