@@ -23,8 +23,9 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
-from engine.errors import ScriptError, SipParseError
+from engine.errors import ConfigError, ScriptError, SipParseError
 from engine.headers import NameAddr, parse_name_addr, tag_param
+from engine.proxy import parse_socket
 from engine.uri import SipUri, parse_uri
 
 if TYPE_CHECKING:  # engine.rr imports this module
@@ -179,12 +180,14 @@ def value(pv: Pv, ctx: Context) -> str:
         cseq = request.header("CSeq")
         return cseq.split()[0] if cseq and cseq.split() else NULL
     if name in ("si", "sp"):
-        if ctx.source is None:
+        # The source as the rr functions read it (rr._source_addr): proto:address:port.
+        try:
+            source = parse_socket(ctx.source or "")
+        except ConfigError:
             return NULL
-        host, _, port = ctx.source.partition(":")[2].rpartition(":")
-        return _bare(host) if name == "si" else port
+        return source.host.strip("[]") if name == "si" else str(source.port)
     if name == "Ri":
-        return _bare(ctx.received_on.host)
+        return ctx.received_on.host.strip("[]")  # IPv6 without brackets (seen on 5.6.3)
     if name == "Rp":
         return str(ctx.received_on.port)
     if name in ("pr", "proto"):
@@ -202,11 +205,6 @@ def value(pv: Pv, ctx: Context) -> str:
 
 def _or_null(text: str | None) -> str:
     return NULL if text is None else text
-
-
-def _bare(host: str) -> str:
-    """An IP address as Kamailio prints a socket's or a source's: IPv6 without brackets."""
-    return host[1:-1] if host.startswith("[") else host
 
 
 def _party(part: str, header: str | None) -> str:
