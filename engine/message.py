@@ -91,8 +91,8 @@ class Header(NamedTuple):
     """One header field line: its name as written and its (unfolded) value.
 
     A named tuple rather than a dataclass: the parser makes one per line of every
-    message, and :func:`parse_message` makes them in C, by mapping ``tuple.__new__``
-    over the ``(name, value)`` pairs its regex finds.
+    message, and ``tuple.__new__`` makes one without a Python-level ``__init__``
+    (``_everyday_header``, whose recent lines a memo keeps).
     """
 
     name: str
