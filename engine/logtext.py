@@ -9,8 +9,11 @@ timestamp with its ``host program[pid]:`` tag, ``[...]`` brackets, ngrep's trail
 the CR), reads as a SIP request line.  Later lines lose exactly that kind of prefix -- the
 same quoting depth, the same host and program -- and keep anything else.  Lines before the
 request line cannot belong to the message (a SIP message starts with its start line) and are
-skipped; nothing else is.  journalctl's continuation lines, indented to where the message
-began on the first line, lose that indentation.
+skipped.  The message ends at a ruler line in its head (``-----``, which logs print between
+messages) or where its Content-Length says; what follows is left out and counted.
+journalctl's continuation lines, indented to where the message began on the first line, lose
+that indentation.  The line about the packet just before the message (ngrep's, tcpdump's, a
+SIP stack's "sent to ...") is read for its addresses (:mod:`engine.packetline`).
 Rule 3: when no line reads as a request line that way, three more forms are tried, in this
 order, each only where it is unmistakable:
 
@@ -39,6 +42,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from engine.packetline import Packet, is_ruler, packet_before, wireshark_packet
 
 MAX_LINES = 2000  # how far down the text a request line is looked for
 
@@ -130,10 +135,12 @@ class CleanText:
     ``skipped`` counts the lines before the request line; ``form`` is how the message was
     laid out (:data:`LINES`, :data:`ESCAPED`, :data:`WIRESHARK`), ``escapes`` the line end
     an escaped message used, ``lead`` the words before its request line on the same line
-    (not part of the message), ``after`` the lines left out after a one-line message,
-    ``trailing`` the characters left out after its body, ``left_out`` the lines of
-    Wireshark's dissected fields, and ``cut_short`` the cleaned line (1-based) that
-    Wireshark shortened, 0 when none.
+    (not part of the message), ``after`` the lines left out after the message,
+    ``trailing`` the characters left out after its body (within its last line),
+    ``left_out`` the lines of Wireshark's dissected fields, and ``cut_short`` the cleaned
+    line (1-based) that Wireshark shortened, 0 when none.  ``packet`` is what the capture's
+    or log's line about the packet says of its addresses (:mod:`engine.packetline`), None
+    when no such line stands just before the message.
     """
 
     text: str
@@ -149,6 +156,7 @@ class CleanText:
     trailing: int = 0
     left_out: int = 0
     cut_short: int = 0
+    packet: Packet | None = None
 
     @property
     def kind(self) -> str:
@@ -373,9 +381,7 @@ def clean(text: str) -> CleanText:
             "\r\n".join(lines), tuple(range(1, len(lines) + 1)), (0,) * len(lines), Prefix(), 0
         )
     first, prefix, length = found.index, found.prefix, found.length
-    out: list[str] = []
-    stripped: list[int] = []
-    in_head = True
+    pieces: list[_Piece] = []
     for i, line in enumerate(lines[first:], start=first):
         if i == first:
             rest, n = line[length:], length
@@ -383,21 +389,38 @@ def clean(text: str) -> CleanText:
                 rest = rest.rstrip(" \t")[:-1]
         else:
             rest, n = _strip(line, prefix)
-        if in_head and not rest.strip(" \t"):
-            in_head = False  # the blank line (blanks on it are a terminal's or a mailer's)
-            rest = ""
-        elif in_head:
-            rest = rest.rstrip(" \t")  # trailing blanks from mail clients and terminals
-        out.append(rest)
-        stripped.append(n)
+        pieces.append((rest, n, ()))
+    pieces = _head_to_ruler(pieces)
+    kept, cut = _message_pieces(pieces)
+    end = first + len(kept)
+    # Characters cut off the last line kept (a body that ends inside a line); the lines
+    # after it, and that line when nothing of it is kept, are counted as lines.
+    partial = len(pieces[len(kept) - 1][0]) - len(kept[-1][0]) if cut else 0
+    if partial and not kept[-1][0]:
+        partial, end = 0, end - 1
+        kept[-1] = ("", 0, ())
     return CleanText(
-        "\r\n".join(out),
-        tuple(range(first + 1, len(lines) + 1)),
-        tuple(stripped),
+        "\r\n".join(p[0] for p in kept),
+        tuple(range(first + 1, first + len(kept) + 1)),
+        tuple(p[1] for p in kept),
         prefix,
         _nonblank(lines[:first]),
         lead=found.lead.strip(),
+        after=_nonblank(lines[end:]),
+        trailing=partial,
+        packet=packet_before(lines, found.index),
     )
+
+
+def _head_to_ruler(pieces: list[_Piece]) -> list[_Piece]:
+    """The pieces up to a ruler line in the head (``-----``: a log's line between messages,
+    FreeSWITCH's after a message without a body), which ends the message."""
+    for n, (text, _start, _shifts) in enumerate(pieces):
+        if not text.strip(" \t"):
+            break  # the blank line: the head ends here
+        if n and is_ruler(text):
+            return pieces[:n]
+    return pieces
 
 
 def _first_start(lines: list[str], *, free: bool) -> _Found | None:
@@ -504,6 +527,7 @@ def _wireshark(lines: list[str]) -> CleanText | None:
             form=WIRESHARK,
             left_out=left_out,
             cut_short=cut_short,
+            packet=wireshark_packet(lines, i),
         )
     return None
 

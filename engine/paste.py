@@ -45,6 +45,7 @@ from engine.message import (
     parse_message,
     value_column,
 )
+from engine.packetline import Packet, hostport
 from engine.proxy import PROTOCOLS, Proxy, Socket, is_myself, parse_alias, parse_socket
 from engine.rr import parse_route_body
 from engine.scenario import (
@@ -370,8 +371,10 @@ def _transport(uri: SipUri) -> tuple[str, int]:
     return proto, port
 
 
-def guess_proxy(request: SipRequest) -> ProxyGuess:
-    """The addresses of the proxy receiving ``request``, guessed from its URIs.
+def guess_proxy(request: SipRequest, packet: Packet | None = None) -> ProxyGuess:
+    """The addresses of the proxy receiving ``request``, guessed from its URIs and from
+    ``packet``, the capture's line about it (:mod:`engine.packetline`), when it names where
+    the request went: that socket comes first (the request arrived on it).
 
     The proxy is named by the top Route (RFC 3261 16.4: a loose router finds itself there),
     unless the R-URI carries ``lr`` -- or, in a dialog, has no user part -- : then a strict
@@ -383,7 +386,44 @@ def guess_proxy(request: SipRequest) -> ProxyGuess:
     >>> g = guess_proxy(parse_message(f"BYE sip:b@x SIP/2.0\\r\\n{route}\\r\\n\\r\\n"))
     >>> g.listen, g.aliases
     (('tcp:192.0.2.1:5070',), ('p1.example.com:5070',))
+    >>> sent = Packet(1, "T 198.51.100.7:5060 -> 203.0.113.5:5070", "tcp", destination=(
+    ...     "203.0.113.5", 5070))
+    >>> g = guess_proxy(parse_message(f"BYE sip:b@x SIP/2.0\\r\\n{route}\\r\\n\\r\\n"), sent)
+    >>> g.listen, g.aliases
+    (('tcp:203.0.113.5:5070',), ('p1.example.com:5070',))
     """
+    guess = _guess_from_uris(request)
+    if packet is None or packet.destination is None:
+        listen = guess.listen or (f"{guess.proto}:{PLACEHOLDER_V4}:{guess.port}",)
+        source = guess.source or "nothing: no usable Route or R-URI, so a placeholder address"
+        return ProxyGuess(listen, guess.aliases, source)
+    host, port = packet.destination
+    proto = packet.proto if packet.proto in PROTOCOLS else guess.proto
+    sockets = [f"{proto}:{hostport(host, port)}"]
+    # An address the URIs name stays this proxy's too (a proxy on two networks); a name
+    # becomes an alias of the address the request arrived on.
+    for text in guess.listen:
+        sock = parse_socket(text)
+        if not (sock.port == port and same_ip(sock.host, host)):
+            sockets.append(text)
+    source = packet.describe() + (f" and {guess.source}" if guess.source else "")
+    return ProxyGuess(tuple(sockets), guess.aliases, source)
+
+
+@dataclass(frozen=True, slots=True)
+class _UriGuess:
+    """What the request's URIs say of the receiving proxy: the transport and port of the URI
+    that names it, a socket when that URI's host is an address, an alias when it is a name,
+    and which URI it was (``source``, empty when none could be used)."""
+
+    proto: str = "udp"
+    port: int = 5060
+    listen: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    source: str = ""
+
+
+def _guess_from_uris(request: SipRequest) -> _UriGuess:
     routes = _route_uris(request)
     try:
         ruri = parse_uri(request.uri)
@@ -409,17 +449,13 @@ def guess_proxy(request: SipRequest) -> ProxyGuess:
         except SipParseError:
             uri = None
     if uri is None or not uri.is_sip or not uri.host:
-        return ProxyGuess(
-            (f"udp:{PLACEHOLDER_V4}:5060",),
-            (),
-            "nothing: no usable Route or R-URI, so a placeholder address",
-        )
+        return _UriGuess()
     assert chosen is not None
     proto, port = _transport(uri)
     if is_ip(uri.host):
-        return ProxyGuess((f"{proto}:{uri.host}:{port}",), (), chosen[1])
+        return _UriGuess(proto, port, (f"{proto}:{uri.host}:{port}",), (), chosen[1])
     alias = uri.host + (f":{uri.port}" if uri.port else "")
-    return ProxyGuess((f"{proto}:{PLACEHOLDER_V4}:{port}",), (alias,), chosen[1])
+    return _UriGuess(proto, port, (), (alias,), chosen[1])
 
 
 def build_proxy(
@@ -678,17 +714,27 @@ def closest_scenario(pasted: PastedRequest, proxy: Proxy) -> PastedScenario:
         elif valid_host(host) and host.lower() not in names:
             names[host.lower()] = NEXT_HOP_NAME
             callee_port = port
+    caller_port = 5060
+    packet = pasted.clean.packet
+    sent_from = _caller_address(packet, caller_v6, addresses)
+    if sent_from is not None and packet is not None:
+        caller_host, caller_port = sent_from
+        notes.append(
+            f"Caller is at {hostport(caller_host.strip('[]'), caller_port)}, where line "
+            f"{packet.line} of the paste says the request came from."
+        )
+    else:
+        caller_host = addresses.take(caller_v6)
     if not callee_host:
         callee_host = addresses.take(proxy_v6)
-    caller_host = addresses.take(caller_v6)
     callee_contact = f"sip:next-hop@{callee_host}" + (
         f":{callee_port}" if callee_port != 5060 else ""
     )
     location = tuple((aor, callee_contact) for aor, _ in location)
     caller = UserAgent(
         name=CALLER_NAME,
-        address=Socket("udp", caller_host, 5060),
-        contact=f"sip:caller@{caller_host}",
+        address=Socket("udp", caller_host, caller_port),
+        contact=f"sip:caller@{caller_host}" + (f":{caller_port}" if caller_port != 5060 else ""),
         outbound_proxy=outbound_proxy,
         route_style=_route_style(request),
     )
@@ -763,6 +809,20 @@ def closest_scenario(pasted: PastedRequest, proxy: Proxy) -> PastedScenario:
     return PastedScenario(
         scenario, trace, None if step is None else step.index, differences, tuple(notes)
     )
+
+
+def _caller_address(
+    packet: Packet | None, v6: bool, addresses: _Addresses
+) -> tuple[str, int] | None:
+    """The caller's host (IPv6 in brackets) and port as the packet line names the
+    request's source; None when it names none, or one of another IP version or in use."""
+    if packet is None or packet.source is None:
+        return None
+    host, port = packet.source
+    if (":" in host) != v6 or any(same_ip(host, used) for used in addresses.used):
+        return None
+    addresses.used.append(host)
+    return (f"[{host}]" if v6 else host), port
 
 
 def _norm(values: Sequence[str]) -> tuple[str, ...]:

@@ -54,6 +54,7 @@ from dpkt import pcapng
 from engine.catalog import CapturedMessage, DialogCatalog, call_id_bytes, sip_offset
 from engine.logtext import WIRESHARK as WIRESHARK_FORM
 from engine.logtext import clean
+from engine.packetline import WIRESHARK_IP, WIRESHARK_PORTS, WIRESHARK_PROTOCOLS, wireshark_ip
 
 #: Progress callback: (bytes done, bytes in all).
 Progress = Callable[[int, int], None]
@@ -938,25 +939,12 @@ def _sngrep(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]:
 # Wireshark's text export: "Frame 12: 612 bytes on wire ...", or its packet list heading.
 _WIRESHARK_FRAME = re.compile(r"Frame (\d+): ")
 _WIRESHARK_LIST = re.compile(r"\s*No\.\s+Time\s+Source\s+Destination")
-_WIRESHARK_IP = re.compile(r"Internet Protocol Version [46], Src: (.+?), Dst: (.+?)\s*$")
-_WIRESHARK_PORTS = re.compile(
-    r"(User Datagram|Transmission Control|Stream Control Transmission) Protocol, "
-    r"Src Port: (\d+), Dst Port: (\d+)"
-)
 _WIRESHARK_EPOCH = re.compile(r"\s+Epoch (?:Arrival )?Time: (\d+(?:\.\d+)?) seconds")
-_WIRESHARK_PROTOCOLS = {"User Datagram": "udp", "Transmission Control": "tcp"}
-_WIRESHARK_PROTOCOLS["Stream Control Transmission"] = "sctp"
 WIRESHARK_NO_SIP = "Wireshark frames without a SIP message shown in them"
 WIRESHARK_SHORTENED = (
     "Wireshark frames with a header line it shortened (export the packets as pcap instead)"
 )
 MAX_FRAME_LINES = 20_000  # a frame's text beyond this is not a SIP message any more
-
-
-def _wireshark_ip(value: str) -> str:
-    """An address as Wireshark shows it, the IP taken from "name (IP)" when names are on."""
-    named = re.search(r"\(([0-9A-Fa-f:.]+)\)\s*$", value)
-    return (named.group(1) if named else value).strip()
 
 
 def _wireshark(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]:
@@ -969,10 +957,10 @@ def _wireshark(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecor
         src = dst = proto = ""
         when: float | None = None
         for line in block:
-            if not src and (m := _WIRESHARK_IP.match(line)) is not None:
-                src, dst = _wireshark_ip(m.group(1)), _wireshark_ip(m.group(2))
-            elif not proto and (m := _WIRESHARK_PORTS.match(line)) is not None:
-                proto = _WIRESHARK_PROTOCOLS[m.group(1)]
+            if not src and (m := WIRESHARK_IP.match(line)) is not None:
+                src, dst = wireshark_ip(m.group(1)), wireshark_ip(m.group(2))
+            elif not proto and (m := WIRESHARK_PORTS.match(line)) is not None:
+                proto = WIRESHARK_PROTOCOLS[m.group(1)]
                 src, dst = _address_text(src, m.group(2)), _address_text(dst, m.group(3))
             elif when is None and (m := _WIRESHARK_EPOCH.match(line)) is not None:
                 when = float(m.group(1))

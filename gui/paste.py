@@ -249,15 +249,21 @@ class PasteDialog(QDialog):
         self.proxy_error.setStyleSheet("color: #B00020")
         self.proxy_error.hide()
         guess_again = QPushButton("Guess Again")
-        guess_again.setToolTip("Fill the addresses in from the request's top Route or R-URI")
+        guess_again.setToolTip(
+            "Fill the addresses in from the request's top Route or R-URI, and from the "
+            "capture's line about the packet when it names where the request went"
+        )
         guess_again.clicked.connect(self.guess_again)
 
         box = QGroupBox("Receiving proxy")
         form = QFormLayout(box)
         form.addRow("Listen", self.listen)
         form.addRow("Aliases", self.aliases)
+        # The guess's words get a row of their own: a word-wrapped label beside a button
+        # in a nested layout is not given the height of its lines.
+        form.addRow(self.guess_label)
         row = QHBoxLayout()
-        row.addWidget(self.guess_label, 1)
+        row.addStretch(1)
         row.addWidget(guess_again)
         form.addRow(row)
         form.addRow(self.proxy_error)
@@ -362,7 +368,7 @@ class PasteDialog(QDialog):
         self.pasted = pasted
         request = pasted.request
         if not self.form_edited:
-            guess = guess_proxy(request)
+            guess = guess_proxy(request, pasted.clean.packet)
             self._fill_form(guess.listen, guess.aliases)
             self.guess_label.setText(f"Guessed from {guess.source}.")
         else:

@@ -269,6 +269,13 @@ def test_wireshark_packet_details_read_as_the_plain_message() -> None:
     assert "from Wireshark's packet details" in cleaned.describe()
     assert "without the 16 field lines" in cleaned.describe()
     assert_maps_back(cleaned, DETAILS)
+    # The packet's IP and UDP layers name where it went.
+    assert cleaned.packet is not None
+    assert (cleaned.packet.proto, cleaned.packet.source, cleaned.packet.destination) == (
+        "udp",
+        ("192.0.2.10", 5060),
+        ("192.0.2.1", 5060),
+    )
 
 
 def test_wireshark_errors_point_at_the_users_line() -> None:

@@ -256,6 +256,22 @@ def test_the_users_addresses_win_over_the_guess(dialog: PasteDialog) -> None:
     assert not dialog.form_edited
 
 
+def test_a_captures_packet_line_fills_in_where_the_request_arrived(dialog: PasteDialog) -> None:
+    dialog.set_text("U 198.51.100.7:5062 -> 203.0.113.5:5060 #3\n" + BYE)
+    assert dialog.listen.toPlainText() == "udp:203.0.113.5:5060"
+    assert dialog.aliases.toPlainText() == "p1.example.com"
+    assert dialog.guess_label.text().startswith(
+        "Guessed from line 1 (the request went from 198.51.100.7:5062 to 203.0.113.5:5060 "
+        "over UDP) and the top Route"
+    )
+    assert dialog.built is not None
+    assert str(dialog.built.scenario.user_agents[0].address) == "udp:198.51.100.7:5062"
+    # The words have a row of their own, as high as their lines.
+    dialog.show()
+    label = dialog.guess_label
+    assert label.height() >= label.heightForWidth(label.width())
+
+
 def test_a_bad_address_is_named(dialog: PasteDialog) -> None:
     dialog.set_text(BYE)
     dialog.listen.setPlainText("udp:192.0.2.1:5060\nudp:proxy.example.com:5060")
