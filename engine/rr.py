@@ -954,9 +954,10 @@ def _after_loose(
         return finish(new, rc, path="A")
 
     def unusable(
-        line: int, rule: str, text: str, otherwise: str = "", *, next_hop: bool = True
+        line: int, rule: str, text: str, otherwise: str = "", *, next_hop: bool
     ) -> tuple[Context, RrResult]:
         # The next Route cannot be used: -1, without this call's removals on its line.
+        # next_hop: whether it was read as the next hop first (rr_next_hop_route()).
         nonlocal deleted
         kept = _not_taken(deleted, ctx.deleted, line)
         st.add(rule, text + (_NOT_TAKEN_NOTE if kept != deleted else otherwise))
@@ -1046,16 +1047,18 @@ def _after_loose(
             return end_codes()
         nxt = nxt2
     n_na, _s, _e, n_text = walk.element(nxt)
-    # A Route is the next hop now: rr_next_hop_route() becomes TRUE whatever follows.
     try:
         n_uri = n_na.uri
     except SipParseError as exc:
+        # Not the next hop: rr_next_hop_route() stays FALSE (RL-NHR-014).
         return unusable(
             nxt[0],
             "route-uri-unparsable",
             f"The next Route URI {n_na.uri_text} cannot be parsed ({exc.what}): -1",
             "; the queued removals stay.",
+            next_hop=False,
         )
+    # A Route is the next hop now: rr_next_hop_route() becomes TRUE whatever follows.
     rc_ok = 2 if use_ob else 1
     if not n_uri.is_loose:
         new = _strict_rewrite(
@@ -1090,7 +1093,10 @@ def _after_loose(
     target = _maddr_target(n_uri, n_na.uri_text)
     if target is None:
         return unusable(
-            nxt[0], "maddr-too-long", f"The maddr of {n_text} is longer than 117 characters: -1."
+            nxt[0],
+            "maddr-too-long",
+            f"The maddr of {n_text} is longer than 117 characters: -1.",
+            next_hop=True,
         )
     maddr_note = " (its maddr parameter decides the address)" if target != n_na.uri_text else ""
     local_note = ""
@@ -1324,6 +1330,28 @@ def is_direction(ctx: Context, which: str) -> RrResult:
             ),
         ),
     )
+
+
+def rr_next_hop_route(ctx: Context) -> RrResult:
+    """``rr_next_hop_route()``: 1 when a ``loose_route()`` on this message removed this
+    proxy's own Route and took the Route after it as the next hop, else -1.
+
+    The mark is made on the loose-routing path only, once the next Route is read, even if
+    that Route then cannot be used; the strict-previous-hop recovery never makes it.
+    """
+    fn = "rr_next_hop_route"
+    if ctx.next_hop_route:
+        text = (
+            "A loose_route() on this message removed this proxy's own Route and took the "
+            "Route after it as the next hop: rr_next_hop_route() is TRUE."
+        )
+    else:
+        text = (
+            "No loose_route() on this message took a Route after this proxy's own as the next "
+            "hop (none ran, the first Route was another proxy's, no Route followed, or the "
+            "R-URI was this proxy: a strict previous hop): rr_next_hop_route() is FALSE."
+        )
+    return RrResult(fn, 1 if ctx.next_hop_route else -1, (Step("next-hop-route", text, fn),))
 
 
 def check_route_param(ctx: Context, pattern: str) -> RrResult:
@@ -1781,4 +1809,5 @@ __all__ = [
     "remove_record_route",
     "route_entries",
     "route_headers",
+    "rr_next_hop_route",
 ]

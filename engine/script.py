@@ -34,6 +34,7 @@ from engine.rr import (
     record_route_advertised_address,
     record_route_preset,
     remove_record_route,
+    rr_next_hop_route,
 )
 
 Arg = str | int
@@ -63,6 +64,7 @@ FUNCTIONS: dict[str, tuple[int, int]] = {
     "remove_record_route": (0, 0),
     "check_route_param": (1, 1),
     "is_direction": (1, 1),
+    "rr_next_hop_route": (0, 0),
     "setflag": (1, 1),
     "resetflag": (1, 1),
 }
@@ -211,6 +213,8 @@ def run_call(ctx: Context, call: Call) -> tuple[Context, RrResult]:
         return ctx, check_route_param(ctx, _str_arg(call, 0))
     if name == "is_direction":
         return ctx, is_direction(ctx, _str_arg(call, 0))
+    if name == "rr_next_hop_route":
+        return ctx, rr_next_hop_route(ctx)
     flag = _int_arg(call, 0)
     if not 0 <= flag < 64:
         raise ScriptError(f"{call}: flag must be 0..63")

@@ -71,6 +71,7 @@ RR_FUNCTIONS = frozenset(
         "check_route_param",
         "is_direction",
         "remove_record_route",
+        "rr_next_hop_route",
     }
 )
 _CALL_RE = re.compile(

@@ -952,6 +952,33 @@ def test_L43_direction_and_route_params() -> None:  # noqa: N802
     assert "'nat=yes' matches ';lr;ftag=f-caller;nat=yes'" in step.text
 
 
+@pytest.mark.parametrize(
+    ("routes", "ruri", "codes"),
+    [
+        ([SELF, P2], BOB, [1, 1]),  # this proxy's Route removed, P2 the next hop
+        ([SELF, "<sip:p2.example.net>"], BOB, [1, 1]),  # a strict next hop too
+        ([SELF], BOB, [1, -1]),  # no Route after this proxy's
+        ([P2], BOB, [1, -1]),  # the first Route is another proxy's
+        ([R2A, R2B, P2], BOB, [1, 1]),
+        ([P2, "<sip:bob@192.0.2.20>"], "sip:127.0.0.1;lr", [1, -1]),  # strict previous hop
+        # The next Route read but not parsed is no next hop; one whose maddr is too long is.
+        ([SELF, "<sip:x@y@z;lr>"], BOB, [-1, -1]),
+        ([SELF, "<sip:p2.example.net;lr;maddr=" + "a" * 120 + ">"], BOB, [-1, 1]),
+    ],
+)
+def test_rr_next_hop_route_after_loose_route_RL_NHR(  # noqa: N802
+    routes: list[str], ruri: str, codes: list[int]
+) -> None:
+    _ctx, results = run(routes, "loose_route(); rr_next_hop_route()", ruri=ruri)
+    assert [r.rc for r in results] == codes
+    step = results[1].steps[0]
+    assert (step.rule, step.function) == ("next-hop-route", "rr_next_hop_route")
+    assert ("is TRUE" in step.text) == (codes[1] == 1)
+    # Without a loose_route() before it, FALSE.
+    _ctx, results = run(routes, "rr_next_hop_route()", ruri=ruri)
+    assert results[0].rc == -1
+
+
 def test_direction_is_downstream_without_ftag_or_from_tag_L43b() -> None:  # noqa: N802
     assert direction(start(request([SELF]))) == "downstream"
     assert direction(start(request(["<sip:127.0.0.1;lr;ftag=f-caller>"]))) == "downstream"
