@@ -591,6 +591,9 @@ RICH_SCRIPTS: tuple[tuple[str, ...], ...] = (
     ("loose_route()", 'check_route_param("r2=on")', "record_route()"),
     ("loose_route()", 'check_route_param("ftag=f-[[:digit:]]+$")', 'check_route_param("a**")'),
     ("record_route()", "remove_record_route()", 'add_rr_param(";x")', "record_route()"),
+    # Whether loose_route() took a Route after this proxy's own as the next hop.
+    ("loose_route()", "rr_next_hop_route()"),
+    ("rr_next_hop_route()", "loose_route_mode(1)", "rr_next_hop_route()", "record_route()"),
     # Pseudo-variables in the formats (engine.pv): the request's own values, filled in.
     ('add_rr_param(";did=$ci")', 'record_route(";u=$fU;t=$tt;n=$tn")'),
     ("loose_route()", 'record_route(";d=$du;r=$ru;o=$ou;p=$rp")'),
