@@ -140,7 +140,8 @@ class CleanText:
     ``left_out`` the lines of Wireshark's dissected fields, and ``cut_short`` the cleaned
     line (1-based) that Wireshark shortened, 0 when none.  ``packet`` is what the capture's
     or log's line about the packet says of its addresses (:mod:`engine.packetline`), None
-    when no such line stands just before the message.
+    when no such line stands just before the message.  ``more`` counts the start lines of
+    other messages among the lines left out after it.
     """
 
     text: str
@@ -157,6 +158,7 @@ class CleanText:
     left_out: int = 0
     cut_short: int = 0
     packet: Packet | None = None
+    more: int = 0
 
     @property
     def kind(self) -> str:
@@ -232,7 +234,8 @@ class CleanText:
                 "closing quote or its Content-Length)"
             )
         if self.after:
-            parts.append(f"left out {_count(self.after, 'line')} after the message")
+            more = f" ({_count(self.more, 'more SIP message')})" if self.more else ""
+            parts.append(f"left out {_count(self.after, 'line')} after the message{more}")
         return "; ".join(parts)
 
 
@@ -282,14 +285,17 @@ class _Found:
     lead: str = ""
 
 
-def _read_prefix(line: str, index: int, free: bool = False) -> _Found | None:
+def _read_prefix(
+    line: str, index: int, free: bool = False, *, dots_first: bool = False
+) -> _Found | None:
     """The prefix that makes ``line`` a start line; None when none does.
 
     With ``free``, words the patterns do not know may stand between the prefix and a
     request line (they are the ``lead``); the readings with a time stamp come first then,
-    so that later lines can still lose theirs.
+    so that later lines can still lose theirs.  With ``dots_first``, ngrep's trailing '.'
+    is tried first (a status line reads as one with or without it).
     """
-    for dots in (False, True):
+    for dots in (True, False) if dots_first else (False, True):
         if dots and not line.rstrip(" \t").endswith("."):
             continue
         q = _QUOTE.match(line)
@@ -407,8 +413,19 @@ def clean(text: str) -> CleanText:
         _nonblank(lines[:first]),
         lead=found.lead.strip(),
         after=_nonblank(lines[end:]),
+        more=_starts(lines, end),
         trailing=partial,
         packet=packet_before(lines, found.index),
+    )
+
+
+def _starts(lines: list[str], begin: int) -> int:
+    """How many lines from index ``begin`` on read as a start line (a request or status
+    line, with a prefix of a kind the first one could have had)."""
+    return sum(
+        1
+        for i, line in enumerate(lines[begin:MAX_LINES], start=begin)
+        if line.strip() and _read_prefix(line, i) is not None
     )
 
 
@@ -426,12 +443,21 @@ def _head_to_ruler(pieces: list[_Piece]) -> list[_Piece]:
 def _first_start(lines: list[str], *, free: bool) -> _Found | None:
     for i, line in enumerate(lines[:MAX_LINES]):
         if line.strip():
-            found = _read_prefix(line, i, free)
+            found = _read_prefix(line, i, free, dots_first=_ngrep_dots(lines, i))
             if found is not None:
                 if free:
                     return _repeated(lines, found) or found
                 return _after_summary(lines, found) or found
     return None
+
+
+def _ngrep_dots(lines: list[str], index: int) -> bool:
+    """True when line ``index`` and the next one both end in '.', as ngrep prints a CR (a
+    status line's reason phrase could end in one; its next line, a header, hardly)."""
+    if not lines[index].rstrip(" \t").endswith("."):
+        return False
+    after = lines[index + 1 : index + 2]
+    return bool(after) and after[0].rstrip(" \t").endswith(".")
 
 
 def _after_summary(lines: list[str], found: _Found) -> _Found | None:

@@ -54,7 +54,13 @@ from dpkt import pcapng
 from engine.catalog import CapturedMessage, DialogCatalog, call_id_bytes, sip_offset
 from engine.logtext import WIRESHARK as WIRESHARK_FORM
 from engine.logtext import clean
-from engine.packetline import WIRESHARK_IP, WIRESHARK_PORTS, WIRESHARK_PROTOCOLS, wireshark_ip
+from engine.packetline import (
+    WIRESHARK_IP,
+    WIRESHARK_PORTS,
+    WIRESHARK_PROTOCOLS,
+    read_packet_line,
+    wireshark_ip,
+)
 
 #: Progress callback: (bytes done, bytes in all).
 Progress = Callable[[int, int], None]
@@ -828,7 +834,8 @@ TextRecord = tuple[int, float | None, str, str, str, str]
 
 
 def _text_records(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]:
-    """Detect the text format from the first non-blank line and read records."""
+    """Detect the text format from the first non-blank line and read records; a text whose
+    first message stands right under a line about its packet is read packet by packet."""
     first = ""
     buffered: list[str] = []
     for line in lines:
@@ -837,6 +844,13 @@ def _text_records(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRe
             first = line
             break
     kind = _text_format(first)
+    if kind == "plain":
+        for line in lines:
+            buffered.append(line)
+            if len(buffered) >= FRAMED_LOOK:
+                break
+        if clean("".join(buffered)).packet is not None:
+            kind = "packets"
     summary.format = f"text ({kind})"
 
     def chained() -> Iterator[str]:
@@ -849,6 +863,8 @@ def _text_records(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRe
         yield from _sngrep(chained(), summary)
     elif kind == "wireshark":
         yield from _wireshark(chained(), summary)
+    elif kind == "packets":
+        yield from _packets(chained(), summary)
     else:
         yield from _plain(chained(), summary)
 
@@ -971,6 +987,63 @@ def _wireshark(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecor
             summary.skip(WIRESHARK_SHORTENED)
         else:
             yield int(frame.group(1)), when, src, dst, proto, cleaned.text + "\r\n\r\n"
+
+
+# How far into a text its first message and the line about its packet are looked for.
+FRAMED_LOOK = 200
+_PACKET_TIME = re.compile(r"(\d{4})/(\d{2})/(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?")
+
+
+def _packets(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]:
+    """Messages each under a line about its packet, as ngrep (``-W byline``), FreeSWITCH's
+    siptrace, Asterisk's pjsip logger or ``tcpdump -n -A`` print them: the text is cut at
+    every such line (:mod:`engine.packetline`), and each piece read as a pasted message is
+    (:func:`engine.logtext.clean`: log prefixes, ngrep's dots, rulers, Content-Length); the
+    addresses come from the packet line, the time too when it holds a date."""
+    number = 0
+    block: list[str] = []
+
+    def read() -> Iterator[TextRecord]:
+        nonlocal number
+        if not block:
+            return
+        packet = read_packet_line(block[0], 1)
+        cleaned = clean("".join(block))
+        under = packet is not None and cleaned.packet is not None and cleaned.packet.line == 1
+        # Lines before the first packet line, a packet line with no message right under it,
+        # and what stands around a message (ngrep's '#', rulers, a log's other lines).
+        others = (
+            cleaned.skipped - 1 + cleaned.after if under else sum(1 for ln in block if ln.strip())
+        )
+        if others:
+            summary.skip(TEXT_NOT_SIP, others)
+        if not under or packet is None:
+            return
+        number += 1
+        text = cleaned.text if "\r\n\r\n" in cleaned.text else cleaned.text + "\r\n\r\n"
+        src = "" if packet.source is None else _address_text(*map(str, packet.source))
+        dst = "" if packet.destination is None else _address_text(*map(str, packet.destination))
+        yield number, _packet_time(block[0]), src, dst, packet.proto, text
+
+    for line_no, line in enumerate(lines, start=1):
+        if read_packet_line(line, line_no) is not None:
+            yield from read()
+            block = []
+        block.append(line)
+    yield from read()
+
+
+def _packet_time(line: str) -> float | None:
+    """The time in a packet line that holds a whole date (ngrep -t), as sngrep's is read."""
+    m = _PACKET_TIME.search(line)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second, fraction = m.groups()
+    try:
+        stamp = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+    except (ValueError, OverflowError):
+        return None
+    return stamp.timestamp() + (int(fraction) / 10 ** len(fraction) if fraction else 0.0)
 
 
 def _plain(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]:

@@ -404,6 +404,11 @@ class PasteDialog(QDialog):
         cleaned = pasted.clean.describe()
         if cleaned:
             parts.append(html.escape(cleaned[:1].upper() + cleaned[1:]) + ".")
+        if pasted.clean.more:
+            parts.append(
+                "Only the first request is read here: to follow the whole call, save the text "
+                "to a file and open it with File > Open Capture…"
+            )
         warn = "#F5C242" if is_dark() else "#8A4B00"
         for w in pasted.warnings:
             parts.append(

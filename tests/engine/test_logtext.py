@@ -430,6 +430,17 @@ def test_ngreps_dots_are_named_and_nothing_said_for_a_bare_message() -> None:
     assert clean("\r\n".join(BYE)).describe() == ""
 
 
+def test_ngreps_dots_come_off_a_status_line_too() -> None:
+    """A status line reads as one with its '.' (a reason phrase may end in one), but when
+    the next line ends in '.' as well, the dots are ngrep's."""
+    ok = ["SIP/2.0 200 OK", "Via: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK-1", "Content-Length: 0"]
+    dotted = clean("".join(line + ".\n" for line in ok) + ".\n")
+    assert dotted.prefix.dots
+    assert dotted.text == "\r\n".join([*ok, "", ""])
+    # A reason phrase of its own that ends in '.': kept.
+    assert clean("SIP/2.0 200 Fine.\nContent-Length: 0\n\n").text.startswith("SIP/2.0 200 Fine.")
+
+
 def test_positions_outside_the_cleaned_lines() -> None:
     cleaned = clean("junk\n> BYE sip:b SIP/2.0\n> To: x\n")
     # Beyond the last cleaned line: the lines after it, one for one; no column to move.

@@ -26,6 +26,7 @@ from gui.capture import (
     TCP_GAP,
     TCP_NOT_SIP,
     TCP_RETRANSMISSION,
+    TEXT_NOT_SIP,
     TRUNCATED,
     UDP_NOT_SIP,
     WIRESHARK_NO_SIP,
@@ -436,6 +437,68 @@ def test_sngrep_text(tmp_path: Path) -> None:
     assert messages[1].time is not None
     assert messages[0].time is not None
     assert messages[1].time - messages[0].time == pytest.approx(0.001, abs=1e-6)
+
+
+def _bare(address: str) -> tuple[str, str]:
+    host, port = address.rsplit(":", 1)
+    return host.strip("[]"), port
+
+
+def ngrep_byline(hops: list[Hop], *, stamps: bool = False) -> str:
+    """What ``ngrep -W byline [-t] port 5060`` prints: a header, then each packet under a
+    ``U src -> dst`` line, its CRs shown as '.', IPv6 addresses without brackets."""
+    out = ["interface: lo (127.0.0.0/255.0.0.0)", "filter: ( port 5060 )"]
+    for i, h in enumerate(hops, start=1):
+        (sh, sp), (dh, dp) = _bare(h.src), _bare(h.dst)
+        stamp = f"2023/11/14 22:13:20.{i * 1000:06d} " if stamps else ""
+        out += ["#", f"{'U' if h.transport == 'udp' else 'T'} {stamp}{sh}:{sp} -> {dh}:{dp} #{i}"]
+        out += [line + "." for line in h.text.split("\r\n")[:-1]]
+        out += [h.text.rsplit("\r\n", 1)[1] + "." if h.text.rsplit("\r\n", 1)[1] else "", ""]
+    return "\n".join([*out, "#", "exit", ""])
+
+
+@pytest.mark.parametrize("stamps", [False, True])
+@pytest.mark.parametrize("addresses", [None, V6])
+def test_ngrep_byline_text(tmp_path: Path, stamps: bool, addresses: tuple[str, ...] | None) -> None:
+    hops = trapezoid(1, **({"addresses": addresses} if addresses else {}))
+    hops += trapezoid(2, body="v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\n\r\ns=-\r\n")[:4]
+    path = tmp_path / "ngrep.txt"
+    path.write_text(ngrep_byline(hops, stamps=stamps), encoding="utf-8", newline="")
+    messages, summary = read_messages(path)
+    assert summary.format == "text (packets)"
+    assert [m.text for m in messages] == texts(hops)
+    assert [(m.src, m.dst, m.transport) for m in messages] == [(h.src, h.dst, "udp") for h in hops]
+    if stamps:
+        assert messages[1].time is not None
+        assert messages[0].time is not None
+        assert messages[1].time - messages[0].time == pytest.approx(0.001, abs=1e-6)
+    else:
+        assert {m.time for m in messages} == {None}
+    # interface:, filter:, a '#' before each packet and the "exit" at the end.
+    assert summary.skipped[TEXT_NOT_SIP] == 2 + len(hops) + 2
+
+
+def test_freeswitch_and_asterisk_logs_read_packet_by_packet(tmp_path: Path) -> None:
+    hops = trapezoid(1)[:6]
+    out = ["2023-11-14 22:13:20.000001 [NOTICE] switch_core.c:1 FreeSWITCH started"]
+    for i, h in enumerate(hops):
+        if i % 2:  # FreeSWITCH's sofia siptrace, sent and received
+            out.append(f"send 402 bytes to udp/[{_bare(h.dst)[0]}]:{_bare(h.dst)[1]} at 22:13:20:")
+        else:  # Asterisk's pjsip logger
+            out.append(f"<--- Received SIP request (402 bytes) from UDP:{h.src} --->")
+        out.append("   " + "-" * 72)
+        out += ["   " + line for line in h.text.split("\r\n")]
+        out.append("   " + "-" * 72)
+        out.append(f"2023-11-14 22:13:2{i}.000001 [DEBUG] sofia.c:1 other log words")
+    path = tmp_path / "switch.log"
+    path.write_text("\n".join(out) + "\n", encoding="utf-8", newline="")
+    messages, summary = read_messages(path)
+    assert summary.format == "text (packets)"
+    assert [m.text for m in messages] == texts(hops)
+    # Each log names one end: where it sent to, or where it received from.
+    assert [(m.src, m.dst) for m in messages] == [
+        ("", h.dst) if i % 2 else (h.src, "") for i, h in enumerate(hops)
+    ]
 
 
 def test_kamailio_sipdump_text(tmp_path: Path) -> None:
