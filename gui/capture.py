@@ -156,7 +156,10 @@ class ReadSummary:
             f"{self.format or 'unknown format'}{kinds}: {self.frames} {unit} read, "
             f"{self.messages} SIP messages found"
         ]
-        out += [f"skipped {n} {reason}" for reason, n in sorted(self.skipped.items())]
+        out += [
+            f"skipped {n} of the {reason}" if n == 1 else f"skipped {n} {reason}"
+            for reason, n in sorted(self.skipped.items())
+        ]
         out += self.notes
         return out
 
@@ -1407,6 +1410,18 @@ def read_dialog(
     return found[call_id], summary
 
 
+def text_messages(text: str) -> int:
+    """How many SIP messages the capture reader finds in ``text`` read as a text capture
+    (the paste dialog offers to open a pasted call as a capture when there are several)."""
+    summary = ReadSummary("")
+    lines = iter(text.splitlines(keepends=True))
+    return sum(
+        1
+        for *_meta, message in _text_records(lines, summary)
+        if sip_offset(message.encode("utf-8", "surrogateescape")) >= 0
+    )
+
+
 def read_messages(
     path: str | Path, *, progress: Progress | None = None
 ) -> tuple[list[CapturedMessage], ReadSummary]:
@@ -1432,5 +1447,6 @@ __all__ = [
     "read_dialog",
     "read_dialogs",
     "read_messages",
+    "text_messages",
     "to_message",
 ]

@@ -489,7 +489,11 @@ class CaptureDialog(QDialog):
         self.status.setText(
             f"{len(dialogs)} dialog{'' if len(dialogs) == 1 else 's'}, "
             f"{result.summary.messages} SIP message{'' if result.summary.messages == 1 else 's'}"
-            + (f"; {skipped} items skipped (see What was read)" if skipped else "")
+            + (
+                f"; {skipped} item{'' if skipped == 1 else 's'} skipped (see What was read)"
+                if skipped
+                else ""
+            )
         )
         if not dialogs:
             self.tabs.setCurrentIndex(3)

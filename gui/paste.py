@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal, Slot
@@ -31,6 +33,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMenu,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -57,6 +60,8 @@ from engine.paste import (
 from engine.proxy import Proxy
 from engine.rr import RC_MEANING
 from engine.scenario import dumps
+from gui.capture import text_messages
+from gui.errors import data_dir
 from gui.theme import is_dark, rc_text
 
 if TYPE_CHECKING:
@@ -64,9 +69,10 @@ if TYPE_CHECKING:
 
 DELAY_MS = 150
 PLACEHOLDER = (
-    "Paste a SIP request here: from a capture (Wireshark's packet details, tcpdump -A, "
-    "sngrep), a log (time stamps and syslog prefixes are removed; a message logged on one "
-    "line with #015#012 or \\r\\n is split) or an email ('> ' quoting is removed). A "
+    "Paste a SIP request here: from a capture (Wireshark's packet details, ngrep, "
+    "tcpdump -A, sngrep), a log (time stamps and syslog prefixes are removed; a message "
+    "logged on one line with #015#012 or \\r\\n is split) or an email ('> ' quoting is "
+    "removed). A "
     "response shows the route sets it sets up.\n\n"
     "BYE sip:bob@192.0.2.20 SIP/2.0\n"
     "To: <sip:bob@biloxi.example.com>;tag=8321234356\n"
@@ -200,11 +206,14 @@ class PasteDialog(QDialog):
         self,
         parent: QWidget | None = None,
         open_scenario: Callable[[PastedScenario], bool] | None = None,
+        open_capture: Callable[[str], object] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("paste-dialog")
         self.setWindowTitle("Paste SIP Message")
         self.open_scenario = open_scenario
+        self.open_capture = open_capture
+        self.messages = 0  # how many SIP messages the text holds, read as a capture
         self.pasted: PastedRequest | None = None
         self.proxy: Proxy | None = None
         self.run: VectorRun | None = None
@@ -304,6 +313,15 @@ class PasteDialog(QDialog):
         self.open_button.setObjectName("paste-open")
         self.open_button.setEnabled(False)
         self.open_button.clicked.connect(self.open_as_scenario)
+        self.capture_button = buttons.addButton(
+            "Open All as Capture", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.capture_button.setObjectName("paste-open-capture")
+        self.capture_button.setToolTip(
+            "Read every message of the text as a capture: pick the call, follow it hop by hop"
+        )
+        self.capture_button.hide()
+        self.capture_button.clicked.connect(self.open_all_as_capture)
         buttons.rejected.connect(self.reject)
 
         top = QVBoxLayout(self)
@@ -357,8 +375,11 @@ class PasteDialog(QDialog):
         self.editor.setExtraSelections([])
         self.reading = None
         self.outcome_heading.setText(OUTCOME_HEADING)
+        text = self.editor.toPlainText()
+        self.messages = text_messages(text) if self.open_capture is not None else 0
+        self.capture_button.setVisible(self.messages > 1)
         try:
-            pasted = read_pasted_message(self.editor.toPlainText())
+            pasted = read_pasted_message(text)
         except SipParseError as exc:
             self._show_error(exc)
             return
@@ -404,10 +425,10 @@ class PasteDialog(QDialog):
         cleaned = pasted.clean.describe()
         if cleaned:
             parts.append(html.escape(cleaned[:1].upper() + cleaned[1:]) + ".")
-        if pasted.clean.more:
+        if self.messages > 1:
             parts.append(
-                "Only the first request is read here: to follow the whole call, save the text "
-                "to a file and open it with File > Open Capture…"
+                f"The text holds {self.messages} SIP messages: only the first request is read "
+                "here; Open All as Capture follows the whole call."
             )
         warn = "#F5C242" if is_dark() else "#8A4B00"
         for w in pasted.warnings:
@@ -524,6 +545,24 @@ class PasteDialog(QDialog):
 
     # ---------------------------------------------------------------- opening
 
+    def open_all_as_capture(self) -> Path | None:
+        """Keep the text as a capture file (in RouteLab's data folder, so that it can be
+        opened again) and open it in the capture dialog; the file's path, None on failure."""
+        if self.open_capture is None:
+            return None
+        folder = data_dir() / "pasted"
+        path = folder / f"pasted-{datetime.now():%Y%m%d-%H%M%S-%f}.txt"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(self.editor.toPlainText(), encoding="utf-8")
+        except OSError as exc:
+            QMessageBox.warning(
+                self, "Open All as Capture", f"Cannot keep the text in {path}: {exc.strerror}"
+            )
+            return None
+        self.open_capture(str(path))
+        return path
+
     def open_as_scenario(self) -> None:
         """Hand the closest scenario to the window, and close on success."""
         if self.built is None or self.open_scenario is None:
@@ -548,7 +587,11 @@ def show_dialog(window: MainWindow) -> PasteDialog:
     """Show the (one) paste dialog; a SIP message on the clipboard is put in at once."""
     dialog = window.findChild(PasteDialog, "paste-dialog")
     if not isinstance(dialog, PasteDialog):
-        dialog = PasteDialog(window, lambda built: open_in_window(window, built))
+        dialog = PasteDialog(
+            window,
+            lambda built: open_in_window(window, built),
+            window.capture_actions.open,
+        )
     clip = QGuiApplication.clipboard().text()
     if not dialog.editor.toPlainText().strip() and "SIP/2.0" in clip:
         dialog.set_text(clip)

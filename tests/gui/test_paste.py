@@ -4,6 +4,7 @@ proxy form, the loose_route() outcome, and opening the closest scenario (pytest-
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt, QUrl
@@ -270,6 +271,46 @@ def test_a_captures_packet_line_fills_in_where_the_request_arrived(dialog: Paste
     dialog.show()
     label = dialog.guess_label
     assert label.height() >= label.heightForWidth(label.width())
+
+
+NGREP_CALL = "".join(
+    f"#\nU {src} -> {dst} #{n}\n" + "".join(line + ".\n" for line in lines) + ".\n\n"
+    for n, (src, dst, lines) in enumerate(
+        [
+            ("192.0.2.10:5060", "192.0.2.1:5060", BYE.splitlines()),
+            (
+                "192.0.2.1:5060",
+                "192.0.2.10:5060",
+                ["SIP/2.0 200 OK", *BYE.splitlines()[1:2], *BYE.splitlines()[4:]],
+            ),
+        ],
+        start=1,
+    )
+)
+
+
+def test_a_pasted_call_opens_as_a_capture(
+    window: MainWindow, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    dialog = show_dialog(window)
+    dialog.set_text(NGREP_CALL)
+    assert dialog.run is not None  # the first request, read as ever
+    assert dialog.messages == 2
+    assert dialog.capture_button.isVisibleTo(dialog)
+    assert "The text holds 2 SIP messages" in dialog.status.text()
+    path = dialog.open_all_as_capture()
+    assert path is not None
+    assert path.parent == tmp_path / "RouteLab" / "pasted"
+    assert path.read_text(encoding="utf-8") == NGREP_CALL
+    capture = window.capture_actions.dialog
+    assert capture is not None
+    assert capture.path == path
+    capture.close()
+    # One message: no button.
+    dialog.set_text(BYE)
+    assert not dialog.capture_button.isVisibleTo(dialog)
+    dialog.close()
 
 
 def test_a_bad_address_is_named(dialog: PasteDialog) -> None:
