@@ -82,6 +82,10 @@ _STATUS = re.compile(r"SIP/\d+\.\d+ \d{3}(?: .*)?\Z")
 _START_AT_END = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z][A-Za-z0-9_-]* \S+ SIP/\d+\.\d+\Z")
 # A status line after free words (read only to say "this is a response").
 _STATUS_AFTER = re.compile(r"(?<!\S)SIP/\d+\.\d+ \d{3}(?: |\Z)")
+# A status line after free words, to the end of its line (its reason phrase is free text,
+# so the first "SIP/2.0 NNN" not glued to a word starts it): tcpdump -A runs a response's
+# header bytes into it as into a request line.
+_STATUS_AT_END = re.compile(r"(?<![A-Za-z0-9_-])SIP/\d+\.\d+ \d{3}(?: [^\r\n]*)?\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +317,8 @@ def _read_prefix(
                 lead = ""
                 if free:
                     words = after.rstrip(" \t")
-                    m = _START_AT_END.search(words[:-1] if dots else words)
+                    words = words[:-1] if dots else words
+                    m = _START_AT_END.search(words) or _STATUS_AT_END.search(words)
                     if m is None or m.start() == 0:
                         continue
                     lead = after[: m.start()]

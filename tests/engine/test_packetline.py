@@ -9,7 +9,14 @@ import pytest
 
 from engine.logtext import clean
 from engine.packetline import is_ruler, packet_before, read_packet_line, wireshark_packet
-from engine.paste import build_proxy, closest_scenario, guess_proxy, read_pasted
+from engine.paste import (
+    PastedResponse,
+    build_proxy,
+    closest_scenario,
+    guess_proxy,
+    read_pasted,
+    read_pasted_message,
+)
 
 HEAD = [
     "BYE sip:bob@192.0.2.20 SIP/2.0",
@@ -190,3 +197,24 @@ def test_a_body_ends_where_its_content_length_says() -> None:
     cleaned = clean(paste(head=HEAD[:-1], after=("", "hello", "world")))
     assert cleaned.text.endswith("\r\n\r\nhello\r\nworld\r\n")
     assert (cleaned.trailing, cleaned.after) == (0, 0)
+
+
+def test_tcpdump_runs_a_responses_header_bytes_into_its_status_line_too() -> None:
+    ok = ["SIP/2.0 200 OK", "Via: SIP/2.0/UDP 198.51.100.7:5062;branch=z9hG4bK-1", "CSeq: 2 BYE"]
+    text = "\n".join(
+        [
+            "10:00:01.2 IP 203.0.113.5.5060 > 198.51.100.7.5062: SIP: SIP/2.0 200 OK",
+            "E....@.@.........SIP/2.0 200 OK",
+            *ok[1:],
+            "Content-Length: 0",
+            "",
+            "",
+        ]
+    )
+    pasted = read_pasted_message(text)
+    assert isinstance(pasted, PastedResponse)
+    assert pasted.response.status == 200
+    assert pasted.response.header("CSeq") == "2 BYE"
+    assert pasted.clean.lead == "E....@.@........."
+    assert pasted.clean.packet is not None
+    assert pasted.clean.packet.source == ("203.0.113.5", 5060)

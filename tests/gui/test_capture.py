@@ -501,6 +501,26 @@ def test_freeswitch_and_asterisk_logs_read_packet_by_packet(tmp_path: Path) -> N
     ]
 
 
+def test_tcpdump_ascii_text(tmp_path: Path) -> None:
+    """``tcpdump -n -A``: a summary line naming the message, then the packet's header bytes
+    run into its start line, a request's or a response's."""
+    hops = trapezoid(1)[:6]
+    out = []
+    for h in hops:
+        (sh, sp), (dh, dp) = _bare(h.src), _bare(h.dst)
+        start, rest = h.text.split("\r\n", 1)
+        out.append(f"22:13:20.000001 IP {sh}.{sp} > {dh}.{dp}: SIP: {start}")
+        out.append("E....@.@.........." + start)
+        out += rest.split("\r\n")
+        out.append("")
+    path = tmp_path / "tcpdump.txt"
+    path.write_text("\n".join(out), encoding="utf-8", newline="")
+    messages, summary = read_messages(path)
+    assert summary.format == "text (packets)"
+    assert [m.text for m in messages] == texts(hops)
+    assert [(m.src, m.dst, m.transport) for m in messages] == [(h.src, h.dst, "udp") for h in hops]
+
+
 def test_kamailio_sipdump_text(tmp_path: Path) -> None:
     hops = trapezoid(1, addresses=V6)[:5] + trapezoid(2)[:3]
     out = []
