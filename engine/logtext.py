@@ -26,7 +26,8 @@ order, each only where it is unmistakable:
    lines after it are left out, a message in a quoted string (a JSON field, a ``repr()``)
    ends at its closing quote, and a body ends where its Content-Length says;
 3. free words before the request line on its own line (Kamailio's ``INFO: <script>:`` and
-   the script's text): a request line is the last three words of its line, the version last.
+   the script's text): a request line is the last three words of its line, the version last;
+   a status line runs from its ``SIP/2.0 NNN`` to the end of its line.
    A line that only names the request before the message itself is skipped (``tcpdump -A``
    prints a summary, then the packet's header bytes run into the request line).
 
