@@ -75,12 +75,17 @@ MODELLED: dict[str, str] = {
     "proto": "protocol",
     "du": "destination URI",
     "ua": "User-Agent",
+    "route_uri": "the first Route's URI as the request came",
+    "rdir": "the request's direction (id: 1 downstream, 2 upstream; name)",
+    "fti": "the From tag of the dialog's initial request",
+    "tti": "the To tag of the dialog's initial request",
     "null": "nothing",
     "hdr": "a header",
     "var": "a script variable, never set here",
     "avp": "an AVP, never set here",
 }
-_WITH_INNER = frozenset({"hdr", "var", "avp"})
+_WITH_INNER = frozenset({"hdr", "var", "avp", "rdir"})
+_RDIR = {"id": ("1", "2"), "name": ("downstream", "upstream")}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -137,6 +142,8 @@ def _parse_memo(text: str) -> tuple[Piece, ...]:
         if (inner is None) == (name in _WITH_INNER):
             form = f"${name}(name)" if name in _WITH_INNER else f"${name}"
             raise ScriptError(f"{text!r}: write {form}")
+        if name == "rdir" and inner not in _RDIR:
+            _refuse(text, f"$rdir({inner}): the rr module knows $rdir(id) and $rdir(name)")
         if "".join(literal):
             pieces.append("".join(literal))
         literal = []
@@ -200,7 +207,26 @@ def value(pv: Pv, ctx: Context) -> str:
         return _or_null(request.header(pv.inner or ""))
     if name == "var":
         return "0"
+    if name in ("route_uri", "rdir", "fti", "tti"):
+        return _rr_value(pv, ctx)
     return NULL  # $null, $avp(): nothing set
+
+
+def _rr_value(pv: Pv, ctx: Context) -> str:
+    """The rr module's own pseudo-variables (RL-RRPV-* in tests/data/vectors)."""
+    from engine.rr import direction  # engine.rr imports this module
+
+    if pv.name == "route_uri":
+        # The first Route of the request as it came (loose_route() removing it changes
+        # nothing), as written; empty, not <null>, when there is none or it cannot be read.
+        first = ctx.routes[0].elements if ctx.routes else None
+        return first[0][0].uri_text if first else ""
+    upstream = direction(ctx) == "upstream"
+    if pv.name == "rdir":
+        return _RDIR[pv.inner or "id"][upstream]
+    # $fti / $tti: the From and To tags of the initial request, swapped going upstream.
+    from_side = (pv.name == "fti") != upstream
+    return ctx.request.tag("From" if from_side else "To") or NULL
 
 
 def _or_null(text: str | None) -> str:

@@ -600,6 +600,8 @@ RICH_SCRIPTS: tuple[tuple[str, ...], ...] = (
     ('record_route_preset("$Ri:$Rp;n=$rU;f=$fd")', "loose_route()"),
     ('record_route_advertised_address("$Ri")', 'add_rr_param(";s=$si:$sp;z=$rz;$$")'),
     ('record_route(";h=$hdr(Call-ID);m=$rm;c=$cs;v=$var(x);a=$avp(a);x=$null;q=$pr")',),
+    # The rr module's own: the first Route as it came, the direction, the initial tags.
+    ("loose_route()", 'record_route(";u=$route_uri;d=$rdir(name);i=$rdir(id);f=$fti;t=$tti")'),
 )
 
 

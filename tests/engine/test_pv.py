@@ -14,7 +14,7 @@ import pytest
 
 from engine.errors import ScenarioError, ScriptError
 from engine.pv import MODELLED, NULL, Pv, parse_format
-from engine.rr import record_route
+from engine.rr import loose_route, record_route
 from engine.scenario import loads
 from engine.script import parse_script, run_script
 from engine.simulate import simulate
@@ -53,6 +53,8 @@ def test_formats(text: str, pieces: tuple[object, ...]) -> None:
         (";x=$hdr(To", "$hdr( without its ')'"),
         (";x=$var(x", "$var( without its ')'"),
         (";x=$(ci", "a '$(' without its ')'"),
+        (";x=$rdir(foo)", "$rdir(foo): the rr module knows $rdir(id) and $rdir(name)"),
+        (";x=$rdir(ID)", "$rdir(ID): the rr module knows"),
     ],
 )
 def test_formats_kamailio_refuses(text: str, says: str) -> None:
@@ -71,6 +73,9 @@ def test_formats_kamailio_refuses(text: str, says: str) -> None:
         (";x=$sel(via[1].branch)", "$sel is not a pseudo-variable RouteLab models"),
         (";x=$hdr", "write $hdr(name)"),
         (";x=$ci(1)", "write $ci"),
+        (";x=$rdir", "write $rdir(name)"),  # Kamailio: "expects an inner name"
+        (";x=$route_uri(a)", "write $route_uri"),  # "does not get name param"
+        (";x=$fti(a)", "write $fti"),
     ],
 )
 def test_formats_routelab_does_not_model(text: str, says: str) -> None:
@@ -118,10 +123,33 @@ def test_add_rr_param_fills_in_before_it_buffers_and_after_it_appends() -> None:
 def test_every_modelled_name_is_recorded_on_a_real_kamailio() -> None:
     lines = (ROOT / "tests" / "data" / "vectors" / "kamailio-5.6.3-findings.jsonl").read_text()
     recorded = "".join(
-        " ".join(v["script"]) for v in map(json.loads, lines.splitlines()) if "RL-PV" in v["id"]
+        " ".join(v["script"])
+        for v in map(json.loads, lines.splitlines())
+        if v["id"].startswith(("RL-PV", "RL-RRPV"))
     )
     for name in MODELLED:
         assert f"${name}" in recorded, name
+
+
+@pytest.mark.parametrize(
+    ("from_tag", "to_tag", "expected"),
+    [
+        ("f-caller", "t-callee", "1,downstream,f-caller,t-callee"),  # ftag is the From tag
+        ("t-callee", "f-caller", "2,upstream,f-caller,t-callee"),  # upstream: tags swapped
+    ],
+)
+def test_the_rr_modules_own_pseudo_variables_RL_RRPV(  # noqa: N802
+    from_tag: str, to_tag: str, expected: str
+) -> None:
+    fmt = ";d=$rdir(id),$rdir(name),$fti,$tti;u=$route_uri"
+    routes = ["<sip:127.0.0.1;lr;ftag=f-caller>", "<sip:p2.example.net;lr>"]
+    ctx = start(request(routes, from_tag=from_tag, to_tag=to_tag))
+    for ctx_now in (ctx, loose_route(ctx)[0]):  # $route_uri: the Route as it came
+        _, res = record_route(ctx_now, fmt)
+        assert res.added[0].endswith(f";d={expected};u=sip:127.0.0.1;lr;ftag=f-caller>")
+    # No Route: $route_uri is empty (not <null>); no To tag: $tti is <null>.
+    _, res = record_route(start(request([], in_dialog=False)), ";u=$route_uri;t=$tti")
+    assert res.added[0].endswith(f";u=;t={NULL}>")
 
 
 def _scenario(**proxy: object) -> str:
