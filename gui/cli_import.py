@@ -45,7 +45,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="read a capture: list its dialogs, write one as a scenario, report differences",
         description=(
             "Read a capture (pcap, pcapng, or a text file of SIP messages: plain, sngrep, "
-            "Kamailio sipdump, Wireshark's dissections as text). --list prints one line per "
+            "Kamailio sipdump, Wireshark's dissections as text, or each message under a line "
+            "about its packet as ngrep -W byline, FreeSWITCH's siptrace, Asterisk's pjsip "
+            "logger and tcpdump -n -A print them). --list prints one line per "
             "dialog (Call-ID first, tab-separated); --call-id ID -o FILE writes that dialog "
             "as a scenario; --report prints what the proxies did differently from what "
             "loose_route() says (exit status 1 when there are differences)."
