@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from engine.uri import is_ip
 
@@ -111,6 +112,7 @@ _TCPDUMP_TCP = re.compile(r"\bFlags \[")
 _TCPDUMP_UDP = re.compile(r"\b(?:UDP|SIP)\b")
 
 
+@lru_cache(maxsize=256)  # a capture's few addresses come by again and again
 def _pair(host: str, port: str) -> tuple[str, int] | None:
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
@@ -120,8 +122,15 @@ def _pair(host: str, port: str) -> tuple[str, int] | None:
     return host, number
 
 
+# Every layout's line holds one of these: most lines of a text are turned away by them alone
+# (a capture's text runs every line through read_packet_line()).
+_MARKS = re.compile(r"->| > | bytes|SIP read")
+
+
 def read_packet_line(line: str, number: int) -> Packet | None:
     """The packet line ``line`` (user line ``number``) as a Packet, None when it is none."""
+    if _MARKS.search(line) is None:
+        return None
     for pattern, groups in _LAYOUTS:
         m = pattern.search(line)
         if m is None:
