@@ -205,6 +205,19 @@ def _placement(
     return None
 
 
+def fitted_address(text: str, metrics: QFontMetricsF, width: float) -> str:
+    """``text`` (an address) as it fits in ``width``: whole; else without the default port
+    (``[2001:db8::4]:5060`` shows as ``[2001:db8::4]``, the part that tells it apart); else
+    elided in the middle."""
+    if metrics.horizontalAdvance(text) <= width:
+        return text
+    if text.endswith(":5060"):
+        text = text[: -len(":5060")]
+        if metrics.horizontalAdvance(text) <= width:
+            return text
+    return metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, width)
+
+
 def paint_badge(painter: QPainter, rect: QRectF, style: FlagStyle) -> None:
     """Draw one flag badge: coloured shape, dark outline, symbol in the middle."""
     color = style.color()
@@ -345,8 +358,7 @@ class NodeItem(QGraphicsObject):
         more = self.spec.more_addresses
         suffix = f" +{more}" if more else ""
         width = rect.width() - 20 - metrics.horizontalAdvance(suffix)
-        subtitle = metrics.elidedText(self.spec.subtitle, Qt.TextElideMode.ElideMiddle, width)
-        subtitle += suffix
+        subtitle = fitted_address(self.spec.subtitle, metrics, width) + suffix
         painter.drawText(
             QRectF(rect.left() + 8, rect.top() + 27, rect.width() - 16, 16),
             Qt.AlignmentFlag.AlignCenter,

@@ -14,7 +14,7 @@ import itertools
 
 import pytest
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QFont, QImage, QPainter
+from PySide6.QtGui import QFont, QFontMetricsF, QImage, QPainter
 from PySide6.QtWidgets import QStyleOptionGraphicsItem
 from pytestqt.qtbot import QtBot
 
@@ -28,6 +28,7 @@ from gui.items import (
     badge_path,
     badge_text,
     badge_width,
+    fitted_address,
 )
 from gui.theme import FLAG_STYLES
 
@@ -140,3 +141,18 @@ def test_badge_symbol_fits_inside_its_shape(qtbot: QtBot, flag: Flag, height: fl
     assert all(outline.contains(c) for c in corners), (style.symbol, style.shape, ink, rect)
     # Legible: shrunk, where the shape is tight, to no less than a third of the height.
     assert badge_text(QFont(), rect, style).font.pointSizeF() >= max(5.5, 0.34 * height)
+
+
+def test_an_address_that_does_not_fit_loses_its_default_port_first(qtbot: QtBot) -> None:
+    font = QFont()
+    font.setPointSizeF(8.0)
+    metrics = QFontMetricsF(font)
+    v6 = "[2001:db8::4]:5060"
+    assert fitted_address(v6, metrics, 1000) == v6
+    # Too wide: the port goes, the part that tells two addresses apart stays.
+    short = metrics.horizontalAdvance("[2001:db8::4]")
+    assert fitted_address(v6, metrics, short + 1) == "[2001:db8::4]"
+    # Narrower still, or a port that says something: elided in the middle.
+    assert fitted_address(v6, metrics, short / 2).count("…") == 1
+    other = "[2001:db8::4]:5080"
+    assert "…" in fitted_address(other, metrics, short + 1)
