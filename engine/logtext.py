@@ -296,7 +296,7 @@ def _read_prefix(
     """The prefix that makes ``line`` a start line; None when none does.
 
     With ``free``, words the patterns do not know may stand between the prefix and a
-    request line (they are the ``lead``); the readings with a time stamp come first then,
+    request or status line (they are the ``lead``); the readings with a time stamp come first then,
     so that later lines can still lose theirs.  With ``dots_first``, ngrep's trailing '.'
     is tried first (a status line reads as one with or without it).
     """

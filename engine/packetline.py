@@ -1,5 +1,5 @@
-"""Where a pasted message went: the line a capture tool or a SIP stack's log prints about
-the packet, just before the message itself.
+"""Where a message in pasted or captured text went: the line a capture tool or a SIP
+stack's log prints about the packet, just before the message itself.
 
 Rule: only a line that names addresses in one of the layouts below is read, and only the
 addresses it names (a log of the receiving side names where the message came from, not

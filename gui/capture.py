@@ -942,17 +942,20 @@ def _sngrep(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]:
         text = "".join(data)
         # sngrep writes the message and then "\n\n".
         text = text[:-2] if text.endswith("\n\n") else text.rstrip("\n")
-        year, month, day, hour, minute, second, fraction, src, dst = header.groups()
-        try:
-            stamp = dt.datetime(
-                int(year), int(month), int(day), int(hour), int(minute), int(second)
-            )
-            when: float | None = stamp.timestamp() + (
-                int(fraction) / 10 ** len(fraction) if fraction else 0.0
-            )
-        except (ValueError, OverflowError, OSError):
-            when = None
-        yield record, when, src, dst, "", text
+        *stamp, src, dst = header.groups()
+        yield record, _local_time(*stamp), src, dst, "", text
+
+
+def _local_time(
+    year: str, month: str, day: str, hour: str, minute: str, second: str, fraction: str | None
+) -> float | None:
+    """A local date and time written as sngrep and ``ngrep -t`` write them, in seconds since
+    the epoch; None when it is no date."""
+    try:
+        stamp = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+        return stamp.timestamp() + (int(fraction) / 10 ** len(fraction) if fraction else 0.0)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 # Wireshark's text export: "Frame 12: 612 bytes on wire ...", or its packet list heading.
@@ -1010,17 +1013,18 @@ def _packets(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]
         nonlocal number
         if not block:
             return
-        packet = read_packet_line(block[0], 1)
         cleaned = clean("".join(block))
-        under = packet is not None and cleaned.packet is not None and cleaned.packet.line == 1
+        packet = cleaned.packet if cleaned.packet and cleaned.packet.line == 1 else None
         # Lines before the first packet line, a packet line with no message right under it,
         # and what stands around a message (ngrep's '#', rulers, a log's other lines).
         others = (
-            cleaned.skipped - 1 + cleaned.after if under else sum(1 for ln in block if ln.strip())
+            sum(1 for ln in block if ln.strip())
+            if packet is None
+            else cleaned.skipped - 1 + cleaned.after
         )
         if others:
             summary.skip(TEXT_NOT_SIP, others)
-        if not under or packet is None:
+        if packet is None:
             return
         number += 1
         text = cleaned.text if "\r\n\r\n" in cleaned.text else cleaned.text + "\r\n\r\n"
@@ -1039,14 +1043,7 @@ def _packets(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]
 def _packet_time(line: str) -> float | None:
     """The time in a packet line that holds a whole date (ngrep -t), as sngrep's is read."""
     m = _PACKET_TIME.search(line)
-    if m is None:
-        return None
-    year, month, day, hour, minute, second, fraction = m.groups()
-    try:
-        stamp = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
-    except (ValueError, OverflowError):
-        return None
-    return stamp.timestamp() + (int(fraction) / 10 ** len(fraction) if fraction else 0.0)
+    return None if m is None else _local_time(*m.groups())
 
 
 def _plain(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]:
