@@ -1336,8 +1336,9 @@ def rr_next_hop_route(ctx: Context) -> RrResult:
     """``rr_next_hop_route()``: 1 when a ``loose_route()`` on this message removed this
     proxy's own Route and took the Route after it as the next hop, else -1.
 
-    The mark is made on the loose-routing path only, once the next Route is read, even if
-    that Route then cannot be used; the strict-previous-hop recovery never makes it.
+    The mark is made on the loose-routing path only, once the next Route's URI is parsed,
+    even if that Route then cannot be used (a maddr too long); a next Route that cannot be
+    parsed and the strict-previous-hop recovery never make it (RL-NHR-*).
     """
     fn = "rr_next_hop_route"
     if ctx.next_hop_route:
@@ -1348,8 +1349,9 @@ def rr_next_hop_route(ctx: Context) -> RrResult:
     else:
         text = (
             "No loose_route() on this message took a Route after this proxy's own as the next "
-            "hop (none ran, the first Route was another proxy's, no Route followed, or the "
-            "R-URI was this proxy: a strict previous hop): rr_next_hop_route() is FALSE."
+            "hop (none ran, the first Route was another proxy's, no Route followed or it "
+            "could not be parsed, or the R-URI was this proxy: a strict previous hop): "
+            "rr_next_hop_route() is FALSE."
         )
     return RrResult(fn, 1 if ctx.next_hop_route else -1, (Step("next-hop-route", text, fn),))
 
