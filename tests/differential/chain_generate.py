@@ -75,9 +75,18 @@ def _proxy(rng: random.Random, number: int, last: bool) -> dict[str, Any]:
     if rr:
         proxy["rr"] = rr
     if rng.random() < 0.15:
-        # Some with pseudo-variables (engine.pv), the Call-ID's '@' included.
+        # Some with pseudo-variables (engine.pv), the Call-ID's '@' included, and the rr
+        # module's own (the first Route as it came, the direction, the initial tags).
         proxy["record_route_params"] = rng.choice(
-            [";p=1", ";svc=edge;x", ";c=$ci", ";u=$fU;t=$ft", ";r=$rU;p=$Rp"]
+            [
+                ";p=1",
+                ";svc=edge;x",
+                ";c=$ci",
+                ";u=$fU;t=$ft",
+                ";r=$rU;p=$Rp",
+                ";d=$rdir(name);f=$fti;t=$tti",
+                ";first=$route_uri",
+            ]
         )
     elif rng.random() < 0.1:
         # record_route_preset() with its own address, once or (as double RR would) twice.
