@@ -81,11 +81,9 @@ _STATUS = re.compile(r"SIP/\d+\.\d+ \d{3}(?: .*)?\Z")
 # stands before it -- a quote, a colon, tcpdump's dots for bytes it cannot print -- is the
 # log's).
 _START_AT_END = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z][A-Za-z0-9_-]* \S+ SIP/\d+\.\d+\Z")
-# A status line after free words (read only to say "this is a response").
-_STATUS_AFTER = re.compile(r"(?<!\S)SIP/\d+\.\d+ \d{3}(?: |\Z)")
 # A status line after free words, to the end of its line (its reason phrase is free text,
 # so the first "SIP/2.0 NNN" not glued to a word starts it): tcpdump -A runs a response's
-# header bytes into it as into a request line.
+# header bytes into it as into a request line, a JSON log's quote stands before it.
 _STATUS_AT_END = re.compile(r"(?<![A-Za-z0-9_-])SIP/\d+\.\d+ \d{3}(?: [^\r\n]*)?\Z")
 
 
@@ -676,7 +674,7 @@ def _escaped_start(line: str, style: _Escapes) -> tuple[int, int, list[_Piece]] 
         return None
     text, start, shifts = pieces[0]
     words = text.rstrip(" \t")
-    m = _START_AT_END.search(words) or _STATUS_AFTER.search(words)
+    m = _START_AT_END.search(words) or _STATUS_AT_END.search(words)
     if m is None:
         return None
     cut = m.start()

@@ -52,6 +52,7 @@ import dpkt
 from dpkt import pcapng
 
 from engine.catalog import CapturedMessage, DialogCatalog, call_id_bytes, sip_offset
+from engine.logtext import ESCAPED as ESCAPED_FORM
 from engine.logtext import WIRESHARK as WIRESHARK_FORM
 from engine.logtext import clean
 from engine.packetline import (
@@ -852,8 +853,11 @@ def _text_records(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRe
             buffered.append(line)
             if len(buffered) >= FRAMED_LOOK:
                 break
-        if clean("".join(buffered)).packet is not None:
+        head = clean("".join(buffered))
+        if head.packet is not None:
             kind = "packets"
+        elif head.form == ESCAPED_FORM:
+            kind = "log lines"
     summary.format = f"text ({kind})"
 
     def chained() -> Iterator[str]:
@@ -868,6 +872,8 @@ def _text_records(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRe
         yield from _wireshark(chained(), summary)
     elif kind == "packets":
         yield from _packets(chained(), summary)
+    elif kind == "log lines":
+        yield from _log_lines(chained(), summary)
     else:
         yield from _plain(chained(), summary)
 
@@ -997,7 +1003,31 @@ def _wireshark(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecor
 
 # How far into a text its first message and the line about its packet are looked for.
 FRAMED_LOOK = 200
-_PACKET_TIME = re.compile(r"(\d{4})/(\d{2})/(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?")
+# A whole local date and time (sngrep's and ngrep -t's; a log's ISO 8601 stamp, its zone
+# left aside as the others have none).
+_PACKET_TIME = re.compile(
+    r"(\d{4})[/-](\d{2})[/-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?"
+)
+# What a log line holding a whole message has: its line ends escaped (engine.logtext).
+_ESCAPED_MARK = re.compile(r"#015#012|#012|\\r\\n|\\n")
+
+
+def _log_lines(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]:
+    """A log that holds one message a line, its line ends escaped (Kamailio's ``xlog("$mb")``
+    through rsyslog as ``#015#012``, a JSON log's ``\\r\\n``): each such line read as a pasted
+    one is (:func:`engine.logtext.clean`), the time from an ISO 8601 stamp at its start."""
+    number = 0
+    for line in lines:
+        if not line.strip():
+            continue
+        cleaned = clean(line) if _ESCAPED_MARK.search(line) else None
+        if cleaned is None or cleaned.form != ESCAPED_FORM:
+            summary.skip(TEXT_NOT_SIP)
+            continue
+        number += 1
+        text = cleaned.text if "\r\n\r\n" in cleaned.text else cleaned.text + "\r\n\r\n"
+        stamp = _PACKET_TIME.match(line.lstrip())
+        yield number, None if stamp is None else _local_time(*stamp.groups()), "", "", "", text
 
 
 def _packets(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]:

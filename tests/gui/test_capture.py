@@ -8,6 +8,7 @@ files, garbage and traffic that is not SIP.
 from __future__ import annotations
 
 import gzip
+import json
 import random
 import struct
 from pathlib import Path
@@ -519,6 +520,31 @@ def test_tcpdump_ascii_text(tmp_path: Path) -> None:
     assert summary.format == "text (packets)"
     assert [m.text for m in messages] == texts(hops)
     assert [(m.src, m.dst, m.transport) for m in messages] == [(h.src, h.dst, "udp") for h in hops]
+
+
+@pytest.mark.parametrize("style", ["rsyslog", "json"])
+def test_a_log_of_one_message_a_line(tmp_path: Path, style: str) -> None:
+    """Kamailio's xlog("$mb") through rsyslog (#015#012), or a JSON log (\\r\\n): one message
+    a line among the log's other lines."""
+    hops = trapezoid(1, body="v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\n")
+    out = []
+    for i, h in enumerate(hops):
+        stamp = f"2023-11-14T22:13:{20 + i:02d}.500000"
+        if style == "rsyslog":
+            escaped = h.text.replace("\r\n", "#015#012")
+            out.append(f"{stamp}+01:00 pbx kamailio[812]: INFO: <script>: got {escaped}")
+        else:
+            out.append(f'{stamp} {{"level": "info", "msg": {json.dumps(h.text)}}}')
+        out.append(f"{stamp}+01:00 pbx kamailio[812]: INFO: <script>: routed")
+    path = tmp_path / "kamailio.log"
+    path.write_text("\n".join(out) + "\n", encoding="utf-8", newline="")
+    messages, summary = read_messages(path)
+    assert summary.format == "text (log lines)"
+    assert [m.text for m in messages] == texts(hops)
+    assert summary.skipped[TEXT_NOT_SIP] == len(hops)
+    assert messages[1].time is not None
+    assert messages[0].time is not None
+    assert messages[1].time - messages[0].time == pytest.approx(1.0)
 
 
 def test_kamailio_sipdump_text(tmp_path: Path) -> None:
