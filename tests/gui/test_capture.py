@@ -314,6 +314,15 @@ def test_corrupt_record_length_stops_cleanly(tmp_path: Path) -> None:
     assert any("corrupt packet record" in n for n in summary.notes)
 
 
+def _flipped(text: str, rng: random.Random) -> bytes:
+    """``text`` with about one character in fifty replaced by a random byte."""
+    data = bytearray(text.encode())
+    for i in range(len(data)):
+        if rng.random() < 0.02:
+            data[i] = rng.randrange(256)
+    return bytes(data)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_garbage_never_raises(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
@@ -325,6 +334,18 @@ def test_garbage_never_raises(tmp_path: Path, seed: int) -> None:
         "flipped": bytes(b ^ 0xFF if rng.random() < 0.01 else b for b in good),
         "pcapng-magic": b"\x0a\x0d\x0d\x0a" + bytes(rng.randrange(256) for _ in range(500)),
         "text": "".join(rng.choice("SIP/2.0 INVITE\r\n:;<>@") for _ in range(3000)).encode(),
+        "packet-lines": "".join(
+            rng.choice(["U 10.0.0.1:5060 -> 10.0.0.2:5060\n", "SIP/2.0 ", "INVITE ", "#015#012"])
+            + rng.choice("\n.:;<>@ -[]")
+            for _ in range(800)
+        ).encode(),
+        "ngrep-flipped": _flipped(ngrep_byline(hops), rng),
+        "log-flipped": _flipped(
+            "\n".join(
+                "2023-11-14T22:13:20 x: got " + h.text.replace("\r\n", "#015#012") for h in hops
+            ),
+            rng,
+        ),
     }
     for name, data in variants.items():
         path = tmp_path / f"{name}.bin"
