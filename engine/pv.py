@@ -76,7 +76,7 @@ MODELLED: dict[str, str] = {
     "du": "destination URI",
     "ua": "User-Agent",
     "route_uri": "the first Route's URI as the request came",
-    "rdir": "the request's direction (id: 1 downstream, 2 upstream; name)",
+    "rdir": "the request's direction",
     "fti": "the From tag of the dialog's initial request",
     "tti": "the To tag of the dialog's initial request",
     "null": "nothing",
