@@ -69,6 +69,7 @@ CALLER_NAME = "Caller"
 NEXT_HOP_NAME = "Next hop"
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_HEADER_NAME = re.compile(r"([A-Za-z][A-Za-z0-9.!%*_+`'~-]*)[ \t]*:")
 
 
 # --------------------------------------------------------------------------
@@ -301,6 +302,16 @@ def read_pasted_message(text: str) -> PastedRequest | PastedResponse:
     try:
         message = parse_message(cleaned.text)
     except SipParseError as exc:
+        first = cleaned.text.split("\r\n", 1)[0]
+        header = _HEADER_NAME.match(first.lstrip("> \t"))  # quoting, indentation
+        if exc.line == 1 and header is not None:
+            # A header (a Route set copied alone) read as a start line: say what it is.
+            exc = SipParseError(
+                f"line 1 is a {header.group(1)} header, not a request line: paste the whole "
+                "request, from its request line (BYE sip:bob@example.com SIP/2.0) on",
+                line=1,
+                column=1,
+            )
         raise _moved(exc, cleaned) from None
     if isinstance(message, SipResponse):
         return PastedResponse(message, cleaned)

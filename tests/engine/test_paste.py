@@ -131,6 +131,16 @@ def test_continuation_lines_keep_their_folding_under_indentation() -> None:
         ),
         pytest.param("INVITE sip:b@x SIP/3.0\n", 1, 16, "unsupported version", id="version"),
         pytest.param("hello world\n", 1, 1, "not a SIP request", id="no-start-line"),
+        pytest.param(
+            "Route: <sip:192.0.2.1;lr>, <sip:p2.example.com;lr>\n",
+            1,
+            1,
+            "line 1 is a Route header, not a request line: paste the whole request",
+            id="a-route-set-alone",  # its words were read as a request line with a version
+        ),
+        pytest.param(
+            "> Record-Route: <sip:p1;lr>\n", 1, 1, "line 1 is a Record-Route header", id="quoted"
+        ),
         pytest.param("\n\n   \n", 1, 1, "nothing pasted", id="empty"),
         pytest.param(
             "2026-11-29 10:00:01 SIP/2.0 200 OK\n", 1, 21, "this is a response", id="response"
