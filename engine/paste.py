@@ -320,6 +320,63 @@ def read_pasted_message(text: str) -> PastedRequest | PastedResponse:
     )
 
 
+# What a Route set copied alone is wrapped in (wrap_route_set): a BYE inside a dialog for
+# Route lines, a 200 OK to an INVITE for Record-Route lines; documentation addresses.
+_WRAP_HEAD = (
+    "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-routelab-wrapped",
+    "From: <sip:caller@atlanta.example.com>;tag=caller-tag",
+    "To: <sip:callee@biloxi.example.com>;tag=callee-tag",
+    "Call-ID: wrapped-route-set@routelab",
+)
+_ROUTE_LINE = re.compile(r"(route|record-route)[ \t]*:[ \t]*(\S.*)", re.IGNORECASE)
+
+
+def wrap_route_set(text: str) -> tuple[str, str] | None:
+    """A request or response that carries ``text`` when it is only Route lines or only
+    Record-Route lines (a route set copied alone from a log): (what it was wrapped in, the
+    message); None for anything else.
+
+    Route lines go into the caller's BYE, to the callee's address; Record-Route lines into
+    the callee's 200 OK to an INVITE, whose reading shows the route set of each side.
+
+    >>> what, message = wrap_route_set("> Route: <sip:192.0.2.1;lr>, <sip:p2.example;lr>")
+    >>> what, message.splitlines()[0], message.splitlines()[-2]
+    ('a BYE', 'BYE sip:callee@192.0.2.20 SIP/2.0', 'Route: <sip:192.0.2.1;lr>, <sip:p2.example;lr>')
+    """
+    values: list[str] = []
+    kinds = set()
+    for raw in text.splitlines():
+        line = raw.strip().lstrip("> \t")
+        if not line:
+            continue
+        m = _ROUTE_LINE.fullmatch(line.rstrip())
+        if m is None:
+            return None
+        kinds.add(m.group(1).lower())
+        values.append(m.group(2))
+    if len(kinds) != 1 or len(values) > 200:
+        return None
+    if kinds == {"route"}:
+        lines = [
+            "BYE sip:callee@192.0.2.20 SIP/2.0",
+            *_WRAP_HEAD,
+            "CSeq: 2 BYE",
+            "Max-Forwards: 70",
+            *(f"Route: {v}" for v in values),
+            "Content-Length: 0",
+        ]
+        return "a BYE", "\n".join(lines) + "\n"
+    lines = [
+        "SIP/2.0 200 OK",
+        *_WRAP_HEAD,
+        "CSeq: 1 INVITE",
+        *(f"Record-Route: {v}" for v in values),
+        "Contact: <sip:callee@192.0.2.20>",
+        "Content-Length: 0",
+    ]
+    return "a 200 OK to an INVITE", "\n".join(lines) + "\n"
+
+
 def _dropped(request: SipRequest, cleaned: CleanText) -> SipParseError | None:
     problem = core_problem(request)
     if problem is None:

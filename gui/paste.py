@@ -56,6 +56,7 @@ from engine.paste import (
     read_pasted_message,
     read_response,
     run_loose_route,
+    wrap_route_set,
 )
 from engine.proxy import Proxy
 from engine.rr import RC_MEANING
@@ -219,6 +220,8 @@ class PasteDialog(QDialog):
         self.built: PastedScenario | None = None
         self.error: SipParseError | None = None
         self.reading: ResponseReading | None = None  # when a response was pasted
+        # A Route set pasted alone: what it can be wrapped in, and the message.
+        self.wrapped: tuple[str, str] | None = None
         self.form_edited = False
         self._filling = False
 
@@ -373,6 +376,7 @@ class PasteDialog(QDialog):
         self.open_button.setEnabled(False)
         self.editor.setExtraSelections([])
         self.reading = None
+        self.wrapped = None
         self.outcome_heading.setText(OUTCOME_HEADING)
         text = self.editor.toPlainText()
         self.messages = text_messages(text) if self.open_capture is not None else 0
@@ -454,13 +458,30 @@ class PasteDialog(QDialog):
         self.error = exc
         color = "#FF6B81" if is_dark() else "#B00020"
         if exc.line is not None:
-            self.status.setText(
-                f'<span style="color: {color}">{self._link(exc)}: {html.escape(exc.what)}</span>'
-            )
+            said = f'<span style="color: {color}">{self._link(exc)}: {html.escape(exc.what)}</span>'
             self._underline((exc,), QColor(color))
         else:
-            self.status.setText(f'<span style="color: {color}">{html.escape(exc.what)}</span>')
+            said = f'<span style="color: {color}">{html.escape(exc.what)}</span>'
+        self.wrapped = wrap_route_set(self.editor.toPlainText())
+        if self.wrapped is not None:
+            said += (
+                f'. <a href="wrap:">Wrap it in {self.wrapped[0]}</a> to see what loose_route() '
+                "does with it (Ctrl+Z takes the text back)."
+            )
+        self.status.setText(said)
         self.outcome.setHtml("<p>Nothing to route yet.</p>")
+
+    def wrap_in_message(self) -> None:
+        """Put the Route or Record-Route lines pasted alone into a message that carries them.
+
+        One edit of the text box, so Ctrl+Z brings the lines back.
+        """
+        if self.wrapped is None:
+            return
+        cursor = QTextCursor(self.editor.document())
+        cursor.select(QTextCursor.SelectionType.Document)
+        cursor.insertText(self.wrapped[1])
+        self.refresh()
 
     def _show_response(self, pasted: PastedResponse) -> None:
         """A response: no loose_route(), but the route sets it sets up, and a way on to the
@@ -534,6 +555,9 @@ class PasteDialog(QDialog):
 
     @Slot(str)
     def _on_status_link_activated(self, link: str) -> None:
+        if link == "wrap:":
+            self.wrap_in_message()
+            return
         _, line, column = [*link.split(":"), "1", "1"][:3]
         try:
             cursor = self._cursor_at(int(line), int(column))

@@ -313,6 +313,31 @@ def test_a_pasted_call_opens_as_a_capture(
     dialog.close()
 
 
+def test_a_route_set_pasted_alone_is_wrapped_in_a_request(dialog: PasteDialog) -> None:
+    routes = "Route: <sip:192.0.2.1;lr>, <sip:p2.example.com;lr>\n"
+    dialog.set_text(routes)
+    assert dialog.error is not None
+    assert "line 1 is a Route header, not a request line" in dialog.status.text()
+    assert '<a href="wrap:">Wrap it in a BYE</a>' in dialog.status.text()
+    dialog.status.linkActivated.emit("wrap:")
+    assert dialog.error is None
+    assert dialog.editor.toPlainText().startswith("BYE sip:callee@192.0.2.20 SIP/2.0\n")
+    assert dialog.run is not None
+    assert dialog.run.fields["rc"] == 1
+    assert dialog.run.fields["du"] == "sip:p2.example.com;lr"
+    # One edit: Ctrl+Z brings the Route line back.
+    dialog.editor.undo()
+    assert dialog.editor.toPlainText() == routes
+    # Record-Route lines become a 200 OK, whose reading gives both sides' route sets.
+    dialog.set_text("Record-Route: <sip:p2.example.com;lr>\nRecord-Route: <sip:192.0.2.1;lr>\n")
+    assert "Wrap it in a 200 OK to an INVITE" in dialog.status.text()
+    dialog.wrap_in_message()
+    assert dialog.reading is not None
+    # Anything else is not offered.
+    dialog.set_text("Route: <sip:192.0.2.1;lr>\nVia: SIP/2.0/UDP x\n")
+    assert "wrap:" not in dialog.status.text()
+
+
 def test_a_bad_address_is_named(dialog: PasteDialog) -> None:
     dialog.set_text(BYE)
     dialog.listen.setPlainText("udp:192.0.2.1:5060\nudp:proxy.example.com:5060")
