@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from engine.errors import ConfigError, ScenarioError, SipParseError
 from engine.paste import (
+    PastedRequest,
     PastedResponse,
     ResponseReading,
     build_proxy,
@@ -19,6 +20,7 @@ from engine.paste import (
     read_pasted_message,
     read_response,
     run_loose_route,
+    wrap_route_set,
 )
 from engine.scenario import dumps, loads
 from engine.simulate import simulate
@@ -319,6 +321,34 @@ def test_a_cancel_in_a_dialog_has_no_scenario() -> None:
     pasted = read_pasted("CANCEL sip:b@192.0.2.20 SIP/2.0\nTo: <sip:b@x>;tag=1\n")
     with pytest.raises(ScenarioError, match="CANCEL"):
         closest_scenario(pasted, build_proxy(["udp:192.0.2.1:5060"]))
+
+
+_ROUTE_TEXT = st.lists(
+    st.tuples(
+        st.sampled_from(["Route", "Record-Route", "route", "Via", "> Route", "  Route"]),
+        st.sampled_from([":", " : ", ":\t"]),
+        st.text(max_size=40),
+    ),
+    max_size=4,
+).map(lambda lines: "\n".join(f"{name}{colon}{value}" for name, colon, value in lines))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_ROUTE_TEXT, st.text(max_size=200)))
+def test_a_wrapped_route_set_reads_or_says_where_it_is_wrong(text: str) -> None:
+    wrapped = wrap_route_set(text)
+    if wrapped is None:
+        return
+    what, message = wrapped
+    assert what in ("a BYE", "a 200 OK to an INVITE")
+    try:
+        pasted = read_pasted_message(message)
+    except SipParseError as exc:  # a value no wrapping mends (a control character in it)
+        error: SipParseError | None = exc
+    else:
+        error = None
+        assert isinstance(pasted, PastedRequest if what == "a BYE" else PastedResponse)
+    assert error is None or (error.line is not None and error.line > 1)
 
 
 @settings(max_examples=300, deadline=None)
