@@ -7,8 +7,26 @@ import contextlib
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QModelIndex, QSettings, QSize, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
+from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
+    QMimeData,
+    QModelIndex,
+    QSettings,
+    QSize,
+    Qt,
+    QTimer,
+    Slot,
+)
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeySequence,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDockWidget,
@@ -44,6 +62,22 @@ from gui.topology_view import node_specs
 MAX_RECENT = 8
 
 
+def dropped_file(mime: QMimeData) -> Path | None:
+    """The first local file of a drag, None when it brings none."""
+    for url in mime.urls() if mime.hasUrls() else ():
+        if url.isLocalFile():
+            path = Path(url.toLocalFile())
+            if path.is_file():
+                return path
+    return None
+
+
+def dropped_sip_text(mime: QMimeData) -> str | None:
+    """Dragged text that holds a SIP message (a request or status line's version), else None."""
+    text = mime.text() if mime.hasText() and not mime.hasUrls() else ""
+    return text if "SIP/2.0" in text else None
+
+
 class MainWindow(QMainWindow):
     """RouteLab's window.  All state lives in :class:`Session`."""
 
@@ -54,6 +88,9 @@ class MainWindow(QMainWindow):
         self.setObjectName("main-window")
         self.setWindowTitle("RouteLab")
         self.setDockNestingEnabled(True)
+        # A scenario, a capture or a log file dropped on the window opens; SIP text dropped
+        # goes to the paste dialog.
+        self.setAcceptDrops(True)
 
         self.scene = TopologyScene(self)
         self.view = GraphView(self.scene)
@@ -61,6 +98,10 @@ class MainWindow(QMainWindow):
         self.ladder = LadderScene(self)
         self.ladder_view = LadderView(self.ladder)
         self.ladder_view.setObjectName("ladder-view")
+        for drawing in (self.view, self.ladder_view):
+            # Their scenes take no drops: a file dropped on a drawing is the window's.
+            drawing.setAcceptDrops(False)
+            drawing.viewport().setAcceptDrops(False)
         self.centre = QTabWidget()
         self.centre.setObjectName("centre-tabs")
         self.centre.setDocumentMode(True)
@@ -423,6 +464,38 @@ class MainWindow(QMainWindow):
         if self.autosaver is not None:
             self.autosaver.discard()  # a normal exit: nothing to recover next time
         event.accept()
+
+    # ---------------------------------------------------------------- drag and drop
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if dropped_file(event.mimeData()) or dropped_sip_text(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if dropped_file(event.mimeData()) or dropped_sip_text(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        mime = event.mimeData()
+        path = dropped_file(mime)
+        text = None if path is not None else dropped_sip_text(mime)
+        if path is None and text is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        if path is not None:
+            self.open_dropped(path)
+        elif text is not None:
+            from gui.paste import show_dialog
+
+            show_dialog(self).set_text(text)
+
+    def open_dropped(self, path: Path) -> None:
+        """A dropped file: a scenario (``.json``) opens here, anything else as a capture."""
+        if path.suffix.lower() == ".json":
+            self.open_path(path)
+        else:
+            self.capture_actions.open(path)
 
     def show_config(self) -> None:
         """Show the inspector (even when it was closed) on its Config tab."""

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox
 from pytestqt.qtbot import QtBot
 
@@ -16,9 +17,12 @@ from engine.scenario import dumps, loads
 from engine.trace import Flag, StepKind
 from gui import resources
 from gui.composer import path_text
-from gui.main_window import MainWindow
+from gui.main_window import MainWindow, dropped_file, dropped_sip_text
+from gui.paste import PasteDialog
+from tests.capture_factory import trapezoid, udp_frames, write_pcap
 
 LIBRARY = resources.scenario_files()
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -335,3 +339,62 @@ def test_the_graph_keeps_its_room_on_a_small_screen(
     qtbot.waitUntil(lambda: window.centralWidget().width() >= 0.4 * size[0], timeout=3000)
     assert window.composer.minimumSizeHint().width() <= 0.3 * 1024
     window.hide()
+
+
+# --------------------------------------------------------------------------
+# drag and drop
+
+
+def _drop(window: MainWindow, mime: QMimeData) -> QDropEvent:
+    event = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dropEvent(event)
+    return event
+
+
+def _files(*paths: Path) -> QMimeData:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    return mime
+
+
+def test_a_dropped_scenario_opens_and_a_dropped_capture_opens_as_one(
+    window: MainWindow, tmp_path: Path
+) -> None:
+    scenario = ROOT / "resources" / "scenarios" / "no-record-route.json"
+    event = _drop(window, _files(scenario))
+    assert event.isAccepted()
+    assert window.session.path == scenario
+    capture = tmp_path / "call.pcap"
+    write_pcap(capture, udp_frames(trapezoid(1)))
+    _drop(window, _files(capture))
+    dialog = window.capture_actions.dialog
+    assert dialog is not None
+    assert dialog.path == capture
+    dialog.close()
+    # A folder is no file: the drop is refused.
+    assert dropped_file(_files(tmp_path)) is None
+    # The drawings leave drops to the window (their scenes would swallow them).
+    for drawing in (window.view, window.ladder_view):
+        assert not drawing.viewport().acceptDrops()
+    assert window.acceptDrops()
+
+
+def test_dropped_sip_text_goes_to_the_paste_dialog(window: MainWindow) -> None:
+    mime = QMimeData()
+    mime.setText("BYE sip:bob@192.0.2.20 SIP/2.0\nTo: <sip:b@x>;tag=1\nRoute: <sip:192.0.2.1;lr>\n")
+    assert _drop(window, mime).isAccepted()
+    dialog = window.findChild(PasteDialog, "paste-dialog")
+    assert isinstance(dialog, PasteDialog)
+    assert dialog.run is not None
+    assert dialog.run.fields["rc"] == 1
+    dialog.close()
+    other = QMimeData()
+    other.setText("just some words")
+    assert dropped_sip_text(other) is None
+    assert not _drop(window, other).isAccepted()
