@@ -56,7 +56,7 @@ def run_app(argv: Sequence[str]) -> int:
     path = args.scenario or str(resources.scenario_file(resources.TOUR))
     opened = window.session.open_file(path)
     if opened and args.scenario and window.session.path:
-        window._remember(window.session.path)
+        window.remember(window.session.path)
     if not opened and args.scenario:
         window.session.open_file(resources.scenario_file(resources.TOUR))
     if args.scenario is None:

@@ -678,9 +678,11 @@ class CaptureActions(QObject):
             self.open(path)
 
     def open(self, path: str | Path) -> CaptureDialog:
-        """Open a capture in a (new) capture dialog and start reading it."""
+        """Open a capture in a (new) capture dialog and start reading it; it goes into
+        File > Open Recent."""
         if self.dialog is not None:
             self.dialog.close()
+        self.window.remember(Path(path).resolve())
         dialog = CaptureDialog(self.window, path)
         dialog.destroyed.connect(self._on_dialog_destroyed)
         self.dialog = dialog

@@ -352,7 +352,8 @@ class MainWindow(QMainWindow):
             return [value]
         return [str(v) for v in value] if isinstance(value, list) else []
 
-    def _remember(self, path: Path) -> None:
+    def remember(self, path: Path) -> None:
+        """Put ``path`` (a scenario or a capture) first in File > Open Recent."""
         files = [str(path)] + [f for f in self.recent_files() if f != str(path)]
         self.settings.setValue("recent/files", files[:MAX_RECENT])
         self._refresh_recent_menu()
@@ -363,7 +364,7 @@ class MainWindow(QMainWindow):
         for i, name in enumerate(files, start=1):
             act = self.recent_menu.addAction(f"&{i} {Path(name).name}")
             act.setToolTip(name)
-            act.triggered.connect(lambda _=False, n=name: self.open_path(n))
+            act.triggered.connect(lambda _=False, n=name: self.open_file(Path(n)))
         self.recent_menu.setEnabled(bool(files))
 
     # ---------------------------------------------------------------- files
@@ -374,7 +375,7 @@ class MainWindow(QMainWindow):
             return False
         ok = self.session.open_file(path)
         if ok and self.session.path:
-            self._remember(self.session.path)
+            self.remember(self.session.path)
             self.view.fit()
         return ok
 
@@ -409,7 +410,7 @@ class MainWindow(QMainWindow):
             return False
         ok = self.session.save(path)
         if ok and self.session.path:
-            self._remember(self.session.path)
+            self.remember(self.session.path)
         return ok
 
     def maybe_save(self) -> bool:
@@ -484,14 +485,15 @@ class MainWindow(QMainWindow):
             return
         event.acceptProposedAction()
         if path is not None:
-            self.open_dropped(path)
+            self.open_file(path)
         elif text is not None:
             from gui.paste import show_dialog
 
             show_dialog(self).set_text(text)
 
-    def open_dropped(self, path: Path) -> None:
-        """A dropped file: a scenario (``.json``) opens here, anything else as a capture."""
+    def open_file(self, path: Path) -> None:
+        """A dropped or recent file: a scenario (``.json``) opens here, anything else as a
+        capture."""
         if path.suffix.lower() == ".json":
             self.open_path(path)
         else:

@@ -377,6 +377,13 @@ def test_a_dropped_scenario_opens_and_a_dropped_capture_opens_as_one(
     assert dialog is not None
     assert dialog.path == capture
     dialog.close()
+    # Both are in File > Open Recent, the capture first; its entry opens it as a capture.
+    assert window.recent_files()[:2] == [str(capture.resolve()), str(scenario)]
+    window.recent_menu.actions()[0].trigger()
+    again = window.capture_actions.dialog
+    assert again is not None
+    assert again.path == capture.resolve()
+    again.close()
     # A folder is no file: the drop is refused.
     assert dropped_file(_files(tmp_path)) is None
     # The drawings leave drops to the window (their scenes would swallow them).
