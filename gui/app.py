@@ -18,7 +18,12 @@ START = time.perf_counter()
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="routelab", description="RouteLab desktop app")
-    parser.add_argument("scenario", nargs="?", help="a scenario file (default: the tour)")
+    parser.add_argument(
+        "scenario",
+        nargs="?",
+        help="a scenario file (.json; default: the tour), or a capture or log to open "
+        "(pcap, pcapng, text)",
+    )
     parser.add_argument("--step", type=int, default=None, help="open at step N (1-based)")
     parser.add_argument(
         "--screenshot", metavar="PNG", help="render the window to PNG after start-up and quit"
@@ -53,6 +58,10 @@ def run_app(argv: Sequence[str]) -> int:
         settings = QSettings(f"{scratch}/settings.ini", QSettings.Format.IniFormat)
     window = MainWindow(settings=settings)
     window.reporter = install_excepthook(window)
+    capture = None
+    if args.scenario and Path(args.scenario).suffix.lower() != ".json":
+        # A capture or a log: it opens in the capture dialog, the tour behind it.
+        capture, args.scenario = args.scenario, None
     path = args.scenario or str(resources.scenario_file(resources.TOUR))
     opened = window.session.open_file(path)
     if opened and args.scenario and window.session.path:
@@ -71,6 +80,8 @@ def run_app(argv: Sequence[str]) -> int:
         window.session.set_step(0)
     window.show()
     window.view.fit()
+    if capture is not None:
+        window.capture_actions.open(capture)
     if args.screenshot:
         # A fixed size, whatever the (virtual) screen: screenshots are reproducible.
         window.resize(1440, 900)

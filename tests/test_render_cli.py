@@ -182,3 +182,40 @@ def test_the_app_opens_a_scenario_at_a_step(
     assert seen["ladder"] == 6
     assert seen["timeline"] == 6
     assert str(seen["path"]).endswith("five-proxy-chain.json")
+
+
+def test_the_app_opens_a_capture_given_on_the_command_line(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gui import app as app_module
+    from gui.main_window import MainWindow
+    from tests.capture_factory import trapezoid, udp_frames, write_pcap
+
+    seen: dict[str, object] = {}
+    before = set(QApplication.topLevelWidgets())
+
+    def fake_exec(self: QApplication) -> int:
+        (window,) = [
+            w
+            for w in QApplication.topLevelWidgets()
+            if isinstance(w, MainWindow) and w not in before
+        ]
+        dialog = window.capture_actions.dialog
+        seen["capture"] = None if dialog is None else dialog.path
+        seen["path"] = window.session.path  # the tour behind it, untitled
+        seen["title"] = window.session.scenario.title
+        if dialog is not None:
+            dialog.close()
+        window.session.undo_stack.setClean()
+        window.close()
+        window.deleteLater()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", fake_exec)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run_app installs its own
+    capture = write_pcap(tmp_path / "call.pcap", udp_frames(trapezoid(1)))
+    shot = tmp_path / "shot.png"
+    assert app_module.run_app([str(capture), "--screenshot", str(shot)]) == 0
+    assert seen["capture"] == capture
+    assert seen["path"] is None
+    assert str(seen["title"]).startswith("Tour")
