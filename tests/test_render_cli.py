@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from pytestqt.qtbot import QtBot
 import resources
 from engine.trace import from_jsonable
 from gui.cli import main
+from gui.main_window import MainWindow
 from tests.bench.bench_render import ten_proxy_scenario_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,26 +149,23 @@ def test_render_help_lists_the_formats(capsys: pytest.CaptureFixture[str]) -> No
 # routelab SCENARIO --step N (gui/app.py)
 
 
-def test_the_app_opens_a_scenario_at_a_step(
-    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _run_app(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, look: Callable[[MainWindow], object]
+) -> object:
+    """``run_app(argv)`` with the event loop replaced by ``look(window)`` on the window it
+    opened (its result returned), then the window closed."""
     from gui import app as app_module
-    from gui.main_window import MainWindow
 
-    seen: dict[str, object] = {}
+    seen: list[object] = []
     before = set(QApplication.topLevelWidgets())
 
     def fake_exec(self: QApplication) -> int:
-        # Instead of running the event loop: look at the window the command opened.
         (window,) = [
             w
             for w in QApplication.topLevelWidgets()
             if isinstance(w, MainWindow) and w not in before
         ]
-        seen["step"] = window.session.step_index
-        seen["path"] = window.session.path
-        seen["ladder"] = window.ladder.canvas.current
-        seen["timeline"] = window.timeline.currentIndex().row()
+        seen.append(look(window))
         window.session.undo_stack.setClean()
         window.close()
         window.deleteLater()
@@ -174,48 +173,49 @@ def test_the_app_opens_a_scenario_at_a_step(
 
     monkeypatch.setattr(QApplication, "exec", fake_exec)
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run_app installs its own
+    assert app_module.run_app(argv) == 0
+    (result,) = seen
+    return result
+
+
+def test_the_app_opens_a_scenario_at_a_step(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def look(window: MainWindow) -> tuple[object, ...]:
+        return (
+            window.session.step_index,
+            window.ladder.canvas.current,
+            window.timeline.currentIndex().row(),
+            window.session.path,
+        )
+
     path = resources.scenario_path("five-proxy-chain")
     shot = tmp_path / "shot.png"  # --screenshot: default layout, no autosave, no recovery
-    status = app_module.run_app([str(path), "--step", "7", "--screenshot", str(shot)])
-    assert status == 0
-    assert seen["step"] == 6
-    assert seen["ladder"] == 6
-    assert seen["timeline"] == 6
-    assert str(seen["path"]).endswith("five-proxy-chain.json")
+    seen = _run_app([str(path), "--step", "7", "--screenshot", str(shot)], monkeypatch, look)
+    assert isinstance(seen, tuple)
+    step, ladder, timeline, opened = seen
+    assert (step, ladder, timeline) == (6, 6, 6)
+    assert str(opened).endswith("five-proxy-chain.json")
 
 
 def test_the_app_opens_a_capture_given_on_the_command_line(
     qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gui import app as app_module
-    from gui.main_window import MainWindow
     from tests.capture_factory import trapezoid, udp_frames, write_pcap
 
-    seen: dict[str, object] = {}
-    before = set(QApplication.topLevelWidgets())
-
-    def fake_exec(self: QApplication) -> int:
-        (window,) = [
-            w
-            for w in QApplication.topLevelWidgets()
-            if isinstance(w, MainWindow) and w not in before
-        ]
+    def look(window: MainWindow) -> tuple[object, ...]:
         dialog = window.capture_actions.dialog
-        seen["capture"] = None if dialog is None else dialog.path
-        seen["path"] = window.session.path  # the tour behind it, untitled
-        seen["title"] = window.session.scenario.title
         if dialog is not None:
             dialog.close()
-        window.session.undo_stack.setClean()
-        window.close()
-        window.deleteLater()
-        return 0
+        # The tour behind it, untitled.
+        title = window.session.scenario.title
+        return None if dialog is None else dialog.path, window.session.path, title
 
-    monkeypatch.setattr(QApplication, "exec", fake_exec)
-    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run_app installs its own
     capture = write_pcap(tmp_path / "call.pcap", udp_frames(trapezoid(1)))
     shot = tmp_path / "shot.png"
-    assert app_module.run_app([str(capture), "--screenshot", str(shot)]) == 0
-    assert seen["capture"] == capture
-    assert seen["path"] is None
-    assert str(seen["title"]).startswith("Tour")
+    seen = _run_app([str(capture), "--screenshot", str(shot)], monkeypatch, look)
+    assert isinstance(seen, tuple)
+    opened, path, title = seen
+    assert opened == capture
+    assert path is None
+    assert str(title).startswith("Tour")

@@ -102,6 +102,18 @@ def measure_cli(path: Path) -> float:
     return time.perf_counter() - start
 
 
+def report(result: dict[str, float]) -> float:
+    """Print what :func:`measure` found; returns the messages per second."""
+    rate = result["messages"] / result["seconds"]
+    print(
+        f"listed {int(result['messages'])} messages, {int(result['dialogs'])} dialogs in "
+        f"{result['seconds']:.2f} s: {rate:,.0f} messages/s, peak memory "
+        f"{result['peak_mib']:.0f} MiB (CPU {result['cpu_seconds']:.2f} s, interpreter "
+        "start-up and imports included)"
+    )
+    return rate
+
+
 def main(argv: list[str]) -> int:
     calls = int(argv[1]) if len(argv) > 1 else 10_000
     with tempfile.TemporaryDirectory(prefix="routelab-bench-") as tmp:
@@ -113,13 +125,7 @@ def main(argv: list[str]) -> int:
             f"MiB) in {time.perf_counter() - t0:.1f} s"
         )
         result = measure(path)
-        rate = result["messages"] / result["seconds"]
-        print(
-            f"listed {int(result['messages'])} messages, {int(result['dialogs'])} dialogs in "
-            f"{result['seconds']:.2f} s: {rate:,.0f} messages/s, peak memory "
-            f"{result['peak_mib']:.0f} MiB (CPU {result['cpu_seconds']:.2f} s, interpreter "
-            "start-up and imports included)"
-        )
+        rate = report(result)
         cli = measure_cli(path)
         print(f"routelab import --list (whole command, start-up included): {cli:.2f} s, "
               f"{count / cli:,.0f} messages/s")  # fmt: skip

@@ -20,7 +20,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a plain script from anywhere
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench.bench_import import SDP, measure, measure_cli
+from tests.bench.bench_import import SDP, measure, measure_cli, report
 from tests.capture_factory import trapezoid
 
 
@@ -51,13 +51,7 @@ def main(argv: list[str]) -> int:
         count = generate(path, calls)
         size = os.path.getsize(path) / 2**20
         print(f"generated {count} messages ({calls} calls, {size:.0f} MiB of ngrep text)")
-        result = measure(path)
-        rate = result["messages"] / result["seconds"]
-        print(
-            f"listed {int(result['messages'])} messages, {int(result['dialogs'])} dialogs in "
-            f"{result['seconds']:.2f} s: {rate:,.0f} messages/s, peak memory "
-            f"{result['peak_mib']:.0f} MiB (interpreter start-up and imports included)"
-        )
+        report(measure(path))
         cli = measure_cli(path)
         print(f"routelab import --list (whole command): {cli:.2f} s, {count / cli:,.0f} messages/s")
     return 0
