@@ -29,6 +29,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QDockWidget,
     QFileDialog,
     QHBoxLayout,
@@ -192,6 +193,8 @@ class MainWindow(QMainWindow):
         self.act_save = self._action("&Save", self.save, QKeySequence.StandardKey.Save)
         self.act_save_as = self._action("Save &As…", self.save_as, QKeySequence.StandardKey.SaveAs)
         self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        if self.act_quit.shortcut().isEmpty():  # platforms whose theme names no Quit key
+            self.act_quit.setShortcut(QKeySequence("Ctrl+Q"))
         self.act_undo = s.undo_stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
         self.act_redo = s.undo_stack.createRedoAction(self, "&Redo")
@@ -217,6 +220,9 @@ class MainWindow(QMainWindow):
             "Show the kamailio.cfg of the proxy at this step, its lines marked",
         )
         self.act_about = self._action("&About RouteLab", self.about)
+        self.act_shortcuts = self._action(
+            "&Keyboard Shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents
+        )
         for act in (self.act_first, self.act_back, self.act_next, self.act_last, self.act_play):
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
 
@@ -296,6 +302,7 @@ class MainWindow(QMainWindow):
         for act in (self.act_first, self.act_back, self.act_next, self.act_last, self.act_play):
             step.addAction(act)
         help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.act_shortcuts)
         help_menu.addAction(self.act_about)
         self._refresh_recent_menu()
 
@@ -631,6 +638,17 @@ class MainWindow(QMainWindow):
         name = s.path.name if s.path else (s.scenario.title if s.scenario else "untitled")
         self.setWindowTitle(f"{name}[*] — RouteLab")
         self.setWindowModified(s.dirty)
+
+    def show_shortcuts(self) -> None:
+        """Help > Keyboard Shortcuts: the menus' shortcuts in a table."""
+        from gui.shortcuts import ShortcutsDialog
+
+        dialog = self.findChild(ShortcutsDialog, "shortcuts-dialog")
+        if not isinstance(dialog, ShortcutsDialog):
+            dialog = ShortcutsDialog(self.menuBar(), self)
+        dialog.show()
+        if QApplication.platformName() != "offscreen":  # (which cannot raise a window)
+            dialog.raise_()
 
     def about(self) -> None:
         QMessageBox.about(

@@ -405,3 +405,22 @@ def test_dropped_sip_text_goes_to_the_paste_dialog(window: MainWindow) -> None:
     other.setText("just some words")
     assert dropped_sip_text(other) is None
     assert not _drop(window, other).isAccepted()
+
+
+def test_help_lists_the_keyboard_shortcuts_of_the_menus(window: MainWindow) -> None:
+    from gui.shortcuts import ShortcutsDialog, shortcut_rows
+
+    rows = shortcut_rows(window.menuBar())
+    keys = {command: key for _menu, command, key in rows}
+    assert keys["Paste SIP Message"] == "Ctrl+Shift+V"
+    assert keys["Kamailio Config"] == "Ctrl+Shift+K"
+    assert keys["Quit"] == "Ctrl+Q"
+    assert ("Step", "Next", "Right") in rows
+    # Every shortcut of a menu command is listed once, none twice.
+    assert len({key for *_, key in rows}) == len(rows)
+    window.act_shortcuts.trigger()
+    dialog = window.findChild(ShortcutsDialog, "shortcuts-dialog")
+    assert isinstance(dialog, ShortcutsDialog)
+    assert dialog.table.rowCount() == len(rows)
+    assert dialog.table.item(0, 1).text() == rows[0][1]
+    dialog.close()
