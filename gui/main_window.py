@@ -476,10 +476,13 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------- drag and drop
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if dropped_file(event.mimeData()) or dropped_sip_text(event.mimeData()):
-            event.acceptProposedAction()
+        self._take_drag(event)
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        self._take_drag(event)
+
+    @staticmethod
+    def _take_drag(event: QDragMoveEvent) -> None:
         if dropped_file(event.mimeData()) or dropped_sip_text(event.mimeData()):
             event.acceptProposedAction()
 
