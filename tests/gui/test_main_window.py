@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox
 from pytestqt.qtbot import QtBot
 
@@ -367,6 +367,17 @@ def test_a_dropped_scenario_opens_and_a_dropped_capture_opens_as_one(
     window: MainWindow, tmp_path: Path
 ) -> None:
     scenario = ROOT / "resources" / "scenarios" / "no-record-route.json"
+    for mime, taken in ((_files(scenario), True), (_files(tmp_path), False)):
+        enter = QDragEnterEvent(
+            QPoint(10, 10),
+            Qt.DropAction.CopyAction,
+            mime,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+        enter.ignore()
+        window.dragEnterEvent(enter)
+        assert enter.isAccepted() is taken
     event = _drop(window, _files(scenario))
     assert event.isAccepted()
     assert window.session.path == scenario
