@@ -123,6 +123,33 @@ TCP_TOO_MANY = "TCP streams dropped (too many open at once)"
 UNSUPPORTED_LINK = "frames of an unsupported link type"
 TEXT_NOT_SIP = "lines of text that are not part of a SIP message"
 NO_CALL_ID = "SIP messages without a Call-ID"
+WIRESHARK_NO_SIP = "Wireshark frames without a SIP message shown in them"
+WIRESHARK_SHORTENED = (
+    "Wireshark frames with a header line it shortened (export the packets as pcap instead)"
+)
+# Each reason as said of one item.
+ONE: dict[str, str] = {
+    NOT_IP: "frame that is not IP (ARP, LLDP, ...)",
+    NOT_UDP_TCP: "IP packet that is neither UDP nor TCP",
+    UDP_NOT_SIP: "UDP datagram that is not SIP",
+    TCP_NOT_SIP: "TCP segment carrying no SIP (other protocols, TLS)",
+    KEEPALIVE: "keep-alive (an empty line)",
+    TRUNCATED: "truncated packet (cut by the snap length or the end of the file)",
+    MALFORMED: "packet with malformed headers",
+    FRAGMENTS_LOST: "IP fragment whose datagram never completed",
+    TCP_GAP: "TCP segment lost in a gap (data missing from the capture)",
+    TCP_RETRANSMISSION: "TCP retransmission (data already seen)",
+    TCP_INCOMPLETE: "incomplete SIP message at the end of a TCP stream",
+    TCP_GARBAGE: "byte of TCP data that is not SIP, between SIP messages",
+    TCP_TOO_MANY: "TCP stream dropped (too many open at once)",
+    UNSUPPORTED_LINK: "frame of an unsupported link type",
+    TEXT_NOT_SIP: "line of text that is not part of a SIP message",
+    NO_CALL_ID: "SIP message without a Call-ID",
+    WIRESHARK_NO_SIP: "Wireshark frame without a SIP message shown in it",
+    WIRESHARK_SHORTENED: (
+        "Wireshark frame with a header line it shortened (export the packets as pcap instead)"
+    ),
+}
 
 
 class CancelledError(Exception):
@@ -158,7 +185,7 @@ class ReadSummary:
             f"{self.messages} SIP messages found"
         ]
         out += [
-            f"skipped {n} of the {reason}" if n == 1 else f"skipped {n} {reason}"
+            f"skipped {n} {ONE.get(reason, reason) if n == 1 else reason}"
             for reason, n in sorted(self.skipped.items())
         ]
         out += self.notes
@@ -968,10 +995,6 @@ def _local_time(
 _WIRESHARK_FRAME = re.compile(r"Frame (\d+): ")
 _WIRESHARK_LIST = re.compile(r"\s*No\.\s+Time\s+Source\s+Destination")
 _WIRESHARK_EPOCH = re.compile(r"\s+Epoch (?:Arrival )?Time: (\d+(?:\.\d+)?) seconds")
-WIRESHARK_NO_SIP = "Wireshark frames without a SIP message shown in them"
-WIRESHARK_SHORTENED = (
-    "Wireshark frames with a header line it shortened (export the packets as pcap instead)"
-)
 MAX_FRAME_LINES = 20_000  # a frame's text beyond this is not a SIP message any more
 
 

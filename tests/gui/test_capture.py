@@ -10,12 +10,14 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import re
 import struct
 from pathlib import Path
 
 import dpkt
 import pytest
 
+import gui.capture as capture_module
 from gui.capture import (
     FRAGMENTS_LOST,
     KEEPALIVE,
@@ -675,3 +677,18 @@ def test_wireshark_text_export(tmp_path: Path, epoch: bool, names: bool) -> None
     else:
         assert all(m.time is None for m in messages)
     assert summary.skipped == {WIRESHARK_NO_SIP: 1}
+
+
+def test_one_skipped_item_is_said_in_the_singular() -> None:
+    summary = ReadSummary("x.txt")
+    summary.skip(TEXT_NOT_SIP)
+    summary.skip(NO_CALL_ID, 2)
+    lines = summary.lines()
+    assert "skipped 1 line of text that is not part of a SIP message" in lines
+    assert "skipped 2 SIP messages without a Call-ID" in lines
+    # Every reason the readers count (`.skip(REASON` or `skipped[REASON]` in the module) has
+    # its singular.
+    source = Path(capture_module.__file__).read_text(encoding="utf-8")
+    counted = set(re.findall(r"(?:\.skip\(|skipped\[)([A-Z_]+)", source))
+    assert len(counted) >= 10
+    assert {getattr(capture_module, name) for name in counted} <= set(capture_module.ONE)
