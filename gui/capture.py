@@ -62,6 +62,7 @@ from engine.packetline import (
     read_packet_line,
     wireshark_ip,
 )
+from gui.hep import decode as decode_hep
 
 #: Progress callback: (bytes done, bytes in all).
 Progress = Callable[[int, int], None]
@@ -123,6 +124,7 @@ TCP_TOO_MANY = "TCP streams dropped (too many open at once)"
 UNSUPPORTED_LINK = "frames of an unsupported link type"
 TEXT_NOT_SIP = "lines of text that are not part of a SIP message"
 NO_CALL_ID = "SIP messages without a Call-ID"
+HEP_NOT_SIP = "HEP packets carrying no SIP (RTCP reports, logs)"
 WIRESHARK_NO_SIP = "Wireshark frames without a SIP message shown in them"
 WIRESHARK_SHORTENED = (
     "Wireshark frames with a header line it shortened (export the packets as pcap instead)"
@@ -145,6 +147,7 @@ ONE: dict[str, str] = {
     UNSUPPORTED_LINK: "frame of an unsupported link type",
     TEXT_NOT_SIP: "line of text that is not part of a SIP message",
     NO_CALL_ID: "SIP message without a Call-ID",
+    HEP_NOT_SIP: "HEP packet carrying no SIP (an RTCP report, a log)",
     WIRESHARK_NO_SIP: "Wireshark frame without a SIP message shown in it",
     WIRESHARK_SHORTENED: (
         "Wireshark frame with a header line it shortened (export the packets as pcap instead)"
@@ -320,6 +323,7 @@ class _Decoder:
         self.streams: dict[bytes, _Stream] = {}
         self.fragments: dict[tuple[Any, ...], list[Any]] = {}
         self.unsupported: set[int] = set()
+        self.hep = 0  # SIP messages unwrapped from HEP packets
 
     # -- addresses -------------------------------------------------------------
 
@@ -508,6 +512,23 @@ class _Decoder:
 
     # -- UDP -------------------------------------------------------------------
 
+    def unwrap_hep(self, payload: bytes, ts: float | None, n: int) -> bool:
+        """True when ``payload`` is a HEP packet (gui.hep): its SIP message goes to the sink
+        with the addresses, transport and time the capture agent saw it with."""
+        hep = decode_hep(payload)
+        if hep is None:
+            return False
+        start = sip_offset(hep.payload) if hep.sip else -1
+        if start < 0:
+            self.skipped[HEP_NOT_SIP] += 1
+            return True
+        self.hep += 1
+        src = self.address(hep.src_ip, hep.src_port)
+        dst = self.address(hep.dst_ip, hep.dst_port)
+        time = hep.time if hep.time is not None else ts
+        self.sink(n, time, src, dst, hep.proto, hep.payload[start:])
+        return True
+
     def udp(self, src: bytes, dst: bytes, data: bytes, ts: float | None, n: int) -> None:
         if len(data) < 8:
             self.skipped[TRUNCATED] += 1
@@ -516,6 +537,8 @@ class _Decoder:
         payload = data[8:length] if 8 <= length <= len(data) else data[8:]
         start = sip_offset(payload)
         if start < 0:
+            if self.unwrap_hep(payload, ts, n):
+                return
             if payload and not payload.strip(b"\r\n\x00"):
                 self.skipped[KEEPALIVE] += 1
             else:
@@ -714,6 +737,12 @@ class _Decoder:
         for entry in self.fragments.values():
             self.skipped[FRAGMENTS_LOST] += len(entry[1])
         self.fragments.clear()
+        if self.hep:
+            self.summary.notes.append(
+                f"{self.hep} SIP message{'s' * (self.hep != 1)} unwrapped from HEP packets "
+                "(as Kamailio's siptrace sends them to Homer): shown with the addresses, "
+                "transport and time the capture agent saw"
+            )
 
 
 # --------------------------------------------------------------------------
@@ -1296,6 +1325,8 @@ class CaptureReader:
                         ):
                             start = sip_offset(payload)
                             if start < 0:
+                                if decoder.unwrap_hep(payload, ts, n):
+                                    continue
                                 if payload and not payload.strip(b"\r\n\x00"):
                                     skipped[KEEPALIVE] += 1
                                 else:

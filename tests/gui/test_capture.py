@@ -20,6 +20,7 @@ import pytest
 import gui.capture as capture_module
 from gui.capture import (
     FRAGMENTS_LOST,
+    HEP_NOT_SIP,
     KEEPALIVE,
     MAX_STREAM_BUFFER,
     MAX_STREAMS,
@@ -692,3 +693,57 @@ def test_one_skipped_item_is_said_in_the_singular() -> None:
     counted = set(re.findall(r"(?:\.skip\(|skipped\[)([A-Z_]+)", source))
     assert len(counted) >= 10
     assert {getattr(capture_module, name) for name in counted} <= set(capture_module.ONE)
+
+
+# --------------------------------------------------------------------------
+# HEP (Homer encapsulation), as Kamailio 5.6.3's siptrace sent it (tests/data/hep)
+
+HEP = Path(__file__).resolve().parents[1] / "data" / "hep"
+
+
+@pytest.mark.parametrize("outer", ["192.0.2.50", "[2001:db8::50]"])  # fast path and not
+def test_hep_packets_unwrap_to_their_sip_messages(tmp_path: Path, outer: str) -> None:
+    frames = []
+    versions = []
+    for version in (1, 2, 3):
+        for family in ("ipv4", "ipv6"):
+            data = (HEP / f"kamailio-5.6.3-hep{version}-{family}.bin").read_bytes()
+            collector = "[2001:db8::60]" if outer.startswith("[") else "192.0.2.60"
+            frames.append(
+                ethernet(ip_packet(f"{outer}:40000", f"{collector}:9060", 17, udp(
+                    f"{outer}:40000", f"{collector}:9060", data)))
+            )  # fmt: skip
+            versions.append((version, family))
+    messages, summary = read_messages(write_pcap(tmp_path / "hep.pcap", frames))
+    sent = {f: (HEP / f"sent-{f}.sip").read_bytes().decode() for f in ("ipv4", "ipv6")}
+    assert [m.text for m in messages] == [sent[f] for _, f in versions]
+    assert [(m.src, m.dst, m.transport) for m in messages] == [
+        ("127.0.0.1:25070", "127.0.0.1:5060", "udp")
+        if family == "ipv4"
+        else ("[::1]:25070", "[::1]:5060", "udp")
+        for _, family in versions
+    ]
+    # Versions 2 and 3 carry the agent's time (the recording's, 2026-11-30), version 1 none:
+    # the frame's then (the factory's, 2023-11-14).
+    for message, (version, _family) in zip(messages, versions, strict=True):
+        assert message.time is not None
+        assert (message.time > 1_790_000_000) is (version > 1)
+    assert any("6 SIP messages unwrapped from HEP packets" in n for n in summary.notes)
+    assert not summary.skipped
+
+
+def test_hep_that_carries_no_sip_is_counted_and_broken_hep_stays_a_datagram(
+    tmp_path: Path,
+) -> None:
+    good = (HEP / "kamailio-5.6.3-hep3-ipv4.bin").read_bytes()
+    rtcp = good.replace(b"\x00\x00\x00\x0b\x00\x07\x01", b"\x00\x00\x00\x0b\x00\x07\x05")
+    assert rtcp != good  # chunk 11, the payload's protocol: 5 is RTCP
+    broken = good[:4] + (len(good) + 9).to_bytes(2, "big") + good[6:]  # a length too long
+    frames = [
+        ethernet(ip_packet("192.0.2.50:40000", "192.0.2.60:9060", 17, udp(
+            "192.0.2.50:40000", "192.0.2.60:9060", payload)))
+        for payload in (rtcp, broken)
+    ]  # fmt: skip
+    messages, summary = read_messages(write_pcap(tmp_path / "hep.pcap", frames))
+    assert messages == []
+    assert summary.skipped == {HEP_NOT_SIP: 1, UDP_NOT_SIP: 1}
