@@ -317,6 +317,15 @@ def test_corrupt_record_length_stops_cleanly(tmp_path: Path) -> None:
     assert any("corrupt packet record" in n for n in summary.notes)
 
 
+def _hep_frames(outer: str = "192.0.2.50", collector: str = "192.0.2.60") -> list[bytes]:
+    """Kamailio's HEP packets (tests/data/hep), each in a UDP datagram to the collector."""
+    src, dst = f"{outer}:40000", f"{collector}:9060"
+    return [
+        ethernet(ip_packet(src, dst, 17, udp(src, dst, path.read_bytes())))
+        for path in sorted(HEP.glob("*.bin"))
+    ]
+
+
 def _flipped(text: str, rng: random.Random) -> bytes:
     """``text`` with about one character in fifty replaced by a random byte."""
     data = bytearray(text.encode())
@@ -343,6 +352,10 @@ def test_garbage_never_raises(tmp_path: Path, seed: int) -> None:
             for _ in range(800)
         ).encode(),
         "ngrep-flipped": _flipped(ngrep_byline(hops), rng),
+        "hep-flipped": bytes(
+            b ^ rng.randrange(1, 256) if i > 60 and rng.random() < 0.05 else b
+            for i, b in enumerate(write_pcap(tmp_path / "hep.pcap", _hep_frames()).read_bytes())
+        ),
         "log-flipped": _flipped(
             "\n".join(
                 "2023-11-14T22:13:20 x: got " + h.text.replace("\r\n", "#015#012") for h in hops
@@ -703,17 +716,9 @@ HEP = Path(__file__).resolve().parents[1] / "data" / "hep"
 
 @pytest.mark.parametrize("outer", ["192.0.2.50", "[2001:db8::50]"])  # fast path and not
 def test_hep_packets_unwrap_to_their_sip_messages(tmp_path: Path, outer: str) -> None:
-    frames = []
-    versions = []
-    for version in (1, 2, 3):
-        for family in ("ipv4", "ipv6"):
-            data = (HEP / f"kamailio-5.6.3-hep{version}-{family}.bin").read_bytes()
-            collector = "[2001:db8::60]" if outer.startswith("[") else "192.0.2.60"
-            frames.append(
-                ethernet(ip_packet(f"{outer}:40000", f"{collector}:9060", 17, udp(
-                    f"{outer}:40000", f"{collector}:9060", data)))
-            )  # fmt: skip
-            versions.append((version, family))
+    collector = "[2001:db8::60]" if outer.startswith("[") else "192.0.2.60"
+    frames = _hep_frames(outer, collector)  # the files in name order:
+    versions = [(version, family) for version in (1, 2, 3) for family in ("ipv4", "ipv6")]
     messages, summary = read_messages(write_pcap(tmp_path / "hep.pcap", frames))
     sent = {f: (HEP / f"sent-{f}.sip").read_bytes().decode() for f in ("ipv4", "ipv6")}
     assert [m.text for m in messages] == [sent[f] for _, f in versions]
@@ -739,11 +744,8 @@ def test_hep_that_carries_no_sip_is_counted_and_broken_hep_stays_a_datagram(
     rtcp = good.replace(b"\x00\x00\x00\x0b\x00\x07\x01", b"\x00\x00\x00\x0b\x00\x07\x05")
     assert rtcp != good  # chunk 11, the payload's protocol: 5 is RTCP
     broken = good[:4] + (len(good) + 9).to_bytes(2, "big") + good[6:]  # a length too long
-    frames = [
-        ethernet(ip_packet("192.0.2.50:40000", "192.0.2.60:9060", 17, udp(
-            "192.0.2.50:40000", "192.0.2.60:9060", payload)))
-        for payload in (rtcp, broken)
-    ]  # fmt: skip
+    src, dst = "192.0.2.50:40000", "192.0.2.60:9060"
+    frames = [ethernet(ip_packet(src, dst, 17, udp(src, dst, data))) for data in (rtcp, broken)]
     messages, summary = read_messages(write_pcap(tmp_path / "hep.pcap", frames))
     assert messages == []
     assert summary.skipped == {HEP_NOT_SIP: 1, UDP_NOT_SIP: 1}
