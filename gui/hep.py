@@ -16,7 +16,8 @@ Read as Kamailio 5.6.3's siptrace writes them (``tests/data/hep/``, recorded her
   id and two bytes of padding; then the message;
 * version 3: ``HEP3``, the total length, then chunks of vendor, type and length (all
   big-endian): 1 family, 2 IP protocol, 3/4 IPv4 and 5/6 IPv6 source and destination, 7/8
-  ports, 9/10 seconds and microseconds, 11 the payload's protocol (1 SIP), 15 the payload.
+  ports, 9/10 seconds and microseconds, 11 the payload's protocol (1 SIP), 15 the payload
+  (16, a compressed one, is not read: such a packet counts as HEP without SIP).
 
 Rule: anything that does not read as one of these exactly (a length that does not add up,
 an unknown family) is not HEP, and the datagram stays what it was.
@@ -123,7 +124,6 @@ def _version3(data: bytes) -> Hep | None:
         or dport is None
         or len(sport) != 2
         or len(dport) != 2
-        or payload is None
     ):
         return None
     seconds, micro = chunks.get(9, b""), chunks.get(10, b"")
@@ -134,7 +134,9 @@ def _version3(data: bytes) -> Hep | None:
         )
     kind = chunks.get(11, b"")
     proto = _PROTOCOLS.get(protocol[0], "") if len(protocol) == 1 else ""
-    return Hep(proto, src, sport, dst, dport, time, payload, kind in (b"", b"\x01"))
+    # No raw payload (a compressed one, chunk 16, is not read): HEP, but nothing to show.
+    sip = payload is not None and kind in (b"", b"\x01")
+    return Hep(proto, src, sport, dst, dport, time, payload or b"", sip)
 
 
 __all__ = ["Hep", "decode"]

@@ -744,8 +744,12 @@ def test_hep_that_carries_no_sip_is_counted_and_broken_hep_stays_a_datagram(
     rtcp = good.replace(b"\x00\x00\x00\x0b\x00\x07\x01", b"\x00\x00\x00\x0b\x00\x07\x05")
     assert rtcp != good  # chunk 11, the payload's protocol: 5 is RTCP
     broken = good[:4] + (len(good) + 9).to_bytes(2, "big") + good[6:]  # a length too long
+    payload_at = good.index(b"\x00\x00\x00\x0f")  # the payload chunk, the last one
+    bare = b"HEP3" + payload_at.to_bytes(2, "big") + good[6:payload_at]  # (a compressed one)
     src, dst = "192.0.2.50:40000", "192.0.2.60:9060"
-    frames = [ethernet(ip_packet(src, dst, 17, udp(src, dst, data))) for data in (rtcp, broken)]
+    frames = [
+        ethernet(ip_packet(src, dst, 17, udp(src, dst, data))) for data in (rtcp, broken, bare)
+    ]
     messages, summary = read_messages(write_pcap(tmp_path / "hep.pcap", frames))
     assert messages == []
-    assert summary.skipped == {HEP_NOT_SIP: 1, UDP_NOT_SIP: 1}
+    assert summary.skipped == {HEP_NOT_SIP: 2, UDP_NOT_SIP: 1}
