@@ -18,6 +18,7 @@ import dpkt
 import pytest
 
 import gui.capture as capture_module
+from engine.catalog import CapturedMessage
 from gui.capture import (
     FRAGMENTS_LOST,
     HEP_NOT_SIP,
@@ -477,6 +478,18 @@ def test_sngrep_text(tmp_path: Path) -> None:
     assert messages[1].time - messages[0].time == pytest.approx(0.001, abs=1e-6)
 
 
+def _read_text(
+    path: Path, lines: list[str], layout: str, hops: list[Hop]
+) -> tuple[list[CapturedMessage], ReadSummary]:
+    """Write ``lines`` as a text file, read it as a capture: the layout it was read as and
+    the messages must be these."""
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8", newline="")
+    messages, summary = read_messages(path)
+    assert summary.format == f"text ({layout})"
+    assert [m.text for m in messages] == texts(hops)
+    return messages, summary
+
+
 def _bare(address: str) -> tuple[str, str]:
     host, port = address.rsplit(":", 1)
     return host.strip("[]"), port
@@ -528,11 +541,7 @@ def test_freeswitch_and_asterisk_logs_read_packet_by_packet(tmp_path: Path) -> N
         out += ["   " + line for line in h.text.split("\r\n")]
         out.append("   " + "-" * 72)
         out.append(f"2023-11-14 22:13:2{i}.000001 [DEBUG] sofia.c:1 other log words")
-    path = tmp_path / "switch.log"
-    path.write_text("\n".join(out) + "\n", encoding="utf-8", newline="")
-    messages, summary = read_messages(path)
-    assert summary.format == "text (packets)"
-    assert [m.text for m in messages] == texts(hops)
+    messages, _summary = _read_text(tmp_path / "switch.log", out, "packets", hops)
     # Each log names one end: where it sent to, or where it received from.
     assert [(m.src, m.dst) for m in messages] == [
         ("", h.dst) if i % 2 else (h.src, "") for i, h in enumerate(hops)
@@ -551,11 +560,7 @@ def test_tcpdump_ascii_text(tmp_path: Path) -> None:
         out.append("E....@.@.........." + start)
         out += rest.split("\r\n")
         out.append("")
-    path = tmp_path / "tcpdump.txt"
-    path.write_text("\n".join(out), encoding="utf-8", newline="")
-    messages, summary = read_messages(path)
-    assert summary.format == "text (packets)"
-    assert [m.text for m in messages] == texts(hops)
+    messages, _summary = _read_text(tmp_path / "tcpdump.txt", out, "packets", hops)
     assert [(m.src, m.dst, m.transport) for m in messages] == [(h.src, h.dst, "udp") for h in hops]
 
 
@@ -573,11 +578,7 @@ def test_a_log_of_one_message_a_line(tmp_path: Path, style: str) -> None:
         else:
             out.append(f'{stamp} {{"level": "info", "msg": {json.dumps(h.text)}}}')
         out.append(f"{stamp}+01:00 pbx kamailio[812]: INFO: <script>: routed")
-    path = tmp_path / "kamailio.log"
-    path.write_text("\n".join(out) + "\n", encoding="utf-8", newline="")
-    messages, summary = read_messages(path)
-    assert summary.format == "text (log lines)"
-    assert [m.text for m in messages] == texts(hops)
+    messages, summary = _read_text(tmp_path / "kamailio.log", out, "log lines", hops)
     assert summary.skipped[TEXT_NOT_SIP] == len(hops)
     assert messages[1].time is not None
     assert messages[0].time is not None
