@@ -334,6 +334,7 @@ class CaptureDialog(QDialog):
         self.filter = DialogFilterModel(self)
         self.filter.setSourceModel(self.model)
         self.table = QTableView()
+        self.table.setAccessibleName("The dialogs in the capture")
         self.table.setObjectName("capture-dialogs")
         self.table.setModel(self.filter)
         # Capture order until the user clicks a column header.
@@ -353,6 +354,7 @@ class CaptureDialog(QDialog):
 
         self.elements = ElementsModel(self)
         self.elements_view = QTableView()
+        self.elements_view.setAccessibleName("The elements the capture shows")
         self.elements_view.setObjectName("capture-elements")
         self.elements_view.setModel(self.elements)
         self.elements_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -386,9 +388,11 @@ class CaptureDialog(QDialog):
 
         self.summary = QPlainTextEdit()
         self.summary.setObjectName("capture-summary")
+        self.summary.setAccessibleName("What was read from the file")
         self.summary.setReadOnly(True)
         self.report_view = QPlainTextEdit()
         self.report_view.setObjectName("capture-report")
+        self.report_view.setAccessibleName("The report: predicted versus observed")
         self.report_view.setReadOnly(True)
 
         self.tabs = QTabWidget()

@@ -386,6 +386,10 @@ class Composer(QWidget):
         editor = self._editor(path, value)
         editor.setObjectName(f"field:{key}")
         editor.setToolTip(key)
+        # The form's label names the row's container: a screen reader gets it from the
+        # editor itself, with the field's place in the scenario.
+        editor.setAccessibleName(name)
+        editor.setAccessibleDescription(key)
         self.editors[key] = editor
         lay.addWidget(editor)
         lay.addWidget(error)

@@ -87,6 +87,7 @@ class ConfigView(QWidget):
         self.save_button.setToolTip("Save the config as a file")
         self.text = QPlainTextEdit()
         self.text.setObjectName("config-text")
+        self.text.setAccessibleName("The proxy's kamailio.cfg")
         self.text.setReadOnly(True)
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.text.setFont(mono_font())

@@ -226,6 +226,8 @@ class Inspector(QWidget):
             (self.config, "Config", "The kamailio.cfg of the proxy, the lines of this step marked"),
         ):
             self.tabs.setTabToolTip(self.tabs.addTab(widget, name), tip)
+            widget.setAccessibleName(tip)
+        self.explanation.setAccessibleName("What happened at this hop, and why")
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.explanation)
         splitter.addWidget(self.tabs)

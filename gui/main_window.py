@@ -79,6 +79,18 @@ def dropped_sip_text(mime: QMimeData) -> str | None:
     return text if "SIP/2.0" in text else None
 
 
+def step_in_words(said: str, step: TraceStep | None) -> str:
+    """The current hop for a screen reader: the step line, what happened there (the flags'
+    words) and the rr calls' return codes."""
+    if step is None:
+        return said
+    parts = [said]
+    if step.flags:
+        parts.append(", ".join(theme.FLAG_STYLES[f].title for f in step.flags))
+    parts += [f"{c.call} returned {c.rc}" for c in step.rr_calls]
+    return ". ".join(parts) + "."
+
+
 class MainWindow(QMainWindow):
     """RouteLab's window.  All state lives in :class:`Session`."""
 
@@ -103,6 +115,8 @@ class MainWindow(QMainWindow):
             # Their scenes take no drops: a file dropped on a drawing is the window's.
             drawing.setAcceptDrops(False)
             drawing.viewport().setAcceptDrops(False)
+        self.view.setAccessibleName("Routing graph")
+        self.ladder_view.setAccessibleName("Ladder diagram")
         self.centre = QTabWidget()
         self.centre.setObjectName("centre-tabs")
         self.centre.setDocumentMode(True)
@@ -116,6 +130,7 @@ class MainWindow(QMainWindow):
         self.model = TraceStepModel()
         self.timeline = QTableView()
         self.timeline.setObjectName("timeline")
+        self.timeline.setAccessibleName("Timeline of hops")
         self.timeline.setModel(self.model)
         self.timeline.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.timeline.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -567,9 +582,13 @@ class MainWindow(QMainWindow):
         self.ladder.set_current(index)
         self._reveal_in_ladder()
         total = len(s.trace.steps)
-        self.step_label.setText(
+        said = (
             f"Step {index + 1} of {total}: {step.label} at {step.element}" if step else "No steps"
         )
+        self.step_label.setText(said)
+        # What the drawings show, in words, for screen readers.
+        self.view.setAccessibleDescription(step_in_words(said, step))
+        self.ladder_view.setAccessibleDescription(self.view.accessibleDescription())
         if 0 <= index < self.model.rowCount():
             if self.timeline.currentIndex().row() != index:
                 self.timeline.selectRow(index)

@@ -228,6 +228,7 @@ class PasteDialog(QDialog):
 
         self.editor = QPlainTextEdit()
         self.editor.setObjectName("paste-editor")
+        self.editor.setAccessibleName("The pasted SIP message")
         self.editor.setPlaceholderText(PLACEHOLDER)
         self.editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         _mono(self.editor)
@@ -244,12 +245,21 @@ class PasteDialog(QDialog):
         self.listen.setObjectName("paste-listen")
         self.aliases = QPlainTextEdit()
         self.aliases.setObjectName("paste-aliases")
-        for edit, tip in (
-            (self.listen, "One listen socket a line: proto:address:port [advertise host:port]"),
-            (self.aliases, "One alias a line: [proto:]host[:port]"),
+        for edit, name, tip in (
+            (
+                self.listen,
+                "Listen sockets of the receiving proxy",
+                "One listen socket a line: proto:address:port [advertise host:port]",
+            ),
+            (
+                self.aliases,
+                "Aliases of the receiving proxy",
+                "One alias a line: [proto:]host[:port]",
+            ),
         ):
             _mono(edit)
             edit.setToolTip(tip)
+            edit.setAccessibleName(name)
             edit.setMaximumHeight(64)
             edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.guess_label = QLabel()
@@ -282,6 +292,7 @@ class PasteDialog(QDialog):
 
         self.outcome = QTextBrowser()
         self.outcome.setObjectName("paste-outcome")
+        self.outcome.setAccessibleName("What loose_route() does with it")
         self.outcome.setOpenLinks(False)
         self.outcome.anchorClicked.connect(self._on_outcome_anchor_clicked)
 

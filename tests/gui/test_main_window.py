@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox
+from PySide6.QtGui import QAccessible, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from engine.scenario import dumps, loads
@@ -435,3 +435,32 @@ def test_help_lists_the_keyboard_shortcuts_of_the_menus(window: MainWindow) -> N
     assert dialog.table.rowCount() == len(rows)
     assert dialog.table.item(0, 1).text() == rows[0][1]
     dialog.close()
+
+
+def test_the_drawings_say_the_current_hop_in_words(window: MainWindow) -> None:
+    """Screen readers get what the graph and the ladder show: names, and the hop."""
+    from PySide6.QtWidgets import QAbstractScrollArea, QPlainTextEdit, QTextBrowser
+
+    _open(window, resources.scenario_file(resources.TOUR))
+    window.session.set_step(1)  # the tour's P1: -3, the local Route removed, Record-Route
+    said = window.view.accessibleDescription()
+    assert said.startswith("Step 2 of ")
+    assert "Preloaded route (−3)" in said or "Preloaded route (-3)" in said
+    assert "loose_route() returned -3" in said
+    assert window.ladder_view.accessibleDescription() == said
+    # Every view of the window and its docks has a name a screen reader can say: its own, or
+    # its form label's (the composer's fields).
+    views = [
+        w
+        for w in window.findChildren(QAbstractScrollArea)
+        if isinstance(w, QTextBrowser | QPlainTextEdit) or w in (window.view, window.ladder_view)
+    ]
+    assert len(views) >= 8
+
+    def name(widget: QWidget) -> str:
+        face = QAccessible.queryAccessibleInterface(widget)
+        return face.text(QAccessible.Text.Name) if face is not None else ""
+
+    unnamed = [w.objectName() for w in views if not name(w)]
+    assert unnamed == []
+    assert name(window.view) == "Routing graph"
