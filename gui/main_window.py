@@ -10,7 +10,6 @@ from pathlib import Path
 from PySide6.QtCore import (
     QByteArray,
     QEvent,
-    QMimeData,
     QModelIndex,
     QSettings,
     QSize,
@@ -49,6 +48,7 @@ from engine.trace import TraceStep
 from gui import resources, theme
 from gui.autosave import Autosaver
 from gui.composer import Composer
+from gui.drops import dropped_file, dropped_sip_text
 from gui.errors import ErrorReporter
 from gui.inspector import Inspector
 from gui.ladder import LadderScene, LadderView
@@ -61,22 +61,6 @@ from gui.session import Session
 from gui.topology_view import node_specs
 
 MAX_RECENT = 8
-
-
-def dropped_file(mime: QMimeData) -> Path | None:
-    """The first local file of a drag, None when it brings none."""
-    for url in mime.urls() if mime.hasUrls() else ():
-        if url.isLocalFile():
-            path = Path(url.toLocalFile())
-            if path.is_file():
-                return path
-    return None
-
-
-def dropped_sip_text(mime: QMimeData) -> str | None:
-    """Dragged text that holds a SIP message (a request or status line's version), else None."""
-    text = mime.text() if mime.hasText() and not mime.hasUrls() else ""
-    return text if "SIP/2.0" in text else None
 
 
 def step_in_words(said: str, step: TraceStep | None) -> str:

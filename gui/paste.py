@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 from engine.batch import VectorRun
 from engine.errors import EngineError, SipParseError
 from engine.paste import (
+    MAX_PASTE,
     PastedRequest,
     PastedResponse,
     PastedScenario,
@@ -62,6 +63,7 @@ from engine.proxy import Proxy
 from engine.rr import RC_MEANING
 from engine.scenario import dumps
 from gui.capture import text_messages
+from gui.drops import dropped_file
 from gui.errors import data_dir
 from gui.theme import is_dark, rc_text
 
@@ -198,6 +200,43 @@ def scenario_html(built: PastedScenario | None, error: str = "") -> str:
     return head + (f"<ul style='color: gray'>{notes}</ul>" if notes else "")
 
 
+class PasteEdit(QPlainTextEdit):
+    """The text box: a file dropped on it puts its text in place of the box's (one undoable
+    edit), a binary one (a pcap) goes to ``open_binary``."""
+
+    def __init__(self, open_binary: Callable[[str], object] | None = None) -> None:
+        super().__init__()
+        self.open_binary = open_binary
+        self.dropped_error = ""  # why the last dropped file could not be read
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        return dropped_file(source) is not None or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        path = dropped_file(source)
+        if path is None:
+            super().insertFromMimeData(source)
+            return
+        self.dropped_error = ""
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read(MAX_PASTE + 1)
+        except OSError as exc:
+            self.dropped_error = f"{path}: {exc.strerror or exc}"
+            self.textChanged.emit()  # read again, to say so
+            return
+        if b"\x00" in data[:4096]:
+            if self.open_binary is not None:
+                self.open_binary(str(path))
+            else:
+                self.dropped_error = f"{path.name} is not text: open it with File > Open Capture"
+                self.textChanged.emit()
+            return
+        cursor = QTextCursor(self.document())
+        cursor.select(QTextCursor.SelectionType.Document)
+        cursor.insertText(data.decode("utf-8", "replace"))
+
+
 class PasteDialog(QDialog):
     """The Paste SIP Message dialog.  ``scenario_opened`` fires after "Open as Scenario"."""
 
@@ -226,7 +265,7 @@ class PasteDialog(QDialog):
         self.form_edited = False
         self._filling = False
 
-        self.editor = QPlainTextEdit()
+        self.editor = PasteEdit(open_capture)
         self.editor.setObjectName("paste-editor")
         self.editor.setAccessibleName("The pasted SIP message")
         self.editor.setPlaceholderText(PLACEHOLDER)
@@ -391,6 +430,10 @@ class PasteDialog(QDialog):
         self.wrapped = None
         self.outcome_heading.setText(OUTCOME_HEADING)
         text = self.editor.toPlainText()
+        if self.editor.dropped_error:
+            self._show_error(SipParseError(self.editor.dropped_error))
+            self.editor.dropped_error = ""
+            return
         self.messages = text_messages(text) if self.open_capture is not None else 0
         self.capture_button.setVisible(self.messages > 1)
         try:

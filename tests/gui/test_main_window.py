@@ -17,7 +17,8 @@ from engine.scenario import dumps, loads
 from engine.trace import Flag, StepKind
 from gui import resources
 from gui.composer import path_text
-from gui.main_window import MainWindow, dropped_file, dropped_sip_text
+from gui.drops import dropped_file, dropped_sip_text
+from gui.main_window import MainWindow
 from gui.paste import PasteDialog
 from tests.capture_factory import trapezoid, udp_frames, write_pcap
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QSettings, Qt, QUrl
 from PySide6.QtGui import QAction, QGuiApplication, QTextDocument
 from pytestqt.qtbot import QtBot
 
@@ -336,6 +336,45 @@ def test_a_route_set_pasted_alone_is_wrapped_in_a_request(dialog: PasteDialog) -
     # Anything else is not offered.
     dialog.set_text("Route: <sip:192.0.2.1;lr>\nVia: SIP/2.0/UDP x\n")
     assert "wrap:" not in dialog.status.text()
+
+
+def test_a_file_dropped_on_the_text_box_is_read(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[str] = []
+    dlg = PasteDialog(open_capture=opened.append)
+    qtbot.addWidget(dlg)
+    log = tmp_path / "bye.log"
+    log.write_text("".join(f"Nov 29 10:00:01 pbx kamailio[812]: {ln}\n" for ln in BYE.splitlines()))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(log))])
+    assert dlg.editor.canInsertFromMimeData(mime)
+    dlg.editor.insertFromMimeData(mime)
+    dlg.refresh()
+    assert dlg.run is not None  # the log's request, prefixes stripped
+    assert dlg.editor.toPlainText() == log.read_text()
+    dlg.editor.undo()  # one edit
+    assert dlg.editor.toPlainText() == ""
+    # A binary file (a pcap) is no text: it opens as a capture, the box keeps its text.
+    dlg.set_text(BYE)
+    pcap = tmp_path / "call.pcap"
+    pcap.write_bytes(b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00" + bytes(16))
+    mime.setUrls([QUrl.fromLocalFile(str(pcap))])
+    dlg.editor.insertFromMimeData(mime)
+    assert opened == [str(pcap)]
+    assert dlg.editor.toPlainText() == BYE
+    # A file that cannot be read is said, and nothing typed is lost (the tests run as root,
+    # whom no file mode stops: open() refuses instead).
+    monkeypatch.setattr("builtins.open", _refuse_open)
+    mime.setUrls([QUrl.fromLocalFile(str(log))])
+    dlg.editor.insertFromMimeData(mime)
+    dlg.refresh()
+    assert f"{log}: refused" in dlg.status.text()
+    assert dlg.editor.toPlainText() == BYE
+
+
+def _refuse_open(*_args: object, **_kwargs: object) -> object:
+    raise PermissionError(13, "refused")
 
 
 def test_a_bad_address_is_named(dialog: PasteDialog) -> None:
