@@ -677,8 +677,30 @@ class _Decoder:
                 del buf[:stripped]
                 self.skipped[KEEPALIVE] += 1
                 continue
+            if buf[:4] == b"HEP3":  # HEP over TCP (siptrace to a collector): by its length
+                if len(buf) < 6:
+                    return
+                total = int.from_bytes(buf[4:6], "big")
+                if total < 6:
+                    self.skipped[TCP_GARBAGE] += 4
+                    del buf[:4]
+                    stream.resync = True
+                    continue
+                if len(buf) < total:
+                    return
+                packet = bytes(buf[:total])
+                del buf[:total]
+                stream.found, stream.resync = True, False
+                if not self.unwrap_hep(packet, ts, n):
+                    self.skipped[TCP_GARBAGE] += total
+                continue
             if stream.resync:
                 m = _SIP_START.search(buf)
+                hep = buf.find(b"HEP3")
+                if hep > 0 and (m is None or hep < m.start(1)):
+                    self.skipped[TCP_GARBAGE] += hep
+                    del buf[:hep]
+                    continue
                 if m is None:
                     if len(buf) > 65536:
                         self.skipped[TCP_GARBAGE] += len(buf) - 1024

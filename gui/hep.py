@@ -2,7 +2,8 @@
 siptrace module, heplify, a Homer capture server's peers) sends it to a collector, with the
 addresses, transport and time it was seen with.
 
-A capture of that traffic (UDP to port 9060, mostly) holds the SIP messages one layer down:
+A capture of that traffic (UDP to port 9060, mostly, or TCP: the capture reader cuts a TCP
+stream at each ``HEP3`` packet's length) holds the SIP messages one layer down:
 :func:`decode` unwraps one datagram, so that the capture reader shows each message with its
 own addresses and time instead of the agent's and the collector's.
 

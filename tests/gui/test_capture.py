@@ -29,6 +29,7 @@ from gui.capture import (
     NOT_IP,
     NOT_UDP_TCP,
     TCP_GAP,
+    TCP_GARBAGE,
     TCP_NOT_SIP,
     TCP_RETRANSMISSION,
     TEXT_NOT_SIP,
@@ -754,3 +755,30 @@ def test_hep_that_carries_no_sip_is_counted_and_broken_hep_stays_a_datagram(
     messages, summary = read_messages(write_pcap(tmp_path / "hep.pcap", frames))
     assert messages == []
     assert summary.skipped == {HEP_NOT_SIP: 2, UDP_NOT_SIP: 1}
+
+
+def test_hep_over_tcp_is_cut_by_its_length(tmp_path: Path) -> None:
+    """siptrace can send HEP to its collector over TCP: two packets in one segment, then one
+    cut across two segments, on a connection whose handshake the capture missed."""
+    packets = [(HEP / f"kamailio-5.6.3-hep3-{f}.bin").read_bytes() for f in ("ipv4", "ipv6")]
+    stream = packets[0] + packets[1] + packets[0]
+    cut = len(packets[0]) + len(packets[1]) + 50
+    src, dst = "192.0.2.50:40000", "192.0.2.60:9060"
+    frames = [
+        ethernet(ip_packet(src, dst, 6, tcp(src, dst, 5000 + start, piece)))
+        for start, piece in ((0, stream[:cut]), (cut, stream[cut:]))
+    ]
+    messages, summary = read_messages(write_pcap(tmp_path / "hep-tcp.pcap", frames))
+    assert [m.src for m in messages] == ["127.0.0.1:25070", "[::1]:25070", "127.0.0.1:25070"]
+    assert [m.transport for m in messages] == ["udp"] * 3  # as the agent saw them
+    assert not summary.skipped
+
+
+def test_hep_over_tcp_caught_mid_packet_resumes_at_the_next(tmp_path: Path) -> None:
+    packet = (HEP / "kamailio-5.6.3-hep3-ipv4.bin").read_bytes()
+    src, dst = "192.0.2.50:40000", "192.0.2.60:9060"
+    data = packet[-30:] + packet  # the tail of a packet the capture began in, then a whole one
+    frames = [ethernet(ip_packet(src, dst, 6, tcp(src, dst, 7000, data)))]
+    messages, summary = read_messages(write_pcap(tmp_path / "hep-mid.pcap", frames))
+    assert [m.src for m in messages] == ["127.0.0.1:25070"]
+    assert summary.skipped == {TCP_GARBAGE: 30}
