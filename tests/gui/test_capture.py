@@ -774,6 +774,19 @@ def test_hep_over_tcp_is_cut_by_its_length(tmp_path: Path) -> None:
     assert not summary.skipped
 
 
+def test_hep_over_tcp_as_kamailio_sent_it(tmp_path: Path) -> None:
+    stream = (HEP / "kamailio-5.6.3-hep3-over-tcp.stream").read_bytes()
+    src, dst = "127.0.0.1:40000", "127.0.0.1:9060"
+    frames = [
+        ethernet(ip_packet(src, dst, 6, tcp(src, dst, 100, b"", 0x02))),  # SYN
+        ethernet(ip_packet(src, dst, 6, tcp(src, dst, 101, stream))),
+    ]
+    messages, summary = read_messages(write_pcap(tmp_path / "hep-tcp.pcap", frames))
+    sent = (HEP / "sent-ipv4.sip").read_bytes().decode()
+    assert [m.text for m in messages] == [sent, sent.replace("hep-test-1", "hep-test-2")]
+    assert not summary.skipped
+
+
 def test_hep_over_tcp_caught_mid_packet_resumes_at_the_next(tmp_path: Path) -> None:
     packet = (HEP / "kamailio-5.6.3-hep3-ipv4.bin").read_bytes()
     src, dst = "192.0.2.50:40000", "192.0.2.60:9060"
