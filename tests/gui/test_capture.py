@@ -16,6 +16,8 @@ from pathlib import Path
 
 import dpkt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gui.capture as capture_module
 from engine.catalog import CapturedMessage
@@ -45,6 +47,7 @@ from gui.capture import (
     read_dialog,
     read_messages,
 )
+from gui.hep import decode as decode_hep
 from tests.capture_factory import (
     ALICE,
     LINKS,
@@ -795,3 +798,33 @@ def test_hep_over_tcp_caught_mid_packet_resumes_at_the_next(tmp_path: Path) -> N
     messages, summary = read_messages(write_pcap(tmp_path / "hep-mid.pcap", frames))
     assert [m.src for m in messages] == ["127.0.0.1:25070"]
     assert summary.skipped == {TCP_GARBAGE: 30}
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        st.builds(
+            lambda name, cut, flips: _mutated((HEP / name).read_bytes(), cut, flips),
+            st.sampled_from(sorted(p.name for p in HEP.glob("*.bin"))),
+            st.integers(0, 420),
+            st.lists(st.tuples(st.integers(0, 419), st.integers(0, 255)), max_size=6),
+        ),
+    )
+)
+def test_any_bytes_are_hep_or_not_and_never_raise(data: bytes) -> None:
+    hep = decode_hep(data)
+    if hep is not None:
+        assert hep.proto in ("udp", "tcp", "sctp", "")
+        assert len(hep.src_ip) in (4, 16)
+        assert len(hep.dst_ip) == len(hep.src_ip)
+        assert len(hep.src_port) == len(hep.dst_port) == 2
+        assert hep.payload in data
+
+
+def _mutated(data: bytes, cut: int, flips: list[tuple[int, int]]) -> bytes:
+    out = bytearray(data[:cut])
+    for index, value in flips:
+        if index < len(out):
+            out[index] = value
+    return bytes(out)
