@@ -200,6 +200,13 @@ def scenario_html(built: PastedScenario | None, error: str = "") -> str:
     return head + (f"<ul style='color: gray'>{notes}</ul>" if notes else "")
 
 
+def replace_text(edit: QPlainTextEdit, text: str) -> None:
+    """Put ``text`` in place of the box's in one edit, which Ctrl+Z takes back."""
+    cursor = QTextCursor(edit.document())
+    cursor.select(QTextCursor.SelectionType.Document)
+    cursor.insertText(text)
+
+
 class PasteEdit(QPlainTextEdit):
     """The text box: a file dropped on it puts its text in place of the box's (one undoable
     edit), a binary one (a pcap) goes to ``open_binary``."""
@@ -232,9 +239,7 @@ class PasteEdit(QPlainTextEdit):
                 self.dropped_error = f"{path.name} is not text: open it with File > Open Capture"
                 self.textChanged.emit()
             return
-        cursor = QTextCursor(self.document())
-        cursor.select(QTextCursor.SelectionType.Document)
-        cursor.insertText(data.decode("utf-8", "replace"))
+        replace_text(self, data.decode("utf-8", "replace"))
 
 
 class PasteDialog(QDialog):
@@ -533,9 +538,7 @@ class PasteDialog(QDialog):
         """
         if self.wrapped is None:
             return
-        cursor = QTextCursor(self.editor.document())
-        cursor.select(QTextCursor.SelectionType.Document)
-        cursor.insertText(self.wrapped[1])
+        replace_text(self.editor, self.wrapped[1])
         self.refresh()
 
     def _show_response(self, pasted: PastedResponse) -> None:
@@ -563,9 +566,7 @@ class PasteDialog(QDialog):
         """
         if self.reading is None or self.reading.next_request is None:
             return
-        cursor = QTextCursor(self.editor.document())
-        cursor.select(QTextCursor.SelectionType.Document)
-        cursor.insertText(self.reading.next_request.replace("\r\n", "\n"))
+        replace_text(self.editor, self.reading.next_request.replace("\r\n", "\n"))
         self.refresh()
 
     def _cursor_at(self, line: int, column: int) -> QTextCursor:
