@@ -75,7 +75,9 @@ _LEVEL = re.compile(
 _QUOTE = re.compile(r"(?:> ?)+")
 _INDENT = re.compile(r"[ \t]+")
 _START = re.compile(r"[A-Za-z][A-Za-z0-9.!%*_+`'~-]* \S+ SIP/\d+\.\d+\Z")
-_STATUS = re.compile(r"SIP/\d+\.\d+ \d{3}(?: .*)?\Z")
+# (A reason phrase holds no escaped line end: "SIP/2.0 200 OK#015#012Via: ..." is a whole
+# response logged on one line, for the escaped forms below.)
+_STATUS = re.compile(r"SIP/\d+\.\d+ \d{3}(?: (?!.*(?:#01[125]|\\[rnt])).*)?\Z")
 # A request line at the end of a line, after free words (a log's own): the last three
 # words, the method a word of letters, digits, '-' and '_' not glued to one before it (what
 # stands before it -- a quote, a colon, tcpdump's dots for bytes it cannot print -- is the

@@ -441,6 +441,16 @@ def test_ngreps_dots_come_off_a_status_line_too() -> None:
     assert clean("SIP/2.0 200 Fine.\nContent-Length: 0\n\n").text.startswith("SIP/2.0 200 Fine.")
 
 
+@pytest.mark.parametrize("style", list(ESCAPERS))
+def test_a_response_alone_on_a_log_line_is_read_whole(style: str) -> None:
+    """A status line's reason phrase holds no escaped line end: a response logged on one line
+    with nothing before it is the escaped form, not a status line with a long reason."""
+    ok = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK-1\r\nCSeq: 1 INVITE\r\n\r\n"
+    cleaned = clean("Nov 29 10:00:01 pbx kamailio[812]: " + ESCAPERS[style](ok))
+    assert cleaned.form == ESCAPED
+    assert cleaned.text.split("\r\n")[:3] == ok.split("\r\n")[:3]
+
+
 def test_positions_outside_the_cleaned_lines() -> None:
     cleaned = clean("junk\n> BYE sip:b SIP/2.0\n> To: x\n")
     # Beyond the last cleaned line: the lines after it, one for one; no column to move.

@@ -34,8 +34,9 @@ def one_input(data: bytes) -> None:
 
 
 def seed(folder: Path) -> None:
-    """Write a few generated captures (several link types, TCP, text) as the corpus."""
+    """Write a few generated captures (several link types, TCP, text, HEP) as the corpus."""
     from tests import capture_factory as cf
+    from tests.bench.bench_import_text import generate as ngrep_text
 
     folder.mkdir(parents=True, exist_ok=True)
     hops = cf.trapezoid(0)
@@ -48,6 +49,21 @@ def seed(folder: Path) -> None:
             cf.wireshark_frame(i + 1, h, epoch=True, names=i % 2 == 1) for i, h in enumerate(hops)
         ),
         encoding="utf-8",
+    )
+    ngrep_text(folder / "ngrep.txt", 1)
+    logged = [h.text.replace("\r\n", "#015#012") for h in hops]
+    (folder / "log.txt").write_text(
+        "\n".join(f"2023-11-14T22:13:20 pbx kamailio: {line}" for line in logged),
+        encoding="utf-8",
+    )
+    hep = Path(__file__).resolve().parents[1] / "data" / "hep"
+    src, dst = "192.0.2.50:40000", "192.0.2.60:9060"
+    cf.write_pcap(
+        folder / "hep.pcap",
+        [
+            cf.ethernet(cf.ip_packet(src, dst, 17, cf.udp(src, dst, path.read_bytes())))
+            for path in sorted(hep.glob("*.bin"))
+        ],
     )
 
 
