@@ -634,12 +634,16 @@ def _angle_routes(request: SipRequest, notes: list[str]) -> tuple[str, ...]:
             continue
         except SipParseError:
             pass
+        wrapped = f"<{value}>"
         try:
             parse_uri(value)
-            out.append(f"<{value}>")
-            notes.append(f"The Route value {value} is written <{value}> in the scenario.")
+            # A URI Kamailio reads may hold a '>' that no name-addr can (found by fuzzing).
+            parse_name_addr(wrapped, require_angle=True).uri  # noqa: B018 - validate
         except SipParseError:
             notes.append(f"The Route value {value!r} cannot be read and is left out.")
+            continue
+        out.append(wrapped)
+        notes.append(f"The Route value {value} is written {wrapped} in the scenario.")
     return tuple(out[:200])
 
 

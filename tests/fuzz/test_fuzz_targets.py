@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, shared_dir
-from tests.fuzz import fuzz_capture, fuzz_scenario, fuzz_sip
+from tests.fuzz import fuzz_capture, fuzz_paste, fuzz_scenario, fuzz_sip
 
 REGRESSIONS = Path(__file__).parent / "regressions"
 
@@ -38,10 +38,15 @@ def _seeds() -> list[tuple[str, Callable[[bytes], None], bytes]]:
         data = path.read_bytes()
         cases.append(("capture", fuzz_capture.one_input, data))
         cases.append(("capture", fuzz_capture.one_input, data[: len(data) * 2 // 3]))
+    for text in fuzz_paste.SEEDS.values():
+        data = text.encode()
+        cases.append(("paste", fuzz_paste.one_input, data))
+        cases.append(("paste", fuzz_paste.one_input, data[: len(data) // 2]))
     targets = {
         "sip": fuzz_sip.one_input,
         "scenario": fuzz_scenario.one_input,
         "capture": fuzz_capture.one_input,
+        "paste": fuzz_paste.one_input,
     }
     for path in sorted(REGRESSIONS.glob("*-*")):
         name = path.name.split("-", 1)[0]
