@@ -68,15 +68,9 @@ def seed(folder: Path) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] == "--seed":
-        seed(Path(sys.argv[2]))
-        return
-    import atheris
+    from tests.fuzz import run
 
-    with atheris.instrument_imports():
-        import gui.capture  # noqa: F401
-    atheris.Setup(sys.argv, one_input)
-    atheris.Fuzz()
+    run(one_input, ["gui.capture", "gui.hep"], seed)
 
 
 if __name__ == "__main__":

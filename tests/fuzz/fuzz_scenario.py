@@ -31,13 +31,9 @@ def one_input(data: bytes) -> None:
 
 
 def main() -> None:
-    import atheris
+    from tests.fuzz import run
 
-    with atheris.instrument_imports():
-        import engine.scenario
-        import engine.simulate  # noqa: F401
-    atheris.Setup(sys.argv, one_input)
-    atheris.Fuzz()
+    run(one_input, ["engine.scenario", "engine.simulate"])
 
 
 if __name__ == "__main__":
