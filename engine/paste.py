@@ -70,6 +70,36 @@ NEXT_HOP_NAME = "Next hop"
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _HEADER_NAME = re.compile(r"([A-Za-z][A-Za-z0-9.!%*_+`'~-]*)[ \t]*:")
+# Headers a log or a capture shows alone, often enough to be named when pasted so.
+_SIP_HEADERS = frozenset(
+    {
+        "route",
+        "record-route",
+        "via",
+        "v",
+        "to",
+        "t",
+        "from",
+        "f",
+        "call-id",
+        "i",
+        "cseq",
+        "contact",
+        "m",
+        "max-forwards",
+        "content-length",
+        "l",
+        "content-type",
+        "c",
+        "user-agent",
+        "server",
+        "allow",
+        "supported",
+        "k",
+        "path",
+        "service-route",
+    }
+)
 
 
 # --------------------------------------------------------------------------
@@ -301,10 +331,11 @@ def read_pasted_message(text: str) -> PastedRequest | PastedResponse:
         )
     try:
         message = parse_message(cleaned.text)
-    except SipParseError as exc:
-        first = cleaned.text.split("\r\n", 1)[0]
+    except SipParseError as error:
+        exc = error
+        first = next((ln for ln in cleaned.text.split("\r\n") if ln.strip()), "")
         header = _HEADER_NAME.match(first.lstrip("> \t"))  # quoting, indentation
-        if exc.line == 1 and header is not None:
+        if header is not None and header.group(1).lower() in _SIP_HEADERS:
             # A header (a Route set copied alone) read as a start line: say what it is.
             exc = SipParseError(
                 f"line 1 is a {header.group(1)} header, not a request line: paste the whole "
@@ -788,7 +819,10 @@ def closest_scenario(pasted: PastedRequest, proxy: Proxy) -> PastedScenario:
             callee_port = port
     caller_port = 5060
     packet = pasted.clean.packet
+    # The packet's source is reserved first, so that no placeholder address takes it.
     sent_from = _caller_address(packet, caller_v6, addresses)
+    if not callee_host:
+        callee_host = addresses.take(proxy_v6)
     if sent_from is not None and packet is not None:
         caller_host, caller_port = sent_from
         notes.append(
@@ -797,8 +831,6 @@ def closest_scenario(pasted: PastedRequest, proxy: Proxy) -> PastedScenario:
         )
     else:
         caller_host = addresses.take(caller_v6)
-    if not callee_host:
-        callee_host = addresses.take(proxy_v6)
     callee_contact = f"sip:next-hop@{callee_host}" + (
         f":{callee_port}" if callee_port != 5060 else ""
     )

@@ -58,8 +58,11 @@ def run_app(argv: Sequence[str]) -> int:
         settings = QSettings(f"{scratch}/settings.ini", QSettings.Format.IniFormat)
     window = MainWindow(settings=settings)
     window.reporter = install_excepthook(window)
+    from gui.drops import is_scenario_file
+
     capture = None
-    if args.scenario and Path(args.scenario).suffix.lower() != ".json":
+    given = Path(args.scenario) if args.scenario else None
+    if given is not None and given.is_file() and not is_scenario_file(given):
         # A capture or a log: it opens in the capture dialog, the tour behind it.
         capture, args.scenario = args.scenario, None
     path = args.scenario or str(resources.scenario_file(resources.TOUR))
@@ -91,7 +94,7 @@ def run_app(argv: Sequence[str]) -> int:
             window.grab().save(args.screenshot)
             app.quit()
 
-        QTimer.singleShot(200, shoot)
+        QTimer.singleShot(200, window, shoot)  # (dropped with the window, if it goes first)
     if os.environ.get("ROUTELAB_EXIT_AFTER_PAINT"):
         # Used by tests/bench/bench_startup.py: report once the window has painted.
         def painted() -> None:
@@ -99,7 +102,7 @@ def run_app(argv: Sequence[str]) -> int:
             print(f"painted {time.perf_counter() - START:.3f}", flush=True)
             app.quit()
 
-        QTimer.singleShot(0, painted)
+        QTimer.singleShot(0, window, painted)
     return app.exec()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData
@@ -23,4 +24,23 @@ def dropped_sip_text(mime: QMimeData) -> str | None:
     return text if "SIP/2.0" in text else None
 
 
-__all__ = ["dropped_file", "dropped_sip_text"]
+def is_scenario_file(path: Path) -> bool:
+    """True for a scenario file: named ``.json``, or one JSON object with a scenario's keys
+    whatever its name (a capture, a log of JSON lines, is none)."""
+    if path.suffix.lower() == ".json":
+        return True
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 21)
+    except OSError:
+        return False
+    if head.lstrip()[:1] != b"{" or len(head) >= 1 << 21:
+        return False
+    try:
+        data = json.loads(head.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and bool({"proxies", "user_agents"} & data.keys())
+
+
+__all__ = ["dropped_file", "dropped_sip_text", "is_scenario_file"]

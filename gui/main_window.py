@@ -48,7 +48,7 @@ from engine.trace import TraceStep
 from gui import resources, theme
 from gui.autosave import Autosaver
 from gui.composer import Composer
-from gui.drops import dropped_file, dropped_sip_text
+from gui.drops import dropped_file, dropped_sip_text, is_scenario_file
 from gui.errors import ErrorReporter
 from gui.inspector import Inspector
 from gui.ladder import LadderScene, LadderView
@@ -450,7 +450,7 @@ class MainWindow(QMainWindow):
         if not self._user_arranged:
             # Until the user's own arrangement is restored from the settings, the docks
             # keep their share of the window (the saved state wins on the next start).
-            QTimer.singleShot(0, self.default_dock_sizes)
+            QTimer.singleShot(0, self, self.default_dock_sizes)  # not after the window is gone
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
@@ -501,9 +501,8 @@ class MainWindow(QMainWindow):
             show_dialog(self).set_text(text)
 
     def open_file(self, path: Path) -> None:
-        """A dropped or recent file: a scenario (``.json``) opens here, anything else as a
-        capture."""
-        if path.suffix.lower() == ".json":
+        """A dropped or recent file: a scenario opens here, anything else as a capture."""
+        if is_scenario_file(path):
             self.open_path(path)
         else:
             self.capture_actions.open(path)

@@ -209,7 +209,7 @@ def replace_text(edit: QPlainTextEdit, text: str) -> None:
 
 class PasteEdit(QPlainTextEdit):
     """The text box: a file dropped on it puts its text in place of the box's (one undoable
-    edit), a binary one (a pcap) goes to ``open_binary``."""
+    edit); a binary one (a pcap), or one longer than a paste holds, goes to ``open_binary``."""
 
     def __init__(self, open_binary: Callable[[str], object] | None = None) -> None:
         super().__init__()
@@ -232,11 +232,13 @@ class PasteEdit(QPlainTextEdit):
             self.dropped_error = f"{path}: {exc.strerror or exc}"
             self.textChanged.emit()  # read again, to say so
             return
-        if b"\x00" in data[:4096]:
+        if b"\x00" in data[:4096] or len(data) > MAX_PASTE:
+            # A capture, or more than a paste holds: the whole file is read as a capture.
             if self.open_binary is not None:
                 self.open_binary(str(path))
             else:
-                self.dropped_error = f"{path.name} is not text: open it with File > Open Capture"
+                what = "is not text" if b"\x00" in data[:4096] else "is too long to paste"
+                self.dropped_error = f"{path.name} {what}: open it with File > Open Capture"
                 self.textChanged.emit()
             return
         replace_text(self, data.decode("utf-8", "replace"))

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 def shortcut_rows(bar: QMenuBar) -> list[tuple[str, str, str]]:
     """(menu path, command, keys) for each command of the menu bar with a shortcut, in menu
-    order; the keys as the platform writes them (Ctrl+Shift+V)."""
+    order; the keys as the platform writes them (Ctrl+Shift+V), several joined by commas."""
     rows: list[tuple[str, str, str]] = []
 
     def walk(menu: QMenu, path: str) -> None:
@@ -29,8 +29,11 @@ def shortcut_rows(bar: QMenuBar) -> list[tuple[str, str, str]]:
             sub = action.menu()
             if isinstance(sub, QMenu):
                 walk(sub, f"{path} > {name}")
-            elif not action.isSeparator() and not action.shortcut().isEmpty():
-                keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            elif not action.isSeparator() and action.shortcuts():
+                keys = ", ".join(
+                    key.toString(QKeySequence.SequenceFormat.NativeText)
+                    for key in action.shortcuts()
+                )
                 rows.append((path, name.rstrip("…").rstrip("."), keys))
 
     for action in bar.actions():

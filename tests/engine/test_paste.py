@@ -143,6 +143,16 @@ def test_continuation_lines_keep_their_folding_under_indentation() -> None:
         pytest.param(
             "> Record-Route: <sip:p1;lr>\n", 1, 1, "line 1 is a Record-Route header", id="quoted"
         ),
+        pytest.param(
+            "> Route: <sip:a;lr>\n> Route: <sip:b;lr>\n",
+            1,
+            1,
+            "line 1 is a Route header",
+            id="quoted-route-lines",  # the parser's error is on line 2
+        ),
+        pytest.param(
+            "WARNING: no message here\n", 1, 1, "not a SIP request", id="a-log-word-no-header"
+        ),
         pytest.param("\n\n   \n", 1, 1, "nothing pasted", id="empty"),
         pytest.param(
             "2026-11-29 10:00:01 SIP/2.0 200 OK\n", 1, 21, "this is a response", id="response"

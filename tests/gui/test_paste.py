@@ -363,6 +363,13 @@ def test_a_file_dropped_on_the_text_box_is_read(
     dlg.editor.insertFromMimeData(mime)
     assert opened == [str(pcap)]
     assert dlg.editor.toPlainText() == BYE
+    # So does a log longer than a paste holds (the whole of it, not its first 256 KiB).
+    big = tmp_path / "big.log"
+    big.write_text(BYE * 4000)
+    mime.setUrls([QUrl.fromLocalFile(str(big))])
+    dlg.editor.insertFromMimeData(mime)
+    assert opened == [str(pcap), str(big)]
+    assert dlg.editor.toPlainText() == BYE
     # A file that cannot be read is said, and nothing typed is lost (the tests run as root,
     # whom no file mode stops: open() refuses instead).
     monkeypatch.setattr("builtins.open", _refuse_open)
