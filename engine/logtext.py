@@ -146,7 +146,8 @@ class CleanText:
     line (1-based) that Wireshark shortened, 0 when none.  ``packet`` is what the capture's
     or log's line about the packet says of its addresses (:mod:`engine.packetline`), None
     when no such line stands just before the message.  ``more`` counts the start lines of
-    other messages among the lines left out after it.
+    other messages among the lines left out after it, ``next_start`` is the user line
+    (1-based) of the first of them, 0 when there is none.
     """
 
     text: str
@@ -164,6 +165,7 @@ class CleanText:
     cut_short: int = 0
     packet: Packet | None = None
     more: int = 0
+    next_start: int = 0
 
     @property
     def kind(self) -> str:
@@ -419,20 +421,21 @@ def clean(text: str) -> CleanText:
         _nonblank(lines[:first]),
         lead=found.lead.strip(),
         after=_nonblank(lines[end:]),
-        more=_starts(lines, end),
+        more=len(starts := _starts(lines, end)),
+        next_start=starts[0] + 1 if starts else 0,
         trailing=partial,
         packet=packet_before(lines, found.index),
     )
 
 
-def _starts(lines: list[str], begin: int) -> int:
-    """How many lines from index ``begin`` on read as a start line (a request or status
-    line, with a prefix of a kind the first one could have had)."""
-    return sum(
-        1
+def _starts(lines: list[str], begin: int) -> list[int]:
+    """The indexes of the lines from ``begin`` on that read as a start line (a request or
+    status line, with a prefix of a kind the first one could have had)."""
+    return [
+        i
         for i, line in enumerate(lines[begin:MAX_LINES], start=begin)
         if line.strip() and _read_prefix(line, i) is not None
-    )
+    ]
 
 
 def _head_to_ruler(pieces: list[_Piece]) -> list[_Piece]:

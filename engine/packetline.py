@@ -7,7 +7,7 @@ where it arrived); hosts must be IP addresses (a name resolved by the tool says 
 certain about a socket).  IPv6 addresses are kept without brackets.
 
 ========================  ==========================================================
-ngrep (``-W byline``)     ``U 192.0.2.10:5060 -> 192.0.2.1:5060 #3`` (``T`` for TCP)
+ngrep (``-W byline``)     ``U 192.0.2.10:5060 -> 192.0.2.1:5060 #3`` (``T ... [AP] #3`` for TCP)
 sngrep (save as text)     ``2026/11/29 10:00:01.123456 192.0.2.10:5060 -> 192.0.2.1:5060``
 tcpdump (``-n``)          ``10:00:01.1 IP 192.0.2.10.5060 > 192.0.2.1.5060: SIP: BYE ...``
 FreeSWITCH (siptrace)     ``send 402 bytes to udp/[192.0.2.1]:5060 at 10:00:01.123456:``
@@ -81,8 +81,12 @@ _PROTO = r"(udp|tcp|tls|sctp|wss?)"
 # groups, "p" the transport (a word, or ngrep's letter); "x" takes no group: the transport
 # is in tcpdump's words after the addresses.
 _LAYOUTS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # ngrep: "U src -> dst" (T for TCP, after an optional time stamp)
-    (re.compile(rf"^([UT]) (?:\S+ \S+ )?{_COLON} -> {_COLON}(?: #\d+)?\s*$"), "psd"),
+    # ngrep: "U src -> dst #3", "T src -> dst [AP] #3" (TCP with its flags), after a time
+    # stamp of one or two words (-T, -t)
+    (
+        re.compile(rf"^([UT]) (?:\S+ ){{0,2}}{_COLON} -> {_COLON}(?: \[[A-Z]*\])?(?: #\d+)?\s*$"),
+        "psd",
+    ),
     # sngrep's text export and other "src -> dst" lines
     (re.compile(rf"(?:^|\s){_COLON} -> {_COLON}(?:\s|$)"), "sd"),
     # tcpdump -n

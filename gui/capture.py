@@ -1119,22 +1119,27 @@ def _packets(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]
             return
         cleaned = clean("".join(block))
         packet = cleaned.packet if cleaned.packet and cleaned.packet.line == 1 else None
-        # Lines before the first packet line, a packet line with no message right under it,
-        # and what stands around a message (ngrep's '#', rulers, a log's other lines).
-        others = (
-            sum(1 for ln in block if ln.strip())
-            if packet is None
-            else cleaned.skipped - 1 + cleaned.after
-        )
-        if others:
-            summary.skip(TEXT_NOT_SIP, others)
         if packet is None:
+            # Lines before the first packet line, or a packet line with no message under it.
+            summary.skip(TEXT_NOT_SIP, sum(1 for ln in block if ln.strip()))
             return
-        number += 1
-        text = cleaned.text if "\r\n\r\n" in cleaned.text else cleaned.text + "\r\n\r\n"
         src = "" if packet.source is None else _address_text(*map(str, packet.source))
         dst = "" if packet.destination is None else _address_text(*map(str, packet.destination))
-        yield number, _packet_time(block[0]), src, dst, packet.proto, text
+        time = _packet_time(block[0])
+        rest = block[1:]
+        while True:
+            # What stands around a message (ngrep's '#', rulers, a log's other lines).
+            others = cleaned.skipped - 1 + (0 if cleaned.next_start else cleaned.after)
+            if others > 0:
+                summary.skip(TEXT_NOT_SIP, others)
+            number += 1
+            text = cleaned.text if "\r\n\r\n" in cleaned.text else cleaned.text + "\r\n\r\n"
+            yield number, time, src, dst, packet.proto, text
+            if not cleaned.next_start:
+                return
+            # Several messages in one packet (a TCP segment): each read under the same line.
+            rest = rest[cleaned.next_start - 2 :]
+            cleaned = clean("".join([block[0], *rest]))
 
     for line_no, line in enumerate(lines, start=1):
         if read_packet_line(line, line_no) is not None:

@@ -499,16 +499,21 @@ def _bare(address: str) -> tuple[str, str]:
     return host.strip("[]"), port
 
 
-def ngrep_byline(hops: list[Hop], *, stamps: bool = False) -> str:
+def ngrep_byline(hops: list[Hop], *, stamps: bool = False, per_packet: int = 1) -> str:
     """What ``ngrep -W byline [-t] port 5060`` prints: a header, then each packet under a
-    ``U src -> dst`` line, its CRs shown as '.', IPv6 addresses without brackets."""
+    ``U src -> dst #N`` line (``T src -> dst [AP] #N`` for TCP, ``per_packet`` messages in
+    one), its CRs shown as '.', IPv6 addresses without brackets."""
     out = ["interface: lo (127.0.0.0/255.0.0.0)", "filter: ( port 5060 )"]
-    for i, h in enumerate(hops, start=1):
+    for i in range(0, len(hops), per_packet):
+        h = hops[i]
         (sh, sp), (dh, dp) = _bare(h.src), _bare(h.dst)
-        stamp = f"2023/11/14 22:13:20.{i * 1000:06d} " if stamps else ""
-        out += ["#", f"{'U' if h.transport == 'udp' else 'T'} {stamp}{sh}:{sp} -> {dh}:{dp} #{i}"]
-        out += [line + "." for line in h.text.split("\r\n")[:-1]]
-        out += [h.text.rsplit("\r\n", 1)[1] + "." if h.text.rsplit("\r\n", 1)[1] else "", ""]
+        stamp = f"2023/11/14 22:13:20.{(i + 1) * 1000:06d} " if stamps else ""
+        kind, flags = ("U", "") if h.transport == "udp" else ("T", " [AP]")
+        out += ["#", f"{kind} {stamp}{sh}:{sp} -> {dh}:{dp}{flags} #{i + 1}"]
+        for m in hops[i : i + per_packet]:
+            out += [line + "." for line in m.text.split("\r\n")[:-1]]
+            out += [m.text.rsplit("\r\n", 1)[1] + "." if m.text.rsplit("\r\n", 1)[1] else ""]
+        out.append("")
     return "\n".join([*out, "#", "exit", ""])
 
 
@@ -531,6 +536,21 @@ def test_ngrep_byline_text(tmp_path: Path, stamps: bool, addresses: tuple[str, .
         assert {m.time for m in messages} == {None}
     # interface:, filter:, a '#' before each packet and the "exit" at the end.
     assert summary.skipped[TEXT_NOT_SIP] == 2 + len(hops) + 2
+
+
+def test_ngrep_tcp_with_its_flags_and_two_messages_in_a_segment(tmp_path: Path) -> None:
+    # Each message and a retransmission of it with a new branch, in one segment.
+    hops = [
+        Hop(h.src, h.dst, text, "tcp")
+        for h in trapezoid(1, transport="tcp")[:2]
+        for text in (h.text, h.text.replace("z9hG4bK", "z9hG4bK-again"))
+    ]
+    text = ngrep_byline(hops, per_packet=2)
+    assert "[AP]" in text
+    messages, summary = _read_text(tmp_path / "ngrep-tcp.txt", text.splitlines(), "packets", hops)
+    assert [(m.src, m.dst, m.transport) for m in messages] == [(h.src, h.dst, "tcp") for h in hops]
+    # interface:, filter:, a '#' before each of the two packets and the "exit" at the end.
+    assert summary.skipped[TEXT_NOT_SIP] == 2 + 2 + 2
 
 
 def test_freeswitch_and_asterisk_logs_read_packet_by_packet(tmp_path: Path) -> None:
