@@ -714,12 +714,14 @@ def _message_pieces(pieces: list[_Piece]) -> tuple[list[_Piece], int]:
             if not body:
                 return out, 0
             whole = "\r\n".join(p[0] for p in body)
-            if length is None or length >= len(whole):
+            # Content-Length counts bytes (UTF-8), the line ends as CRLF.
+            encoded = whole.encode("utf-8", "surrogatepass")
+            if length is None or length >= len(encoded):
                 return out + body, 0
-            kept = whole[:length].split("\r\n")
+            kept = encoded[:length].decode("utf-8", "ignore").split("\r\n")
             body = body[: len(kept)]
             body[-1] = (kept[-1], body[-1][1], body[-1][2])
-            return out + body, len(whole) - length
+            return out + body, len(whole) - len("\r\n".join(kept))
         text = text.rstrip(" \t")
         m = _CONTENT_LENGTH.match(text)
         if m is not None:

@@ -193,6 +193,12 @@ def test_a_body_ends_where_its_content_length_says() -> None:
     said = cleaned.describe()
     assert "left out 8 characters after the message" in said
     assert "left out 1 line after the message" in said
+    # Content-Length counts bytes: a body in UTF-8 ends where its bytes do.
+    body = "v=0\r\ns=Café\r\n"
+    head = [*HEAD[:-1], f"Content-Length: {len(body.encode())}"]
+    cleaned = clean(paste(head=head, after=("", "v=0", "s=Café", "Nov 29 10:00:02 more words")))
+    assert cleaned.text.endswith("\r\n\r\n" + body)
+    assert (cleaned.trailing, cleaned.after) == (0, 1)
     # Without a Content-Length the body is every line after the blank one, as before.
     cleaned = clean(paste(head=HEAD[:-1], after=("", "hello", "world")))
     assert cleaned.text.endswith("\r\n\r\nhello\r\nworld\r\n")
