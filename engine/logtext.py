@@ -492,10 +492,15 @@ def _repeated(lines: list[str], found: _Found) -> _Found | None:
     then the packet's bytes, the request line after its headers' unprintable ones)."""
     first = lines[found.index][found.length :].strip()
     for j in range(found.index + 1, min(found.index + 3, len(lines))):
-        if lines[j].rstrip(" \t").endswith(first):
+        line = lines[j].rstrip(" \t")
+        if line.endswith(first):
             again = _read_prefix(lines[j], j, free=True)
             if again is not None and lines[j][again.length :].strip() == first:
                 return again
+            # The header bytes may end in a printable one ("..kINVITE"): the line holds the
+            # named start line at its end all the same.
+            cut = len(line) - len(first)
+            return _Found(j, Prefix(), cut, lines[j][:cut])
     return None
 
 

@@ -577,11 +577,12 @@ def test_tcpdump_ascii_text(tmp_path: Path) -> None:
     run into its start line, a request's or a response's."""
     hops = trapezoid(1)[:6]
     out = []
-    for h in hops:
+    for i, h in enumerate(hops):
         (sh, sp), (dh, dp) = _bare(h.src), _bare(h.dst)
         start, rest = h.text.split("\r\n", 1)
         out.append(f"22:13:20.000001 IP {sh}.{sp} > {dh}.{dp}: SIP: {start}")
-        out.append("E....@.@.........." + start)
+        # The byte before the message is printed when it is printable (a letter, a digit).
+        out.append("E....@.@........." + ".k7"[i % 3] + start)
         out += rest.split("\r\n")
         out.append("")
     messages, _summary = _read_text(tmp_path / "tcpdump.txt", out, "packets", hops)
