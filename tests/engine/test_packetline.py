@@ -225,3 +225,15 @@ def test_tcpdump_runs_a_responses_header_bytes_into_its_status_line_too(last: st
     assert pasted.clean.lead == f"E....@.@........{last}"
     assert pasted.clean.packet is not None
     assert pasted.clean.packet.source == ("203.0.113.5", 5060)
+
+
+def test_without_a_packet_line_the_placeholder_addresses_are_as_before() -> None:
+    """The next hop's placeholder is taken first, then the caller's (as before packet lines)."""
+    pasted = read_pasted(paste())
+    guess = guess_proxy(pasted.request, pasted.clean.packet)
+    built = closest_scenario(pasted, build_proxy(guess.listen, guess.aliases))
+    caller, callee = built.scenario.user_agents
+    assert (str(caller.address), str(callee.address)) == (
+        "udp:192.0.2.11:5060",
+        "udp:192.0.2.10:5060",
+    )
