@@ -41,6 +41,7 @@ from engine.logtext import CleanText, Prefix, clean
 from engine.message import (
     SipRequest,
     SipResponse,
+    canonical_name,
     header_line_numbers,
     parse_message,
     value_column,
@@ -70,32 +71,25 @@ NEXT_HOP_NAME = "Next hop"
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _HEADER_NAME = re.compile(r"([A-Za-z][A-Za-z0-9.!%*_+`'~-]*)[ \t]*:")
-# Headers a log or a capture shows alone, often enough to be named when pasted so.
+# Headers a log or a capture shows alone, often enough to be named when pasted so (by
+# their long names: compact forms are read through canonical_name).
 _SIP_HEADERS = frozenset(
     {
         "route",
         "record-route",
         "via",
-        "v",
         "to",
-        "t",
         "from",
-        "f",
         "call-id",
-        "i",
         "cseq",
         "contact",
-        "m",
         "max-forwards",
         "content-length",
-        "l",
         "content-type",
-        "c",
         "user-agent",
         "server",
         "allow",
         "supported",
-        "k",
         "path",
         "service-route",
     }
@@ -335,7 +329,7 @@ def read_pasted_message(text: str) -> PastedRequest | PastedResponse:
         exc = error
         first = next((ln for ln in cleaned.text.split("\r\n") if ln.strip()), "")
         header = _HEADER_NAME.match(first.lstrip("> \t"))  # quoting, indentation
-        if header is not None and header.group(1).lower() in _SIP_HEADERS:
+        if header is not None and canonical_name(header.group(1)) in _SIP_HEADERS:
             # A header (a Route set copied alone) read as a start line: say what it is.
             exc = SipParseError(
                 f"line 1 is a {header.group(1)} header, not a request line: paste the whole "
