@@ -59,6 +59,7 @@ from engine.packetline import (
     WIRESHARK_IP,
     WIRESHARK_PORTS,
     WIRESHARK_PROTOCOLS,
+    hostport,
     read_packet_line,
     wireshark_ip,
 )
@@ -1123,8 +1124,8 @@ def _packets(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]
             # Lines before the first packet line, or a packet line with no message under it.
             summary.skip(TEXT_NOT_SIP, sum(1 for ln in block if ln.strip()))
             return
-        src = "" if packet.source is None else _address_text(*map(str, packet.source))
-        dst = "" if packet.destination is None else _address_text(*map(str, packet.destination))
+        src = "" if packet.source is None else hostport(*packet.source)
+        dst = "" if packet.destination is None else hostport(*packet.destination)
         time = _packet_time(block[0])
         rest = block[1:]
         while True:
