@@ -173,6 +173,14 @@ class FieldError(QLabel):
         self.show()
 
 
+def _form(widget: QWidget) -> QFormLayout:
+    """A form on ``widget`` whose fields go below their labels when the dock is narrow
+    (the rr module's parameter names are long)."""
+    form = QFormLayout(widget)
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+    return form
+
+
 class Composer(QWidget):
     """Forms for the whole scenario; every valid edit re-simulates at once."""
 
@@ -230,7 +238,7 @@ class Composer(QWidget):
             if widget is not None:
                 widget.deleteLater()
         general = QWidget()
-        form = QFormLayout(general)
+        form = _form(general)
         lists: list[str] = []
         for key, value in self.data.items():
             if key == "format":
@@ -246,7 +254,7 @@ class Composer(QWidget):
                 self.tabs.addTab(self._list_page((key,)), key.replace("_", " ").capitalize())
             else:
                 page = QWidget()
-                page_form = QFormLayout(page)
+                page_form = _form(page)
                 self._add_field(page_form, (key,), value)
                 self.tabs.addTab(self._scroll(page), key.replace("_", " ").capitalize())
         if 0 <= current < self.tabs.count():
@@ -314,7 +322,7 @@ class Composer(QWidget):
                 return
             self._selected[key] = row
             box = QWidget()
-            form = QFormLayout(box)
+            form = _form(box)
             value = current[row]
             if isinstance(value, dict):
                 for k, v in value.items():
@@ -393,7 +401,13 @@ class Composer(QWidget):
         self.editors[key] = editor
         lay.addWidget(editor)
         lay.addWidget(error)
-        form.addRow(name, container)
+        if isinstance(editor, QGroupBox):
+            # A nested object (rr, outbound ...) takes the form's whole width under its own
+            # title: beside a label, its own labels and fields did not fit a narrow dock.
+            editor.setTitle(name)
+            form.addRow(container)
+        else:
+            form.addRow(name, container)
 
     def _editor(self, path: Path, value: Any) -> QWidget:
         field = str(path[-1]) if not isinstance(path[-1], int) else ""
@@ -430,13 +444,13 @@ class Composer(QWidget):
             return box
         if isinstance(value, dict):
             group = QGroupBox()
-            form = QFormLayout(group)
+            form = _form(group)
             for k, v in value.items():
                 self._add_field(form, (*path, k), v)
             return group
         if isinstance(value, list):
             group = QGroupBox()
-            form = QFormLayout(group)
+            form = _form(group)
             for i, v in enumerate(value):
                 self._add_field(form, (*path, i), v)
             return group

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
+    QGroupBox,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -243,3 +244,36 @@ def test_a_route_header_pasted_from_a_capture_becomes_one_value_a_line(
     assert not error.isHidden()
     assert "dialog.route[1]: not a Route value" in error.text()
     assert "'junk'" in error.text()
+
+
+def test_every_page_fits_a_narrow_composer_without_scrolling_sideways(
+    window: MainWindow, qapp: QApplication
+) -> None:
+    # The rr module's parameter names are long ("enable socket mismatch warning"): beside
+    # the outer label, its group was wider than the dock and the fields were cut off.
+    window.resize(1280, 800)
+    window.show()
+    window.resizeDocks([window.dock_composer], [340], Qt.Orientation.Horizontal)
+    tabs = window.composer.tabs
+    for index in range(tabs.count()):
+        tabs.setCurrentIndex(index)
+        qapp.processEvents()
+        for area in tabs.currentWidget().findChildren(QScrollArea):
+            inner = area.widget()
+            assert inner is not None
+            assert inner.minimumSizeHint().width() <= area.viewport().width(), (
+                tabs.tabText(index),
+                inner.minimumSizeHint().width(),
+                area.viewport().width(),
+            )
+
+
+def test_a_nested_object_is_a_titled_group_across_the_form(window: MainWindow) -> None:
+    _tab(window, "proxies")
+    double = _editor(window, "proxies", 0, "rr", "enable_double_rr")
+    assert isinstance(double, QLineEdit)
+    group = double.parentWidget()
+    while group is not None and not isinstance(group, QGroupBox):
+        group = group.parentWidget()
+    assert isinstance(group, QGroupBox)
+    assert group.title() == "rr"
