@@ -24,6 +24,8 @@ from PySide6.QtGui import (
     QPolygonF,
     QResizeEvent,
     QShowEvent,
+    QTransform,
+    QWheelEvent,
 )
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -322,17 +324,10 @@ class LadderScene(QGraphicsScene):
         self.setSceneRect(self.canvas.boundingRect())
 
     def set_current(self, index: int) -> QRectF:
-        """Highlight a step; returns the rectangle to scroll to.
-
-        That is the step's arrow with its label and marks, widened by the room
-        :class:`LadderView` keeps for its sticky names (above) and step numbers (left), so
-        ``ensureVisible`` brings the arrow itself into sight, also sideways.
-        """
+        """Highlight a step; returns its arrow's rectangle with its label and marks, to
+        scroll to (:meth:`LadderView.reveal`); empty when there is no such step."""
         self.canvas.set_current(index)
-        rect = self.canvas.arrow_rect(index)
-        if rect.isEmpty():
-            return rect
-        return rect.adjusted(-LadderView.GUTTER, -LadderView.BAND, 0, 0)
+        return self.canvas.arrow_rect(index)
 
 
 class LadderView(QGraphicsView):
@@ -345,9 +340,16 @@ class LadderView(QGraphicsView):
     #: The view changed size (a tab shown, a dock moved): the owner may scroll again.
     resized = Signal()
 
+    #: Zoom limits, and how far "fit" shrinks a wide ladder (below that, names and labels
+    #: are too small to read: the view scrolls sideways instead).
+    MIN_SCALE = 0.3
+    MAX_SCALE = 4.0
+    MIN_FIT = 0.5
+
     def __init__(self, scene: LadderScene, parent: QWidget | None = None) -> None:
         super().__init__(scene, parent)
         self.ladder = scene
+        self.auto_fit = False  # keep the ladder's width fitted on resize (after fit())
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
         self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
@@ -356,7 +358,45 @@ class LadderView(QGraphicsView):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        if self.auto_fit:
+            self._fit()
         self.resized.emit()
+
+    def zoom(self, factor: float) -> None:
+        """Zoom by ``factor``, within :attr:`MIN_SCALE` and :attr:`MAX_SCALE` (stops
+        automatic fitting)."""
+        self.auto_fit = False
+        if self.MIN_SCALE <= self.transform().m11() * factor <= self.MAX_SCALE:
+            self.scale(factor, factor)
+
+    def fit(self) -> None:
+        """Fit the ladder's width into the view and keep it fitted on resize: a wide
+        ladder shrinks down to :attr:`MIN_FIT`, a narrow one is shown at its own size."""
+        self.auto_fit = True
+        self._fit()
+
+    def _fit(self) -> None:
+        width = self.sceneRect().width()
+        if width <= 0:
+            return
+        scale = min(1.0, max(self.MIN_FIT, self.viewport().width() / width))
+        self.setTransform(QTransform.fromScale(scale, scale))
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        # The wheel scrolls a ladder (it is long); with Ctrl it zooms, as in a browser.
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.zoom(1.15 if event.angleDelta().y() > 0 else 1 / 1.15)
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+    def reveal(self, rect: QRectF) -> None:
+        """Scroll so that ``rect`` (scene coordinates; see :meth:`LadderScene.set_current`)
+        is in sight, and not under the sticky names (above) or step numbers (left)."""
+        if rect.isEmpty():
+            return
+        scale = self.transform().m11()
+        self.ensureVisible(rect.adjusted(-self.GUTTER / scale, -self.BAND / scale, 0, 0), 40, 40)
 
     def scroll_to_start(self) -> None:
         """Show the top left: the names and the first steps."""

@@ -205,12 +205,12 @@ class MainWindow(QMainWindow):
         self.act_last = self._action("&Last step", s.last_step, "End")
         self.act_play = self._action("&Play", self.toggle_play, "P", "Play the steps")
         self.act_play.setCheckable(True)
-        self.act_fit = self._action("&Fit to view", self.view.fit, "Ctrl+0")
+        self.act_fit = self._action("&Fit to view", lambda: self.drawing().fit(), "Ctrl+0")
         self.act_zoom_in = self._action(
-            "Zoom &in", lambda: self.view.zoom(1.2), QKeySequence.StandardKey.ZoomIn
+            "Zoom &in", lambda: self.drawing().zoom(1.2), QKeySequence.StandardKey.ZoomIn
         )
         self.act_zoom_out = self._action(
-            "Zoom &out", lambda: self.view.zoom(1 / 1.2), QKeySequence.StandardKey.ZoomOut
+            "Zoom &out", lambda: self.drawing().zoom(1 / 1.2), QKeySequence.StandardKey.ZoomOut
         )
         self.act_config = self._action(
             "Kamailio &Config",
@@ -581,13 +581,15 @@ class MainWindow(QMainWindow):
         self.act_next.setEnabled(0 <= index < total - 1)
         self.act_last.setEnabled(0 <= index < total - 1)
 
+    def drawing(self) -> GraphView | LadderView:
+        """The drawing in sight (graph or ladder): what Fit and Zoom act on."""
+        return self.ladder_view if self.centre.currentWidget() is self.ladder_view else self.view
+
     def _reveal_in_ladder(self, *_args: object) -> None:
         """Scroll the ladder to the current step (also when its tab is opened)."""
         if self.centre.currentWidget() is not self.ladder_view:
             return
-        row = self.ladder.set_current(self.session.step_index)
-        if not row.isEmpty():
-            self.ladder_view.ensureVisible(row, 40, 40)
+        self.ladder_view.reveal(self.ladder.set_current(self.session.step_index))
 
     def _on_timeline_row_changed(self, current: object, _previous: object) -> None:
         row = current.row() if isinstance(current, QModelIndex) else -1

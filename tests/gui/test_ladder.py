@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPointF, QSettings, Qt
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
+from PySide6.QtGui import QImage, QPainter, QWheelEvent
 from pytestqt.qtbot import QtBot
 
 from engine.scenario import loads
@@ -118,6 +118,78 @@ def test_ladder_follows_the_session_and_clicks_select_steps(
     assert window.timeline.currentIndex().row() == target
 
 
+def test_fit_and_zoom_act_on_the_ladder_when_it_is_in_sight(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    assert window.session.open_file(resources.scenario_file("five-proxy-chain"))
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    view = window.ladder_view
+    graph_scale = window.view.transform().m11()
+    window.centre.setCurrentIndex(window.centre.indexOf(view))
+    assert window.drawing() is view
+    width = view.sceneRect().width()
+    assert width > view.viewport().width()  # seven lifelines: wider than the centre
+    # Fit: the whole width in sight, as far as the names stay readable.
+    window.act_fit.trigger()
+    scale = view.transform().m11()
+    assert scale == max(LadderView.MIN_FIT, view.viewport().width() / width)
+    assert view.auto_fit
+    window.act_zoom_in.trigger()
+    assert view.transform().m11() == pytest.approx(scale * 1.2)
+    assert not view.auto_fit
+    window.act_zoom_out.trigger()
+    assert view.transform().m11() == pytest.approx(scale)
+    assert window.view.transform().m11() == graph_scale  # the graph is left as it was
+    # The current step is still brought into sight, under the sticky parts, when zoomed.
+    last = len(window.session.trace.steps) - 1
+    window.session.set_step(last)
+    arrow = view.ladder.canvas.arrow(last)
+    on_screen = view.mapFromScene(QPointF(arrow.x1, arrow.y))
+    assert view.viewport().rect().contains(on_screen)
+    assert on_screen.y() > LadderView.BAND
+    # Back on the graph, the actions act on the graph again.
+    window.centre.setCurrentIndex(window.centre.indexOf(window.view))
+    window.act_zoom_in.trigger()
+    assert window.view.transform().m11() == pytest.approx(graph_scale * 1.2)
+
+
+def test_a_narrow_ladder_is_fitted_at_its_own_size_and_ctrl_wheel_zooms(qtbot: QtBot) -> None:
+    trace, order = _trace(resources.scenario_file("no-record-route"))
+    scene = LadderScene()
+    scene.set_trace(trace, order)
+    view = LadderView(scene)
+    qtbot.addWidget(view)
+    view.resize(int(scene.sceneRect().width()) + 200, 500)
+    view.show()
+    qtbot.waitExposed(view)
+    view.fit()
+    assert view.transform().m11() == 1.0  # never enlarged to fill the width
+    centre = view.viewport().rect().center()
+
+    def wheel(modifiers: Qt.KeyboardModifier) -> None:
+        event = QWheelEvent(
+            QPointF(centre),
+            QPointF(view.viewport().mapToGlobal(centre)),
+            QPoint(),
+            QPoint(0, 120),
+            Qt.MouseButton.NoButton,
+            modifiers,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
+        view.wheelEvent(event)
+
+    wheel(Qt.KeyboardModifier.NoModifier)
+    assert view.transform().m11() == 1.0  # the plain wheel scrolls
+    wheel(Qt.KeyboardModifier.ControlModifier)
+    assert view.transform().m11() == pytest.approx(1.15)
+    for _ in range(40):
+        wheel(Qt.KeyboardModifier.ControlModifier)
+    assert view.transform().m11() <= LadderView.MAX_SCALE
+
+
 def test_ladder_view_keeps_names_and_numbers_in_sight(qtbot: QtBot) -> None:
     trace = big_trace()
     scene = LadderScene()
@@ -129,8 +201,7 @@ def test_ladder_view_keeps_names_and_numbers_in_sight(qtbot: QtBot) -> None:
     qtbot.waitExposed(view)
     assert not view.sticky_header()
     assert not view.sticky_gutter()
-    rect = scene.set_current(600)
-    view.ensureVisible(rect, 40, 40)
+    view.reveal(scene.set_current(600))
     assert view.sticky_header()
     assert view.sticky_gutter()
     arrow = scene.canvas.arrow(600)
