@@ -454,10 +454,11 @@ class LinkItem(QGraphicsObject):
 class HopItem(QGraphicsObject):
     """The current hop: a curved arrow from the sending element to the next one.
 
-    Requests curve above the link, responses below, so direction reads even in
-    black and white; the line style is the one of the hop's most telling flag.  A
-    summarised response (one step for its whole way back) is drawn along every
-    element it passed, one curve per link, so it never cuts across the graph.
+    Requests curve above the link, responses below (right and left of a link up or down
+    the graph), so direction reads even in black and white; the line style is the one of
+    the hop's most telling flag.  A summarised response (one step for its whole way back)
+    is drawn along every element it passed, one curve per link, so it never cuts across
+    the graph.
     """
 
     def __init__(self) -> None:
@@ -511,10 +512,19 @@ class HopItem(QGraphicsObject):
         self, curves: list[tuple[QPainterPath, QPointF, QPointF]], font: QFont
     ) -> QRectF:
         """The label's box by the middle curve: above it for requests, below for responses."""
-        mid = curves[len(curves) // 2][1]
+        path, mid, end = curves[len(curves) // 2]
         metrics = QFontMetricsF(font)
         w = metrics.horizontalAdvance(self.label) + 12
         h = metrics.height() + 6
+        start = path.pointAtPercent(0.0)
+        if abs(end.y() - start.y()) > abs(end.x() - start.x()):
+            # Up or down the graph: on the curve's outermost point (the box hides that bit
+            # of it), off the link it bends away from, and within the room the scene
+            # keeps beside the outermost boxes.
+            apex = path.pointAtPercent(0.5)
+            return QRectF(apex.x() - w / 2, apex.y() - h / 2, w, h)
+        # Across the graph: beyond the control point, clear of the boxes' lower corners
+        # (and their warning badges) between two neighbours.
         offset = 14 if self.below else -14 - h
         return QRectF(mid.x() - w / 2, mid.y() + offset, w, h)
 
@@ -587,11 +597,24 @@ def _curve(src: QPointF, dst: QPointF, *, below: bool) -> tuple[QPainterPath, QP
     )
     start = QPointF(src.x() + ux * t, src.y() + uy * t)
     end = QPointF(dst.x() - ux * t, dst.y() - uy * t)
-    sign = 1 if below else -1
+    # The side the curve bends to, a unit normal of the link: across the graph requests
+    # bend above it and responses below; up or down the graph requests bend to its right
+    # and responses to its left.  Either way a request and its response (the same link,
+    # the other way) bend to opposite sides, so they read apart in black and white.
+    nx, ny = -uy, ux
+    across = abs(ux) >= abs(uy)
+    if (ny > 0) != below if across else (nx > 0) == below:
+        nx, ny = -nx, -ny
+    if not across:
+        # Leave and reach the boxes at their sides, on the side the curve bends to: the top
+        # and bottom edges are where the flag badges stand.
+        side = math.copysign(margin_x, nx)
+        start = QPointF(src.x() + side, src.y())
+        end = QPointF(dst.x() + side, dst.y())
     bend = min(60.0, 0.25 * length)
     mid = QPointF(
-        (start.x() + end.x()) / 2 - uy * bend * sign * -1,
-        (start.y() + end.y()) / 2 + sign * bend * (1 if abs(ux) >= abs(uy) else 0),
+        (start.x() + end.x()) / 2 + nx * bend,
+        (start.y() + end.y()) / 2 + ny * bend,
     )
     path = QPainterPath(start)
     path.quadTo(mid, end)

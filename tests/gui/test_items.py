@@ -11,9 +11,10 @@ for pixels outside its bounding rectangle.
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QFont, QFontMetricsF, QImage, QPainter
 from PySide6.QtWidgets import QStyleOptionGraphicsItem
 from pytestqt.qtbot import QtBot
@@ -21,6 +22,8 @@ from pytestqt.qtbot import QtBot
 from engine.trace import Flag
 from gui.items import (
     BADGE,
+    NODE_H,
+    NODE_W,
     HopItem,
     LinkItem,
     NodeItem,
@@ -91,12 +94,48 @@ def test_a_summarised_response_goes_link_by_link(qtbot: QtBot, below: bool) -> N
     hop.set_hop(points, "180 (INVITE)", below=below, pen_style=Qt.PenStyle.SolidLine)
     assert (hop.src, hop.dst) == (points[0], points[-1])
     assert painted_outside(hop) == []
-    # Along each link (never one curve straight from the first element to the last).
-    middles = [(a + b) / 2 for a, b in itertools.pairwise(points)]
-    assert all(hop.boundingRect().contains(m) for m in middles)
-    direct = HopItem()
-    direct.set_hop([points[0], points[-1]], "180", below=below, pen_style=Qt.PenStyle.SolidLine)
-    assert not all(direct.boundingRect().contains(m) for m in middles)
+    # One curve a link, from box to box (never one curve straight from the first element
+    # to the last).
+    links = list(itertools.pairwise(points))
+    curves = hop._curves()
+    assert len(curves) == len(links)
+    near_box = math.hypot(NODE_W / 2 + 4, NODE_H / 2 + 4)
+    for (path, _control, end), (a, b) in zip(curves, links, strict=True):
+        assert QLineF(path.pointAtPercent(0.0), a).length() <= near_box
+        assert QLineF(end, b).length() <= near_box
+        assert hop.boundingRect().contains(path.pointAtPercent(0.5))
+
+
+def test_hops_up_or_down_leave_the_badges_clear_and_bend_apart(qtbot: QtBot) -> None:
+    """A hop up or down the graph starts and ends at the sides of the boxes, clear of the
+    flag badges above them; a request and its response bend to opposite sides,
+    each label beside its own curve, off the link."""
+    top, bottom = QPointF(0, 0), QPointF(0, 200)
+    request, response = HopItem(), HopItem()
+    request.set_hop([top, bottom], "INVITE", below=False, pen_style=Qt.PenStyle.SolidLine)
+    response.set_hop([bottom, top], "200 (INVITE)", below=True, pen_style=Qt.PenStyle.SolidLine)
+    # The bottom box with three badges (the tour's P1: local Route removed, -3, RR) in
+    # their row above it, where the request arrives and the response leaves.
+    lower = node()
+    lower.setPos(bottom)
+    lower.set_state(
+        active=False,
+        on_path=True,
+        flags=(Flag.LOCAL_ROUTE_REMOVED, Flag.PRELOADED, Flag.RECORD_ROUTE),
+    )
+    badges = [lower.mapRectToScene(r).adjusted(-3, -3, 3, 3) for r in lower.badge_rects()]
+    sides = []
+    for hop in (request, response):
+        (path, _control, end), *_ = hop._curves()
+        start = path.pointAtPercent(0.0)
+        for point in (start, end):
+            assert abs(point.x()) > NODE_W / 2  # at a side of the box
+        assert not any(path.intersects(b) for b in badges)
+        sides.append(path.pointAtPercent(0.5).x())
+        label = hop._label_box(hop._curves(), hop._label_font(QFont()))
+        assert not label.contains(QPointF(0, 100))  # not across the link
+        assert painted_outside(hop) == []
+    assert sides[0] > 0 > sides[1]  # requests to the right, responses to the left
 
 
 def test_the_check_sees_paint_outside(qtbot: QtBot) -> None:
