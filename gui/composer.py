@@ -173,6 +173,10 @@ class FieldError(QLabel):
         self.show()
 
 
+#: Shorter tab titles, so that every tab fits a narrow dock (the tool tip says it whole).
+TAB_TITLES = {"user_agents": "Agents"}
+
+
 def _form(widget: QWidget) -> QFormLayout:
     """A form on ``widget`` whose fields go below their labels when the dock is narrow
     (the rr module's parameter names are long)."""
@@ -200,6 +204,10 @@ class Composer(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("composer-tabs")
         self.tabs.setDocumentMode(True)
+        # In a narrow dock the tab titles shorten ("User ag…") rather than hiding the last
+        # ones behind scroll arrows; each keeps its whole name as a tool tip.
+        self.tabs.setUsesScrollButtons(False)
+        self.tabs.setElideMode(Qt.TextElideMode.ElideRight)
         self.message = FieldError()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -251,12 +259,15 @@ class Composer(QWidget):
         for key in lists:
             value = self.data[key]
             if isinstance(value, list):
-                self.tabs.addTab(self._list_page((key,)), key.replace("_", " ").capitalize())
+                page = self._list_page((key,))
             else:
                 page = QWidget()
                 page_form = _form(page)
                 self._add_field(page_form, (key,), value)
-                self.tabs.addTab(self._scroll(page), key.replace("_", " ").capitalize())
+                page = self._scroll(page)
+            name = key.replace("_", " ").capitalize()
+            index = self.tabs.addTab(page, TAB_TITLES.get(key, name))
+            self.tabs.setTabToolTip(index, name)
         if 0 <= current < self.tabs.count():
             self.tabs.setCurrentIndex(current)
         self._building = False

@@ -104,9 +104,12 @@ def _button(window: MainWindow, text: str) -> QToolButton:
     return next(b for b in page.findChildren(QToolButton) if b.text() == text)
 
 
-@pytest.mark.parametrize("tab", ["proxies", "user agents", "requests"])
-def test_add_creates_a_valid_entry_and_undo_removes_it(window: MainWindow, tab: str) -> None:
-    key = tab.replace(" ", "_")
+@pytest.mark.parametrize(
+    ("tab", "key"), [("proxies", "proxies"), ("agents", "user_agents"), ("requests", "requests")]
+)
+def test_add_creates_a_valid_entry_and_undo_removes_it(
+    window: MainWindow, tab: str, key: str
+) -> None:
     scenario = window.session.scenario
     assert scenario is not None
     count = len(getattr(scenario, key))
@@ -124,7 +127,7 @@ def test_remove_of_a_referenced_user_agent_is_refused_with_the_reason(
     window: MainWindow,
 ) -> None:
     before = window.session.scenario
-    _tab(window, "user agents")
+    _tab(window, "agents")
     _button(window, "Remove").click()
     assert window.session.scenario is before  # the dialog still names it
     shown = [e.text() for e in window.composer.errors.values() if not e.isHidden()]
@@ -277,3 +280,22 @@ def test_a_nested_object_is_a_titled_group_across_the_form(window: MainWindow) -
         group = group.parentWidget()
     assert isinstance(group, QGroupBox)
     assert group.title() == "rr"
+
+
+def test_every_tab_is_in_sight_and_whole_at_the_default_size(
+    window: MainWindow, qapp: QApplication
+) -> None:
+    window.resize(1440, 900)
+    window.show()
+    window.default_dock_sizes()
+    qapp.processEvents()
+    bar = window.composer.tabs.tabBar()
+    titles = [bar.tabText(i) for i in range(bar.count())]
+    assert titles == ["Scenario", "Agents", "Proxies", "Names", "Requests"]
+    assert bar.tabToolTip(1) == "User agents"
+    # Whole: the bar holds every tab at the width its title asks for.
+    assert sum(bar.tabSizeHint(i).width() for i in range(bar.count())) <= bar.width()
+    # Narrower, the titles shorten, but no tab is hidden behind scroll arrows.
+    window.resizeDocks([window.dock_composer], [260], Qt.Orientation.Horizontal)
+    qapp.processEvents()
+    assert bar.tabRect(bar.count() - 1).right() <= bar.width()
