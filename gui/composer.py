@@ -37,8 +37,10 @@ from PySide6.QtWidgets import (
 
 from engine.errors import EngineError, ScenarioError
 from engine.headers import split_values
+from engine.profiles import PROFILES
 from engine.scenario import dumps, loads
 from gui.document import ENTRY_TEMPLATES, FIELD_KINDS, for_editing, for_file
+from gui.field_help import help_for
 from gui.session import Session
 
 Path = tuple[str | int, ...]
@@ -60,15 +62,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
         "PRACK",
     ),
 }
-try:  # the profiles are data in the engine; offer exactly those
-    from engine import profiles as _profiles
-
-    _names = getattr(_profiles, "PROFILES", None)
-    if isinstance(_names, dict):
-        CHOICES["profile"] = tuple(str(k) for k in _names)
-except ImportError:  # pragma: no cover - profiles ship with the simulator
-    pass
-
+CHOICES["profile"] = tuple(PROFILES)  # the profiles are data in the engine: exactly those
 CHOICES["route_style"] = ("lines", "comma")
 
 
@@ -404,11 +398,13 @@ class Composer(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         editor = self._editor(path, value)
         editor.setObjectName(f"field:{key}")
-        editor.setToolTip(key)
+        meaning = help_for(path)
+        tip = f"{meaning}\n\n{key}" if meaning else key
+        editor.setToolTip(tip)
         # The form's label names the row's container: a screen reader gets it from the
-        # editor itself, with the field's place in the scenario.
+        # editor itself, with what the field means and its place in the scenario.
         editor.setAccessibleName(name)
-        editor.setAccessibleDescription(key)
+        editor.setAccessibleDescription(tip)
         self.editors[key] = editor
         lay.addWidget(editor)
         lay.addWidget(error)
@@ -418,7 +414,9 @@ class Composer(QWidget):
             editor.setTitle(name)
             form.addRow(container)
         else:
-            form.addRow(name, container)
+            label = QLabel(name)
+            label.setToolTip(tip)
+            form.addRow(label, container)
 
     def _editor(self, path: Path, value: Any) -> QWidget:
         field = str(path[-1]) if not isinstance(path[-1], int) else ""
@@ -472,6 +470,11 @@ class Composer(QWidget):
             if value not in choices:
                 choices.insert(0, value)
             combo.addItems(choices)
+            if field == "profile":
+                for i, choice in enumerate(choices):
+                    if choice in PROFILES:
+                        summary = f"{PROFILES[choice].title}: {PROFILES[choice].summary}"
+                        combo.setItemData(i, summary, Qt.ItemDataRole.ToolTipRole)
             combo.setCurrentText(value)
             combo.currentTextChanged.connect(lambda text: self._edit(path, text))
             return combo

@@ -19,9 +19,11 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from engine.profiles import PROFILES
 from engine.trace import Flag
 from gui import resources
 from gui.composer import path_text
+from gui.field_help import help_for
 from gui.main_window import MainWindow
 from gui.theme import FLAG_STYLES
 
@@ -299,3 +301,36 @@ def test_every_tab_is_in_sight_and_whole_at_the_default_size(
     window.resizeDocks([window.dock_composer], [260], Qt.Orientation.Horizontal)
     qapp.processEvents()
     assert bar.tabRect(bar.count() - 1).right() <= bar.width()
+
+
+def test_every_field_says_what_it_means(window: MainWindow, qapp: QApplication) -> None:
+    # Every field is shown (with its default where the file leaves it out), in the
+    # first entry of each list.
+    composer = window.composer
+    tabs = composer.tabs
+    missing = set()
+    for index in range(tabs.count()):
+        tabs.setCurrentIndex(index)
+        qapp.processEvents()
+        for key, editor in composer.editors.items():
+            tip = editor.toolTip()
+            assert tip.endswith(key)
+            meaning = tip[: -len(key)].strip()
+            if not meaning:
+                missing.add(key)
+            assert editor.accessibleDescription() == tip
+    assert missing == set()
+    # Context decides: a request's route is not the dialog's preloaded one.
+    assert help_for(("dialog", "route")) != help_for(("requests", 0, "route"))
+    assert "Default 1" in help_for(("proxies", 0, "rr", "enable_double_rr"))
+
+
+def test_each_profile_says_what_its_script_does(window: MainWindow) -> None:
+    _tab(window, "proxies")
+    profile = _editor(window, "proxies", 0, "profile")
+    assert isinstance(profile, QComboBox)
+    for i in range(profile.count()):
+        tip = profile.itemData(i, Qt.ItemDataRole.ToolTipRole)
+        assert (
+            tip == f"{PROFILES[profile.itemText(i)].title}: {PROFILES[profile.itemText(i)].summary}"
+        )
