@@ -203,6 +203,18 @@ class MainWindow(QMainWindow):
         self.act_next = self._action("&Next", self.next_step, "Right")
         self.act_next.setShortcuts([QKeySequence("Right"), QKeySequence("Space")])
         self.act_last = self._action("&Last step", s.last_step, "End")
+        self.act_next_marked = self._action(
+            "Next &marked step",
+            s.next_marked_step,
+            "Ctrl+Right",
+            "Go to the next step with a flag: a Route removed, a return code, a strict router ...",
+        )
+        self.act_previous_marked = self._action(
+            "Previous mar&ked step",
+            s.previous_marked_step,
+            "Ctrl+Left",
+            "Go back to the previous step with a flag",
+        )
         self.act_play = self._action("&Play", self.toggle_play, "P", "Play the steps")
         self.act_play.setCheckable(True)
         self.act_fit = self._action("&Fit to view", lambda: self.drawing().fit(), "Ctrl+0")
@@ -222,8 +234,20 @@ class MainWindow(QMainWindow):
         self.act_shortcuts = self._action(
             "&Keyboard Shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents
         )
-        for act in (self.act_first, self.act_back, self.act_next, self.act_last, self.act_play):
+        for act in self._step_actions():
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+
+    def _step_actions(self) -> tuple[QAction, ...]:
+        """The Step menu's actions, in its order."""
+        return (
+            self.act_first,
+            self.act_back,
+            self.act_next,
+            self.act_last,
+            self.act_previous_marked,
+            self.act_next_marked,
+            self.act_play,
+        )
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -298,7 +322,9 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         view.addAction(self.act_config)
         step = bar.addMenu("&Step")
-        for act in (self.act_first, self.act_back, self.act_next, self.act_last, self.act_play):
+        for act in self._step_actions():
+            if act is self.act_previous_marked or act is self.act_play:
+                step.addSeparator()
             step.addAction(act)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.act_shortcuts)
@@ -580,6 +606,8 @@ class MainWindow(QMainWindow):
         self.act_first.setEnabled(index > 0)
         self.act_next.setEnabled(0 <= index < total - 1)
         self.act_last.setEnabled(0 <= index < total - 1)
+        self.act_next_marked.setEnabled(self.session.marked_step(1) >= 0)
+        self.act_previous_marked.setEnabled(self.session.marked_step(-1) >= 0)
 
     def drawing(self) -> GraphView | LadderView:
         """The drawing in sight (graph or ladder): what Fit and Zoom act on."""

@@ -202,6 +202,29 @@ class Session(QObject):
         self.set_step(self.step_index + 1)
         return True
 
+    def marked_step(self, direction: int) -> int:
+        """The nearest step after (``direction`` 1) or before (-1) the current one that
+        shows a flag (a Route removed, -3, a strict router ...); -1 when there is none."""
+        steps = self.trace.steps
+        index = self.step_index + direction
+        while 0 <= index < len(steps):
+            if steps[index].flags:
+                return index
+            index += direction
+        return -1
+
+    def next_marked_step(self) -> None:
+        """Go to the next step that shows a flag (stay when there is none)."""
+        index = self.marked_step(1)
+        if index >= 0:
+            self.set_step(index)
+
+    def previous_marked_step(self) -> None:
+        """Go back to the previous step that shows a flag (stay when there is none)."""
+        index = self.marked_step(-1)
+        if index >= 0:
+            self.set_step(index)
+
     def previous_step(self) -> None:
         """Go back one step."""
         self.set_step(self.step_index - 1)

@@ -118,6 +118,33 @@ def test_keyboard_stepping(window: MainWindow, qtbot: QtBot) -> None:
     assert window.session.step_index == 0
 
 
+def test_ctrl_arrows_go_from_marked_step_to_marked_step(window: MainWindow, qtbot: QtBot) -> None:
+    _open(window, resources.scenario_file(resources.TOUR))
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    steps = window.session.trace.steps
+    marked = [s.index for s in steps if s.flags]
+    assert 2 < len(marked) < len(steps) and marked[0] > 0
+    assert not window.act_previous_marked.isEnabled()
+    # From the focused timeline too, where plain arrows would move the selection.
+    target = window.timeline
+    target.setFocus()
+    for expected in marked:
+        qtbot.keyClick(target, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
+        assert window.session.step_index == expected
+    assert not window.act_next_marked.isEnabled()
+    window.act_next_marked.trigger()  # none left: it stays
+    assert window.session.step_index == marked[-1]
+    qtbot.keyClick(target, Qt.Key.Key_Left, Qt.KeyboardModifier.ControlModifier)
+    assert window.session.step_index == marked[-2]
+    # Between two marked steps, back goes to the one before, not to the current one.
+    window.session.set_step(marked[1] + 1)
+    window.act_previous_marked.trigger()
+    assert window.session.step_index == marked[1]
+    assert window.act_previous_marked.isEnabled()
+
+
 def test_clicking_a_node_selects_its_next_step(window: MainWindow) -> None:
     _open(window, resources.scenario_file(resources.TOUR))
     steps = window.session.trace.steps
