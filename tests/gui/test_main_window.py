@@ -125,7 +125,8 @@ def test_ctrl_arrows_go_from_marked_step_to_marked_step(window: MainWindow, qtbo
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
     steps = window.session.trace.steps
     marked = [s.index for s in steps if s.flags]
-    assert 2 < len(marked) < len(steps) and marked[0] > 0
+    assert 2 < len(marked) < len(steps)
+    assert marked[0] > 0
     assert not window.act_previous_marked.isEnabled()
     # From the focused timeline too, where plain arrows would move the selection.
     target = window.timeline
@@ -143,6 +144,14 @@ def test_ctrl_arrows_go_from_marked_step_to_marked_step(window: MainWindow, qtbo
     window.act_previous_marked.trigger()
     assert window.session.step_index == marked[1]
     assert window.act_previous_marked.isEnabled()
+    # In a text field Ctrl+arrows move the cursor by words, and the step stays.
+    field = window.composer.editors["title"]
+    assert isinstance(field, QLineEdit)
+    field.setFocus()
+    field.setCursorPosition(0)
+    qtbot.keyClick(field, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
+    assert field.cursorPosition() > 1
+    assert window.session.step_index == marked[1]
 
 
 def test_clicking_a_node_selects_its_next_step(window: MainWindow) -> None:
