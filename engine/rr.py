@@ -60,6 +60,24 @@ RC_MEANING = {
     -3: "preloaded Route set consumed: only this proxy was named; route on the R-URI",
 }
 
+# loose_route_preloaded() turns loose_route()'s answer into TRUE or FALSE.
+PRELOADED_RC_MEANING = {
+    1: "TRUE: loose_route() returned -3, a preloaded Route set naming only this proxy, "
+    "consumed; route on the R-URI",
+    -1: "FALSE: loose_route() did not return -3 (its edits, if any, are made all the same)",
+}
+
+
+def rc_meaning(function: str, rc: int) -> str:
+    """A loose_route family call's return code in words (``function`` as called, e.g.
+    ``loose_route_preloaded()``); ``""`` for the other functions."""
+    if function.startswith("loose_route_preloaded"):
+        return PRELOADED_RC_MEANING.get(rc, "")
+    if function.startswith("loose_route"):
+        return RC_MEANING.get(rc, "")
+    return ""
+
+
 MAX_MADDR = 117
 MAX_ROUTE_ENTRIES = 1000
 MAX_RR_PARAM_BUFFER = 512
@@ -338,7 +356,7 @@ class RrResult(NamedTuple):
     @property
     def meaning(self) -> str:
         """The return code in words (loose_route family)."""
-        return RC_MEANING.get(self.rc, "")
+        return rc_meaning(self.function, self.rc)
 
 
 # --------------------------------------------------------------------------
@@ -369,6 +387,43 @@ def _maddr_target(uri: SipUri, uri_text: str) -> str | None:
     if len(maddr) > MAX_MADDR:
         return None
     return f"sip:{maddr}" + (f":{uri.port}" if uri.port is not None else "")
+
+
+def _and(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1]
+
+
+def _maddr_note(uri: SipUri, uri_text: str, target: str) -> str:
+    """What the maddr rule (spec 3.7) left out when ``target`` is not the URI itself: a
+    sentence to append to the step that copies it; ``""`` when nothing changed."""
+    if target == uri_text:
+        return ""
+    dropped = []
+    if uri.scheme != "sip":
+        dropped.append(f"the {uri.scheme}: scheme")
+    if uri.user is not None:
+        dropped.append(f"the user part {uri.user}")
+    transport = uri.uri_param("transport")
+    if transport:
+        dropped.append(f"transport={transport}")
+    others = [n for n, _ in uri.params if n.lstrip(";").lower() not in ("maddr", "transport")]
+    if others:
+        dropped.append(("the parameter " if len(others) == 1 else "the parameters ") + _and(others))
+    if dropped:
+        udp = (
+            " (the hop goes over UDP)"
+            if uri.scheme == "sips" or (transport and transport.lower() != "udp")
+            else ""
+        )
+        plural = len(dropped) > 1 or len(others) > 1
+        lost = f", and {_and(dropped)} {'are' if plural else 'is'} dropped{udp}"
+    else:
+        lost = ""
+    return (
+        f" It has a maddr parameter: Kamailio copies only sip:<maddr>[:port]{lost}; RFC 3261 "
+        "would send to the maddr address (19.1.1) and keep the URI whole."
+    )
 
 
 def _generic_param(text: str, name: str) -> str | None:
@@ -677,8 +732,10 @@ def loose_route(ctx: Context, *, mode: int = 0) -> tuple[Context, RrResult]:
     if not headers:
         st.add(
             "no-route",
-            f"The request has no Route header: loose_route() returns -1 and the request "
-            f"will be routed by its R-URI {ctx.ruri}.",
+            f"The request has no Route header: loose_route() returns -1 (FALSE) and changes "
+            f"nothing. What happens next is the script's choice: it may relay the request by "
+            f"its R-URI {ctx.ruri}; Kamailio's default configuration does so for an initial "
+            "request and answers an in-dialog one 404 Not here.",
         )
         return done(ctx, -1)
     first = headers[0]
@@ -708,9 +765,10 @@ def loose_route(ctx: Context, *, mode: int = 0) -> tuple[Context, RrResult]:
     if preloaded:
         st.add(
             "preloaded",
-            "The To header has no tag, so this is an initial (out-of-dialog) request and its "
-            "Route set is preloaded. Kamailio takes the loose-routing path and does not check "
-            "whether the R-URI is this proxy.",
+            "The To header carries no tag value, so this is an initial (out-of-dialog) request "
+            "and its Route set is preloaded. Kamailio takes the loose-routing path and does not "
+            "check whether the R-URI is this proxy (RFC 3261 16.4 makes that check for every "
+            "request).",
         )
         return _after_loose(ctx, st, headers, e1, e1_text, preloaded=True, done=done)
     ruri_loc = locate(ruri, ctx.proxy)
@@ -789,7 +847,8 @@ def _strict_rewrite(
         f"The next hop {text} {_no_lr(uri)}: it is a strict router (RFC 2543). "
         f"Loose-to-strict transition: the R-URI becomes {target}, that Route is removed, "
         f"and the old R-URI is appended as the last Route <{original}> "
-        "(RFC 3261 16.6 step 6; Kamailio appends it after the last header).",
+        "(RFC 3261 16.6 step 6; Kamailio appends it after the last header)."
+        + _maddr_note(uri, na.uri_text, target),
     )
     return _evolve(
         ctx,
@@ -829,7 +888,8 @@ def _after_loose(
             st.add(
                 "first-route-foreign-loose",
                 f"Route 1 {e1_text} is not this proxy ({why}); it is a loose router, so $du "
-                f"becomes {target} and the Route headers stay as they are.",
+                f"becomes {target} and the Route headers stay as they are."
+                + _maddr_note(e1, walk.element(pos)[0].uri_text, target),
             )
             return finish(_evolve(ctx, route_params=None, du=target), 1, path="A")
         st.add(
@@ -848,17 +908,32 @@ def _after_loose(
     params = e1.rr_params  # the local route parameters (check_route_param, is_direction)
     fs = ctx.fs
     du = ctx.du
-    st.add(
-        "route-is-myself",
-        f"Route 1 {e1_text} is this proxy ({loc.reason()}): removed.",
-    )
+    myself = f"Route 1 {e1_text} is this proxy ({loc.reason()})"
     rr = ctx.proxy.rr
     use_ob = False
     flow: Flow | None = None
     flow_status: str | None = None
-    if ctx.proxy.outbound is not None:
+    if ctx.proxy.outbound is None:
+        st.add("route-is-myself", f"{myself}: removed.")
+    else:
         status, token_flow = inspect_flow_token(e1.user, key_for(ctx.proxy.outbound))
         flow_status = status.value
+        outgoing: bool | None = None  # whether the flow itself sends (a valid token only)
+        sock: Socket | None = None
+        if status is TokenStatus.VALID and token_flow is not None:
+            outgoing = _same_flow_source(ctx, token_flow)
+            if not outgoing:
+                sock = find_socket(
+                    ctx.proxy, token_flow.local_ip, token_flow.local_port, token_flow.proto
+                )
+        # A token that is refused (-2) leaves the Route where it is.
+        token_refused = status is TokenStatus.BAD_MAC or (outgoing is False and sock is None)
+        st.add(
+            "route-is-myself",
+            f"{myself}: its user part is read as an outbound flow token first."
+            if token_refused
+            else f"{myself}: removed.",
+        )
         if status is TokenStatus.BAD_MAC:
             st.add(
                 "flow-token-tampered",
@@ -870,7 +945,7 @@ def _after_loose(
             return finish(_evolve(ctx, route_params=_UNSET), -2, path="A", flow_status=flow_status)
         if status is TokenStatus.VALID and token_flow is not None:
             flow = token_flow
-            if _same_flow_source(ctx, token_flow):
+            if outgoing:
                 # Checked before the socket: a token naming a socket this proxy does not
                 # have is ignored, not rejected, when the flow itself sends (seen on 5.6.3).
                 st.add(
@@ -878,19 +953,16 @@ def _after_loose(
                     f"The flow token in {e1_text} is valid, but the request comes from the flow "
                     f"itself ({ctx.source}): it is ignored and routing goes on normally.",
                 )
-            else:
-                sock = find_socket(
-                    ctx.proxy, token_flow.local_ip, token_flow.local_port, token_flow.proto
+            elif sock is None:
+                st.add(
+                    "flow-token-socket-unknown",
+                    f"The flow token in {e1_text} is valid but names the local socket "
+                    f"{token_flow.local_socket}, which this proxy does not listen on: -2.",
                 )
-                if sock is None:
-                    st.add(
-                        "flow-token-socket-unknown",
-                        f"The flow token in {e1_text} is valid but names the local socket "
-                        f"{token_flow.local_socket}, which this proxy does not listen on: -2.",
-                    )
-                    return finish(
-                        _evolve(ctx, route_params=_UNSET), -2, path="A", flow_status=flow_status
-                    )
+                return finish(
+                    _evolve(ctx, route_params=_UNSET), -2, path="A", flow_status=flow_status
+                )
+            else:
                 use_ob = True
                 fs, du = sock, token_flow.destination
                 st.add(
@@ -1098,18 +1170,27 @@ def _after_loose(
             f"The maddr of {n_text} is longer than 117 characters: -1.",
             next_hop=True,
         )
-    maddr_note = " (its maddr parameter decides the address)" if target != n_na.uri_text else ""
     local_note = ""
     if locate(n_uri, ctx.proxy).myself:
-        local_note = (
-            " Note: that Route names this proxy again but has no r2 pairing, so the request "
-            "will be sent back to this proxy (a loop unless both halves of a double "
-            "Record-Route carry r2)."
-        )
+        if not rr.enable_double_rr and (_is_r2(e1) or _is_r2(n_uri)):
+            local_note = (
+                " Note: that Route names this proxy again. With Route 1 it is the pair of a "
+                "double Record-Route (r2), but enable_double_rr=0 makes loose_route() ignore "
+                "r2, so it is taken as the next hop and the request is sent back to this "
+                "proxy: a loop. Set enable_double_rr=1 (the default)."
+            )
+        else:
+            local_note = (
+                " Note: that Route names this proxy again but has no r2 pairing, so the "
+                "request will be sent back to this proxy (a loop unless both halves of a "
+                "double Record-Route carry r2)."
+            )
     st.add(
         "next-hop-loose",
-        f"The next Route {n_text} is a loose router: $du becomes {target}{maddr_note} and "
-        f"it stays in the message as the next hop's own Route. Returns 1.{local_note}",
+        f"The next Route {n_text} is a loose router: $du becomes {target} and it stays in "
+        f"the message as the next hop's own Route. Returns 1."
+        + _maddr_note(n_uri, n_na.uri_text, target)
+        + local_note,
     )
     du = target
     return result(1, next_hop=True)
@@ -1136,6 +1217,7 @@ def _after_strict(
     walk = _Walk(headers)
     pos: tuple[int, int] | None = (0, 0)
     rr = ctx.proxy.rr
+    ruri_text = ctx.ruri  # the R-URI the recovery replaces
     before = ctx.deleted  # what _not_taken() keeps when the candidate cannot be used
     if rr.enable_double_rr and _is_r2(e1) and locate(e1, ctx.proxy).myself:
         sock = find_socket(ctx.proxy, e1.host, e1.port, _transport(e1))
@@ -1186,7 +1268,8 @@ def _after_strict(
             "strict-candidate-strict",
             f"The next Route {c_text} {_no_lr(c_uri)}: the R-URI becomes {target} and that "
             "Route is removed; $du is not set. Returns 1. (This proxy acts like a strict "
-            "router itself; when only the remote target is left, it lands in the R-URI.)",
+            "router itself; when only the remote target is left, it lands in the R-URI.)"
+            + _maddr_note(c_uri, c_na.uri_text, target),
         )
         return finish(_evolve(ctx, ruri=target, deleted=frozenset(deleted)), 1, path="S")
     du = target
@@ -1233,17 +1316,36 @@ def _after_strict(
     )
     self_note = ""
     if locate(c_uri, ctx.proxy).myself:
-        self_note = (
-            f" Note: {c_text} is this proxy's own address, yet Kamailio does not check the "
-            "first Route again after the strict-router recovery, so $du points back at this "
-            "proxy (the RFC would remove it first): a loop. Use loose_route_mode(1) when "
-            "in-dialog R-URIs can legitimately name this proxy."
+        if not rr.enable_double_rr and _is_r2(c_uri):
+            self_note = (
+                f" Note: {c_text} is this proxy's own address, the other half of its double "
+                "Record-Route (r2), but enable_double_rr=0 makes loose_route() ignore r2, so "
+                "$du points back at this proxy: a loop. Set enable_double_rr=1 (the default)."
+            )
+        else:
+            self_note = (
+                f" Note: {c_text} is this proxy's own address, yet Kamailio does not check the "
+                "first Route again after the strict-router recovery, so $du points back at "
+                "this proxy (the RFC would remove it first): a loop. Use loose_route_mode(1) "
+                "when in-dialog R-URIs can legitimately name this proxy."
+            )
+    if ruri.user is not None and not rr.add_username:
+        # This proxy's Record-Route URIs have no user part: the R-URI was a target.
+        self_note += (
+            f" The R-URI {ruri_text} has a user part, which this proxy's Record-Route "
+            "values do not: it was most likely a real target, and it is gone (the "
+            "R-URI-is-myself trap; RFC 3261 16.4 recovers only a value this proxy "
+            "record-routed, and would have kept it)."
         )
+    maddr_note = _maddr_note(c_uri, c_na.uri_text, du) or _maddr_note(
+        l_uri, l_na.uri_text, new_ruri
+    )
     if last == pos:
         st.add(
             "strict-candidate-last",
             f"The only remaining Route {c_text} is a loose router: it becomes both $du and the "
             f"R-URI and is removed from the message. Strict-to-loose transition. Returns 1."
+            + maddr_note
             + empty_note
             + self_note,
         )
@@ -1251,8 +1353,9 @@ def _after_strict(
         st.add(
             "strict-candidate-loose",
             f"The next Route {c_text} is a loose router: $du becomes {du}. Strict-to-loose "
-            f"transition: the last Route {l_text} (the remote target the strict router moved "
-            f"there) becomes the R-URI {new_ruri} and is removed. Returns 1." + self_note,
+            f"transition: the last Route {l_text} (taken to be the remote target that the hop "
+            f"before a strict router appended) becomes the R-URI {new_ruri} and is removed. "
+            "Returns 1." + maddr_note + self_note,
         )
     return finish(ctx, 1, path="S")
 
@@ -1318,18 +1421,25 @@ def is_direction(ctx: Context, which: str) -> RrResult:
         )
     actual = direction(ctx)
     rc = 1 if actual == wanted else -1
-    return RrResult(
-        "is_direction",
-        rc,
-        (
-            Step(
-                "direction",
-                f"The local Route's ftag against the From-tag says the request goes {actual}: "
-                f"is_direction({wanted}) is {'TRUE' if rc > 0 else 'FALSE'}.",
-                "is_direction",
-            ),
-        ),
-    )
+    verdict = f"is_direction({wanted}) is {'TRUE' if rc > 0 else 'FALSE'}."
+    params = local_route_params(ctx)
+    if not params or _generic_param(params, "ftag") is None:
+        where = (
+            "The local Route has no ftag"
+            if params
+            else "There is no local Route (no Route of this proxy's was taken)"
+        )
+        text = f"{where}, so Kamailio takes the request to go downstream: {verdict}"
+    else:
+        # After the strict-previous-hop recovery the R-URI's parameters stand for the local
+        # Route's, kept without the ';' before them (see _after_strict).
+        source = (
+            "The local Route's ftag"
+            if params.startswith(";")
+            else "The R-URI's ftag (the strict-previous-hop recovery took it for the local Route)"
+        )
+        text = f"{source} against the From-tag says the request goes {actual}: {verdict}"
+    return RrResult("is_direction", rc, (Step("direction", text, "is_direction"),))
 
 
 def rr_next_hop_route(ctx: Context) -> RrResult:
@@ -1540,6 +1650,37 @@ def _rr_scheme(ctx: Context) -> str:
         return "sips"
 
 
+_SIPS_VALUE = re.compile(r'\s*(?:"[^"]*"\s*)?<?\s*sips:', re.IGNORECASE)
+
+
+def _rr_rfc_note(ctx: Context, scheme: str, added: tuple[str, ...]) -> str:
+    """Where the Record-Route just built departs from RFC 3261 16.6 step 4, in words
+    (``""`` when it does not): the scheme, and the transport parameter."""
+    notes = []
+    if scheme == "sip":
+        if ctx.proxy.rr.ignore_sips and ctx.ruri.lower().startswith("sips:"):
+            notes.append(
+                "ignore_sips=1 writes sip: although the R-URI is sips:, where the RFC requires "
+                "a SIPS URI"
+            )
+        else:
+            routes = route_entries(ctx)
+            if routes and _SIPS_VALUE.match(routes[0]):
+                notes.append(
+                    f"Kamailio follows only the R-URI's scheme, but the topmost Route {routes[0]} "
+                    "is sips:, for which the RFC requires a SIPS URI"
+                )
+    if any(";transport=" in value for value in added):
+        notes.append(
+            "Kamailio names the transport (;transport=) of a socket that is not UDP, so "
+            "later requests come back over it; the RFC says a proxy SHOULD NOT unless it "
+            "knows the next element supports that transport"
+        )
+    if not notes:
+        return ""
+    return "How RFC 3261 16.6 step 4 differs: " + "; ".join(notes) + "."
+
+
 def _rr_ftag(ctx: Context, *, direction_aware: bool) -> str | None:
     if not ctx.proxy.rr.append_fromtag:
         return None
@@ -1645,12 +1786,23 @@ def record_route(ctx: Context, params: str = "") -> tuple[Context, RrResult]:
             "for the receiving side, both marked r2=on so loose_route() later removes both "
             "(RFC 5658).",
         )
+    elif _sockets_differ(rcv, snd):
+        st.add(
+            "rr-single",
+            f"Record-Route {added[0]} inserted above the existing headers. It names only the "
+            f"receiving socket {rcv}: the request leaves from {snd}, but enable_double_rr=0 "
+            "adds no second Record-Route for it, so the elements on that side learn an "
+            "address they may not reach (RFC 5658 asks for two here).",
+        )
     else:
         st.add(
             "rr-single",
             f"Record-Route {added[0]} inserted above the existing headers "
             f"(the request arrives and leaves on {rcv}).",
         )
+    rfc = _rr_rfc_note(ctx, scheme, added)
+    if rfc:
+        st.add("rr-rfc-differs", rfc)
     if ftag:
         st.add(
             "rr-ftag",
@@ -1790,6 +1942,7 @@ def remove_record_route(ctx: Context) -> tuple[Context, RrResult]:
 
 
 __all__ = [
+    "PRELOADED_RC_MEANING",
     "RC_MEANING",
     "Context",
     "RouteHeader",
@@ -1805,6 +1958,7 @@ __all__ = [
     "local_route_params",
     "loose_route",
     "loose_route_preloaded",
+    "rc_meaning",
     "record_route",
     "record_route_advertised_address",
     "record_route_preset",

@@ -373,7 +373,7 @@ def _call(function: str, call: str, rc: int, rule: str, text: str) -> RrCall:
 
 
 def _rr_call(text: str, res: RrResult) -> RrCall:
-    meaning = res.meaning if res.function.startswith("loose_route") else ""
+    meaning = res.meaning
     return RrCall(
         text, res.rc, meaning, tuple(Decision(s.rule, s.function, s.text) for s in res.steps)
     )

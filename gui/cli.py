@@ -25,7 +25,6 @@ from engine.core import drop_error
 from engine.errors import EngineError
 from engine.message import SipMessage, SipRequest, parse_message
 from engine.proxy import Outbound, Proxy
-from engine.rr import RC_MEANING
 from engine.script import parse_script
 
 PROG = "routelab"
@@ -129,7 +128,7 @@ def outcome_json(run: VectorRun) -> dict[str, Any]:
         {
             "call": str(call),
             "rc": res.rc,
-            "meaning": res.meaning if call.name.startswith("loose_route") else "",
+            "meaning": res.meaning,
             "path": res.path,
             "removed": list(res.removed),
             "appended": res.appended,
@@ -145,7 +144,7 @@ def format_outcome(run: VectorRun) -> str:
     """The outcome for people: each call's return code, the fields, then the steps."""
     lines: list[str] = []
     for call, res in zip(run.calls, run.results, strict=True):
-        meaning = RC_MEANING.get(res.rc, "") if call.name.startswith("loose_route") else ""
+        meaning = res.meaning
         lines.append(f"{call} = {res.rc}" + (f"  ({meaning})" if meaning else ""))
     f = run.fields
     lines.append("")

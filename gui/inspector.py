@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.rr import RC_MEANING
+from engine.rr import rc_meaning
 from engine.scenario import Scenario
 from engine.trace import StepKind, TraceStep
 from gui.config_view import ConfigView
@@ -132,9 +132,7 @@ def explanation_html(step: TraceStep, total: int) -> str:
             )
         parts.append(f"<p>{sentence}.</p>")
     for call in step.rr_calls:
-        meaning = call.meaning or (
-            RC_MEANING.get(call.rc, "") if call.call.startswith("loose_route") else ""
-        )
+        meaning = call.meaning or rc_meaning(call.call, call.rc)
         parts.append(
             f"<p><code>{html.escape(call.call)}</code> returned <b>{rc_text(call.rc)}</b>"
             + (f": {html.escape(meaning)}" if meaning else "")

@@ -877,6 +877,9 @@ def test_flow_tokens(user: str, source: str, rc: int, rules: list[str], du: str 
     if rc < 0:
         assert route_entries(ctx) == (f"<sip:{user}@127.0.0.1;lr>", P2)
         assert local_route_params(ctx) == ";lr"  # re-derived: the -2 changed nothing
+    # The Route is said to be removed only where it is.
+    myself = next(s.text for s in res.steps if s.rule == "route-is-myself")
+    assert myself.endswith("removed.") == (rc > 0)
 
 
 def test_flow_token_ends_with_code_2_even_when_preloaded_O1b() -> None:  # noqa: N802
@@ -1724,3 +1727,150 @@ def test_the_sn_lookup_and_when_it_fails(route: str, forced: str | None) -> None
     assert bool(refused) == (forced is None)
     if refused:
         assert "no socket is forced" in refused[0].text
+
+
+# --------------------------------------------------------------------------
+# the sentences: what they say matches what happened (a review found these)
+
+
+def _text(results: tuple[RrResult, ...], rule: str) -> str:
+    return next(s.text for r in results for s in r.steps if s.rule == rule)
+
+
+def test_no_route_says_false_and_leaves_the_next_step_to_the_script() -> None:
+    _, results = run([])
+    said = _text(results, "no-route")
+    assert "-1 (FALSE) and changes nothing" in said
+    assert "script's choice" in said
+    assert "will be routed by its R-URI" not in said
+
+
+@pytest.mark.parametrize(
+    ("route", "dropped", "udp"),
+    [
+        (
+            "<sips:bob@p2.example.net:5070;maddr=198.51.100.7;transport=tcp;lr>",
+            "the sips: scheme, the user part bob, transport=tcp and the parameter lr are dropped",
+            True,
+        ),
+        ("<sip:p2.example.net:5070;maddr=198.51.100.7;ftag=x;lr>", "ftag and lr are", False),
+        ("<sip:p2.example.net;maddr=198.51.100.7;lr>", "the parameter lr is dropped", False),
+    ],
+)
+def test_a_maddr_copy_says_what_it_leaves_out_and_how_the_rfc_differs(
+    route: str, dropped: str, udp: bool
+) -> None:
+    _, results = run([SELF, route])
+    said = _text(results, "next-hop-loose")
+    assert "Kamailio copies only sip:<maddr>[:port]" in said
+    assert "RFC 3261 would send to the maddr address (19.1.1) and keep the URI whole" in said
+    assert dropped in said
+    assert ("over UDP" in said) == udp
+    # A URI without maddr is copied whole, and nothing is said.
+    _, results = run([SELF, P2])
+    assert "maddr" not in _text(results, "next-hop-loose")
+
+
+def test_maddr_in_a_strict_next_hop_is_said_L27b() -> None:  # noqa: N802
+    _, results = run([SELF, "<sip:bob@p3.middle.com:5070;maddr=198.51.100.9>"])
+    said = _text(results, "strict-next-hop")
+    assert "the R-URI becomes sip:198.51.100.9:5070" in said
+    assert "the user part bob" in said
+    # Only the host replaced: nothing else to say is dropped.
+    _, results = run([SELF, "<sip:p3.middle.com;maddr=198.51.100.9>"])
+    said = _text(results, "strict-next-hop")
+    assert "Kamailio copies only sip:<maddr>[:port];" in said
+    assert "dropped" not in said
+
+
+def test_an_r2_pair_with_double_rr_off_blames_the_modparam_D01() -> None:  # noqa: N802
+    _, results = run([R2A, R2B, P2], at=proxy(enable_double_rr=0))
+    said = _text(results, "next-hop-loose")
+    assert "enable_double_rr=0 makes loose_route() ignore r2" in said
+    assert "has no r2 pairing" not in said
+    # With no r2 at all, the old advice stands.
+    _, results = run([SELF, "<sip:127.0.0.2;lr>"])
+    assert "has no r2 pairing" in _text(results, "next-hop-loose")
+
+
+def test_strict_recovery_onto_an_own_r2_half_with_double_rr_off_D03() -> None:  # noqa: N802
+    _, results = run([R2A, P2], ruri="sip:127.0.0.1;r2=on;lr", at=proxy(enable_double_rr=0))
+    said = next(s.text for r in results for s in r.steps if s.rule.startswith("strict-candidate"))
+    assert "Set enable_double_rr=1" in said
+    assert "loose_route_mode(1)" not in said
+
+
+def test_a_target_taken_for_a_record_route_value_is_said_to_be_lost_L18c() -> None:  # noqa: N802
+    _, results = run([SELF, P2], ruri="sip:bob@127.0.0.1")
+    said = _text(results, "strict-candidate-loose")
+    assert "The R-URI sip:bob@127.0.0.1 has a user part" in said
+    assert "R-URI-is-myself trap" in said
+    assert "taken to be the remote target" in said
+    # A Record-Route value (no user part) is what the recovery is for: nothing to say.
+    _, results = run([SELF, P2], ruri="sip:127.0.0.1;lr")
+    assert "has a user part" not in _text(results, "strict-candidate-loose")
+
+
+def test_loose_route_preloaded_codes_mean_true_and_false() -> None:
+    _, (res,) = run([SELF, P2], "loose_route_preloaded()", in_dialog=False)
+    assert res.rc == -1
+    assert res.meaning.startswith("FALSE: loose_route() did not return -3")
+    _, (res,) = run([SELF], "loose_route_preloaded()", in_dialog=False)
+    assert res.rc == 1
+    assert res.meaning.startswith("TRUE: loose_route() returned -3")
+    _, (res,) = run([SELF])
+    assert res.meaning == RC_MEANING[1]
+    _, (res,) = rr_run("record_route()")
+    assert res.meaning == ""
+
+
+def test_is_direction_says_where_its_ftag_came_from_or_that_there_is_none() -> None:
+    _, results = run([P2], 'loose_route(); is_direction("downstream")')
+    assert _text(results, "direction").startswith("There is no local Route")
+    _, results = run([SELF, P2], 'loose_route(); is_direction("downstream")')
+    assert _text(results, "direction").startswith("The local Route has no ftag")
+    _, results = run(
+        ["<sip:127.0.0.1;lr;ftag=t-callee>", P2], 'loose_route(); is_direction("upstream")'
+    )
+    assert _text(results, "direction").startswith("The local Route's ftag")
+    _, results = run(
+        [P2], 'loose_route(); is_direction("upstream")', ruri="sip:127.0.0.1;lr;ftag=t-callee"
+    )
+    assert _text(results, "direction").startswith("The R-URI's ftag")
+
+
+def test_single_record_route_on_two_sockets_says_the_send_side_is_missing_R18() -> None:  # noqa: N802
+    _, (res,) = rr_run(
+        "record_route()", at=proxy(enable_double_rr=0), send_socket="udp:127.0.0.2:5060"
+    )
+    said = _text((res,), "rr-single")
+    assert "names only the receiving socket udp:127.0.0.1:5060" in said
+    assert "leaves from udp:127.0.0.2:5060" in said
+    assert "arrives and leaves" not in said
+    _, (res,) = rr_run("record_route()")
+    assert "(the request arrives and leaves on udp:127.0.0.1:5060)" in _text((res,), "rr-single")
+
+
+@pytest.mark.parametrize(
+    ("modparams", "ruri", "routes", "send", "note"),
+    [
+        ({}, BOB, [], "tcp:127.0.0.1:5060", "SHOULD NOT"),
+        ({"ignore_sips": 1}, "sips:bob@192.0.2.20", [], None, "ignore_sips=1 writes sip:"),
+        ({}, BOB, ["<sips:p2.example.net;lr>"], None, "the topmost Route <sips:p2"),
+        ({}, BOB, [], None, None),
+        ({}, "sips:bob@192.0.2.20", [], None, None),
+    ],
+)
+def test_record_route_says_how_rfc_3261_16_6_step_4_differs(
+    modparams: dict[str, int], ruri: str, routes: list[str], send: str | None, note: str | None
+) -> None:
+    msg = request(routes, in_dialog=False, ruri=ruri)
+    kw = {"send_socket": send} if send else {}
+    _, (res,) = run_script(start(msg, proxy(**modparams), **kw), parse_script("record_route()"))
+    said = [s.text for s in res.steps if s.rule == "rr-rfc-differs"]
+    if note is None:
+        assert said == []
+    else:
+        assert len(said) == 1
+        assert said[0].startswith("How RFC 3261 16.6 step 4 differs:")
+        assert note in said[0]
