@@ -594,11 +594,19 @@ class Composer(QWidget):
         """Show ``text`` under the field named by ``path`` (or its closest parent)."""
         target = path
         while target and target not in self.errors:
-            target = re.sub(r"(\[\d+\]|\.[^.\[]+|^[^.\[]+)$", "", target)
+            parent = _LAST_STEP.sub("", target)
+            if parent == target:  # not a path this composer knows: say it on top
+                break
+            target = parent
         label = self.errors.get(target, self.message)
         label.show_error(text)
         _reveal(label)
         self.edit_rejected.emit(path, text)
+
+
+# The last step of a field path: an index ``[2]``, a quoted key ``["a.b"]`` (the name
+# table's and a location map's keys hold dots), a ``.name``, or the first name.
+_LAST_STEP = re.compile(r'(\[\d+\]|\["(?:[^"\\]|\\.)*"\]|\.[^.\[]+|^[^.\[]+)$')
 
 
 def _row_button(text: str, tip: str) -> QToolButton:

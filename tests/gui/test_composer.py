@@ -153,6 +153,28 @@ def test_name_table_is_edited_as_lines(window: MainWindow) -> None:
     assert window.session.scenario == scenario
 
 
+@pytest.mark.parametrize(
+    ("field", "text", "said"),
+    [
+        (("names",), "sbc.example.com = P9", "no element is called 'P9'"),
+        (("proxies", 0, "location"), "sip:bob@b.example.com = not a uri", "location"),
+    ],
+)
+def test_an_error_inside_a_keyed_table_is_shown_under_its_field(
+    window: MainWindow, field: tuple[str | int, ...], text: str, said: str
+) -> None:
+    # Its path ends in a quoted key holding dots (names["sbc.example.com"]): finding the
+    # field for it once looped for ever, and the window froze.
+    _tab(window, str(field[0]))
+    editor = _editor(window, *field)
+    assert isinstance(editor, QPlainTextEdit)
+    editor.setPlainText((editor.toPlainText() + "\n" + text).strip())
+    error = window.composer.errors[path_text(field)]
+    assert not error.isHidden()
+    assert said in error.text()
+    assert editor.toPlainText().endswith(text)  # what was typed stays
+
+
 def test_every_flag_style_has_a_legend_entry(window: MainWindow) -> None:
     labels = window.legend.widget().findChildren(QLabel)
     joined = " ".join(label.text() for label in labels)
