@@ -192,7 +192,11 @@ class Composer(QWidget):
         self.data: dict[str, Any] = {}
         self.errors: dict[str, FieldError] = {}
         self.editors: dict[str, QWidget] = {}
-        self._pending: dict[str, Any] = {}
+        # Fields whose typed text was not applied, by field path: that text and why. They
+        # keep it through a rebuild (another entry shown, an edit elsewhere) until the field
+        # is edited into a valid value, or the document changes under the composer (undo,
+        # another file): nothing the user typed is lost behind their back.
+        self._rejected: dict[str, tuple[str, str]] = {}
         self._building = False
         self._committing = False
         self.tabs = QTabWidget()
@@ -221,10 +225,10 @@ class Composer(QWidget):
             # Our own edit: keep the widgets (and the focus, and what was typed).
             self.data = fresh
             return
-        if fresh == self.data and not self._pending:
+        if fresh == self.data and not self._rejected:
             return
         self.data = fresh
-        self._pending.clear()
+        self._rejected.clear()
         self.rebuild()
 
     def rebuild(self) -> None:
@@ -342,6 +346,11 @@ class Composer(QWidget):
             target = _get(new, path)
             row = mutate(target)
             self._selected[key] = row
+            if what != "Add":
+                # The entries after the one changed move: text not applied to one of them
+                # would come back in another's field.
+                for rejected in [k for k in self._rejected if k.startswith(f"{key}[")]:
+                    del self._rejected[rejected]
             self._commit(new, f"{what} in {key}", path)
 
         def do_add(target: list[Any]) -> int:
@@ -408,6 +417,8 @@ class Composer(QWidget):
         self.editors[key] = editor
         lay.addWidget(editor)
         lay.addWidget(error)
+        if key in self._rejected:
+            self._restore_rejected(key, editor)
         if isinstance(editor, QGroupBox):
             # A nested object (rr, outbound ...) takes the form's whole width under its own
             # title: beside a label, its own labels and fields did not fit a narrow dock.
@@ -549,20 +560,21 @@ class Composer(QWidget):
 
     def _commit(self, new: dict[str, Any], description: str, path: Path) -> None:
         """Validate with the engine's loader; push an undoable edit or show the error."""
-        for err in self.errors.values():
-            err.hide()
+        for key, err in self.errors.items():
+            if key not in self._rejected or key == path_text(path):
+                err.hide()  # fields still holding text not applied keep saying why
         self.message.hide()
         try:
             scenario = loads(json.dumps(for_file(new)))
         except ScenarioError as exc:
-            self._pending[path_text(path)] = True
+            self._reject(path, str(exc))
             self._show_error(exc.path, str(exc))
             return
         except (EngineError, RecursionError, ValueError) as exc:
-            self._pending[path_text(path)] = True
+            self._reject(path, str(exc))
             self._show_error(path_text(path), str(exc))
             return
-        self._pending.clear()
+        self._rejected.pop(path_text(path), None)
         self.edit_accepted.emit()
         structural = [k for k in new if new[k] != self.data.get(k)]
         self.data = new
@@ -576,6 +588,32 @@ class Composer(QWidget):
             QTimer.singleShot(0, self.rebuild)
         else:
             self._refresh_labels()
+
+    def _reject(self, path: Path, message: str) -> None:
+        """Remember what was typed in the field at ``path``, which was not applied."""
+        key = path_text(path)
+        editor = self.editors.get(key)
+        if isinstance(editor, QLineEdit):
+            self._rejected[key] = (editor.text(), message)
+        elif isinstance(editor, QPlainTextEdit):
+            self._rejected[key] = (editor.toPlainText(), message)
+        else:
+            self._rejected[key] = ("", message)  # a choice or a list change: nothing typed
+
+    def _restore_rejected(self, key: str, editor: QWidget) -> None:
+        """Put back what was typed in a field and not applied, with the reason."""
+        text, message = self._rejected[key]
+        if not isinstance(editor, QLineEdit | QPlainTextEdit):
+            return
+        blocked = editor.blockSignals(True)  # shown again, not typed again
+        try:
+            if isinstance(editor, QLineEdit):
+                editor.setText(text)
+            else:
+                editor.setPlainText(text)
+        finally:
+            editor.blockSignals(blocked)
+        self.errors[key].show_error(message)
 
     def _refresh_labels(self) -> None:
         for lst in self.findChildren(QListWidget):

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QLineEdit,
+    QListWidget,
     QPlainTextEdit,
     QScrollArea,
     QToolButton,
@@ -356,3 +357,44 @@ def test_each_profile_says_what_its_script_does(window: MainWindow) -> None:
         assert (
             tip == f"{PROFILES[profile.itemText(i)].title}: {PROFILES[profile.itemText(i)].summary}"
         )
+
+
+def test_text_not_applied_stays_when_the_composer_shows_another_entry_and_comes_back(
+    window: MainWindow, qapp: QApplication
+) -> None:
+    _tab(window, "proxies")
+    listen = _editor(window, "proxies", 0, "listen")
+    assert isinstance(listen, QPlainTextEdit)
+    applied = window.session.scenario
+    listen.setPlainText("udp:192.0.2.1:506000")  # a port out of range: not applied
+    assert window.session.scenario == applied
+    entries = window.composer.tabs.currentWidget().findChildren(QListWidget)[0]
+    entries.setCurrentRow(1)
+    entries.setCurrentRow(0)
+    qapp.processEvents()
+    listen = _editor(window, "proxies", 0, "listen")
+    assert isinstance(listen, QPlainTextEdit)
+    assert listen.toPlainText() == "udp:192.0.2.1:506000"
+    assert "506000" in window.composer.errors["proxies[0].listen"].text()
+    # An edit applied elsewhere (one that rebuilds every tab) keeps it too, and its reason.
+    _tab(window, "agents")
+    _button(window, "Add").click()
+    qapp.processEvents()
+    _tab(window, "proxies")
+    listen = _editor(window, "proxies", 0, "listen")
+    assert isinstance(listen, QPlainTextEdit)
+    assert listen.toPlainText() == "udp:192.0.2.1:506000"
+    assert not window.composer.errors["proxies[0].listen"].isHidden()
+    # Made valid, it is applied and the memory of it goes.
+    listen.setPlainText("udp:192.0.2.1:5070")
+    scenario = window.session.scenario
+    assert scenario is not None
+    assert scenario.proxies[0].listen[0].port == 5070
+    assert window.composer.errors["proxies[0].listen"].isHidden()
+    # Undo is a choice to go back: it shows the applied scenario again.
+    listen.setPlainText("udp:192.0.2.1:506000")
+    window.act_undo.trigger()
+    qapp.processEvents()
+    listen = _editor(window, "proxies", 0, "listen")
+    assert isinstance(listen, QPlainTextEdit)
+    assert "506000" not in listen.toPlainText()
