@@ -171,6 +171,25 @@ class FieldError(QLabel):
 TAB_TITLES = {"user_agents": "Agents"}
 
 
+def rename_references(data: dict[str, Any], old: str, new: str) -> None:
+    """Make every reference to the element ``old`` name ``new`` (in place): the dialog's
+    parties, the senders of the requests and the name table's values.  Renaming an
+    element renames it everywhere, as one edit; element names are unique, so no other
+    element is touched."""
+    dialog = data.get("dialog")
+    places: list[dict[str, Any]] = [dialog] if isinstance(dialog, dict) else []
+    places += [r for r in data.get("requests") or () if isinstance(r, dict)]
+    for place in places:
+        for key in ("from", "to"):
+            if place.get(key) == old:
+                place[key] = new
+    names = data.get("names")
+    if isinstance(names, dict):
+        for host, element in names.items():
+            if element == old:
+                names[host] = new
+
+
 def _form(widget: QWidget) -> QFormLayout:
     """A form on ``widget`` whose fields go below their labels when the dock is narrow
     (the rr module's parameter names are long)."""
@@ -556,6 +575,10 @@ class Composer(QWidget):
             return
         new = json.loads(json.dumps(self.data))
         _set(new, path, value)
+        if len(path) == 3 and path[0] in ENTRY_TEMPLATES and path[2] == "name":
+            old = _get(self.data, path)
+            if isinstance(old, str) and old and isinstance(value, str) and value != old:
+                rename_references(new, old, value)
         self._commit(new, f"Edit {path_text(path)}", path)
 
     def _commit(self, new: dict[str, Any], description: str, path: Path) -> None:

@@ -35,6 +35,19 @@ class ScenarioEdit(QUndoCommand):
         self.before = before
         self.after = after
 
+    def id(self) -> int:
+        # Edits of one field, one after another, merge into one step of the undo history:
+        # typing "5070" is one edit, not four (see mergeWith).
+        return 1 if self.text().startswith("Edit ") else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, ScenarioEdit) or other.text() != self.text():
+            return False
+        self.after = other.after
+        # Typed back to what it was: nothing left to undo.
+        self.setObsolete(self.after == self.before)
+        return True
+
     def redo(self) -> None:
         self.session._apply(self.after)
 

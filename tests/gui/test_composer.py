@@ -398,3 +398,62 @@ def test_text_not_applied_stays_when_the_composer_shows_another_entry_and_comes_
     listen = _editor(window, "proxies", 0, "listen")
     assert isinstance(listen, QPlainTextEdit)
     assert "506000" not in listen.toPlainText()
+
+
+def _type(editor: QLineEdit, text: str) -> None:
+    """Type ``text`` over the field's, one key at a time (textEdited after each)."""
+    editor.clear()
+    for i in range(1, len(text) + 1):
+        editor.setText(text[:i])
+        editor.textEdited.emit(text[:i])
+
+
+def test_renaming_an_element_renames_every_reference_as_one_edit(window: MainWindow) -> None:
+    before = window.session.scenario
+    assert before is not None
+    caller = before.dialog.sender
+    index = next(i for i, ua in enumerate(before.user_agents) if ua.name == caller)
+    _tab(window, "agents")
+    window.composer.tabs.currentWidget().findChildren(QListWidget)[0].setCurrentRow(index)
+    name = _editor(window, "user_agents", index, "name")
+    assert isinstance(name, QLineEdit)
+    _type(name, "Carol")
+    after = window.session.scenario
+    assert after is not None
+    assert after.user_agents[index].name == "Carol"
+    assert after.dialog.sender == "Carol"
+    assert all(r.sender != caller for r in after.requests)
+    assert any(r.sender == "Carol" for r in after.requests)
+    # An element named in the name table is renamed there too.
+    named = next(iter(dict(before.names).values()))
+    kind = "proxies" if before.proxy(named) is not None else "user_agents"
+    row = [e.name for e in getattr(before, kind)].index(named)
+    _tab(window, "proxies" if kind == "proxies" else "agents")
+    window.composer.tabs.currentWidget().findChildren(QListWidget)[0].setCurrentRow(row)
+    field = _editor(window, kind, row, "name")
+    assert isinstance(field, QLineEdit)
+    _type(field, "Edge")
+    renamed = window.session.scenario
+    assert renamed is not None
+    assert "Edge" in dict(renamed.names).values()
+    assert named not in dict(renamed.names).values()
+    # Each field's typing is one step of the undo history.
+    window.act_undo.trigger()
+    window.act_undo.trigger()
+    assert window.session.scenario == before
+
+
+def test_typing_in_one_field_is_one_undo_step_and_typing_it_back_is_none(
+    window: MainWindow,
+) -> None:
+    before = window.session.scenario
+    _tab(window, "proxies")
+    mode = _editor(window, "proxies", 0, "loose_route_mode")
+    assert isinstance(mode, QLineEdit)
+    stack = window.session.undo_stack
+    count = stack.count()
+    _type(mode, "12")
+    assert stack.count() == count + 1
+    _type(mode, "0")  # back to the value it had
+    assert stack.count() == count
+    assert window.session.scenario == before
