@@ -185,6 +185,12 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         s = self.session
+        self.act_new = self._action(
+            "&New",
+            self.new_scenario,
+            QKeySequence.StandardKey.New,
+            "Start a scenario of your own: two user agents and one proxy",
+        )
         self.act_open = self._action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
         self.act_example = self._action(
             "Open &Example…", self.open_example_dialog, "Ctrl+E", "Open a scenario from the library"
@@ -296,6 +302,7 @@ class MainWindow(QMainWindow):
 
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.act_new)
         file_menu.addAction(self.act_open)
         file_menu.addAction(self.act_example)
         self.capture_actions = capture_dialog.install_menu(self, file_menu)
@@ -417,6 +424,17 @@ class MainWindow(QMainWindow):
         )
         if path:
             self.open_path(path)
+
+    def new_scenario(self) -> bool:
+        """Start an untitled scenario from the built-in template (asking about unsaved
+        changes first)."""
+        if not self.maybe_save():
+            return False
+        if not self.session.open_text(resources.new_scenario_text()):
+            return False  # pragma: no cover - the template is checked by the tests
+        self._update_title()
+        self.view.fit()
+        return True
 
     def open_example_dialog(self) -> None:
         dialog = LibraryDialog(self)

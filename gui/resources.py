@@ -21,6 +21,12 @@ def icon(name: str) -> QIcon:
     return QIcon(str(path)) if path.is_file() else QIcon()
 
 
+def new_scenario_text() -> str:
+    """The scenario File > New starts from: two user agents and one proxy that
+    record-routes, an INVITE, its ACK and a BYE."""
+    return (root() / "templates" / "new-scenario.json").read_text(encoding="utf-8")
+
+
 def scenario_files() -> list[Path]:
     """Every scenario of the library, sorted by file name."""
     return sorted((root() / "scenarios").glob("*.json"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
-from PySide6.QtGui import QAccessible, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QAccessible, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -292,6 +292,30 @@ def test_unsaved_changes_prompt(window: MainWindow, monkeypatch: pytest.MonkeyPa
     assert window.open_path(resources.scenario_file("rfc3261-16-12-1-1-trapezoid"))
     assert window.session.scenario is not before
     assert not window.session.dirty
+
+
+def test_file_new_starts_an_untitled_scenario_that_plays(
+    window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _open(window, resources.scenario_file(resources.TOUR))
+    window.composer._edit(("title",), "changed")
+    monkeypatch.setattr(QMessageBox, "question", lambda *_: QMessageBox.StandardButton.Cancel)
+    before = window.session.scenario
+    window.act_new.trigger()
+    assert window.session.scenario is before  # cancelled: the edit is kept
+    monkeypatch.setattr(QMessageBox, "question", lambda *_: QMessageBox.StandardButton.Discard)
+    window.act_new.trigger()
+    scenario = window.session.scenario
+    assert scenario is not None
+    assert scenario.title == "Untitled scenario"
+    assert window.session.path is None  # Save asks where
+    assert not window.session.dirty
+    assert window.windowTitle().startswith("Untitled scenario")
+    steps = window.session.trace.steps
+    assert [s.element for s in steps if Flag.RECORD_ROUTE in s.flags] == ["P1"]
+    assert not any(Flag.DEAD_END in s.flags for s in steps)
+    assert {s.method for s in steps} == {"INVITE", "ACK", "BYE"}
+    assert window.act_new.shortcut().matches(QKeySequence(QKeySequence.StandardKey.New))
 
 
 def test_security_warning_is_shown_on_the_affected_proxy(window: MainWindow) -> None:
