@@ -372,7 +372,8 @@ def _parse_general(text: str) -> SipMessage:
             line=first_line_no + head.count("\n", 0, pos),
             column=pos - (head.rfind("\n", 0, pos) + 1) + 1,
         )
-    headers = _headers(lines, first_line_no)
+    # The start line is checked before the headers, so that the first error said is the
+    # first one in the text ("hello" on line 1, not a bad header on line 2).
     start = lines[0]
     # A status line first: "SIP/2.0 200 SIP/2.0" is a response whose reason phrase
     # looks like a version, never a request (a method cannot contain '/').
@@ -380,7 +381,7 @@ def _parse_general(text: str) -> SipMessage:
     if m:
         if m.group(1) != "2" or m.group(2) != "0":
             raise SipParseError("unsupported version", line=first_line_no, column=1)
-        return SipResponse(headers, body, int(m.group(3)), m.group(4) or "")
+        return SipResponse(_headers(lines, first_line_no), body, int(m.group(3)), m.group(4) or "")
     m = _REQUEST.match(start)
     if m:
         method, uri, version = m.groups()
@@ -391,7 +392,7 @@ def _parse_general(text: str) -> SipMessage:
                 column=m.start(3) + 1,
                 status_hint=505,
             )
-        return SipRequest(headers, body, method, uri)
+        return SipRequest(_headers(lines, first_line_no), body, method, uri)
     raise SipParseError(
         f"not a SIP request or status line: {start[:80]!r}", line=first_line_no, column=1
     )

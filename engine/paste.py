@@ -876,7 +876,8 @@ def closest_scenario(pasted: PastedRequest, proxy: Proxy) -> PastedScenario:
             max_forwards=max_forwards,
         )
         requests = ()
-    head = _CONTROL.sub("?", pasted.clean.text.split("\r\n\r\n", 1)[0]).replace("\r\n", "\n")
+    # Line ends first: a CR of a CRLF is not a stray control character.
+    head = _CONTROL.sub("?", pasted.clean.text.split("\r\n\r\n", 1)[0].replace("\r\n", "\n"))
     rc = run.fields.get("rc")
     scenario = Scenario(
         title=f"Pasted {request.method} at the proxy",

@@ -532,6 +532,9 @@ class PasteDialog(QDialog):
             )
         self.status.setText(said)
         self.outcome.setHtml("<p>Nothing to route yet.</p>")
+        if not self.form_edited:
+            # The addresses guessed from an earlier text say nothing about this one.
+            self.guess_label.setText("Nothing to guess from: no request was read.")
 
     def wrap_in_message(self) -> None:
         """Put the Route or Record-Route lines pasted alone into a message that carries them.

@@ -287,6 +287,23 @@ def test_whole_input_route_split_or_joined(routes: list[str], folded: bool) -> N
             None,
             id="double-space",
         ),
+        # The first error in the text is the one said: the start line before the headers.
+        pytest.param(
+            'hello this is not sip\n{"foo": 1}\n\n',
+            "not a SIP request or status line: 'hello this is not sip'",
+            1,
+            1,
+            None,
+            id="bad-start-and-bad-header",
+        ),
+        pytest.param(
+            "SIP/3.0 200 OK\r\nBad Header\r\n\r\n",
+            "unsupported version",
+            1,
+            1,
+            None,
+            id="bad-version-and-bad-header",
+        ),
     ],
 )
 def test_errors_say_what_and_where(

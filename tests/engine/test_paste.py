@@ -306,6 +306,17 @@ def test_the_closest_scenario_reproduces_loose_route(name: str) -> None:
     )
 
 
+def test_the_closest_scenario_quotes_the_pasted_request_line_by_line() -> None:
+    # Its description quotes the request; line ends are not control characters to hide.
+    pasted = read_pasted(
+        "BYE sip:b@192.0.2.20 SIP/2.0\r\nTo: <sip:b@x>;tag=2\r\nRoute: <sip:192.0.2.1;lr>\r\n"
+    )
+    built = closest_scenario(pasted, build_proxy(["udp:192.0.2.1:5060"]))
+    quoted = built.scenario.description.split("\n\n", 1)[1]
+    assert quoted.splitlines()[:2] == ["BYE sip:b@192.0.2.20 SIP/2.0", "To: <sip:b@x>;tag=2"]
+    assert "?" not in quoted
+
+
 def test_the_closest_scenario_says_what_differs() -> None:
     # An OPTIONS cannot start a scenario's dialog: it is played as an INVITE, and the
     # comparison says so instead of pretending.

@@ -271,6 +271,10 @@ def test_a_captures_packet_line_fills_in_where_the_request_arrived(dialog: Paste
     dialog.show()
     label = dialog.guess_label
     assert label.height() >= label.heightForWidth(label.width())
+    # Text that reads as no request: the guess from the earlier one is not left standing.
+    dialog.set_text('hello this is not sip\n{"foo": 1}')
+    assert "line 1" in dialog.status.text()
+    assert dialog.guess_label.text() == "Nothing to guess from: no request was read."
 
 
 NGREP_CALL = "".join(
