@@ -17,12 +17,18 @@ START = time.perf_counter()
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="routelab", description="RouteLab desktop app")
+    parser = argparse.ArgumentParser(
+        prog="routelab",
+        description="RouteLab desktop app",
+        epilog="Without a window: routelab rr (loose_route() and friends on one request or a "
+        "file of vectors), trace, render, import and config; 'routelab COMMAND --help' "
+        "says more of each.",
+    )
     parser.add_argument(
         "scenario",
         nargs="?",
-        help="a scenario file (.json; default: the tour), or a capture or log to open "
-        "(pcap, pcapng, text)",
+        help="a scenario file (.json) or the name of a library scenario (default: the tour), "
+        "or a capture or log to open (pcap, pcapng, text)",
     )
     parser.add_argument("--step", type=int, default=None, help="open at step N (1-based)")
     parser.add_argument(
@@ -61,18 +67,23 @@ def run_app(argv: Sequence[str]) -> int:
     from gui.drops import is_scenario_file
 
     capture = None
+    example = None  # a library scenario named on the command line
     given = Path(args.scenario) if args.scenario else None
     if given is not None and given.is_file() and not is_scenario_file(given):
         # A capture or a log: it opens in the capture dialog, the tour behind it.
         capture, args.scenario = args.scenario, None
-    path = args.scenario or str(resources.scenario_file(resources.TOUR))
+    elif given is not None and not given.exists() and resources.scenario_file(str(given)).is_file():
+        example, args.scenario = str(resources.scenario_file(str(given))), None
+    path = args.scenario or example or str(resources.scenario_file(resources.TOUR))
     opened = window.session.open_file(path)
     if opened and args.scenario and window.session.path:
         window.remember(window.session.path)
     if not opened and args.scenario:
+        print(f"routelab: {window.last_error}", file=sys.stderr)
         window.session.open_file(resources.scenario_file(resources.TOUR))
+        args.step = None  # the step was meant for the file that did not open
     if args.scenario is None:
-        window.session.path = None  # the tour opens as an untitled copy
+        window.session.path = None  # the library opens as an untitled copy
         window._update_title()
     if not args.screenshot:
         offer_recovery(window, autosave_path())

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 import resources
+from engine.scenario import loads
 from engine.trace import from_jsonable
 from gui.cli import main
 from gui.main_window import MainWindow
@@ -219,3 +220,54 @@ def test_the_app_opens_a_capture_given_on_the_command_line(
     assert opened == capture
     assert path is None
     assert str(title).startswith("Tour")
+
+
+def test_the_app_opens_a_library_scenario_by_name_as_an_untitled_copy(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def look(window: MainWindow) -> tuple[object, ...]:
+        scenario = window.session.scenario
+        assert scenario is not None
+        return scenario.title, window.session.path, window.session.step_index
+
+    shot = tmp_path / "shot.png"
+    seen = _run_app(["maddr-route", "--step", "3", "--screenshot", str(shot)], monkeypatch, look)
+    assert isinstance(seen, tuple)
+    title, path, step = seen
+    assert title == loads(resources.scenario_text("maddr-route")).title
+    assert path is None  # Save never overwrites the library
+    assert step == 2
+
+
+def test_a_file_that_does_not_open_is_said_and_its_step_not_applied_to_the_tour(
+    qtbot: QtBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def look(window: MainWindow) -> tuple[object, ...]:
+        scenario = window.session.scenario
+        assert scenario is not None
+        return scenario.title, window.session.step_index
+
+    missing = tmp_path / "nosuch.json"
+    shot = tmp_path / "shot.png"
+    seen = _run_app([str(missing), "--step", "5", "--screenshot", str(shot)], monkeypatch, look)
+    assert isinstance(seen, tuple)
+    title, step = seen
+    assert str(title).startswith("Tour")
+    assert step == 0
+    assert f"routelab: {missing}: No such file or directory" in capsys.readouterr().err
+
+
+def test_the_apps_help_names_the_commands_without_a_window(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from gui.app import _parse
+
+    with pytest.raises(SystemExit):
+        _parse(["--help"])
+    said = capsys.readouterr().out
+    for command in ("rr", "trace", "render", "import", "config"):
+        assert command in said
+    assert "library scenario" in said
