@@ -24,6 +24,7 @@ from engine.batch import EXPECTED_FIELDS, VectorRun, compare, evaluate, run_vect
 from engine.core import drop_error
 from engine.errors import EngineError
 from engine.message import SipMessage, SipRequest, parse_message
+from engine.packetline import Packet
 from engine.proxy import Outbound, Proxy
 from engine.script import parse_script
 
@@ -58,7 +59,8 @@ def _rr_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         action="append",
         default=[],
         metavar="SOCKET",
-        help="a listen socket proto:host:port [advertise host:port] (repeatable)",
+        help="a listen socket proto:host:port [advertise host:port] (repeatable; default: "
+        "where a capture's packet line says the request went, else udp:127.0.0.1:5060)",
     )
     p.add_argument("--alias", action="append", default=[], help="[proto:]host[:port] (repeatable)")
     p.add_argument(
@@ -106,8 +108,12 @@ def _proxy_from_args(args: argparse.Namespace) -> Proxy:
             force_outbound_flag=args.force_outbound_flag,
             force_no_outbound_flag=args.force_no_outbound_flag,
         )
-    listen = args.listen or ["udp:127.0.0.1:5060"]
+    listen = args.listen or [DEFAULT_LISTEN]
     return Proxy.build(listen=listen, aliases=args.alias, modparams=modparams, outbound=outbound)
+
+
+#: The proxy's socket when neither --listen nor a capture's packet line says where it is.
+DEFAULT_LISTEN = "udp:127.0.0.1:5060"
 
 
 def _read_text(path: str | None) -> tuple[str, str]:
@@ -286,12 +292,13 @@ def _cmd_check(path: str) -> int:
     return 1 if failed else 0
 
 
-def _request_of(text: str, name: str) -> SipMessage:
+def _request_of(text: str, name: str) -> tuple[SipMessage, Packet | None]:
     """The message in ``text``: as it is, or, when that does not parse, as copied from a log
     or a capture (the paste dialog's reading: prefixes, one-line logs, Wireshark's packet
-    details; what was left out is said on stderr).  The error is the text's own."""
+    details; what was left out is said on stderr), with the capture's line about the
+    packet when there is one.  The error is the text's own."""
     try:
-        return parse_message(text)
+        return parse_message(text), None
     except EngineError as exc:
         error = exc
     from engine.paste import read_pasted  # only for text that is not a bare message
@@ -303,7 +310,23 @@ def _request_of(text: str, name: str) -> SipMessage:
     said = pasted.clean.describe()
     if said:
         print(f"{name}: read as copied from a log or capture: {said}", file=sys.stderr)
-    return pasted.request
+    return pasted.request, pasted.clean.packet
+
+
+def _guess_listen(args: argparse.Namespace, msg: SipRequest, packet: Packet | None) -> str:
+    """Without ``--listen``, where the capture's packet line says the request went becomes
+    the proxy's socket (as the paste dialog guesses; else the default stays); returns what
+    to say of it, since whether a Route is this proxy's own depends on it."""
+    if args.listen or packet is None or packet.destination is None:
+        return ""
+    from engine.paste import guess_proxy
+
+    guess = guess_proxy(msg, packet)
+    args.listen = list(guess.listen)
+    args.alias = args.alias or list(guess.aliases)
+    return (
+        f"no --listen: the proxy listens on {', '.join(args.listen)} (guessed from {guess.source})"
+    )
 
 
 def _cmd_rr(args: argparse.Namespace) -> int:
@@ -312,10 +335,13 @@ def _cmd_rr(args: argparse.Namespace) -> int:
     if args.check:
         return _cmd_check(args.check)
     text, name = _read_text(args.file)
-    proxy = _proxy_from_args(args)
-    msg = _request_of(text, name)
+    msg, packet = _request_of(text, name)
     if not isinstance(msg, SipRequest):
         raise UsageError(f"{name}: this is a response; loose_route() takes a request")
+    guessed = _guess_listen(args, msg, packet)
+    proxy = _proxy_from_args(args)
+    if guessed:
+        print(f"{name}: {guessed}", file=sys.stderr)
     dropped = drop_error(msg)
     if dropped is not None:
         raise UsageError(f"{name}: {dropped.what}")

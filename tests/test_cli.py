@@ -290,3 +290,37 @@ def test_a_bad_request_reports_its_own_error_not_the_log_readings(
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert "line 6, column 1: header line without ':'" in err
+
+
+NGREP_BYE = (
+    "U 2026/11/30 10:01:02.123456 10.0.0.5:5060 -> 10.0.0.1:5060 #12\n"
+    "BYE sip:bob@10.0.0.9:5060 SIP/2.0.\n"
+    "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK776.\n"
+    "From: <sip:alice@example.com>;tag=abc.\n"
+    "To: <sip:bob@example.com>;tag=xyz.\n"
+    "Call-ID: 1234@10.0.0.5.\n"
+    "CSeq: 3 BYE.\n"
+    "Route: <sip:10.0.0.1;lr;ftag=abc>,<sip:proxy2.example.net;lr>.\n"
+    "Content-Length: 0.\n"
+    ".\n"
+)
+
+
+def test_a_captures_packet_line_says_where_the_proxy_is_without_listen(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As the paste dialog reads it: the request went to 10.0.0.1, so that is this proxy,
+    # and its Route is removed (the default 127.0.0.1 would take it for a foreign hop).
+    path = tmp_path / "ngrep.txt"
+    path.write_text(NGREP_BYE, encoding="utf-8")
+    assert main(["rr", str(path), "--json"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert out["du"] == "sip:proxy2.example.net;lr"
+    assert out["routes"] == ["<sip:proxy2.example.net;lr>"]
+    assert "no --listen: the proxy listens on udp:10.0.0.1:5060" in captured.err
+    # --listen given: it is used, and nothing is guessed.
+    assert main(["rr", str(path), "--json", "--listen", "udp:10.0.0.2:5060"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["du"] == "sip:10.0.0.1;lr;ftag=abc"
+    assert "no --listen" not in captured.err
