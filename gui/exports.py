@@ -13,7 +13,7 @@ The formats, by file extension:
 ``.svg``  the graph or the ladder as vector graphics (text stays text)
 ``.mmd``  the ladder as a Mermaid sequence diagram, one line per step
 ``.txt``  the trace for people, as ``routelab trace`` prints it
-``.md``   the trace as Markdown: one table per request
+``.md``   the trace as Markdown: one table per request, then why (each call and decision)
 ``.json`` the canonical trace JSON (``routelab trace --json``, the golden files' format)
 ``.sip``  the current step's message, CRLF line ends, as it goes on the wire
 ========  ==========================================================================
@@ -361,7 +361,28 @@ def trace_markdown(trace: Trace) -> str:
                 + " |"
             )
         out.append("")
+        out.extend(_md_decisions(steps))
     return "\n".join(out)
+
+
+def _md_decisions(steps: Sequence[TraceStep]) -> list[str]:
+    """Why, for the steps whose script made calls: each call with its return code and
+    what it means, then its decision steps in order (the rule id after each)."""
+    out: list[str] = []
+    for s in steps:
+        if not s.rr_calls:
+            continue
+        if not out:
+            out += ["**Why, step by step**", ""]
+        out.append(f"- **Step {s.index + 1}, {_md(s.element)}**")
+        for call in s.rr_calls:
+            meaning = f": {_md(call.meaning)}" if call.meaning else ""
+            out.append(f"  - {_md_code(call.call)} returned **{rc_text(call.rc)}**{meaning}")
+            out += [
+                f"    {n}. {_md(d.text)} {_md_code(d.rule)}"
+                for n, d in enumerate(call.decisions, start=1)
+            ]
+    return [*out, ""] if out else []
 
 
 def message_text(step: TraceStep) -> str:

@@ -155,6 +155,18 @@ def test_text_and_markdown(tour: render.Document, tmp_path: Path) -> None:
     assert [int(r.split("|")[1]) for r in rows] == [s.index + 1 for s in trace.steps]
     # Every row has the table's seven cells: pipes inside the text are escaped.
     assert all(len(re.split(r"(?<!\\)\|", r)) == 9 for r in rows)
+    # Why: every call of every step, with its return code and each decision in order.
+    said = [ln.strip() for ln in md]
+    for step in trace.steps:
+        if not step.rr_calls:
+            continue
+        assert f"- **Step {step.index + 1}, {step.element}**" in said
+    preloaded = next(s for s in trace.steps if s.rc == -3)
+    call = next(c for c in preloaded.rr_calls if c.rc == -3)
+    line = said.index(f"- `{call.call}` returned **−3**: {call.meaning}")
+    listed = said[line + 1 : line + 1 + len(call.decisions)]
+    rules = [re.search(r"`([a-z0-9-]+)`$", ln) for ln in listed]
+    assert [m.group(1) if m else None for m in rules] == [d.rule for d in call.decisions]
 
 
 def test_sip_is_the_message_on_the_wire(tour: render.Document, tmp_path: Path) -> None:
