@@ -318,6 +318,17 @@ def test_file_new_starts_an_untitled_scenario_that_plays(
     assert window.act_new.shortcut().matches(QKeySequence(QKeySequence.StandardKey.New))
 
 
+def test_the_explanation_gets_the_larger_share_of_the_inspector(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    _open(window, resources.scenario_file(resources.TOUR))
+    window.resize(1440, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    inspector = window.inspector
+    assert inspector.explanation.height() > inspector.tabs.height()
+
+
 def test_security_warning_is_shown_on_the_affected_proxy(window: MainWindow) -> None:
     _open(window, resources.scenario_file("preloaded-route-foreign-host"))
     warned = {name: node for name, node in window.scene.nodes.items() if node.spec.warnings}
