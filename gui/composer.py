@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from engine.errors import EngineError, ScenarioError
 from engine.headers import split_values
 from engine.profiles import PROFILES
-from engine.scenario import dumps, loads
+from engine.scenario import DIALOG_METHODS, dumps, loads
 from gui.document import ENTRY_TEMPLATES, FIELD_KINDS, for_editing, for_file
 from gui.field_help import help_for
 from gui.session import Session
@@ -47,16 +47,17 @@ Path = tuple[str | int, ...]
 
 # Fields whose values come from a fixed set: shown as drop-down lists.
 CHOICES: dict[str, tuple[str, ...]] = {
+    # An in-dialog request's method (the scenario refuses CANCEL and REGISTER there); the
+    # dialog's own is one of engine.scenario.DIALOG_METHODS.
     "method": (
-        "INVITE",
-        "SUBSCRIBE",
-        "REFER",
         "ACK",
         "BYE",
-        "CANCEL",
+        "INVITE",
         "UPDATE",
         "INFO",
         "NOTIFY",
+        "SUBSCRIBE",
+        "REFER",
         "MESSAGE",
         "OPTIONS",
         "PRACK",
@@ -496,7 +497,7 @@ class Composer(QWidget):
         if field in CHOICES and isinstance(value, str):
             combo = QComboBox()
             combo.setEditable(field not in ("profile", "route_style"))
-            choices = list(CHOICES[field])
+            choices = list(DIALOG_METHODS if path[:2] == ("dialog", "method") else CHOICES[field])
             if value not in choices:
                 choices.insert(0, value)
             combo.addItems(choices)

@@ -61,6 +61,7 @@ class LibraryDialog(QDialog):
         self.filter.setClearButtonEnabled(True)
         self.list = QListWidget()
         self.list.setObjectName("library-list")
+        self.list.setWordWrap(True)  # long titles wrap rather than being cut off
         self.details = QTextBrowser()
         self.items: list[tuple[Path, Scenario]] = library()
         for path, scenario in self.items:
@@ -75,6 +76,7 @@ class LibraryDialog(QDialog):
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel
         )
+        self.open_button = buttons.button(QDialogButtonBox.StandardButton.Open)
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -96,6 +98,17 @@ class LibraryDialog(QDialog):
         for row, (_path, scenario) in enumerate(self.items):
             hay = f"{scenario.title} {scenario.description}".lower()
             self.list.item(row).setHidden(bool(needle) and needle not in hay)
+        # What is shown and opened is always an example the filter lets through.
+        current = self.list.currentItem()
+        if current is None or current.isHidden():
+            shown = [r for r in range(self.list.count()) if not self.list.item(r).isHidden()]
+            if shown:
+                self.list.setCurrentRow(shown[0])
+            else:
+                self.list.setCurrentRow(-1)
+                self.details.setPlainText(f"No example matches “{text}”.")
+        if self.open_button is not None:
+            self.open_button.setEnabled(self.list.currentRow() >= 0)
 
     def _accept(self) -> None:
         item = self.list.currentItem()

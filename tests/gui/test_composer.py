@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from engine.profiles import PROFILES
+from engine.scenario import DIALOG_METHODS
 from engine.trace import Flag
 from gui import resources
 from gui.composer import path_text
@@ -457,3 +458,23 @@ def test_typing_in_one_field_is_one_undo_step_and_typing_it_back_is_none(
     _type(mode, "0")  # back to the value it had
     assert stack.count() == count
     assert window.session.scenario == before
+
+
+def test_every_method_offered_is_one_the_scenario_takes(window: MainWindow) -> None:
+    dialog_method = _editor(window, "dialog", "method")
+    assert isinstance(dialog_method, QComboBox)
+    assert [dialog_method.itemText(i) for i in range(dialog_method.count())] == list(DIALOG_METHODS)
+    _tab(window, "requests")
+    method = _editor(window, "requests", 0, "method")
+    assert isinstance(method, QComboBox)
+    offered = [method.itemText(i) for i in range(method.count())]
+    assert "CANCEL" not in offered
+    assert "REGISTER" not in offered
+    for choice in offered:
+        method = _editor(window, "requests", 0, "method")
+        assert isinstance(method, QComboBox)
+        method.setCurrentText(choice)
+        assert window.composer.errors["requests[0].method"].isHidden(), choice
+        scenario = window.session.scenario
+        assert scenario is not None
+        assert scenario.requests[0].method == choice

@@ -1,0 +1,42 @@
+"""File > Open Example: the library list, its filter and what Open opens."""
+
+from __future__ import annotations
+
+from pytestqt.qtbot import QtBot
+
+from gui.library import LibraryDialog
+
+
+def test_the_filter_keeps_what_is_shown_and_opened_among_what_it_lets_through(
+    qtbot: QtBot,
+) -> None:
+    dialog = LibraryDialog()
+    qtbot.addWidget(dialog)
+    titles = [dialog.list.item(r).text() for r in range(dialog.list.count())]
+    assert len(titles) >= 15
+    first = dialog.list.currentItem()
+    assert first is not None
+    # A word of another example's title only: the selection moves to what is shown.
+    wanted = next(t for t in titles[1:] if "maddr" in t.lower())
+    dialog.filter.setText("maddr")
+    current = dialog.list.currentItem()
+    assert current is not None
+    assert not current.isHidden()
+    assert current.text() == wanted
+    assert wanted.split(":")[0] in dialog.details.toPlainText()
+    assert dialog.open_button is not None
+    assert dialog.open_button.isEnabled()
+    dialog._accept()
+    assert dialog.selected_path is not None
+    assert "maddr" in dialog.selected_path.name
+    # Nothing matches: nothing to open, and it is said.
+    dialog.selected_path = None
+    dialog.filter.setText("no example says this")
+    assert dialog.list.currentItem() is None
+    assert not dialog.open_button.isEnabled()
+    assert "No example matches" in dialog.details.toPlainText()
+    dialog._accept()
+    assert dialog.selected_path is None
+    dialog.filter.clear()
+    assert dialog.open_button.isEnabled()
+    assert dialog.list.currentItem() is not None
