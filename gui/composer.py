@@ -217,6 +217,10 @@ class Composer(QWidget):
         # is edited into a valid value, or the document changes under the composer (undo,
         # another file): nothing the user typed is lost behind their back.
         self._rejected: dict[str, tuple[str, str]] = {}
+        # How each field shown applies a text as if it had been typed (to try again the
+        # fields holding text not applied, once an edit elsewhere may have made it valid).
+        self._retype: dict[str, Callable[[str], None]] = {}
+        self._retrying = False
         self._building = False
         self._committing = False
         self.tabs = QTabWidget()
@@ -257,6 +261,7 @@ class Composer(QWidget):
         current = self.tabs.currentIndex()
         self.errors.clear()
         self.editors.clear()
+        self._retype.clear()
         self.message.hide()
         while self.tabs.count():
             widget = self.tabs.widget(0)
@@ -290,6 +295,7 @@ class Composer(QWidget):
             self.tabs.setCurrentIndex(current)
         self._building = False
         self.edit_accepted.emit()  # built afresh from the scenario: no field holds an error
+        self._retry_rejected()  # ... but those that keep text not applied, tried again
 
     def _scroll(self, widget: QWidget) -> QScrollArea:
         area = QScrollArea()
@@ -341,6 +347,11 @@ class Composer(QWidget):
         key = path_text(path)
 
         def show(row: int) -> None:
+            # The fields of the entry shown so far go: forget them first, or an edit made
+            # once Qt has deleted them would reach for their widgets.
+            for fields in (self.errors, self.editors, self._retype):
+                for gone in [k for k in fields if k.startswith(f"{key}[")]:
+                    del fields[gone]
             while detail_layout.count():
                 child = detail_layout.takeAt(0)
                 w = child.widget() if child is not None else None
@@ -360,18 +371,22 @@ class Composer(QWidget):
                 self._add_field(form, (*path, row), value)
             detail_layout.addWidget(box)
             detail_layout.addStretch(1)
+            if not self._building:
+                self._retry_rejected()  # its text not applied, tried again as it is shown
 
         def change(mutate: Callable[[list[Any]], int], what: str) -> None:
             new = json.loads(json.dumps(self.data))
             target = _get(new, path)
             row = mutate(target)
             self._selected[key] = row
-            if what != "Add":
-                # The entries after the one changed move: text not applied to one of them
-                # would come back in another's field.
-                for rejected in [k for k in self._rejected if k.startswith(f"{key}[")]:
-                    del self._rejected[rejected]
-            self._commit(new, f"{what} in {key}", path)
+            # Once entries move, text not applied to one of them would come back in (or be
+            # tried again on) another's field: it goes, unless the change is refused.
+            moved = what != "Add" and target != _get(self.data, path)
+            kept = {k: v for k, v in self._rejected.items() if moved and k.startswith(f"{key}[")}
+            for rejected in kept:
+                del self._rejected[rejected]
+            if not self._commit(new, f"{what} in {key}", path):
+                self._rejected.update(kept)
 
         def do_add(target: list[Any]) -> int:
             target.append(new_entry(str(path[-1]), target, self.data))
@@ -458,6 +473,7 @@ class Composer(QWidget):
             hint = "one value per line" + (" (empty: not set)" if kind.endswith("?") else "")
             text.setPlaceholderText(hint)
             text.setMaximumHeight(96)
+            self._retype[path_text(path)] = lambda typed: self._edit_lines(path, typed, kind)
             text.textChanged.connect(lambda: self._edit_lines(path, text.toPlainText(), kind))
             return text
         if kind == "mapping":
@@ -465,16 +481,19 @@ class Composer(QWidget):
             text = _plain_text("\n".join(f"{k} = {v}" for k, v in pairs.items()))
             text.setPlaceholderText("key = value, one per line")
             text.setMinimumHeight(120)
+            self._retype[path_text(path)] = lambda typed: self._edit_mapping(path, typed)
             text.textChanged.connect(lambda: self._edit_mapping(path, text.toPlainText()))
             return text
         if kind == "long":
             area = _plain_text("" if value is None else str(value))
             area.setMaximumHeight(110)
+            self._retype[path_text(path)] = lambda typed: self._edit(path, typed)
             area.textChanged.connect(lambda: self._edit(path, area.toPlainText()))
             return area
         if kind in ("text?", "int?"):
             line = QLineEdit("" if value is None else str(value))
             line.setPlaceholderText("(not set)")
+            self._retype[path_text(path)] = lambda typed: self._edit_optional(path, typed, kind)
             line.textEdited.connect(lambda text: self._edit_optional(path, text, kind))
             return line
         if isinstance(value, bool):
@@ -507,9 +526,11 @@ class Composer(QWidget):
                         summary = f"{PROFILES[choice].title}: {PROFILES[choice].summary}"
                         combo.setItemData(i, summary, Qt.ItemDataRole.ToolTipRole)
             combo.setCurrentText(value)
+            self._retype[path_text(path)] = lambda typed: self._edit(path, typed)
             combo.currentTextChanged.connect(lambda text: self._edit(path, text))
             return combo
         line = QLineEdit("" if value is None else str(value))
+        self._retype[path_text(path)] = lambda typed: self._edit_text(path, typed, value)
         line.textEdited.connect(lambda text: self._edit_text(path, text, value))
         return line
 
@@ -524,7 +545,7 @@ class Composer(QWidget):
         try:
             number: int | float = int(text) if isinstance(old, int) else float(text)
         except ValueError:
-            self._show_error(key, f"{key}: '{text}' is not a number")
+            self._refuse(path, f"{key}: '{text}' is not a number")
             return
         self._edit(path, number)
 
@@ -539,7 +560,7 @@ class Composer(QWidget):
                 self._edit(path, int(stripped))
             except ValueError:
                 key = path_text(path)
-                self._show_error(key, f"{key}: '{text}' is not a whole number")
+                self._refuse(path, f"{key}: '{text}' is not a whole number")
             return
         self._edit(path, stripped)
 
@@ -552,7 +573,7 @@ class Composer(QWidget):
             try:
                 value = [int(v) for v in lines]
             except ValueError:
-                self._show_error(path_text(path), f"{path_text(path)}: one whole number per line")
+                self._refuse(path, f"{path_text(path)}: one whole number per line")
                 return
         if kind.endswith("?") and not lines:
             value = None
@@ -566,7 +587,7 @@ class Composer(QWidget):
             key, sep, value = line.partition("=")
             if not sep or not key.strip():
                 where = path_text(path)
-                self._show_error(where, f"{where}: line {n}: expected 'key = value', got {line!r}")
+                self._refuse(path, f"{where}: line {n}: expected 'key = value', got {line!r}")
                 return
             pairs[key.strip()] = value.strip()
         self._edit(path, pairs)
@@ -582,8 +603,9 @@ class Composer(QWidget):
                 rename_references(new, old, value)
         self._commit(new, f"Edit {path_text(path)}", path)
 
-    def _commit(self, new: dict[str, Any], description: str, path: Path) -> None:
-        """Validate with the engine's loader; push an undoable edit or show the error."""
+    def _commit(self, new: dict[str, Any], description: str, path: Path) -> bool:
+        """Validate with the engine's loader; push an undoable edit (True) or show the
+        error (False)."""
         for key, err in self.errors.items():
             if key not in self._rejected or key == path_text(path):
                 err.hide()  # fields still holding text not applied keep saying why
@@ -591,13 +613,11 @@ class Composer(QWidget):
         try:
             scenario = loads(json.dumps(for_file(new)))
         except ScenarioError as exc:
-            self._reject(path, str(exc))
-            self._show_error(exc.path, str(exc))
-            return
+            self._refuse(path, str(exc), shown_at=exc.path)
+            return False
         except (EngineError, RecursionError, ValueError) as exc:
-            self._reject(path, str(exc))
-            self._show_error(path_text(path), str(exc))
-            return
+            self._refuse(path, str(exc))
+            return False
         self._rejected.pop(path_text(path), None)
         self.edit_accepted.emit()
         structural = [k for k in new if new[k] != self.data.get(k)]
@@ -612,29 +632,55 @@ class Composer(QWidget):
             QTimer.singleShot(0, self.rebuild)
         else:
             self._refresh_labels()
+        self._retry_rejected()
+        return True
+
+    def _retry_rejected(self) -> None:
+        """Try again the fields holding text not applied: the edit just made may have made
+        it valid (a name no longer taken), or its reason may have changed.  Each is applied
+        as if typed again, once."""
+        if self._retrying:
+            return
+        self._retrying = True
+        try:
+            for key, (text, _message) in list(self._rejected.items()):
+                retype = self._retype.get(key)
+                if retype is not None and key in self._rejected:
+                    retype(text)
+        finally:
+            self._retrying = False
+
+    def _refuse(self, path: Path, message: str, *, shown_at: str | None = None) -> None:
+        """The text in the field at ``path`` cannot be applied: keep it, and say why under
+        the field ``shown_at`` names (the field itself by default)."""
+        self._reject(path, message)
+        self._show_error(shown_at or path_text(path), message)
 
     def _reject(self, path: Path, message: str) -> None:
-        """Remember what was typed in the field at ``path``, which was not applied."""
+        """Remember what was typed in the field at ``path``, which was not applied (a list
+        change, an Add or a Remove, types nothing)."""
         key = path_text(path)
         editor = self.editors.get(key)
         if isinstance(editor, QLineEdit):
             self._rejected[key] = (editor.text(), message)
         elif isinstance(editor, QPlainTextEdit):
             self._rejected[key] = (editor.toPlainText(), message)
-        else:
-            self._rejected[key] = ("", message)  # a choice or a list change: nothing typed
+        elif isinstance(editor, QComboBox):
+            self._rejected[key] = (editor.currentText(), message)
 
     def _restore_rejected(self, key: str, editor: QWidget) -> None:
         """Put back what was typed in a field and not applied, with the reason."""
         text, message = self._rejected[key]
-        if not isinstance(editor, QLineEdit | QPlainTextEdit):
+        if not isinstance(editor, QLineEdit | QPlainTextEdit | QComboBox):
             return
         blocked = editor.blockSignals(True)  # shown again, not typed again
         try:
             if isinstance(editor, QLineEdit):
                 editor.setText(text)
-            else:
+            elif isinstance(editor, QPlainTextEdit):
                 editor.setPlainText(text)
+            else:
+                editor.setCurrentText(text)
         finally:
             editor.blockSignals(blocked)
         self.errors[key].show_error(message)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QEvent, QSettings, Qt
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -478,3 +478,126 @@ def test_every_method_offered_is_one_the_scenario_takes(window: MainWindow) -> N
         scenario = window.session.scenario
         assert scenario is not None
         assert scenario.requests[0].method == choice
+
+
+def _deleted_later(qapp: QApplication) -> None:
+    """Let Qt delete what was deleteLater()'d, as its event loop does (processEvents()
+    alone leaves that for later)."""
+    qapp.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+
+
+def _show_entry(window: MainWindow, qapp: QApplication, row: int) -> None:
+    window.composer.tabs.currentWidget().findChildren(QListWidget)[0].setCurrentRow(row)
+    _deleted_later(qapp)
+
+
+def test_an_edit_after_showing_another_entry_reaches_only_live_fields(
+    window: MainWindow, qapp: QApplication
+) -> None:
+    # The fields of the entry shown before were deleted by Qt; an edit used to reach for
+    # them and raise (the edit was lost).
+    _tab(window, "proxies")
+    _show_entry(window, qapp, 1)
+    _show_entry(window, qapp, 0)
+    mode = _editor(window, "proxies", 0, "loose_route_mode")
+    assert isinstance(mode, QLineEdit)
+    mode.setText("1")
+    mode.textEdited.emit("1")
+    scenario = window.session.scenario
+    assert scenario is not None
+    assert scenario.proxies[0].loose_route_mode == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "why"),
+    [
+        (("proxies", 0, "loose_route_mode"), "1x", "is not a number"),
+        (("names",), "conf.example.com = Conf\nsbc.example.com P1", "expected 'key = value'"),
+        (("requests", 0, "method"), "bye", "is not a SIP method"),
+    ],
+    ids=["number", "table-line", "combo"],
+)
+def test_every_kind_of_text_not_applied_stays_through_a_rebuild(
+    window: MainWindow,
+    qapp: QApplication,
+    field: tuple[str | int, ...],
+    typed: str,
+    why: str,
+) -> None:
+    tab = {"proxies": "proxies", "names": "names", "requests": "requests"}[str(field[0])]
+    _tab(window, tab)
+    editor = _editor(window, *field)
+    if isinstance(editor, QLineEdit):
+        editor.setText(typed)
+        editor.textEdited.emit(typed)
+    elif isinstance(editor, QPlainTextEdit):
+        editor.setPlainText(typed)
+    else:
+        assert isinstance(editor, QComboBox)
+        editor.setCurrentText(typed)
+    window.composer.rebuild()
+    _deleted_later(qapp)
+    _tab(window, tab)
+    editor = _editor(window, *field)
+    shown = (
+        editor.text()
+        if isinstance(editor, QLineEdit)
+        else editor.toPlainText()
+        if isinstance(editor, QPlainTextEdit)
+        else editor.currentText()  # type: ignore[attr-defined]
+    )
+    assert shown == typed
+    error = window.composer.errors[path_text(field)]
+    assert not error.isHidden()
+    assert why in error.text()
+
+
+def test_a_refused_remove_keeps_the_lists_text_not_applied(
+    window: MainWindow, qapp: QApplication
+) -> None:
+    _tab(window, "agents")
+    address = _editor(window, "user_agents", 0, "address")
+    assert isinstance(address, QLineEdit)
+    bad = address.text().rsplit(":", 1)[0] + ":99999"
+    address.setText(bad)
+    address.textEdited.emit(bad)
+    _button(window, "Remove").click()  # refused: the dialog names this user agent
+    _button(window, "↑").click()  # changes nothing: row 0 cannot go up
+    window.composer.rebuild()
+    _deleted_later(qapp)
+    _tab(window, "agents")
+    address = _editor(window, "user_agents", 0, "address")
+    assert isinstance(address, QLineEdit)
+    assert address.text() == bad
+
+
+def test_text_not_applied_is_applied_once_an_edit_elsewhere_makes_it_valid(
+    window: MainWindow, qapp: QApplication
+) -> None:
+    scenario = window.session.scenario
+    assert scenario is not None
+    first, second = (ua.name for ua in scenario.user_agents[:2])
+    _tab(window, "agents")
+    name = _editor(window, "user_agents", 0, "name")
+    assert isinstance(name, QLineEdit)
+    name.setText(second)  # taken by the other user agent: refused
+    name.textEdited.emit(second)
+    refused = window.session.scenario
+    assert refused is not None
+    assert refused.user_agents[0].name == first
+    _show_entry(window, qapp, 1)
+    other = _editor(window, "user_agents", 1, "name")
+    assert isinstance(other, QLineEdit)
+    other.setText("Robert")
+    other.textEdited.emit("Robert")
+    # Shown again, entry 0's text is tried again: the name is free now, so it is applied
+    # (its error would otherwise blame a name no longer taken).
+    _show_entry(window, qapp, 0)
+    name = _editor(window, "user_agents", 0, "name")
+    assert isinstance(name, QLineEdit)
+    assert name.text() == second
+    renamed = window.session.scenario
+    assert renamed is not None
+    assert [ua.name for ua in renamed.user_agents[:2]] == [second, "Robert"]
+    assert window.composer.errors["user_agents[0].name"].isHidden()
+    assert first not in [ua.name for ua in renamed.user_agents]
