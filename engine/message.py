@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from operator import itemgetter
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 from engine.errors import SipParseError
 from engine.headers import NameAddr, parse_name_addr, split_values, tag_param
@@ -365,22 +365,19 @@ def _parse_general(text: str) -> SipMessage:
     if not lines[0].strip():
         raise SipParseError("empty message", line=first_line_no, column=1)
     bad = _BAD_CHAR.search(head) if lone_cr or "\x00" in head else None
-    if bad:
-        pos = bad.start()
-        raise SipParseError(
-            f"control character {bad.group()!r} in line",
-            line=first_line_no + head.count("\n", 0, pos),
-            column=pos - (head.rfind("\n", 0, pos) + 1) + 1,
-        )
-    # The start line is checked before the headers, so that the first error said is the
-    # first one in the text ("hello" on line 1, not a bad header on line 2).
     start = lines[0]
+    # The first error said is the first one in the text: the start line is checked before
+    # what follows it ("hello" on line 1, not a bad header or a NUL on line 2).
+    if bad and bad.start() < len(start):
+        _raise_control(bad, head, first_line_no)
     # A status line first: "SIP/2.0 200 SIP/2.0" is a response whose reason phrase
     # looks like a version, never a request (a method cannot contain '/').
     m = _STATUS.match(start) if start.startswith("SIP/") else None
     if m:
         if m.group(1) != "2" or m.group(2) != "0":
             raise SipParseError("unsupported version", line=first_line_no, column=1)
+        if bad:
+            _raise_control(bad, head, first_line_no)
         return SipResponse(_headers(lines, first_line_no), body, int(m.group(3)), m.group(4) or "")
     m = _REQUEST.match(start)
     if m:
@@ -392,9 +389,21 @@ def _parse_general(text: str) -> SipMessage:
                 column=m.start(3) + 1,
                 status_hint=505,
             )
+        if bad:
+            _raise_control(bad, head, first_line_no)
         return SipRequest(_headers(lines, first_line_no), body, method, uri)
     raise SipParseError(
         f"not a SIP request or status line: {start[:80]!r}", line=first_line_no, column=1
+    )
+
+
+def _raise_control(bad: re.Match[str], head: str, first_line_no: int) -> NoReturn:
+    """The error for the control character ``bad`` found in ``head``."""
+    pos = bad.start()
+    raise SipParseError(
+        f"control character {bad.group()!r} in line",
+        line=first_line_no + head.count("\n", 0, pos),
+        column=pos - (head.rfind("\n", 0, pos) + 1) + 1,
     )
 
 

@@ -304,6 +304,22 @@ def test_whole_input_route_split_or_joined(routes: list[str], folded: bool) -> N
             None,
             id="bad-version-and-bad-header",
         ),
+        pytest.param(
+            "hello\r\nX: a\x00b\r\n\r\n",
+            "not a SIP request or status line: 'hello'",
+            1,
+            1,
+            None,
+            id="bad-start-and-a-nul-below",
+        ),
+        pytest.param(
+            "INVITE sip:b@x SIP/2.0\r\nX: a\x00b\r\n\r\n",
+            "control character",
+            2,
+            5,
+            None,
+            id="good-start-and-a-nul-below",
+        ),
     ],
 )
 def test_errors_say_what_and_where(
