@@ -404,10 +404,14 @@ def _maddr_note(uri: SipUri, uri_text: str, target: str) -> str:
         dropped.append(f"the {uri.scheme}: scheme")
     if uri.user is not None:
         dropped.append(f"the user part {uri.user}")
+    if uri.password is not None:
+        dropped.append("the password")
     transport = uri.uri_param("transport")
     if transport:
         dropped.append(f"transport={transport}")
-    others = [n for n, _ in uri.params if n.lstrip(";").lower() not in ("maddr", "transport")]
+    others = [
+        n.lstrip(";") for n, _ in uri.params if n.lstrip(";").lower() not in ("maddr", "transport")
+    ]
     if others:
         dropped.append(("the parameter " if len(others) == 1 else "the parameters ") + _and(others))
     if dropped:
@@ -421,8 +425,9 @@ def _maddr_note(uri: SipUri, uri_text: str, target: str) -> str:
     else:
         lost = ""
     return (
-        f" It has a maddr parameter: Kamailio copies only sip:<maddr>[:port]{lost}; RFC 3261 "
-        "would send to the maddr address (19.1.1) and keep the URI whole."
+        f" Because <{uri_text}> has a maddr parameter, Kamailio copies only "
+        f"sip:<maddr>[:port] of it{lost}; RFC 3261 would send to the maddr address (19.1.1) "
+        "and keep the URI whole."
     )
 
 
@@ -730,12 +735,17 @@ def loose_route(ctx: Context, *, mode: int = 0) -> tuple[Context, RrResult]:
         return c, res
 
     if not headers:
+        default = (
+            "relays an in-dialog ACK only when it matches a transaction (t_check_trans()) "
+            "and drops it otherwise"
+            if ctx.request.method == "ACK"
+            else "does so for an initial request and answers an in-dialog one 404 Not here"
+        )
         st.add(
             "no-route",
             f"The request has no Route header: loose_route() returns -1 (FALSE) and changes "
             f"nothing. What happens next is the script's choice: it may relay the request by "
-            f"its R-URI {ctx.ruri}; Kamailio's default configuration does so for an initial "
-            "request and answers an in-dialog one 404 Not here.",
+            f"its R-URI {ctx.ruri}; Kamailio's default configuration {default}.",
         )
         return done(ctx, -1)
     first = headers[0]
@@ -1172,7 +1182,7 @@ def _after_loose(
         )
     local_note = ""
     if locate(n_uri, ctx.proxy).myself:
-        if not rr.enable_double_rr and (_is_r2(e1) or _is_r2(n_uri)):
+        if not rr.enable_double_rr and _is_r2(e1):
             local_note = (
                 " Note: that Route names this proxy again. With Route 1 it is the pair of a "
                 "double Record-Route (r2), but enable_double_rr=0 makes loose_route() ignore "
@@ -1329,7 +1339,13 @@ def _after_strict(
                 "this proxy (the RFC would remove it first): a loop. Use loose_route_mode(1) "
                 "when in-dialog R-URIs can legitimately name this proxy."
             )
-    if ruri.user is not None and not rr.add_username:
+    if (
+        ruri.user is not None
+        and not rr.add_username
+        and ctx.proxy.outbound is None  # its Record-Route may carry a flow token as user
+        and not ruri.has_param("lr")  # lr, ftag: the marks of a Record-Route value
+        and "ftag" not in ruri.param_keys
+    ):
         # This proxy's Record-Route URIs have no user part: the R-URI was a target.
         self_note += (
             f" The R-URI {ruri_text} has a user part, which this proxy's Record-Route "
@@ -1337,9 +1353,7 @@ def _after_strict(
             "R-URI-is-myself trap; RFC 3261 16.4 recovers only a value this proxy "
             "record-routed, and would have kept it)."
         )
-    maddr_note = _maddr_note(c_uri, c_na.uri_text, du) or _maddr_note(
-        l_uri, l_na.uri_text, new_ruri
-    )
+    maddr_note = _maddr_note(c_uri, c_na.uri_text, du) + _maddr_note(l_uri, l_na.uri_text, new_ruri)
     if last == pos:
         st.add(
             "strict-candidate-last",
@@ -1423,11 +1437,11 @@ def is_direction(ctx: Context, which: str) -> RrResult:
     rc = 1 if actual == wanted else -1
     verdict = f"is_direction({wanted}) is {'TRUE' if rc > 0 else 'FALSE'}."
     params = local_route_params(ctx)
-    if not params or _generic_param(params, "ftag") is None:
+    if params is None or _generic_param(params, "ftag") is None:
         where = (
-            "The local Route has no ftag"
-            if params
-            else "There is no local Route (no Route of this proxy's was taken)"
+            "There is no local Route (no Route of this proxy's was taken)"
+            if params is None
+            else "The local Route has no ftag"
         )
         text = f"{where}, so Kamailio takes the request to go downstream: {verdict}"
     else:
@@ -1650,12 +1664,9 @@ def _rr_scheme(ctx: Context) -> str:
         return "sips"
 
 
-_SIPS_VALUE = re.compile(r'\s*(?:"[^"]*"\s*)?<?\s*sips:', re.IGNORECASE)
-
-
-def _rr_rfc_note(ctx: Context, scheme: str, added: tuple[str, ...]) -> str:
-    """Where the Record-Route just built departs from RFC 3261 16.6 step 4, in words
-    (``""`` when it does not): the scheme, and the transport parameter."""
+def _rr_rfc_note(ctx: Context, scheme: str, sockets: tuple[Socket, ...]) -> str:
+    """Where the Record-Route just built for ``sockets`` departs from RFC 3261 16.6 step 4,
+    in words (``""`` when it does not): its scheme, and its transport parameter."""
     notes = []
     if scheme == "sip":
         if ctx.proxy.rr.ignore_sips and ctx.ruri.lower().startswith("sips:"):
@@ -1663,14 +1674,14 @@ def _rr_rfc_note(ctx: Context, scheme: str, added: tuple[str, ...]) -> str:
                 "ignore_sips=1 writes sip: although the R-URI is sips:, where the RFC requires "
                 "a SIPS URI"
             )
-        else:
-            routes = route_entries(ctx)
-            if routes and _SIPS_VALUE.match(routes[0]):
+        elif ctx.routes and _any_sips(ctx.routes):  # rare: look closer
+            top = _top_route_past_own(ctx)
+            if top is not None and top[0].scheme == "sips":
                 notes.append(
-                    f"Kamailio follows only the R-URI's scheme, but the topmost Route {routes[0]} "
+                    f"Kamailio follows only the R-URI's scheme, but the topmost Route {top[1]} "
                     "is sips:, for which the RFC requires a SIPS URI"
                 )
-    if any(";transport=" in value for value in added):
+    if sockets[0].proto != "udp" or sockets[-1].proto != "udp":  # one or two sockets
         notes.append(
             "Kamailio names the transport (;transport=) of a socket that is not UDP, so "
             "later requests come back over it; the RFC says a proxy SHOULD NOT unless it "
@@ -1679,6 +1690,30 @@ def _rr_rfc_note(ctx: Context, scheme: str, added: tuple[str, ...]) -> str:
     if not notes:
         return ""
     return "How RFC 3261 16.6 step 4 differs: " + "; ".join(notes) + "."
+
+
+def _any_sips(routes: tuple[RouteHeader, ...]) -> bool:
+    """True when a Route line may hold a sips: URI (a quick look, before parsing any)."""
+    return any("sips:" in rh.value.lower() for rh in routes)
+
+
+def _top_route_past_own(ctx: Context) -> tuple[SipUri, str] | None:
+    """The topmost Route that will stay in the request and does not name this proxy (the
+    RFC's "topmost Route after 16.4's processing"), parsed, with its text; None when
+    there is none or it cannot be read."""
+    for line, rh in enumerate(ctx.routes):
+        if rh.elements is None:
+            return None
+        for idx, (na, _s, _e, text) in enumerate(rh.elements):
+            if (line, idx) in ctx.deleted:
+                continue
+            try:
+                uri = na.uri
+            except SipParseError:
+                return None
+            if not locate(uri, ctx.proxy).myself:
+                return uri, text
+    return None
 
 
 def _rr_ftag(ctx: Context, *, direction_aware: bool) -> str | None:
@@ -1786,7 +1821,7 @@ def record_route(ctx: Context, params: str = "") -> tuple[Context, RrResult]:
             "for the receiving side, both marked r2=on so loose_route() later removes both "
             "(RFC 5658).",
         )
-    elif _sockets_differ(rcv, snd):
+    elif snd is not rcv and _sockets_differ(rcv, snd):
         st.add(
             "rr-single",
             f"Record-Route {added[0]} inserted above the existing headers. It names only the "
@@ -1800,7 +1835,7 @@ def record_route(ctx: Context, params: str = "") -> tuple[Context, RrResult]:
             f"Record-Route {added[0]} inserted above the existing headers "
             f"(the request arrives and leaves on {rcv}).",
         )
-    rfc = _rr_rfc_note(ctx, scheme, added)
+    rfc = _rr_rfc_note(ctx, scheme, (snd, rcv) if double else (rcv,))
     if rfc:
         st.add("rr-rfc-differs", rfc)
     if ftag:

@@ -226,7 +226,7 @@ class Composer(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("composer-tabs")
         self.tabs.setDocumentMode(True)
-        # In a narrow dock the tab titles shorten ("User ag…") rather than hiding the last
+        # In a narrow dock the tab titles shorten ("Requ…") rather than hiding the last
         # ones behind scroll arrows; each keeps its whole name as a tool tip.
         self.tabs.setUsesScrollButtons(False)
         self.tabs.setElideMode(Qt.TextElideMode.ElideRight)

@@ -1762,7 +1762,7 @@ def test_a_maddr_copy_says_what_it_leaves_out_and_how_the_rfc_differs(
 ) -> None:
     _, results = run([SELF, route])
     said = _text(results, "next-hop-loose")
-    assert "Kamailio copies only sip:<maddr>[:port]" in said
+    assert "Kamailio copies only sip:<maddr>[:port] of it" in said
     assert "RFC 3261 would send to the maddr address (19.1.1) and keep the URI whole" in said
     assert dropped in said
     assert ("over UDP" in said) == udp
@@ -1779,7 +1779,7 @@ def test_maddr_in_a_strict_next_hop_is_said_L27b() -> None:  # noqa: N802
     # Only the host replaced: nothing else to say is dropped.
     _, results = run([SELF, "<sip:p3.middle.com;maddr=198.51.100.9>"])
     said = _text(results, "strict-next-hop")
-    assert "Kamailio copies only sip:<maddr>[:port];" in said
+    assert "Kamailio copies only sip:<maddr>[:port] of it;" in said
     assert "dropped" not in said
 
 
@@ -1874,3 +1874,50 @@ def test_record_route_says_how_rfc_3261_16_6_step_4_differs(
         assert len(said) == 1
         assert said[0].startswith("How RFC 3261 16.6 step 4 differs:")
         assert note in said[0]
+
+
+def test_second_review_of_the_sentences() -> None:
+    # A Record-Route value in the R-URI (lr, ftag) is what the recovery is for, user part
+    # or not (a flow token, add_username): no "real target" warning.
+    _, results = run([SELF, P2], ruri="sip:bob@127.0.0.1;lr")
+    assert "has a user part" not in _text(results, "strict-candidate-loose")
+    # Only Route 1's r2 makes a pair: with it plain, enable_double_rr=1 would not help.
+    _, results = run([SELF, "<sip:127.0.0.1:5070;r2=on;lr>", P2], at=proxy(enable_double_rr=0))
+    said = _text(results, "next-hop-loose")
+    assert "has no r2 pairing" in said
+    assert "enable_double_rr=1" not in said
+    # A local Route without parameters was taken all the same: it has no ftag.
+    _, results = run(["<sip:127.0.0.1>", P2], 'loose_route(); is_direction("upstream")')
+    assert _text(results, "direction").startswith("The local Route has no ftag")
+    # An in-dialog ACK without Route: the default configuration does not answer it 404.
+    ack = request([], extra=())
+    ack = SipRequest(ack.headers, ack.body, "ACK", ack.uri)
+    _, (res,) = run_script(start(ack), parse_script("loose_route()"))
+    said = _text((res,), "no-route")
+    assert "t_check_trans()" in said
+    assert "404" not in said
+
+
+def test_the_maddr_notes_of_the_strict_recovery_name_each_uri() -> None:
+    nxt = "<sip:p2.example.net:5070;lr;maddr=198.51.100.7;;x>"
+    last = "<sip:bob:secret@p3.example.com;maddr=198.51.100.9>"
+    _, results = run([nxt, last], ruri="sip:127.0.0.1;lr")
+    said = _text(results, "strict-candidate-loose")
+    assert "<sip:p2.example.net:5070;lr;maddr=198.51.100.7;;x> has a maddr parameter" in said
+    assert "<sip:bob:secret@p3.example.com;maddr=198.51.100.9> has a maddr parameter" in said
+    assert "the parameters lr and x are dropped" in said  # ';x' is named x
+    assert "the user part bob and the password are dropped" in said
+
+
+def test_record_route_rfc_note_follows_the_sockets_and_skips_the_own_route() -> None:
+    # The script's own ";transport=tcp" on a UDP socket: Kamailio named no transport.
+    _, (res,) = rr_run('record_route(";transport=tcp")')
+    assert not [s for s in res.steps if s.rule == "rr-rfc-differs"]
+    # The topmost Route is this proxy's own (record_route() before loose_route()): the
+    # RFC looks past it, at the next one.
+    msg = request(["<sips:127.0.0.1;lr>", P2], in_dialog=False)
+    _, (res,) = run_script(start(msg), parse_script("record_route()"))
+    assert not [s for s in res.steps if s.rule == "rr-rfc-differs"]
+    msg = request(["<sip:127.0.0.1;lr>", "<sips:p2.example.net;lr>"], in_dialog=False)
+    _, (res,) = run_script(start(msg), parse_script("record_route()"))
+    assert "the topmost Route <sips:p2.example.net;lr>" in _text((res,), "rr-rfc-differs")
