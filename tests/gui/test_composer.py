@@ -354,10 +354,9 @@ def test_each_profile_says_what_its_script_does(window: MainWindow) -> None:
     profile = _editor(window, "proxies", 0, "profile")
     assert isinstance(profile, QComboBox)
     for i in range(profile.count()):
+        shown = PROFILES[profile.itemText(i)]
         tip = profile.itemData(i, Qt.ItemDataRole.ToolTipRole)
-        assert (
-            tip == f"{PROFILES[profile.itemText(i)].title}: {PROFILES[profile.itemText(i)].summary}"
-        )
+        assert tip == f"{shown.title}: {shown.summary}"
 
 
 def test_text_not_applied_stays_when_the_composer_shows_another_entry_and_comes_back(
