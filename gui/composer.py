@@ -255,6 +255,26 @@ class Composer(QWidget):
         self._rejected.clear()
         self.rebuild()
 
+    def show_draft(self, data: dict[str, Any], error: ScenarioError) -> None:
+        """Show a document that does not validate yet (Session.open_draft), its tab and
+        entry where ``error`` is, and the error under its field."""
+        self.data = data
+        self._rejected.clear()
+        root = re.match(r"[^.\[]*", error.path)
+        key = root.group() if root else ""
+        index = re.match(r"\[(\d+)\]", error.path[len(key) :])
+        if index is not None and isinstance(data.get(key), list):
+            self._selected[key] = int(index.group(1))
+        self.rebuild()
+        title = TAB_TITLES.get(key, key.replace("_", " ").capitalize())
+        for i in range(self.tabs.count()):
+            if self.tabs.tabText(i) == title:
+                self.tabs.setCurrentIndex(i)
+                break
+        else:
+            self.tabs.setCurrentIndex(0)  # a field of the scenario itself, or the dialog
+        self._show_error(error.path, str(error))
+
     def rebuild(self) -> None:
         """Rebuild every tab from ``self.data`` (keeps the current tab and selections)."""
         self._building = True

@@ -150,6 +150,7 @@ class MainWindow(QMainWindow):
         s.path_changed.connect(self._update_title)
         s.undo_stack.cleanChanged.connect(self._update_title)
         s.error_raised.connect(self._on_session_error_raised)
+        s.draft_offered.connect(self._on_session_draft_offered)
         self.composer.edit_rejected.connect(self._on_composer_edit_rejected)
         self.composer.edit_accepted.connect(self._on_composer_edit_accepted)
         self.timeline.selectionModel().currentRowChanged.connect(self._on_timeline_row_changed)
@@ -448,11 +449,17 @@ class MainWindow(QMainWindow):
                 self.view.fit()
 
     def save(self) -> bool:
+        if self.session.scenario is None:
+            # A draft that does not validate yet: the file keeps what it had.
+            self.status.setText("Nothing saved: the scenario is not valid yet (see the composer).")
+            return False
         if self.session.path is None:
             return self.save_as()
         return self.session.save()
 
     def save_as(self) -> bool:
+        if self.session.scenario is None:
+            return self.save()  # which says why nothing is saved
         path, _ = QFileDialog.getSaveFileName(
             self, "Save scenario", "scenario.json", "RouteLab scenarios (*.json)"
         )
@@ -624,6 +631,7 @@ class MainWindow(QMainWindow):
         self.act_first.setEnabled(index > 0)
         self.act_next.setEnabled(0 <= index < total - 1)
         self.act_last.setEnabled(0 <= index < total - 1)
+        self.act_play.setEnabled(total > 0)
         self.act_next_marked.setEnabled(self.session.marked_step(1) >= 0)
         self.act_previous_marked.setEnabled(self.session.marked_step(-1) >= 0)
 
@@ -665,7 +673,9 @@ class MainWindow(QMainWindow):
     def _on_composer_edit_rejected(self, path: str, message: str) -> None:
         # The field keeps what was typed; say so where the graph is, which has not changed.
         self._edit_problem = (
-            f"Not applied: {message}. The graph and the steps show the last valid scenario."
+            f"Not valid yet: {message}. Nothing is simulated until the scenario is valid."
+            if self.session.scenario is None
+            else f"Not applied: {message}. The graph and the steps show the last valid scenario."
         )
         self.status.setText(self._edit_problem)
 
@@ -685,6 +695,37 @@ class MainWindow(QMainWindow):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.last_error = message
         box.open()
+
+    @Slot(str, str)
+    def _on_session_draft_offered(self, title: str, message: str) -> None:
+        """A file in RouteLab's format with a wrong value: say what, and offer to open it
+        in the composer to fix it there."""
+        self.status.setText(message)
+        self.last_error = message
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, parent=self)
+        box.setObjectName("draft-box")
+        box.setInformativeText(
+            "Open it in the composer to fix it? Nothing is simulated until it is valid; "
+            "the file itself is not changed until you save."
+        )
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        fix = box.addButton("Fix in the Composer", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Close)
+        fix.clicked.connect(self.fix_draft)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def fix_draft(self) -> bool:
+        """Open the file just refused in the composer, at its first error."""
+        offer = self.session.draft_offer
+        data = self.session.open_draft()
+        if offer is None or data is None:
+            return False
+        self.composer.show_draft(data, offer[2])
+        self.dock_composer.show()
+        self.dock_composer.raise_()
+        self._update_title()
+        return True
 
     def _update_title(self, *_args: object) -> None:
         s = self.session

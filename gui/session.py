@@ -9,19 +9,22 @@ user typed is lost.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from engine.errors import EngineError
+from engine.errors import EngineError, ScenarioError
 from engine.scenario import Scenario, dumps, loads
 from engine.simulate import simulate
 from engine.topology import layout, topology
 from engine.trace import Trace, TraceStep
+from gui.document import for_editing
 
 MAX_FILE_SIZE = 4 * 1024 * 1024
 
@@ -63,6 +66,9 @@ class Session(QObject):
     step_changed = Signal(int)
     path_changed = Signal(str)
     error_raised = Signal(str, str)  # title, message
+    # A file that is JSON but not a valid scenario: title, message; open_draft() opens it
+    # for the composer to fix (see draft_offer).
+    draft_offered = Signal(str, str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -74,6 +80,9 @@ class Session(QObject):
         self.path: Path | None = None
         self.observed_title = ""  # set while an observed capture is shown (show_observed)
         self.undo_stack = QUndoStack(self)
+        # What the last refused file held, when the composer could fix it: its data, its
+        # path, and the first thing wrong (open_draft()).
+        self.draft_offer: tuple[dict[str, Any], Path | None, ScenarioError] | None = None
 
     # ---------------------------------------------------------------- document
 
@@ -88,7 +97,9 @@ class Session(QObject):
             scenario = loads(text)
         except EngineError as exc:
             where = f"{path}: " if path else ""
-            self.error_raised.emit("Cannot open scenario", f"{where}{exc}")
+            self.draft_offer = _draft_of(text, path, exc)
+            signal = self.error_raised if self.draft_offer is None else self.draft_offered
+            signal.emit("Cannot open scenario", f"{where}{exc}")
             return False
         except RecursionError:
             self.error_raised.emit("Cannot open scenario", "The file is nested too deeply.")
@@ -99,6 +110,27 @@ class Session(QObject):
         self.undo_stack.setClean()
         self.path_changed.emit(str(path) if path else "")
         return True
+
+    def open_draft(self) -> dict[str, Any] | None:
+        """Open the file last refused as a draft to fix: no scenario and nothing simulated
+        until it validates (the first valid edit makes it the document, unsaved); returns
+        its data for the composer, with every field present."""
+        offer, self.draft_offer = self.draft_offer, None
+        if offer is None:
+            return None
+        data, path, _error = offer
+        self.undo_stack.clear()
+        self.path = path
+        self.scenario = None
+        self.observed_title = ""
+        self.trace = Trace(title=str(data.get("title") or ""))
+        self.graph = nx.DiGraph()
+        self.positions = {}
+        self.scenario_changed.emit()
+        self.trace_changed.emit()
+        self.set_step(0)  # no step: the views show none
+        self.path_changed.emit(str(path) if path else "")
+        return data
 
     def open_file(self, path: str | Path) -> bool:
         """Read a scenario file (never executed, size-bounded) and load it."""
@@ -142,7 +174,12 @@ class Session(QObject):
 
     def edit(self, scenario: Scenario, description: str) -> None:
         """Replace the scenario by an edited copy, undoably."""
-        if self.scenario is None or scenario == self.scenario:
+        if self.scenario is None:
+            # A draft (open_draft) fixed: it becomes the document, not saved yet.
+            self._apply(scenario)
+            self.undo_stack.resetClean()
+            return
+        if scenario == self.scenario:
             return
         self.undo_stack.push(ScenarioEdit(self, self.scenario, scenario, description))
 
@@ -272,3 +309,17 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 def atomic_write(path: str | Path, text: str) -> None:
     """:func:`atomic_write_bytes` for UTF-8 text, written exactly as given."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _draft_of(
+    text: str, path: Path | None, error: EngineError
+) -> tuple[dict[str, Any], Path | None, ScenarioError] | None:
+    """What the composer could fix of a refused file: a JSON object of the scenario format
+    whose values are wrong (None for text that is not JSON, or not one object)."""
+    if not isinstance(error, ScenarioError) or not error.path:
+        return None
+    try:
+        data = json.loads(text)
+        return (for_editing(data), path, error) if isinstance(data, dict) else None
+    except (ValueError, RecursionError, TypeError, AttributeError, KeyError):
+        return None

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QAccessible, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox, QPlainTextEdit, QWidget
 from pytestqt.qtbot import QtBot
 
 from engine.scenario import dumps, loads
@@ -329,6 +329,57 @@ def test_the_explanation_gets_the_larger_share_of_the_inspector(
     assert inspector.explanation.height() > inspector.tabs.height()
 
 
+def test_a_file_with_a_wrong_value_opens_in_the_composer_to_be_fixed(
+    window: MainWindow, tmp_path: Path
+) -> None:
+    _open(window, resources.scenario_file(resources.TOUR))
+    doc = json.loads(resources.scenario_file(resources.TOUR).read_text(encoding="utf-8"))
+    good = doc["proxies"][1]["listen"][0]
+    doc["proxies"][1]["listen"][0] = good.rsplit(":", 1)[0] + ":99999"
+    path = tmp_path / "bad.json"
+    text = json.dumps(doc, indent=2)
+    path.write_text(text, encoding="utf-8")
+    offered: list[str] = []
+    window.session.draft_offered.connect(lambda _title, message: offered.append(message))
+    assert not window.open_path(path)
+    assert offered
+    assert "port 99999 is out of range" in offered[0]
+    assert window.fix_draft()
+    # Nothing is simulated; the composer shows the file, at its error.
+    assert window.session.scenario is None
+    assert window.session.trace.steps == ()
+    assert not window.act_play.isEnabled()
+    composer = window.composer
+    assert composer.tabs.tabText(composer.tabs.currentIndex()) == "Proxies"
+    listen = composer.editors["proxies[1].listen"]
+    assert isinstance(listen, QPlainTextEdit)
+    assert listen.toPlainText().splitlines()[0].endswith(":99999")
+    assert "99999" in composer.errors["proxies[1].listen"].text()
+    assert window.status.text().startswith("Not valid yet: ")
+    assert not window.save()  # nothing valid to save: the file keeps what it had
+    assert path.read_text(encoding="utf-8") == text
+    # Fixed in the composer: it becomes the document, not saved yet, and it plays.
+    listen.setPlainText(listen.toPlainText().replace(":99999", ":" + good.rsplit(":", 1)[1]))
+    scenario = window.session.scenario
+    assert scenario is not None
+    assert window.session.dirty
+    assert len(window.session.trace.steps) > 20
+    assert window.session.path == path.resolve()
+    assert window.save()
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert saved["proxies"][1]["listen"][0] == good
+
+
+def test_a_file_that_is_not_json_is_not_offered_to_the_composer(
+    window: MainWindow, tmp_path: Path
+) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('{"format": 1, "title": ', encoding="utf-8")
+    assert not window.open_path(path)
+    assert window.session.draft_offer is None
+    assert not window.fix_draft()
+
+
 def test_security_warning_is_shown_on_the_affected_proxy(window: MainWindow) -> None:
     _open(window, resources.scenario_file("preloaded-route-foreign-host"))
     warned = {name: node for name, node in window.scene.nodes.items() if node.spec.warnings}
@@ -520,7 +571,7 @@ def test_help_lists_the_keyboard_shortcuts_of_the_menus(window: MainWindow) -> N
 
 def test_the_drawings_say_the_current_hop_in_words(window: MainWindow) -> None:
     """Screen readers get what the graph and the ladder show: names, and the hop."""
-    from PySide6.QtWidgets import QAbstractScrollArea, QPlainTextEdit, QTextBrowser
+    from PySide6.QtWidgets import QAbstractScrollArea, QTextBrowser
 
     _open(window, resources.scenario_file(resources.TOUR))
     window.session.set_step(1)  # the tour's P1: -3, the local Route removed, Record-Route
