@@ -1353,7 +1353,9 @@ def _after_strict(
             "R-URI-is-myself trap; RFC 3261 16.4 recovers only a value this proxy "
             "record-routed, and would have kept it)."
         )
-    maddr_note = _maddr_note(c_uri, c_na.uri_text, du) + _maddr_note(l_uri, l_na.uri_text, new_ruri)
+    maddr_note = _maddr_note(c_uri, c_na.uri_text, du)
+    if last != pos:  # (the only Route left is both: one note)
+        maddr_note += _maddr_note(l_uri, l_na.uri_text, new_ruri)
     if last == pos:
         st.add(
             "strict-candidate-last",

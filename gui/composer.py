@@ -394,19 +394,32 @@ class Composer(QWidget):
             if not self._building:
                 self._retry_rejected()  # its text not applied, tried again as it is shown
 
-        def change(mutate: Callable[[list[Any]], int], what: str) -> None:
+        def change(
+            mutate: Callable[[list[Any]], int],
+            what: str,
+            moves: Callable[[int, int], int | None] = lambda row, _current: row,
+        ) -> None:
+            """Change the list; ``moves(row, current)`` says where an entry's row goes (None:
+            it is gone), ``current`` being the row selected before."""
+            current = entries.currentRow()
             new = json.loads(json.dumps(self.data))
             target = _get(new, path)
             row = mutate(target)
             self._selected[key] = row
-            # Once entries move, text not applied to one of them would come back in (or be
-            # tried again on) another's field: it goes, unless the change is refused.
-            moved = what != "Add" and target != _get(self.data, path)
-            kept = {k: v for k, v in self._rejected.items() if moved and k.startswith(f"{key}[")}
+            # Text not applied to an entry follows it to its new row (gone with it), so that
+            # it never comes back in, or is tried again on, another entry's field.
+            unchanged = target == _get(self.data, path)  # (a first row moved up ...)
+            kept = {k: v for k, v in self._rejected.items() if k.startswith(f"{key}[")}
             for rejected in kept:
                 del self._rejected[rejected]
-            if not self._commit(new, f"{what} in {key}", path):
+            if not self._commit(new, f"{what} in {key}", path) or unchanged:
                 self._rejected.update(kept)
+                return
+            for rejected, value in kept.items():
+                index, rest = _ROW.match(rejected[len(key) :]).groups()  # type: ignore[union-attr]
+                moved = moves(int(index), current)
+                if moved is not None:
+                    self._rejected[f"{key}[{moved}]{rest}"] = value
 
         def do_add(target: list[Any]) -> int:
             target.append(new_entry(str(path[-1]), target, self.data))
@@ -440,10 +453,18 @@ class Composer(QWidget):
             return move
 
         add.clicked.connect(lambda: change(do_add, "Add"))
-        dup.clicked.connect(lambda: change(do_dup, "Duplicate"))
-        remove.clicked.connect(lambda: change(do_remove, "Remove"))
-        up.clicked.connect(lambda: change(do_move(-1), "Move up"))
-        down.clicked.connect(lambda: change(do_move(1), "Move down"))
+        dup.clicked.connect(
+            lambda: change(do_dup, "Duplicate", lambda r, cur: r + 1 if r > cur >= 0 else r)
+        )
+        remove.clicked.connect(
+            lambda: change(
+                do_remove,
+                "Remove",
+                lambda r, cur: None if r == cur else r - 1 if r > cur >= 0 else r,
+            )
+        )
+        up.clicked.connect(lambda: change(do_move(-1), "Move up", _swap(-1)))
+        down.clicked.connect(lambda: change(do_move(1), "Move down", _swap(1)))
         entries.currentRowChanged.connect(show)
         row = self._selected.get(key, 0)
         if items:
@@ -633,6 +654,13 @@ class Composer(QWidget):
         try:
             scenario = loads(json.dumps(for_file(new)))
         except ScenarioError as exc:
+            if self.session.draft:
+                # A draft keeps every edit, valid or not, until the whole of it validates:
+                # fixing one of its errors must not wait for the others.
+                self.data = new
+                self.session.draft_edited = True
+                self._show_error(exc.path, str(exc))
+                return False
             self._refuse(path, str(exc), shown_at=exc.path)
             return False
         except (EngineError, RecursionError, ValueError) as exc:
@@ -735,6 +763,23 @@ class Composer(QWidget):
 # The last step of a field path: an index ``[2]``, a quoted key ``["a.b"]`` (the name
 # table's and a location map's keys hold dots), a ``.name``, or the first name.
 _LAST_STEP = re.compile(r'(\[\d+\]|\["(?:[^"\\]|\\.)*"\]|\.[^.\[]+|^[^.\[]+)$')
+
+
+# The row of a list entry's field path, and what follows it: "[2].name" -> ("2", ".name").
+_ROW = re.compile(r"\[(\d+)\](.*)", re.DOTALL)
+
+
+def _swap(delta: int) -> Callable[[int, int], int | None]:
+    """Where rows go when the selected one moves by ``delta`` (if it can)."""
+
+    def moves(row: int, current: int) -> int | None:
+        if current < 0:
+            return row
+        if row == current:
+            return current + delta
+        return current if row == current + delta else row
+
+    return moves
 
 
 def _row_button(text: str, tip: str) -> QToolButton:

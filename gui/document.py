@@ -128,6 +128,60 @@ def _merge(template: dict[str, Any], value: Any) -> Any:
     return out
 
 
+def editable(doc: dict[str, Any]) -> bool:
+    """True when every value of ``doc`` (as :func:`for_editing` gives it) has the shape of
+    the composer field that edits it: no key the format does not know, and each value of
+    its field's type.  The composer can fix a wrong value of the right shape (a port out
+    of range, a name nobody has), not a number written as text or a list where a name
+    goes.
+
+    >>> editable(for_editing({"format": 1, "title": "t", "dialog": {"method": "INVITE"}}))
+    True
+    >>> editable(for_editing({"format": 1, "title": 5, "dialog": {"method": "INVITE"}}))
+    False
+    """
+    for key, value in doc.items():
+        if key in ENTRY_TEMPLATES:
+            template = ENTRY_TEMPLATES[key]
+            if not isinstance(value, list) or not all(_fits(v, template) for v in value):
+                return False
+        elif key == "dialog":
+            if not _fits(value, DIALOG):
+                return False
+        elif key not in TOP or not _fits(value, TOP[key]):
+            return False
+    return True
+
+
+def _fits(value: Any, template: Any) -> bool:
+    """Whether ``value`` has the shape of the template's field (see :func:`editable`)."""
+    if isinstance(template, bool):
+        return isinstance(value, bool)
+    if isinstance(template, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(template, str):
+        return isinstance(value, str)
+    if template is None:  # an optional field: text, a number, or lines of them
+        return (
+            value is None
+            or _scalar(value)
+            or (isinstance(value, list) and all(_scalar(v) for v in value))
+        )
+    if isinstance(template, list):  # lines of text
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if isinstance(template, dict):
+        if not isinstance(value, dict):
+            return False
+        if not template:  # a table: text = text
+            return all(isinstance(v, str) for v in value.values())
+        return all(k in template and _fits(v, template[k]) for k, v in value.items())
+    return False
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+
+
 def for_editing(data: dict[str, Any]) -> dict[str, Any]:
     """The file's JSON data with every field present (defaults filled in).
 

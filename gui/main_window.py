@@ -449,7 +449,7 @@ class MainWindow(QMainWindow):
                 self.view.fit()
 
     def save(self) -> bool:
-        if self.session.scenario is None:
+        if self.session.draft:
             # A draft that does not validate yet: the file keeps what it had.
             self.status.setText("Nothing saved: the scenario is not valid yet (see the composer).")
             return False
@@ -458,7 +458,7 @@ class MainWindow(QMainWindow):
         return self.session.save()
 
     def save_as(self) -> bool:
-        if self.session.scenario is None:
+        if self.session.draft:
             return self.save()  # which says why nothing is saved
         path, _ = QFileDialog.getSaveFileName(
             self, "Save scenario", "scenario.json", "RouteLab scenarios (*.json)"
@@ -674,7 +674,7 @@ class MainWindow(QMainWindow):
         # The field keeps what was typed; say so where the graph is, which has not changed.
         self._edit_problem = (
             f"Not valid yet: {message}. Nothing is simulated until the scenario is valid."
-            if self.session.scenario is None
+            if self.session.draft
             else f"Not applied: {message}. The graph and the steps show the last valid scenario."
         )
         self.status.setText(self._edit_problem)

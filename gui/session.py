@@ -24,7 +24,7 @@ from engine.scenario import Scenario, dumps, loads
 from engine.simulate import simulate
 from engine.topology import layout, topology
 from engine.trace import Trace, TraceStep
-from gui.document import for_editing
+from gui.document import editable, for_editing
 
 MAX_FILE_SIZE = 4 * 1024 * 1024
 
@@ -83,13 +83,17 @@ class Session(QObject):
         # What the last refused file held, when the composer could fix it: its data, its
         # path, and the first thing wrong (open_draft()).
         self.draft_offer: tuple[dict[str, Any], Path | None, ScenarioError] | None = None
+        # A draft is shown (open_draft): no scenario until the composer's edits validate;
+        # draft_edited once the composer holds edits of it.
+        self.draft = False
+        self.draft_edited = False
 
     # ---------------------------------------------------------------- document
 
     @property
     def dirty(self) -> bool:
-        """True when there are edits since the last open or save."""
-        return not self.undo_stack.isClean()
+        """True when there are edits since the last open or save (a draft's too)."""
+        return not self.undo_stack.isClean() or self.draft_edited
 
     def open_text(self, text: str, path: Path | None = None) -> bool:
         """Load a scenario from text; on error keep the current document and report."""
@@ -106,6 +110,7 @@ class Session(QObject):
             return False
         self.undo_stack.clear()
         self.path = path
+        self.draft = self.draft_edited = False
         self._apply(scenario)
         self.undo_stack.setClean()
         self.path_changed.emit(str(path) if path else "")
@@ -121,6 +126,7 @@ class Session(QObject):
         data, path, _error = offer
         self.undo_stack.clear()
         self.path = path
+        self.draft, self.draft_edited = True, False
         self.scenario = None
         self.observed_title = ""
         self.trace = Trace(title=str(data.get("title") or ""))
@@ -175,9 +181,11 @@ class Session(QObject):
     def edit(self, scenario: Scenario, description: str) -> None:
         """Replace the scenario by an edited copy, undoably."""
         if self.scenario is None:
-            # A draft (open_draft) fixed: it becomes the document, not saved yet.
-            self._apply(scenario)
-            self.undo_stack.resetClean()
+            if self.draft:
+                # A draft (open_draft) fixed: it becomes the document, not saved yet.
+                self.draft = self.draft_edited = False
+                self._apply(scenario)
+                self.undo_stack.resetClean()
             return
         if scenario == self.scenario:
             return
@@ -217,6 +225,7 @@ class Session(QObject):
         """
         self.undo_stack.clear()
         self.path = None
+        self.draft = self.draft_edited = False
         self.scenario = scenario
         self.observed_title = title
         self.trace = trace
@@ -316,10 +325,11 @@ def _draft_of(
 ) -> tuple[dict[str, Any], Path | None, ScenarioError] | None:
     """What the composer could fix of a refused file: a JSON object of the scenario format
     whose values are wrong (None for text that is not JSON, or not one object)."""
-    if not isinstance(error, ScenarioError) or not error.path:
-        return None
+    if not isinstance(error, ScenarioError) or not error.path or error.path.startswith("format"):
+        return None  # (the format version has no field to fix it in)
     try:
         data = json.loads(text)
-        return (for_editing(data), path, error) if isinstance(data, dict) else None
+        doc = for_editing(data) if isinstance(data, dict) else None
     except (ValueError, RecursionError, TypeError, AttributeError, KeyError):
         return None
+    return (doc, path, error) if doc is not None and editable(doc) else None

@@ -1921,3 +1921,9 @@ def test_record_route_rfc_note_follows_the_sockets_and_skips_the_own_route() -> 
     msg = request(["<sip:127.0.0.1;lr>", "<sips:p2.example.net;lr>"], in_dialog=False)
     _, (res,) = run_script(start(msg), parse_script("record_route()"))
     assert "the topmost Route <sips:p2.example.net;lr>" in _text((res,), "rr-rfc-differs")
+
+
+def test_the_only_route_left_has_one_maddr_note() -> None:
+    _, results = run(["<sip:bob@p2.example.net;lr;maddr=198.51.100.7>"], ruri="sip:127.0.0.1;lr")
+    said = _text(results, "strict-candidate-last")
+    assert said.count("has a maddr parameter") == 1

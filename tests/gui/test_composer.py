@@ -600,3 +600,42 @@ def test_text_not_applied_is_applied_once_an_edit_elsewhere_makes_it_valid(
     assert [ua.name for ua in renamed.user_agents[:2]] == [second, "Robert"]
     assert window.composer.errors["user_agents[0].name"].isHidden()
     assert first not in [ua.name for ua in renamed.user_agents]
+
+
+def test_text_not_applied_follows_its_entry_when_the_list_changes(
+    window: MainWindow, qapp: QApplication
+) -> None:
+    _tab(window, "requests")
+    count = len(window.composer.data["requests"])
+    assert count >= 2
+
+    def type_forwards(row: int, text: str) -> None:
+        _show_entry(window, qapp, row)
+        field = _editor(window, "requests", row, "max_forwards")
+        assert isinstance(field, QLineEdit)
+        field.setText(text)
+        field.textEdited.emit(text)
+
+    def kept() -> dict[str, str]:
+        return {k: v[0] for k, v in window.composer._rejected.items()}
+
+    type_forwards(0, "7O")
+    type_forwards(1, "8O")
+    assert kept() == {"requests[0].max_forwards": "7O", "requests[1].max_forwards": "8O"}
+    _show_entry(window, qapp, 0)
+    _button(window, "Duplicate").click()  # a copy after row 0: row 1 moves to 2
+    assert kept() == {"requests[0].max_forwards": "7O", "requests[2].max_forwards": "8O"}
+    _show_entry(window, qapp, 2)
+    _button(window, "↑").click()  # rows 2 and 1 swap
+    assert kept() == {"requests[0].max_forwards": "7O", "requests[1].max_forwards": "8O"}
+    _show_entry(window, qapp, 0)
+    _button(window, "↑").click()  # the first row cannot go up: nothing moves
+    assert kept() == {"requests[0].max_forwards": "7O", "requests[1].max_forwards": "8O"}
+    _button(window, "Remove").click()  # row 0 goes, and its text with it
+    assert kept() == {"requests[0].max_forwards": "8O"}
+    qapp.processEvents()
+    _deleted_later(qapp)
+    _show_entry(window, qapp, 0)
+    field = _editor(window, "requests", 0, "max_forwards")
+    assert isinstance(field, QLineEdit)
+    assert field.text() == "8O"

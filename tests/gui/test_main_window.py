@@ -6,6 +6,7 @@ import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
@@ -14,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox, QPlainTextEd
 from pytestqt.qtbot import QtBot
 
 from engine.scenario import dumps, loads
-from engine.trace import Flag, StepKind
+from engine.trace import Flag, StepKind, Trace
 from gui import resources
 from gui.composer import path_text
 from gui.drops import dropped_file, dropped_sip_text, is_scenario_file
@@ -368,6 +369,90 @@ def test_a_file_with_a_wrong_value_opens_in_the_composer_to_be_fixed(
     assert window.save()
     saved = json.loads(path.read_text(encoding="utf-8"))
     assert saved["proxies"][1]["listen"][0] == good
+
+
+def test_a_draft_with_two_wrong_values_is_fixed_one_after_the_other(
+    window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = json.loads(resources.scenario_file(resources.TOUR).read_text(encoding="utf-8"))
+    good = doc["proxies"][1]["listen"][0]
+    doc["proxies"][1]["listen"][0] = good.rsplit(":", 1)[0] + ":99999"
+    doc["requests"][0]["max_forwards"] = -5
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    assert not window.open_path(path)
+    assert window.fix_draft()
+    composer = window.composer
+    listen = composer.editors["proxies[1].listen"]
+    assert isinstance(listen, QPlainTextEdit)
+    listen.setPlainText(listen.toPlainText().replace(":99999", ":" + good.rsplit(":", 1)[1]))
+    # The other error remains: still a draft, but the fix is kept, and the error said is
+    # the one left.
+    assert window.session.scenario is None
+    assert window.status.text().startswith("Not valid yet: requests[0].max_forwards")
+    # Unsaved work: leaving the draft asks first.
+    asked: list[str] = []
+
+    def cancel(*args: object) -> QMessageBox.StandardButton:
+        asked.append(str(args[2]))
+        return QMessageBox.StandardButton.Cancel
+
+    monkeypatch.setattr(QMessageBox, "question", cancel)
+    assert not window.maybe_save()
+    assert asked
+    composer.tabs.setCurrentIndex(
+        next(i for i in range(composer.tabs.count()) if composer.tabs.tabText(i) == "Requests")
+    )
+    forwards = composer.editors["requests[0].max_forwards"]
+    assert isinstance(forwards, QLineEdit)
+    forwards.setText("70")
+    forwards.textEdited.emit("70")
+    scenario = window.session.scenario
+    assert scenario is not None
+    assert str(scenario.proxies[1].listen[0]).endswith(good.rsplit(":", 1)[1])
+    assert scenario.requests[0].max_forwards == 70
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        (("requests", 0, "max_forwards"), "70"),  # a number written as text
+        (("title",), 5),
+        (("proxies", 0, "loose_route_mode"), True),
+        (("proxies", 0, "zzz"), [[["deep"]]]),  # a key the format does not know
+        (("format",), 2),
+    ],
+    ids=["text-number", "number-title", "bool-mode", "unknown-key", "format"],
+)
+def test_a_value_of_another_shape_is_not_offered_to_the_composer(
+    window: MainWindow, tmp_path: Path, where: tuple[str | int, ...], value: object
+) -> None:
+    doc = json.loads(resources.scenario_file(resources.TOUR).read_text(encoding="utf-8"))
+    place: Any = doc
+    for step in where[:-1]:
+        place = place[step]
+    place[where[-1]] = value
+    path = tmp_path / "shape.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    assert not window.open_path(path)
+    assert window.session.draft_offer is None
+    assert not window.fix_draft()
+
+
+def test_an_edit_while_a_capture_without_scenario_is_shown_changes_nothing(
+    window: MainWindow,
+) -> None:
+    _open(window, resources.scenario_file(resources.TOUR))
+    session = window.session
+    observed = Trace(title="observed", steps=session.trace.steps[:3])
+    session.show_observed(observed, session.graph, session.positions, "a capture", None)
+    title = window.composer.editors["title"]
+    assert isinstance(title, QLineEdit)
+    title.setText("edited")
+    title.textEdited.emit("edited")
+    assert session.scenario is None
+    assert session.trace is observed
+    assert not window.status.text().startswith("Not valid yet")
 
 
 def test_a_file_that_is_not_json_is_not_offered_to_the_composer(
