@@ -67,6 +67,8 @@ class Autosaver(QObject):
     def _on_clean_changed(self, clean: bool) -> None:
         if clean:
             self.discard()
+        else:
+            self.save_now()  # unsaved without an edit of the history: a draft made valid
 
     def discard(self) -> None:
         """Remove the autosave (after a save, or when the user declines recovery)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -118,6 +119,23 @@ def test_autosave_writes_unsaved_edits_and_removes_them_when_saved(
     assert origin is not None
     window.session.save(tmp_path / "saved.json")
     assert not target.exists()
+
+
+def test_a_draft_made_valid_is_autosaved_at_once(window: MainWindow, tmp_path: Path) -> None:
+    doc = json.loads(resources.scenario_file(resources.TOUR).read_text(encoding="utf-8"))
+    doc["requests"][0]["max_forwards"] = -5
+    path = tmp_path / "draft.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    target = tmp_path / "autosave.json"
+    Autosaver(window.session, target)
+    assert not window.open_path(path)
+    assert window.fix_draft()
+    window.composer._edit(("requests", 0, "max_forwards"), 70)
+    assert window.session.scenario is not None
+    assert target.exists()  # unsaved work, kept before the autosave timer's next round
+    text, origin = read_autosave(target)  # type: ignore[misc]
+    assert loads(text).requests[0].max_forwards == 70
+    assert origin == str(path.resolve())
 
 
 def test_recovery_after_a_crash(window: MainWindow, tmp_path: Path, qtbot: QtBot) -> None:
