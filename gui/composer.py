@@ -658,7 +658,7 @@ class Composer(QWidget):
                 # A draft keeps every edit, valid or not, until the whole of it validates:
                 # fixing one of its errors must not wait for the others.
                 self.data = new
-                self.session.draft_edited = True
+                self.session.mark_draft_edited()
                 self._show_error(exc.path, str(exc))
                 return False
             self._refuse(path, str(exc), shown_at=exc.path)

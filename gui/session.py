@@ -138,6 +138,12 @@ class Session(QObject):
         self.path_changed.emit(str(path) if path else "")
         return data
 
+    def mark_draft_edited(self) -> None:
+        """The composer holds edits of the draft: unsaved work (the title says so)."""
+        if self.draft and not self.draft_edited:
+            self.draft_edited = True
+            self.path_changed.emit(str(self.path) if self.path else "")
+
     def open_file(self, path: str | Path) -> bool:
         """Read a scenario file (never executed, size-bounded) and load it."""
         path = Path(path)

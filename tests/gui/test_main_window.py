@@ -390,6 +390,7 @@ def test_a_draft_with_two_wrong_values_is_fixed_one_after_the_other(
     # the one left.
     assert window.session.scenario is None
     assert window.status.text().startswith("Not valid yet: requests[0].max_forwards")
+    assert window.isWindowModified()  # the title says there is unsaved work
     # Unsaved work: leaving the draft asks first.
     asked: list[str] = []
 
