@@ -603,6 +603,12 @@ class MainWindow(QMainWindow):
         if self.view.auto_fit:
             self.view.fit()
         self.ladder.set_trace(s.trace, ladder_order(s.positions))
+        self.view.set_placeholder(
+            "Not valid yet: fix the field marked in the composer, and the scenario is drawn "
+            "and played at once."
+            if s.draft
+            else ""
+        )
         self.legend.show_warnings(s.trace.warnings)
         self.inspector.set_scenario(s.scenario, observed=bool(s.observed_title))
 

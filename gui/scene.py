@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
 
@@ -136,6 +136,27 @@ class GraphView(QGraphicsView):
         self.setMinimumSize(320, 200)
         # The view keeps fitting the topology (on resize, new scenario) until the user zooms.
         self.auto_fit = True
+        # Said in the middle of the view while it shows nothing (a draft being fixed).
+        self.placeholder = ""
+
+    def set_placeholder(self, text: str) -> None:
+        """Words to show while there is nothing to draw (``""``: none)."""
+        if text != self.placeholder:
+            self.placeholder = text
+            self.viewport().update()
+
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        super().drawForeground(painter, rect)
+        if not self.placeholder:
+            return
+        painter.save()
+        painter.resetTransform()  # viewport pixels
+        painter.setPen(self.palette().placeholderText().color())
+        box = QRectF(self.viewport().rect()).adjusted(24, 24, -24, -24)
+        painter.drawText(
+            box, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder
+        )
+        painter.restore()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         factor = 1.15 if event.angleDelta().y() > 0 else 1 / 1.15

@@ -350,6 +350,7 @@ def test_a_file_with_a_wrong_value_opens_in_the_composer_to_be_fixed(
     assert window.session.scenario is None
     assert window.session.trace.steps == ()
     assert not window.act_play.isEnabled()
+    assert window.view.placeholder.startswith("Not valid yet")  # said on the empty graph
     composer = window.composer
     assert composer.tabs.tabText(composer.tabs.currentIndex()) == "Proxies"
     listen = composer.editors["proxies[1].listen"]
@@ -365,6 +366,7 @@ def test_a_file_with_a_wrong_value_opens_in_the_composer_to_be_fixed(
     assert scenario is not None
     assert window.session.dirty
     assert len(window.session.trace.steps) > 20
+    assert window.view.placeholder == ""
     assert window.session.path == path.resolve()
     assert window.save()
     saved = json.loads(path.read_text(encoding="utf-8"))
