@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal, SignalInstance
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -514,28 +514,33 @@ class Composer(QWidget):
             hint = "one value per line" + (" (empty: not set)" if kind.endswith("?") else "")
             text.setPlaceholderText(hint)
             text.setMaximumHeight(96)
-            self._retype[path_text(path)] = lambda typed: self._edit_lines(path, typed, kind)
-            text.textChanged.connect(lambda: self._edit_lines(path, text.toPlainText(), kind))
+            self._on_typed(
+                path,
+                text.textChanged,
+                text.toPlainText,
+                lambda typed: self._edit_lines(path, typed, kind),
+            )
             return text
         if kind == "mapping":
             pairs = value if isinstance(value, dict) else {}
             text = _plain_text("\n".join(f"{k} = {v}" for k, v in pairs.items()))
             text.setPlaceholderText("key = value, one per line")
             text.setMinimumHeight(120)
-            self._retype[path_text(path)] = lambda typed: self._edit_mapping(path, typed)
-            text.textChanged.connect(lambda: self._edit_mapping(path, text.toPlainText()))
+            self._on_typed(
+                path, text.textChanged, text.toPlainText, lambda t: self._edit_mapping(path, t)
+            )
             return text
         if kind == "long":
             area = _plain_text("" if value is None else str(value))
             area.setMaximumHeight(110)
-            self._retype[path_text(path)] = lambda typed: self._edit(path, typed)
-            area.textChanged.connect(lambda: self._edit(path, area.toPlainText()))
+            self._on_typed(path, area.textChanged, area.toPlainText, lambda t: self._edit(path, t))
             return area
         if kind in ("text?", "int?"):
             line = QLineEdit("" if value is None else str(value))
             line.setPlaceholderText("(not set)")
-            self._retype[path_text(path)] = lambda typed: self._edit_optional(path, typed, kind)
-            line.textEdited.connect(lambda text: self._edit_optional(path, text, kind))
+            self._on_typed(
+                path, line.textEdited, line.text, lambda t: self._edit_optional(path, t, kind)
+            )
             return line
         if isinstance(value, bool):
             box = QCheckBox()
@@ -567,13 +572,26 @@ class Composer(QWidget):
                         summary = f"{PROFILES[choice].title}: {PROFILES[choice].summary}"
                         combo.setItemData(i, summary, Qt.ItemDataRole.ToolTipRole)
             combo.setCurrentText(value)
-            self._retype[path_text(path)] = lambda typed: self._edit(path, typed)
-            combo.currentTextChanged.connect(lambda text: self._edit(path, text))
+            self._on_typed(
+                path, combo.currentTextChanged, combo.currentText, lambda t: self._edit(path, t)
+            )
             return combo
         line = QLineEdit("" if value is None else str(value))
-        self._retype[path_text(path)] = lambda typed: self._edit_text(path, typed, value)
-        line.textEdited.connect(lambda text: self._edit_text(path, text, value))
+        self._on_typed(path, line.textEdited, line.text, lambda t: self._edit_text(path, t, value))
         return line
+
+    def _on_typed(
+        self,
+        path: Path,
+        typed: SignalInstance,
+        read: Callable[[], str],
+        apply: Callable[[str], None],
+    ) -> None:
+        """Apply what is typed in the field at ``path``: ``typed`` fires with the text (or
+        without it: ``read`` gives it), and ``apply`` is kept to try that field's text
+        again (:meth:`_retry_rejected`)."""
+        self._retype[path_text(path)] = apply
+        typed.connect(lambda *text: apply(text[0] if text else read()))
 
     # ------------------------------------------------------------ editing
 
