@@ -212,13 +212,13 @@ class MainWindow(QMainWindow):
         self.act_last = self._action("&Last step", s.last_step, "End")
         self.act_next_marked = self._action(
             "Next &marked step",
-            s.next_marked_step,
+            lambda: s.go_to_marked_step(1),
             "Ctrl+Right",
             "Go to the next step with a flag: a Route removed, a return code, a strict router ...",
         )
         self.act_previous_marked = self._action(
             "Previous mar&ked step",
-            s.previous_marked_step,
+            lambda: s.go_to_marked_step(-1),
             "Ctrl+Left",
             "Go back to the previous step with a flag",
         )
@@ -723,11 +723,10 @@ class MainWindow(QMainWindow):
 
     def fix_draft(self) -> bool:
         """Open the file just refused in the composer, at its first error."""
-        offer = self.session.draft_offer
-        data = self.session.open_draft()
-        if offer is None or data is None:
+        draft = self.session.open_draft()
+        if draft is None:
             return False
-        self.composer.show_draft(data, offer[2])
+        self.composer.show_draft(*draft)
         self.dock_composer.show()
         self.dock_composer.raise_()
         self._update_title()

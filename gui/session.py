@@ -116,27 +116,17 @@ class Session(QObject):
         self.path_changed.emit(str(path) if path else "")
         return True
 
-    def open_draft(self) -> dict[str, Any] | None:
+    def open_draft(self) -> tuple[dict[str, Any], ScenarioError] | None:
         """Open the file last refused as a draft to fix: no scenario and nothing simulated
         until it validates (the first valid edit makes it the document, unsaved); returns
-        its data for the composer, with every field present."""
+        its data for the composer, with every field present, and its first error."""
         offer, self.draft_offer = self.draft_offer, None
         if offer is None:
             return None
-        data, path, _error = offer
-        self.undo_stack.clear()
-        self.path = path
-        self.draft, self.draft_edited = True, False
-        self.scenario = None
-        self.observed_title = ""
-        self.trace = Trace(title=str(data.get("title") or ""))
-        self.graph = nx.DiGraph()
-        self.positions = {}
-        self.scenario_changed.emit()
-        self.trace_changed.emit()
-        self.set_step(0)  # no step: the views show none
-        self.path_changed.emit(str(path) if path else "")
-        return data
+        data, path, error = offer
+        trace = Trace(title=str(data.get("title") or ""))
+        self._show(None, trace, nx.DiGraph(), {}, path=path, title="", draft=True)
+        return data, error
 
     def mark_draft_edited(self) -> None:
         """The composer holds edits of the draft: unsaved work (the title says so)."""
@@ -229,9 +219,24 @@ class Session(QObject):
         ``scenario`` is the scenario the capture suggests (None when it suggests none); it is
         an untitled document, and editing it re-simulates, which replaces the observed trace.
         """
+        self._show(scenario, trace, graph, positions, path=None, title=title, draft=False)
+
+    def _show(
+        self,
+        scenario: Scenario | None,
+        trace: Trace,
+        graph: nx.DiGraph[str],
+        positions: dict[str, tuple[float, float]],
+        *,
+        path: Path | None,
+        title: str,
+        draft: bool,
+    ) -> None:
+        """Replace the document by one not simulated here (an observed dialog, a draft),
+        with an empty undo history, at its first step."""
         self.undo_stack.clear()
-        self.path = None
-        self.draft = self.draft_edited = False
+        self.path = path
+        self.draft, self.draft_edited = draft, False
         self.scenario = scenario
         self.observed_title = title
         self.trace = trace
@@ -242,7 +247,7 @@ class Session(QObject):
         self.scenario_changed.emit()
         self.trace_changed.emit()
         self.step_changed.emit(self.step_index)
-        self.path_changed.emit("")
+        self.path_changed.emit(str(path) if path else "")
 
     # ---------------------------------------------------------------- stepping
 
@@ -278,15 +283,9 @@ class Session(QObject):
             index += direction
         return -1
 
-    def next_marked_step(self) -> None:
-        """Go to the next step that shows a flag (stay when there is none)."""
-        index = self.marked_step(1)
-        if index >= 0:
-            self.set_step(index)
-
-    def previous_marked_step(self) -> None:
-        """Go back to the previous step that shows a flag (stay when there is none)."""
-        index = self.marked_step(-1)
+    def go_to_marked_step(self, direction: int) -> None:
+        """Go to the :meth:`marked_step` that way (stay when there is none)."""
+        index = self.marked_step(direction)
         if index >= 0:
             self.set_step(index)
 
