@@ -1416,7 +1416,11 @@ def local_route_params(ctx: Context) -> str | None:
 
 def direction(ctx: Context) -> str:
     """``downstream`` or ``upstream`` as ``is_direction()`` computes it from ``ftag``."""
-    params = local_route_params(ctx)
+    return _direction(ctx, local_route_params(ctx))
+
+
+def _direction(ctx: Context, params: str | None) -> str:
+    """:func:`direction` from the local route parameters ``params``."""
     if not params:
         return "downstream"
     ftag = _generic_param(params, "ftag")
@@ -1435,10 +1439,10 @@ def is_direction(ctx: Context, which: str) -> RrResult:
         raise ScriptError(
             "is_direction() needs modparam append_fromtag=1 (Kamailio refuses to start)"
         )
-    actual = direction(ctx)
+    params = local_route_params(ctx)
+    actual = _direction(ctx, params)
     rc = 1 if actual == wanted else -1
     verdict = f"is_direction({wanted}) is {'TRUE' if rc > 0 else 'FALSE'}."
-    params = local_route_params(ctx)
     if params is None or _generic_param(params, "ftag") is None:
         where = (
             "There is no local Route (no Route of this proxy's was taken)"

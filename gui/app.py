@@ -72,8 +72,10 @@ def run_app(argv: Sequence[str]) -> int:
     if given is not None and given.is_file() and not is_scenario_file(given):
         # A capture or a log: it opens in the capture dialog, the tour behind it.
         capture, args.scenario = args.scenario, None
-    elif given is not None and not given.exists() and resources.scenario_file(str(given)).is_file():
-        example, args.scenario = str(resources.scenario_file(str(given))), None
+    elif given is not None and not given.exists():
+        library = resources.scenario_file(str(given))
+        if library.is_file():
+            example, args.scenario = str(library), None
     path = args.scenario or example or str(resources.scenario_file(resources.TOUR))
     opened = window.session.open_file(path)
     if opened and args.scenario and window.session.path:
