@@ -46,6 +46,17 @@ def _tab(window: MainWindow, title: str) -> None:
     tabs.setCurrentIndex(index)
 
 
+def _deleted_later(qapp: QApplication) -> None:
+    """Let Qt delete what was deleteLater()'d, as its event loop does (processEvents()
+    alone leaves that for later)."""
+    qapp.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+
+
+def _show_entry(window: MainWindow, qapp: QApplication, row: int) -> None:
+    window.composer.tabs.currentWidget().findChildren(QListWidget)[0].setCurrentRow(row)
+    _deleted_later(qapp)
+
+
 def _editor(window: MainWindow, *path: str | int) -> object:
     return window.composer.editors[path_text(path)]
 
@@ -368,9 +379,8 @@ def test_text_not_applied_stays_when_the_composer_shows_another_entry_and_comes_
     applied = window.session.scenario
     listen.setPlainText("udp:192.0.2.1:506000")  # a port out of range: not applied
     assert window.session.scenario == applied
-    entries = window.composer.tabs.currentWidget().findChildren(QListWidget)[0]
-    entries.setCurrentRow(1)
-    entries.setCurrentRow(0)
+    _show_entry(window, qapp, 1)
+    _show_entry(window, qapp, 0)
     qapp.processEvents()
     listen = _editor(window, "proxies", 0, "listen")
     assert isinstance(listen, QPlainTextEdit)
@@ -408,13 +418,15 @@ def _type(editor: QLineEdit, text: str) -> None:
         editor.textEdited.emit(text[:i])
 
 
-def test_renaming_an_element_renames_every_reference_as_one_edit(window: MainWindow) -> None:
+def test_renaming_an_element_renames_every_reference_as_one_edit(
+    window: MainWindow, qapp: QApplication
+) -> None:
     before = window.session.scenario
     assert before is not None
     caller = before.dialog.sender
     index = next(i for i, ua in enumerate(before.user_agents) if ua.name == caller)
     _tab(window, "agents")
-    window.composer.tabs.currentWidget().findChildren(QListWidget)[0].setCurrentRow(index)
+    _show_entry(window, qapp, index)
     name = _editor(window, "user_agents", index, "name")
     assert isinstance(name, QLineEdit)
     _type(name, "Carol")
@@ -429,7 +441,7 @@ def test_renaming_an_element_renames_every_reference_as_one_edit(window: MainWin
     kind = "proxies" if before.proxy(named) is not None else "user_agents"
     row = [e.name for e in getattr(before, kind)].index(named)
     _tab(window, "proxies" if kind == "proxies" else "agents")
-    window.composer.tabs.currentWidget().findChildren(QListWidget)[0].setCurrentRow(row)
+    _show_entry(window, qapp, row)
     field = _editor(window, kind, row, "name")
     assert isinstance(field, QLineEdit)
     _type(field, "Edge")
@@ -477,17 +489,6 @@ def test_every_method_offered_is_one_the_scenario_takes(window: MainWindow) -> N
         scenario = window.session.scenario
         assert scenario is not None
         assert scenario.requests[0].method == choice
-
-
-def _deleted_later(qapp: QApplication) -> None:
-    """Let Qt delete what was deleteLater()'d, as its event loop does (processEvents()
-    alone leaves that for later)."""
-    qapp.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
-
-
-def _show_entry(window: MainWindow, qapp: QApplication, row: int) -> None:
-    window.composer.tabs.currentWidget().findChildren(QListWidget)[0].setCurrentRow(row)
-    _deleted_later(qapp)
 
 
 def test_an_edit_after_showing_another_entry_reaches_only_live_fields(
