@@ -172,6 +172,12 @@ class FieldError(QLabel):
 TAB_TITLES = {"user_agents": "Agents"}
 
 
+def _tab_title(key: str) -> str:
+    """The title of the composer's tab for a key of the scenario (its tool tip says
+    ``user_agents`` whole: "User agents")."""
+    return TAB_TITLES.get(key, key.replace("_", " ").capitalize())
+
+
 def rename_references(data: dict[str, Any], old: str, new: str) -> None:
     """Make every reference to the element ``old`` name ``new`` (in place): the dialog's
     parties, the senders of the requests and the name table's values.  Renaming an
@@ -266,7 +272,7 @@ class Composer(QWidget):
         if index is not None and isinstance(data.get(key), list):
             self._selected[key] = int(index.group(1))
         self.rebuild()
-        title = TAB_TITLES.get(key, key.replace("_", " ").capitalize())
+        title = _tab_title(key)
         for i in range(self.tabs.count()):
             if self.tabs.tabText(i) == title:
                 self.tabs.setCurrentIndex(i)
@@ -308,9 +314,8 @@ class Composer(QWidget):
                 page_form = _form(page)
                 self._add_field(page_form, (key,), value)
                 page = self._scroll(page)
-            name = key.replace("_", " ").capitalize()
-            index = self.tabs.addTab(page, TAB_TITLES.get(key, name))
-            self.tabs.setTabToolTip(index, name)
+            index = self.tabs.addTab(page, _tab_title(key))
+            self.tabs.setTabToolTip(index, key.replace("_", " ").capitalize())
         if 0 <= current < self.tabs.count():
             self.tabs.setCurrentIndex(current)
         self._building = False
