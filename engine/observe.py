@@ -1408,7 +1408,7 @@ class _Build:
                     ),
                 )
                 if check_.outcome == "match":
-                    flags |= _flags_of(res.rc, bool(res.removed), res.appended, res.path)
+                    flags |= _flags_of(res)
             notes.append(f"Predicted: {check_.note}")
             if check_.differences:
                 flags.add(Flag.MISMATCH)
@@ -1467,14 +1467,15 @@ def _norm_routes(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(" ".join(v.split()) for v in values)
 
 
-def _flags_of(rc: int, removed: bool, appended: str | None, path: str) -> set[Flag]:
+def _flags_of(res: RrResult) -> set[Flag]:
     flags: set[Flag] = set()
-    if removed:
+    rc = res.rc
+    if res.removed:
         flags.add(Flag.LOCAL_ROUTE_REMOVED)
-    if appended:
+    if res.appended:
         flags.add(Flag.LOOSE_TO_STRICT)
-    if path == "S":
-        flags.add(Flag.STRICT_TO_LOOSE)
+    if res.path == "S":
+        flags.add(Flag.STRICT_TO_STRICT if res.strict_to_strict else Flag.STRICT_TO_LOOSE)
     if rc == -1:
         flags.add(Flag.NOT_ROUTED)
     elif rc == -2:

@@ -426,6 +426,56 @@ def is_myself(uri: SipUri, proxy: Proxy) -> bool:
     return locate(uri, proxy).myself
 
 
+def near_miss(uri: SipUri, proxy: Proxy) -> str | None:
+    """Why a URI whose host is one of the proxy's own is still not this proxy: its port.
+
+    Words for a decision step (spec section 2: a URI without a port means 5060 whatever
+    its scheme, and an alias with a port matches that port only); None when the host is
+    none of the proxy's, or when the URI is this proxy after all.
+
+    >>> p = Proxy.build(listen=["udp:10.0.0.1:5080"], aliases=["pbx.example.com:5090"])
+    >>> from engine.uri import parse_uri
+    >>> print(near_miss(parse_uri("sip:pbx.example.com;lr"), p))  # doctest: +NORMALIZE_WHITESPACE
+    its host is that of alias pbx.example.com:5090, but a URI without a port means 5060,
+    and this proxy has that host only on port 5090
+    """
+    host = uri.host
+    if not host or uri.scheme not in _SIP_SCHEMES:
+        return None
+    loc = locate(uri, proxy)
+    if loc.myself or loc.gruu:
+        return None
+    owners: list[str] = []
+    ports: list[int] = []
+    for s in proxy.listen:
+        # A socket is this proxy on its port and its advertised port, by either address.
+        if same_ip(host, s.host) or (
+            s.advertise_host is not None and same_ip(host, s.advertise_host)
+        ):
+            owners.append(f"listen {s.describe()}")
+            ports.append(s.port)
+            if s.advertise_port:
+                ports.append(s.advertise_port)
+    for a in proxy.aliases:
+        if same_ip(host, a.host):
+            owners.append(f"alias {a}")
+            if a.port is not None:
+                ports.append(a.port)
+    if not owners:
+        return None
+    where = sorted(set(ports))
+    return (
+        f"its host is that of {', '.join(owners)}, but "
+        + (
+            f"its port is {uri.port}"
+            if uri.port is not None
+            else f"a URI without a port means {DEFAULT_PORT}"
+        )
+        + f", and this proxy has that host only on port{'s' if len(where) > 1 else ''} "
+        + ", ".join(map(str, where))
+    )
+
+
 def find_socket(proxy: Proxy, host: str, port: int | None, proto: str | None) -> Socket | None:
     """A listen socket with that address (port None = any port, proto None = any)."""
     for s in proxy.listen:

@@ -48,7 +48,7 @@ from engine.headers import (
 )
 from engine.message import Header, SipRequest
 from engine.outbound import Flow, TokenStatus, encode_flow_token, inspect_flow_token, key_for
-from engine.proxy import Proxy, Socket, find_socket, locate, parse_socket
+from engine.proxy import PROTOCOLS, Proxy, Socket, find_socket, locate, near_miss, parse_socket
 from engine.uri import MEMO_LIMIT, MEMO_SIZE, SipUri, parse_uri, same_ip, split_quoted
 
 #: What each return code of loose_route() means, in the words the app shows.
@@ -358,6 +358,12 @@ class RrResult(NamedTuple):
         """The return code in words (loose_route family)."""
         return rc_meaning(self.function, self.rc)
 
+    @property
+    def strict_to_strict(self) -> bool:
+        """On the strict-previous-hop path: the next Route is a strict router too, so it
+        became the R-URI and the request leaves in strict form, not loose."""
+        return self.path == "S" and any(s.rule == "strict-candidate-strict" for s in self.steps)
+
 
 # --------------------------------------------------------------------------
 # helpers
@@ -527,10 +533,16 @@ def force_socket_for(uri: SipUri, proxy: Proxy) -> Socket | None:
     port = uri.port
     if port is None:
         port = 5061 if proto == "tls" else 5060
-    found = find_socket(proxy, uri.host, port, proto)
-    if found is None:
-        found = find_socket(proxy, uri.host, uri.port, proto)
-    return found
+    # Without a transport every protocol will do, looked at in a fixed order (UDP, TCP,
+    # TLS, SCTP ...), not in the order the sockets are listed: <sip:127.0.0.1;r2=on;lr>
+    # forces udp:127.0.0.1:5060 even when tcp:127.0.0.1:5060 is listed first (seen on 5.6.3).
+    protos = (proto,) if proto is not None else PROTOCOLS
+    for wanted_port in (port, uri.port):
+        for p in protos:
+            found = find_socket(proxy, uri.host, wanted_port, p)
+            if found is not None:
+                return found
+    return None
 
 
 def _is_r2(uri: SipUri) -> bool:
@@ -799,10 +811,12 @@ def loose_route(ctx: Context, *, mode: int = 0) -> tuple[Context, RrResult]:
             "strict-previous-hop recovery is skipped.",
         )
     else:
+        miss = near_miss(ruri, ctx.proxy)
         st.add(
             "in-dialog",
-            f"In-dialog request (To has a tag) and the R-URI {ctx.ruri} is not this proxy: "
-            "loose routing.",
+            f"In-dialog request (To has a tag) and the R-URI {ctx.ruri} is not this proxy"
+            + (f" ({miss})" if miss else "")
+            + ": loose routing.",
         )
     return _after_loose(ctx, st, headers, e1, e1_text, preloaded=False, done=done)
 
@@ -884,7 +898,11 @@ def _after_loose(
     pos = (0, 0)
     loc = locate(e1, ctx.proxy)
     if not loc.myself:
-        why = loc.reason() if loc.gruu else "no listen socket or alias of this proxy matches"
+        why = (
+            loc.reason()
+            if loc.gruu
+            else near_miss(e1, ctx.proxy) or "no listen socket or alias of this proxy matches"
+        )
         if any(map(str.isspace, e1.host)):
             why += (
                 f": its host {e1.host!r} holds white space, which Kamailio 5.6.3 keeps as "
@@ -1274,13 +1292,23 @@ def _after_strict(
         return finish(_evolve(ctx, deleted=kept), -1, path="S")
     if not c_uri.is_loose:
         deleted = set(ctx.deleted) | {(pos[0], i) for i in range(pos[1] + 1)}
-        st.add(
-            "strict-candidate-strict",
-            f"The next Route {c_text} {_no_lr(c_uri)}: the R-URI becomes {target} and that "
-            "Route is removed; $du is not set. Returns 1. (This proxy acts like a strict "
-            "router itself; when only the remote target is left, it lands in the R-URI.)"
-            + _maddr_note(c_uri, c_na.uri_text, target),
-        )
+        if pos[0] == len(headers) - 1 and pos[1] == len(headers[pos[0]].elements or ()) - 1:
+            st.add(
+                "strict-candidate-target",
+                f"The only remaining Route {c_text} {_no_lr(c_uri)}: it is taken to be the "
+                "remote target that the strict router before this proxy appended, so the "
+                f"R-URI becomes {target} and that Route is removed; $du is not set. No Route "
+                "is left: the request leaves in loose form (strict-to-loose transition). "
+                "Returns 1." + _maddr_note(c_uri, c_na.uri_text, target),
+            )
+        else:
+            st.add(
+                "strict-candidate-strict",
+                f"The next Route {c_text} {_no_lr(c_uri)}: a strict router, so the R-URI "
+                f"becomes {target} and that Route is removed; $du is not set and the Routes "
+                "after it stay. The request leaves in strict form, as a strict router would "
+                "send it. Returns 1." + _maddr_note(c_uri, c_na.uri_text, target),
+            )
         return finish(_evolve(ctx, ruri=target, deleted=frozenset(deleted)), 1, path="S")
     du = target
     # $du is set, and the r2 half's removal made, before the last Route is looked for: a
@@ -1333,11 +1361,14 @@ def _after_strict(
                 "$du points back at this proxy: a loop. Set enable_double_rr=1 (the default)."
             )
         else:
+            # With Routes after it, RFC 3261 16.4 would remove this one as the proxy's own
+            # once the R-URI is recovered; as the last one, it is what the RFC recovers.
+            rfc = "" if last == pos else " (the RFC would remove it first)"
             self_note = (
                 f" Note: {c_text} is this proxy's own address, yet Kamailio does not check the "
                 "first Route again after the strict-router recovery, so $du points back at "
-                "this proxy (the RFC would remove it first): a loop. Use loose_route_mode(1) "
-                "when in-dialog R-URIs can legitimately name this proxy."
+                f"this proxy{rfc}: a loop. Use loose_route_mode(1) when in-dialog R-URIs can "
+                "legitimately name this proxy."
             )
     if (
         ruri.user is not None

@@ -545,7 +545,7 @@ class _Script:
             hop.appended = res.appended
             hop.flags.add(Flag.LOOSE_TO_STRICT)
         if res.path == "S":
-            hop.flags.add(Flag.STRICT_TO_LOOSE)
+            hop.flags.add(Flag.STRICT_TO_STRICT if res.strict_to_strict else Flag.STRICT_TO_LOOSE)
         if any(self.is_local(v) for v in res.removed):
             hop.flags.add(Flag.LOCAL_ROUTE_REMOVED)
         flag = {-3: Flag.PRELOADED, 2: Flag.FLOW_TOKEN_USED, -2: Flag.FLOW_TOKEN_REJECTED}
@@ -1014,7 +1014,6 @@ class _Run:
             flags: set[Flag] = set()
             loop_note = ""
             if element in seen:
-                flags.add(Flag.LOOP)
                 if key in seen[element]:
                     self.add(
                         element=element,
@@ -1031,16 +1030,23 @@ class _Run:
                         note=(
                             f"Loop: the {current.method} reaches {element} again with the same "
                             "R-URI and Route set, so it would go round until Max-Forwards runs "
-                            "out and someone answers 483 Too Many Hops (RFC 3261 16.3 calls "
-                            "this a loop, not a spiral). RouteLab stops it here."
+                            "out"
+                            + (
+                                " and then be dropped, since nobody answers an ACK (RFC 3261 17)."
+                                if current.method == "ACK"
+                                else " and someone answers 483 Too Many Hops."
+                            )
+                            + " RFC 3261 16.3 calls this a loop, not a spiral. RouteLab stops it "
+                            "here."
                         ),
                     )
                     self.answered(current, (*chain, element))  # by that 483 in the end
                     return None
+                flags.add(Flag.SPIRAL)
                 loop_note = (
                     f" The request came back to {element}, which already handled it: RFC 3261 "
-                    "16.3 calls this a spiral (the R-URI or Route set changed), and Kamailio "
-                    "processes it again."
+                    "16.3 calls this a spiral, not a loop (the R-URI or Route set changed), and "
+                    "Kamailio processes it again."
                 )
             seen.setdefault(element, set()).add(key)
             outcome = self.proxy_hop(

@@ -24,6 +24,7 @@ class Flag(enum.Enum):
 
     STRICT_TO_LOOSE = "strict-to-loose"  # R-URI named this proxy: recovered from the last Route
     LOOSE_TO_STRICT = "loose-to-strict"  # next hop is strict: R-URI and Route swapped
+    STRICT_TO_STRICT = "strict-to-strict"  # R-URI named this proxy and the next Route is strict
     LOCAL_ROUTE_REMOVED = "local-route-removed"  # a Route naming this proxy was removed
     PRELOADED = "preloaded"  # loose_route() returned -3
     FLOW_TOKEN_USED = "flow-token-used"  # loose_route() returned 2
@@ -32,7 +33,8 @@ class Flag(enum.Enum):
     RECORD_ROUTE = "record-route"  # one Record-Route inserted
     DOUBLE_RECORD_ROUTE = "double-record-route"  # two Record-Route values (r2)
     DEAD_END = "dead-end"  # the request could not go on (403/404/483, no next hop)
-    LOOP = "loop"  # the same request reached the same element twice
+    LOOP = "loop"  # the same request reached the same element twice, unchanged
+    SPIRAL = "spiral"  # a request came back to an element with a new R-URI or Route set
     SECURITY = "security"  # a configuration lets a caller steer the proxy
     MISMATCH = "mismatch"  # observed traffic: the proxy did not do what loose_route() says
 

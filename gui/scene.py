@@ -23,6 +23,7 @@ _STYLE_ORDER = (
     Flag.LOOP,
     Flag.DEAD_END,
     Flag.LOOSE_TO_STRICT,
+    Flag.STRICT_TO_STRICT,
     Flag.STRICT_TO_LOOSE,
     Flag.PRELOADED,
     Flag.NOT_ROUTED,

@@ -68,6 +68,17 @@ FLAG_STYLES: dict[Flag, FlagStyle] = {
         "The next hop is a strict router: its Route went into the R-URI and the old R-URI "
         "was appended as the last Route (RFC 3261 16.6 step 6).",
     ),
+    Flag.STRICT_TO_STRICT: FlagStyle(
+        "S→S",
+        BadgeShape.DIAMOND,
+        "#CC79A7",
+        "#E8A3CB",
+        Qt.PenStyle.DashDotDotLine,
+        "Strict-to-strict",
+        "The R-URI named this proxy (the previous hop was a strict router) and the next Route "
+        "is a strict router too: that Route became the R-URI and the request leaves in strict "
+        "form, as a strict router would send it.",
+    ),
     Flag.LOCAL_ROUTE_REMOVED: FlagStyle(
         "✂",
         BadgeShape.SQUARE,
@@ -153,7 +164,19 @@ FLAG_STYLES: dict[Flag, FlagStyle] = {
         "#FF6B81",
         Qt.PenStyle.DashDotDotLine,
         "Loop",
-        "The same request reached the same element twice.",
+        "The same request reached the same element again, unchanged: it would go round until "
+        "Max-Forwards runs out (RFC 3261 16.3). RouteLab stops it there.",
+    ),
+    Flag.SPIRAL: FlagStyle(
+        "↺",
+        BadgeShape.CIRCLE,
+        "#E69F00",
+        "#F5C242",
+        Qt.PenStyle.SolidLine,
+        "Spiral",
+        "The request came back to an element that already handled it, with a new R-URI or "
+        "Route set (RFC 3261 16.3: a spiral, not a loop), and is processed again. Often "
+        "legitimate; in a dialog's route set it usually means a wasted hop.",
     ),
     Flag.SECURITY: FlagStyle(
         "!",

@@ -21,6 +21,7 @@ from engine.proxy import (
     find_socket,
     is_myself,
     locate,
+    near_miss,
     parse_alias,
     parse_socket,
 )
@@ -149,6 +150,29 @@ def test_a_locality_gives_its_reason_in_words() -> None:
     assert locate(parse_uri("sip:198.51.100.1"), P).reason() == (
         "no listen socket or alias matches"
     )
+
+
+def test_a_near_miss_names_the_addresses_that_have_the_host_and_their_ports() -> None:
+    proxy = Proxy.build(
+        listen=["udp:192.0.2.1:5080", "tcp:192.0.2.1:5070 advertise 203.0.113.5"],
+        aliases=["pbx.example.com:5090", "edge.example.com"],
+    )
+    assert near_miss(parse_uri("sip:pbx.example.com;lr"), proxy) == (
+        "its host is that of alias pbx.example.com:5090, but a URI without a port means 5060, "
+        "and this proxy has that host only on port 5090"
+    )
+    assert near_miss(parse_uri("sips:192.0.2.1:5061"), proxy) == (
+        "its host is that of listen udp:192.0.2.1:5080, listen tcp:192.0.2.1:5070 advertise "
+        "203.0.113.5, but its port is 5061, and this proxy has that host only on ports "
+        "5070, 5080"
+    )
+    assert "203.0.113.5" in (near_miss(parse_uri("sip:203.0.113.5:5080"), proxy) or "")
+    # This proxy after all, a GRUU, or a host that is none of its own: nothing to say.
+    assert near_miss(parse_uri("sip:192.0.2.1:5080"), proxy) is None
+    assert near_miss(parse_uri("sip:edge.example.com:7000"), proxy) is None
+    assert near_miss(parse_uri("sip:192.0.2.1:5080;gr"), proxy) is None
+    assert near_miss(parse_uri("sip:198.51.100.1:5080"), proxy) is None
+    assert near_miss(parse_uri("tel:+15551234"), proxy) is None
 
 
 def test_find_socket() -> None:

@@ -739,6 +739,14 @@ def test_comma_joined_route_keeps_the_surviving_text_byte_for_byte() -> None:
             id="S-path-strict",
         ),
         pytest.param(
+            ["<sip:bob@u2.example.com>"],
+            {"ruri": "sip:127.0.0.1;lr"},
+            {},
+            ["ruri-is-myself", "strict-candidate-target"],
+            ["<sip:bob@u2.example.com>", "remote target", "sip:bob@u2.example.com"],
+            id="S-path-target",
+        ),
+        pytest.param(
             ["<sip:127.0.0.1;lr;ftag=f-caller>"],
             {"ruri": "sip:bob@127.0.0.1"},
             {},
@@ -778,6 +786,25 @@ def test_decision_steps(
         assert value in text
     assert all(s.function == "loose_route" for s in res.steps)
     assert all(s.text.endswith((".", ")")) for s in res.steps)
+
+
+def test_strict_to_strict_only_when_a_strict_router_is_next_and_routes_follow_it() -> None:
+    ruri = "sip:127.0.0.1;lr"
+    _, (strict,) = run(["<sip:p1.example.com>", "<sip:u@x>"], ruri=ruri)
+    _, (target,) = run(["<sip:bob@u2.example.com>"], ruri=ruri)
+    _, (loose,) = run(["<sip:p1.example.com;lr>", "<sip:u@x>"], ruri=ruri)
+    assert strict.path == target.path == loose.path == "S"
+    assert strict.strict_to_strict
+    assert not target.strict_to_strict
+    assert not loose.strict_to_strict
+
+
+def test_a_foreign_route_that_misses_only_by_its_port_says_so() -> None:
+    _, (res,) = run(["<sip:127.0.0.1:5090;lr>", P2])
+    assert res.steps[-1].rule == "first-route-foreign-loose"
+    text = res.steps[-1].text
+    assert "(its host is that of listen udp:127.0.0.1:5060, " in text
+    assert "but its port is 5090, and this proxy has that host only on ports 5060, 5070)" in text
 
 
 def test_loose_only_mode_step_names_the_function() -> None:

@@ -64,7 +64,7 @@ def test_spiral_gives_a_self_loop() -> None:
     g = graph_of("double-rr-missing-r2")
     assert g.has_edge("P1", "P1")
     assert "local-route-removed" in g.edges["P1", "P1"]["flags"]
-    assert Flag.LOOP.value in g.edges["P1", "Bob"]["flags"]
+    assert Flag.SPIRAL.value in g.edges["P1", "Bob"]["flags"]
 
 
 def test_graph_is_frozen() -> None:
