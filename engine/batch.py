@@ -19,12 +19,13 @@ script runs (:mod:`engine.core`) is an error, as Kamailio forwards nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from engine.core import drop_error
 from engine.errors import ConfigError, EngineError, ScriptError, SipParseError
 from engine.message import SipRequest, parse_message
-from engine.proxy import Outbound, Proxy, Socket
+from engine.proxy import Outbound, Proxy, Socket, parse_socket
 from engine.rr import Context, RrResult, forwarded, route_entries
 from engine.script import LOOSE_ROUTE_FAMILY, RECORD_ROUTE_FAMILY, Call, parse_script, run_script
 from engine.uri import parse_uri
@@ -213,6 +214,8 @@ def run_vector_full(vector: Mapping[str, Any]) -> VectorRun:
     ):
         if value is not None and type(value) is not str:
             raise ConfigError(f"{name}: expected a string like udp:127.0.0.1:5060")
+    if source is not None:
+        check_source(source)
     if key is not None:
         # The sockets by their text, looked up once per batch (see _setup()).
         proxy, received_on, send_socket = _setup(key, data, received_on, send_socket)
@@ -225,6 +228,27 @@ def run_vector_full(vector: Mapping[str, Any]) -> VectorRun:
         send_socket=send_socket,
         flags=flags,
     )
+
+
+@lru_cache(maxsize=256)  # a batch's requests come from a few addresses
+def check_source(source: str, where: str = "source") -> None:
+    """ConfigError unless ``source`` is where a request came from, ``proto:ip:port``.
+
+    >>> check_source("udp:127.0.0.1:5999")
+    >>> check_source("127.0.0.1:5999")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    engine.errors.ConfigError: source '127.0.0.1:5999': expected proto:ip:port, such as ...
+    """
+    try:
+        parse_socket(source)
+    except ConfigError as exc:
+        # parse_socket speaks of listen sockets; say what this value is.
+        why = str(exc).partition(": ")[2]
+        raise ConfigError(
+            f"{where} {source!r}: expected proto:ip:port, such as udp:192.0.2.10:5060"
+            + ("" if why.startswith("expected proto") else f" ({why})")
+        ) from None
 
 
 _LOOSE_ROUTE_ONLY = ("loose_route()",)
@@ -257,6 +281,7 @@ __all__ = [
     "EXPECTED_FIELDS",
     "EngineError",
     "VectorRun",
+    "check_source",
     "compare",
     "dollar_ru",
     "evaluate",

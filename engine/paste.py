@@ -262,7 +262,7 @@ def _next_request(response: SipResponse, plan: RequestPlan, method: str) -> str:
     vias = response.list_values("Via")
     sent_by = vias[-1].split(";", 1)[0].strip() if vias else "SIP/2.0/UDP caller.invalid"
     number = (response.header("CSeq") or "").split()[:1]
-    cseq = int(number[0]) + 1 if number and number[0].isdigit() else 1
+    cseq = int(number[0]) + 1 if number and number[0].isascii() and number[0].isdigit() else 1
     lines = [
         f"{method} {plan.request_uri} SIP/2.0",
         f"Via: {sent_by};branch=z9hG4bK-routelab-{cseq}",
@@ -441,6 +441,8 @@ class ProxyGuess:
     listen: tuple[str, ...]
     aliases: tuple[str, ...]
     source: str
+    # The only socket is PLACEHOLDER_V4, standing in for an address the text does not give.
+    placeholder: bool = False
 
 
 PLACEHOLDER_V4 = "192.0.2.1"
@@ -489,7 +491,7 @@ def guess_proxy(request: SipRequest, packet: Packet | None = None) -> ProxyGuess
     if packet is None or packet.destination is None:
         listen = guess.listen or (f"{guess.proto}:{PLACEHOLDER_V4}:{guess.port}",)
         source = guess.source or "nothing: no usable Route or R-URI, so a placeholder address"
-        return ProxyGuess(listen, guess.aliases, source)
+        return ProxyGuess(listen, guess.aliases, source, placeholder=not guess.listen)
     host, port = packet.destination
     proto = packet.proto if packet.proto in PROTOCOLS else guess.proto
     sockets = [f"{proto}:{hostport(host, port)}"]
@@ -523,6 +525,7 @@ def _guess_from_uris(request: SipRequest) -> _UriGuess:
     except SipParseError:
         ruri = None
     chosen: tuple[str, str] | None = None
+    from_top = False  # the top Route names the proxy (not the R-URI)
     if ruri is not None and ruri.is_sip and ruri.is_loose:
         chosen = (request.uri, f"the R-URI {request.uri} (it has lr: a strict router put it there)")
     elif ruri is not None and ruri.is_sip and routes and not ruri.user and request.tag("To"):
@@ -533,6 +536,7 @@ def _guess_from_uris(request: SipRequest) -> _UriGuess:
         )
     elif routes:
         chosen = (routes[0], f"the top Route <{routes[0]}>")
+        from_top = True
     elif ruri is not None and ruri.is_sip:
         chosen = (request.uri, f"the R-URI {request.uri} (there is no Route header)")
     uri = None
@@ -545,10 +549,36 @@ def _guess_from_uris(request: SipRequest) -> _UriGuess:
         return _UriGuess()
     assert chosen is not None
     proto, port = _transport(uri)
-    if is_ip(uri.host):
-        return _UriGuess(proto, port, (f"{proto}:{uri.host}:{port}",), (), chosen[1])
-    alias = uri.host + (f":{uri.port}" if uri.port else "")
-    return _UriGuess(proto, port, (), (alias,), chosen[1])
+    named = [uri]
+    source = chosen[1]
+    partner = _r2_partner(uri, routes) if from_top else None
+    if partner is not None:
+        # The other half of this proxy's double Record-Route names it too (RFC 5658).
+        named.append(partner)
+        source += f" and its r2 partner <{routes[1]}>"
+    listen: list[str] = []
+    aliases: list[str] = []
+    for u in named:
+        u_proto, u_port = _transport(u)
+        if is_ip(u.host):
+            listen.append(f"{u_proto}:{u.host}:{u_port}")
+        else:
+            aliases.append(u.host + (f":{u.port}" if u.port else ""))
+    return _UriGuess(proto, port, tuple(listen), tuple(aliases), source)
+
+
+def _r2_partner(top: SipUri, routes: Sequence[str]) -> SipUri | None:
+    """The Route after ``top`` when both carry r2: the two halves of one proxy's double
+    Record-Route, so both name the proxy."""
+    if len(routes) < 2 or not top.has_param("r2"):
+        return None
+    try:
+        second = parse_uri(routes[1])
+    except SipParseError:
+        return None
+    if not second.is_sip or not second.host or not second.has_param("r2"):
+        return None
+    return second
 
 
 def build_proxy(

@@ -53,7 +53,7 @@ from engine.uri import MEMO_LIMIT, MEMO_SIZE, SipUri, parse_uri, same_ip, split_
 
 #: What each return code of loose_route() means, in the words the app shows.
 RC_MEANING = {
-    1: "routed by the Route set (next hop is $du if set, else the R-URI)",
+    1: "routed by the Route set (the next hop is $du, the destination URI, if set, else the R-URI)",
     2: "routed down an outbound flow (the Route carried a valid flow token)",
     -1: "not routed by Route headers (none, unparsable, or a dead end)",
     -2: "flow token rejected (tampered, or its socket is not ours)",
@@ -400,9 +400,10 @@ def _and(items: list[str]) -> str:
     return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1]
 
 
-def _maddr_note(uri: SipUri, uri_text: str, target: str) -> str:
+def _maddr_note(uri: SipUri, uri_text: str, target: str, into: str) -> str:
     """What the maddr rule (spec 3.7) left out when ``target`` is not the URI itself: a
-    sentence to append to the step that copies it; ``""`` when nothing changed."""
+    sentence to append to the step that copies it into ``into`` (``"$du"`` or ``"the
+    R-URI"``); ``""`` when nothing changed."""
     if target == uri_text:
         return ""
     dropped = []
@@ -430,10 +431,18 @@ def _maddr_note(uri: SipUri, uri_text: str, target: str) -> str:
         lost = f", and {_and(dropped)} {'are' if plural else 'is'} dropped{udp}"
     else:
         lost = ""
+    if into == "$du":
+        # Only the destination is trimmed: the Route itself goes on as it was, and RFC 3261
+        # sends to the maddr address too.
+        return (
+            f" Because <{uri_text}> has a maddr parameter, Kamailio copies only "
+            f"sip:<maddr>[:port] of it into $du{lost}; the Route header itself is not "
+            "changed. RFC 3261 also sends to the maddr address (19.1.1)."
+        )
     return (
         f" Because <{uri_text}> has a maddr parameter, Kamailio copies only "
-        f"sip:<maddr>[:port] of it{lost}; RFC 3261 would send to the maddr address (19.1.1) "
-        "and keep the URI whole."
+        f"sip:<maddr>[:port] of it into {into}{lost}; RFC 3261 would send to the maddr "
+        "address (19.1.1) and keep the URI whole."
     )
 
 
@@ -543,6 +552,17 @@ def force_socket_for(uri: SipUri, proxy: Proxy) -> Socket | None:
             if found is not None:
                 return found
     return None
+
+
+def forced_by(uri: SipUri, text: str, proxy: Proxy, sock: Socket) -> str:
+    """How :func:`force_socket_for` came to ``sock`` for the Route value ``text``, in
+    words: by the URI's ``sn`` (sockname_mode=1) or by its address."""
+    _refused, sn = _sn_lookup(uri, proxy)
+    if sn and sock.name is not None and sock.name.lower() == sn.lower():
+        return f'the socket "{sock.name}", named by sn={sn} in {text} (sockname_mode=1)'
+    if _transport(uri):
+        return f"the socket named by the address and transport of {text}"
+    return f"the socket named by the address of {text}, UDP first as it names no transport"
 
 
 def _is_r2(uri: SipUri) -> bool:
@@ -872,7 +892,7 @@ def _strict_rewrite(
         f"Loose-to-strict transition: the R-URI becomes {target}, that Route is removed, "
         f"and the old R-URI is appended as the last Route <{original}> "
         "(RFC 3261 16.6 step 6; Kamailio appends it after the last header)."
-        + _maddr_note(uri, na.uri_text, target),
+        + _maddr_note(uri, na.uri_text, target, "the R-URI"),
     )
     return _evolve(
         ctx,
@@ -917,7 +937,7 @@ def _after_loose(
                 "first-route-foreign-loose",
                 f"Route 1 {e1_text} is not this proxy ({why}); it is a loose router, so $du "
                 f"becomes {target} and the Route headers stay as they are."
-                + _maddr_note(e1, walk.element(pos)[0].uri_text, target),
+                + _maddr_note(e1, walk.element(pos)[0].uri_text, target, "$du"),
             )
             return finish(_evolve(ctx, route_params=None, du=target), 1, path="A")
         st.add(
@@ -936,7 +956,17 @@ def _after_loose(
     params = e1.rr_params  # the local route parameters (check_route_param, is_direction)
     fs = ctx.fs
     du = ctx.du
-    myself = f"Route 1 {e1_text} is this proxy ({loc.reason()})"
+    myself = f"Route 1 {e1_text} is this proxy ({loc.reason()}"
+    if "transport" in e1.param_keys and loc.socket is not None:
+        transport = _transport(e1)
+        if transport is not None and transport != loc.socket.proto:
+            # Locality compares address and port only (spec section 2): say so when the
+            # socket named differs from the Route's transport.
+            myself += (
+                f", the first socket with that address and port; its transport={transport} "
+                "is not compared"
+            )
+    myself += ")"
     rr = ctx.proxy.rr
     use_ob = False
     flow: Flow | None = None
@@ -1008,8 +1038,8 @@ def _after_loose(
             fs = sock
             st.add(
                 "force-send-socket",
-                f"modparam force_send_socket=1: the request will leave from {sock}, the socket "
-                f"named by {e1_text}.",
+                f"modparam force_send_socket=1: the request will leave from {sock}, "
+                f"{forced_by(e1, e1_text, ctx.proxy, sock)}.",
             )
         elif (refused := sn_lookup_refused(e1, ctx.proxy)) is not None:
             st.add(
@@ -1120,8 +1150,13 @@ def _after_loose(
                 fs = sock
                 st.add(
                     "r2-force-socket",
-                    f"The request will leave from {sock}, the socket named by {e2_text} "
-                    "(always done for an r2 pair, even with force_send_socket=0).",
+                    f"The request will leave from {sock}, {forced_by(e2, e2_text, ctx.proxy, sock)}"
+                    + (
+                        "."
+                        if rr.force_send_socket
+                        else ". For the second half of an r2 pair this is done even with "
+                        "force_send_socket=0."
+                    ),
                 )
             elif (refused := sn_lookup_refused(e2, ctx.proxy)) is not None:
                 st.add(
@@ -1210,14 +1245,14 @@ def _after_loose(
         else:
             local_note = (
                 " Note: that Route names this proxy again but has no r2 pairing, so the "
-                "request will be sent back to this proxy (a loop unless both halves of a "
-                "double Record-Route carry r2)."
+                "request will be sent back to this proxy: a spiral (RFC 3261 16.3) that "
+                "costs a hop, because only two halves that both carry r2 make a pair."
             )
     st.add(
         "next-hop-loose",
         f"The next Route {n_text} is a loose router: $du becomes {target} and it stays in "
         f"the message as the next hop's own Route. Returns 1."
-        + _maddr_note(n_uri, n_na.uri_text, target)
+        + _maddr_note(n_uri, n_na.uri_text, target, "$du")
         + local_note,
     )
     du = target
@@ -1299,7 +1334,7 @@ def _after_strict(
                 "remote target that the strict router before this proxy appended, so the "
                 f"R-URI becomes {target} and that Route is removed; $du is not set. No Route "
                 "is left: the request leaves in loose form (strict-to-loose transition). "
-                "Returns 1." + _maddr_note(c_uri, c_na.uri_text, target),
+                "Returns 1." + _maddr_note(c_uri, c_na.uri_text, target, "the R-URI"),
             )
         else:
             st.add(
@@ -1307,7 +1342,7 @@ def _after_strict(
                 f"The next Route {c_text} {_no_lr(c_uri)}: a strict router, so the R-URI "
                 f"becomes {target} and that Route is removed; $du is not set and the Routes "
                 "after it stay. The request leaves in strict form, as a strict router would "
-                "send it. Returns 1." + _maddr_note(c_uri, c_na.uri_text, target),
+                "send it. Returns 1." + _maddr_note(c_uri, c_na.uri_text, target, "the R-URI"),
             )
         return finish(_evolve(ctx, ruri=target, deleted=frozenset(deleted)), 1, path="S")
     du = target
@@ -1384,9 +1419,11 @@ def _after_strict(
             "R-URI-is-myself trap; RFC 3261 16.4 recovers only a value this proxy "
             "record-routed, and would have kept it)."
         )
-    maddr_note = _maddr_note(c_uri, c_na.uri_text, du)
+    maddr_note = _maddr_note(
+        c_uri, c_na.uri_text, du, "$du" if last != pos else "$du and the R-URI"
+    )
     if last != pos:  # (the only Route left is both: one note)
-        maddr_note += _maddr_note(l_uri, l_na.uri_text, new_ruri)
+        maddr_note += _maddr_note(l_uri, l_na.uri_text, new_ruri, "the R-URI")
     if last == pos:
         st.add(
             "strict-candidate-last",

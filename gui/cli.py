@@ -20,7 +20,7 @@ from typing import IO, Any, NoReturn
 
 import orjson
 
-from engine.batch import EXPECTED_FIELDS, VectorRun, compare, evaluate, run_vector
+from engine.batch import EXPECTED_FIELDS, VectorRun, check_source, compare, evaluate, run_vector
 from engine.core import drop_error
 from engine.errors import EngineError
 from engine.message import SipMessage, SipRequest, parse_message
@@ -60,7 +60,9 @@ def _rr_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default=[],
         metavar="SOCKET",
         help="a listen socket proto:host:port [advertise host:port] (repeatable; default: "
-        "where a capture's packet line says the request went, else udp:127.0.0.1:5060)",
+        "guessed as the paste dialog does, from where a capture's packet line says the "
+        "request went and from the URI that names the proxy: the top Route and its r2 "
+        "partner, or the R-URI after a strict router; said on stderr)",
     )
     p.add_argument("--alias", action="append", default=[], help="[proto:]host[:port] (repeatable)")
     p.add_argument(
@@ -112,7 +114,8 @@ def _proxy_from_args(args: argparse.Namespace) -> Proxy:
     return Proxy.build(listen=listen, aliases=args.alias, modparams=modparams, outbound=outbound)
 
 
-#: The proxy's socket when neither --listen nor a capture's packet line says where it is.
+#: The proxy's socket when the engine builds it from arguments without --listen (the rr
+#: command guesses one first: _guess_listen).
 DEFAULT_LISTEN = "udp:127.0.0.1:5060"
 
 
@@ -314,19 +317,25 @@ def _request_of(text: str, name: str) -> tuple[SipMessage, Packet | None]:
 
 
 def _guess_listen(args: argparse.Namespace, msg: SipRequest, packet: Packet | None) -> str:
-    """Without ``--listen``, where the capture's packet line says the request went becomes
-    the proxy's socket (as the paste dialog guesses; else the default stays); returns what
-    to say of it, since whether a Route is this proxy's own depends on it."""
-    if args.listen or packet is None or packet.destination is None:
+    """Without ``--listen``, the proxy's sockets and aliases are guessed as the paste dialog
+    guesses them: where the capture's packet line says the request went, and the URI that
+    names the proxy.  Returns what to say of it (whether a Route is this proxy's own
+    depends on it): every socket and alias assumed, and which address is a placeholder."""
+    if args.listen:
         return ""
-    from engine.paste import guess_proxy
+    from engine.paste import PLACEHOLDER_V4, guess_proxy
 
     guess = guess_proxy(msg, packet)
     args.listen = list(guess.listen)
-    args.alias = args.alias or list(guess.aliases)
-    return (
-        f"no --listen: the proxy listens on {', '.join(args.listen)} (guessed from {guess.source})"
-    )
+    added = [a for a in guess.aliases if a not in args.alias]
+    args.alias = [*args.alias, *added]
+    said = f"no --listen: the proxy listens on {', '.join(args.listen)}"
+    if added:
+        said += f", with alias{'es' if len(added) > 1 else ''} {', '.join(added)}"
+    said += f" (guessed from {guess.source})"
+    if guess.placeholder:
+        said += f"; {PLACEHOLDER_V4} stands in for an address the text does not give"
+    return said + ". Give --listen (and --alias) to say where it listens."
 
 
 def _cmd_rr(args: argparse.Namespace) -> int:
@@ -338,10 +347,10 @@ def _cmd_rr(args: argparse.Namespace) -> int:
     msg, packet = _request_of(text, name)
     if not isinstance(msg, SipRequest):
         raise UsageError(f"{name}: this is a response; loose_route() takes a request")
+    if args.source is not None:
+        check_source(args.source, "--source")
     guessed = _guess_listen(args, msg, packet)
     proxy = _proxy_from_args(args)
-    if guessed:
-        print(f"{name}: {guessed}", file=sys.stderr)
     dropped = drop_error(msg)
     if dropped is not None:
         raise UsageError(f"{name}: {dropped.what}")
@@ -354,6 +363,8 @@ def _cmd_rr(args: argparse.Namespace) -> int:
         send_socket=args.send_socket,
         flags=args.flags,
     )
+    if guessed:  # said once the request ran: bad input stays one line
+        print(f"{name}: {guessed}", file=sys.stderr)
     if args.json:
         print(json.dumps(outcome_json(run), indent=2))
     else:

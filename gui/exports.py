@@ -332,6 +332,8 @@ def trace_markdown(trace: Trace) -> str:
     for w in trace.warnings:
         out.append(f"> **Warning:** {_md(w)}")
         out.append("")
+    if any(s.rr_calls for s in trace.steps):
+        out += [*_GLOSSARY, ""]
     indexes = sorted(set(range(len(trace.requests))) | {s.request for s in trace.steps})
     for i in indexes:
         steps = trace.steps_of(i)
@@ -383,6 +385,16 @@ def _md_decisions(steps: Sequence[TraceStep]) -> list[str]:
                 for n, d in enumerate(call.decisions, start=1)
             ]
     return [*out, ""] if out else []
+
+
+# The names the decisions use, said once before them.
+_GLOSSARY = (
+    "*R-URI* is the Request-URI, the address in the request line. *$du* is Kamailio's "
+    "destination URI: when set, the request is sent there, while the R-URI stays as it is; "
+    "when not, it goes to the R-URI. *$fs* is the socket the request is forced to leave "
+    "from. *lr* marks a loose router (RFC 3261); a Route without it names a strict router "
+    "(RFC 2543), which expects to find itself in the R-URI.",
+)
 
 
 def message_text(step: TraceStep) -> str:

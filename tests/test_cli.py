@@ -324,3 +324,46 @@ def test_a_captures_packet_line_says_where_the_proxy_is_without_listen(
     captured = capsys.readouterr()
     assert json.loads(captured.out)["du"] == "sip:10.0.0.1;lr;ftag=abc"
     assert "no --listen" not in captured.err
+
+
+def test_without_listen_the_proxy_is_guessed_from_its_route_and_said(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Both halves of a double Record-Route name the proxy: both become its sockets, so
+    # the pair is removed and the socket of the second half forced.
+    pair = "Route: <sip:10.0.0.1;r2=on;lr>, <sip:[2001:db8::1];r2=on;lr>, <sip:p3.example.org;lr>"
+    bye = BYE.replace("Route: <sip:127.0.0.1;lr>, <sip:p3.example.org>", pair)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(bye))
+    assert main(["rr", "--json"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert out["routes"] == ["<sip:p3.example.org;lr>"]
+    assert out["fs"] == "udp:[2001:db8::1]:5060"
+    assert (
+        "no --listen: the proxy listens on udp:10.0.0.1:5060, udp:[2001:db8::1]:5060 (guessed "
+        "from the top Route <sip:10.0.0.1;r2=on;lr> and its r2 partner"
+    ) in captured.err
+    assert "stands in" not in captured.err
+    # A name: an alias of a placeholder address, which is said to be one.
+    named = BYE.replace("<sip:127.0.0.1;lr>", "<sip:edge.example.com;lr>")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(named))
+    assert main(["rr", "--json"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert out["ruri"] == "sip:p3.example.org"  # its Route removed: p3 is next (strict)
+    assert out["routes"] == ["<sip:bob@10.0.0.2>"]
+    assert "with alias edge.example.com" in captured.err
+    assert "192.0.2.1 stands in for an address the text does not give" in captured.err
+
+
+@pytest.mark.parametrize("source", ["127.0.0.1:25061", "foo", "udp:192.0.2.1:99999"])
+def test_a_source_that_is_not_proto_ip_port_is_refused(
+    source: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(BYE))
+    with pytest.raises(SystemExit) as info:
+        main(["rr", *ARGS, "--source", source])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"routelab: error: --source {source!r}: expected proto:ip:port")
+    assert len(err.strip().splitlines()) == 1

@@ -91,6 +91,12 @@ def test_msg_flags_and_default_script() -> None:
         pytest.param({"msg_flags": True}, ConfigError, "msg_flags", id="bool-flags"),
         pytest.param({"source": 5}, ConfigError, "source: expected a string", id="source-type"),
         pytest.param(
+            {"source": "127.0.0.1:5999"},
+            ConfigError,
+            "source '127.0.0.1:5999': expected proto:ip:port",
+            id="source-without-proto",
+        ),
+        pytest.param(
             {"received_on": "udp:10.0.0.9:5060"}, ConfigError, "not one of", id="foreign-socket"
         ),
         pytest.param({"proxy": []}, ConfigError, "proxy: expected an object", id="proxy-list"),

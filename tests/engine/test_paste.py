@@ -638,3 +638,10 @@ def test_any_response_reads_and_its_next_request_reads_back(
         request = read_pasted(reading.next_request).request
         assert request.uri == reading.plan.request_uri
         assert request.header_values("Route") == reading.plan.routes
+
+
+def test_a_cseq_of_other_digits_gives_the_next_request_cseq_1() -> None:
+    # str.isdigit() takes '²', which int() refuses: the next request starts again at 1.
+    reading = _reading(_response("200 OK", "² INVITE", "Contact: <sip:bob@192.0.2.20>"))
+    assert reading.next_request is not None
+    assert "CSeq: 1 BYE" in reading.next_request

@@ -799,6 +799,24 @@ def test_strict_to_strict_only_when_a_strict_router_is_next_and_routes_follow_it
     assert not loose.strict_to_strict
 
 
+def test_a_forced_socket_says_what_named_it() -> None:
+    _, (res,) = run([R2A, R2B, P2])
+    (step,) = (s for s in res.steps if s.rule == "r2-force-socket")
+    assert f"named by the address of {R2B}, UDP first as it names no transport" in step.text
+    assert step.text.endswith("this is done even with force_send_socket=0.")
+    _, (res,) = run([R2A, R2B, P2], at=proxy(force_send_socket=1))
+    (step,) = (s for s in res.steps if s.rule == "r2-force-socket")
+    assert "force_send_socket=0" not in step.text
+    tcp = "<sip:127.0.0.1;transport=tcp;lr>"
+    _, (res,) = run([tcp, P2], at=proxy(force_send_socket=1))
+    assert [s.text for s in res.steps if s.rule == "route-is-myself"] == [
+        f"Route 1 {tcp} is this proxy (listen udp:127.0.0.1:5060, the first socket with that "
+        "address and port; its transport=tcp is not compared): removed."
+    ]
+    (step,) = (s for s in res.steps if s.rule == "force-send-socket")
+    assert f"named by the address and transport of {tcp}" in step.text
+
+
 def test_a_foreign_route_that_misses_only_by_its_port_says_so() -> None:
     _, (res,) = run(["<sip:127.0.0.1:5090;lr>", P2])
     assert res.steps[-1].rule == "first-route-foreign-loose"
@@ -1789,8 +1807,10 @@ def test_a_maddr_copy_says_what_it_leaves_out_and_how_the_rfc_differs(
 ) -> None:
     _, results = run([SELF, route])
     said = _text(results, "next-hop-loose")
-    assert "Kamailio copies only sip:<maddr>[:port] of it" in said
-    assert "RFC 3261 would send to the maddr address (19.1.1) and keep the URI whole" in said
+    assert "Kamailio copies only sip:<maddr>[:port] of it into $du" in said
+    # Only the destination is trimmed: the Route goes on whole, and the RFC sends there too.
+    assert "the Route header itself is not changed" in said
+    assert "RFC 3261 also sends to the maddr address (19.1.1)" in said
     assert dropped in said
     assert ("over UDP" in said) == udp
     # A URI without maddr is copied whole, and nothing is said.
@@ -1806,7 +1826,8 @@ def test_maddr_in_a_strict_next_hop_is_said_L27b() -> None:  # noqa: N802
     # Only the host replaced: nothing else to say is dropped.
     _, results = run([SELF, "<sip:p3.middle.com;maddr=198.51.100.9>"])
     said = _text(results, "strict-next-hop")
-    assert "Kamailio copies only sip:<maddr>[:port] of it;" in said
+    assert "Kamailio copies only sip:<maddr>[:port] of it into the R-URI;" in said
+    assert "RFC 3261 would send to the maddr address (19.1.1) and keep the URI whole" in said
     assert "dropped" not in said
 
 

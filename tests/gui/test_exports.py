@@ -155,8 +155,10 @@ def test_text_and_markdown(tour: render.Document, tmp_path: Path) -> None:
     assert [int(r.split("|")[1]) for r in rows] == [s.index + 1 for s in trace.steps]
     # Every row has the table's seven cells: pipes inside the text are escaped.
     assert all(len(re.split(r"(?<!\\)\|", r)) == 9 for r in rows)
-    # Why: every call of every step, with its return code and each decision in order.
+    # Why: every call of every step, with its return code and each decision in order,
+    # after the names they use, said once.
     said = [ln.strip() for ln in md]
+    assert sum("*$du* is Kamailio's destination URI" in ln for ln in md) == 1
     for step in trace.steps:
         if not step.rr_calls:
             continue
