@@ -42,7 +42,7 @@ order, each only where it is unmistakable:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engine.packetline import Packet, is_ruler, packet_before, wireshark_packet
 
@@ -97,7 +97,10 @@ class Prefix:
     time stamp (a key of the stamp patterns, or ``""``) and ``tail`` the literal text after
     the stamp (syslog tag, level word).  ``dots`` is ngrep's trailing ``.`` for each CR.
     ``align`` holds the columns (0-based) where a stamped log's continuation lines may be
-    indented to instead (journalctl: where the message began after the tag).
+    indented to instead (journalctl: where the message began after the tag).  ``literal``
+    is text that every later line repeats after those: the start of the free words before
+    the request line (Kamailio's `` 8(2230) INFO: <script>: ``, docker compose's
+    ``name | ``).
     """
 
     quote: int = 0
@@ -106,6 +109,7 @@ class Prefix:
     tail: str = ""
     dots: bool = False
     align: tuple[int, ...] = ()
+    literal: str = ""
 
     @property
     def kind(self) -> str:
@@ -121,6 +125,9 @@ class Prefix:
             parts.append("ngrep")
         return "+".join(parts)
 
+
+# The line end of ngrep's one-line packets (_ESCAPE_STYLES).
+NGREP_DOTS = ".."
 
 # How the message was laid out in the user's text (CleanText.form).
 LINES = ""  # one message line a text line, perhaps prefixed
@@ -173,6 +180,20 @@ class CleanText:
         return self.prefix.kind
 
     @property
+    def cut_off(self) -> bool:
+        """True when the text looks cut off inside the head: no blank line after the
+        headers, and the last line stops inside a ``<...>`` or a quoted string (a log's
+        line length limit does this).
+
+        >>> clean("BYE sip:b@x SIP/2.0\\nRoute: <sip:p1;lr>, <sip:p2.exam").cut_off
+        True
+        """
+        if "\r\n\r\n" in self.text or self.text.endswith("\r\n"):
+            return False
+        last = self.text.rpartition("\r\n")[2]
+        return last.count("<") > last.count(">") or last.count('"') % 2 == 1
+
+    @property
     def lines_stripped(self) -> int:
         """How many lines lost a prefix."""
         return sum(1 for n in self.stripped if n)
@@ -210,9 +231,20 @@ class CleanText:
                     else ""
                 )
             )
+        elif self.form == ESCAPED and self.escapes == NGREP_DOTS:
+            parts.append(
+                "the message is on one line as ngrep prints a packet without -W byline: each "
+                "'..' (CR LF shown as dots) is read as a line end"
+            )
         elif self.form == ESCAPED:
             parts.append(
                 f"the message is on one log line: its {self.escapes} escapes are read as line ends"
+            )
+        if self.cut_off:
+            parts.append(
+                "the text stops inside its last header, with no blank line after the headers: "
+                "the message looks cut off (a log's line length limit?), so what is said of "
+                "that header is about the cut text"
             )
         if self.skipped:
             parts.append(f"skipped {_count(self.skipped, 'line')} before the request line")
@@ -233,6 +265,8 @@ class CleanText:
             parts.append(
                 f"stripped {' and '.join(kinds)} from {_count(self.lines_stripped, 'line')}"
             )
+        if self.prefix.literal:
+            parts.append(f"stripped {self.prefix.literal!r} from the lines after it")
         if self.prefix.dots:
             parts.append("removed ngrep's trailing '.' (the CR) from each line")
         if self.trailing:
@@ -356,10 +390,35 @@ def _strip(line: str, prefix: Prefix) -> tuple[str, int]:
                 pos = len(line)  # a prefix alone: an empty line of the message
         else:
             pos = _aligned(line, pos, prefix.align)
+    if prefix.literal and line.startswith(prefix.literal, pos):
+        pos += len(prefix.literal)
     rest = line[pos:]
     if prefix.dots and rest.endswith("."):
         rest = rest[:-1]
     return rest, pos
+
+
+# A header line's start, name and colon (to tell a repeated prefix from the message).
+_HEADER_START = re.compile(r"[A-Za-z0-9!%'*+._`~-]+[ \t]*:")
+
+
+def _shared_lead(lines: list[str], found: _Found) -> str:
+    """The start of the free words before the request line that the next line repeats, up
+    to a blank, when that line is a header without it: a prefix every line of the log has
+    (`` 8(2230) INFO: <script>: RCV BYE ...``, then `` 8(2230) INFO: <script>: Via: ...``);
+    ``""`` when there is none."""
+    lead = found.lead
+    following = [ln for ln in lines[found.index + 1 : found.index + 3] if ln.strip()]
+    if not lead or not following:
+        return ""
+    rest = _strip(following[0], found.prefix)[0]
+    n = 0
+    while n < min(len(lead), len(rest)) and lead[n] == rest[n]:
+        n += 1
+    shared = lead[: lead.rfind(" ", 0, n) + 1]
+    if not shared.strip() or not _HEADER_START.match(rest[len(shared) :]):
+        return ""
+    return shared
 
 
 def _aligned(line: str, pos: int, align: tuple[int, ...]) -> int:
@@ -395,6 +454,9 @@ def clean(text: str) -> CleanText:
             "\r\n".join(lines), tuple(range(1, len(lines) + 1)), (0,) * len(lines), Prefix(), 0
         )
     first, prefix, length = found.index, found.prefix, found.length
+    literal = _shared_lead(lines, found)
+    if literal:
+        prefix = replace(prefix, literal=literal)
     pieces: list[_Piece] = []
     for i, line in enumerate(lines[first:], start=first):
         if i == first:
@@ -604,6 +666,9 @@ _ESCAPE_STYLES = (
         {"\\t": "\t", '\\"': '"', "\\'": "'", "\\\\": "\\", "\\/": "/"},
         quoted=True,
     ),
+    # ngrep without -W byline prints a packet on one line, every byte that is not
+    # printable as '.': CR LF is "..".  Tried last: a ".." may be the text's own.
+    _Escapes(NGREP_DOTS, re.compile(r"\.\."), frozenset({".."}), {}),
 )
 _CONTENT_LENGTH = re.compile(r"(?:content-length|l)[ \t]*:[ \t]*(\d{1,9})\Z", re.IGNORECASE)
 
@@ -668,6 +733,7 @@ def _escaped(lines: list[str]) -> CleanText | None:
                 escapes=style.name,
                 lead=text[:cut].strip(),
                 after=_nonblank(lines[i + 1 :]),
+                packet=packet_before(lines, i),
                 trailing=trailing + len(line) - string_end,
             )
     return None

@@ -521,3 +521,56 @@ def test_a_blank_line_with_blanks_on_it_still_ends_the_head() -> None:
     pasted = read_pasted(text)
     assert pasted.request.header("Content-Length") == "5"
     assert pasted.request.body.strip() == "hello"
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        " 8(2230) INFO: <script>: ",  # Kamailio's log on stderr (-E)
+        "kamailio-7d9f | ",  # docker compose
+        "Mar 14 10:22:31 sbc1 kamailio[2211]: INFO: <script>: ",  # syslog and xlog
+    ],
+)
+def test_a_prefix_that_every_line_repeats_is_stripped_from_all(prefix: str) -> None:
+    lines = [prefix + "RCV " + BYE[0], *(prefix + line for line in BYE[1:]), prefix]
+    text = "\n".join(lines) + "\n"
+    pasted = read_pasted(text)
+    assert pasted.request == PLAIN
+    literal = pasted.clean.prefix.literal
+    assert literal
+    assert prefix.strip().endswith(literal.strip())
+    assert f"stripped {literal!r} from the lines after it" in pasted.clean.describe()
+    assert_maps_back(pasted.clean, text)
+
+
+def test_words_before_the_request_line_that_the_headers_lack_are_not_stripped() -> None:
+    text = "got it: " + "\n".join(BYE) + "\n\n"
+    pasted = read_pasted(text)
+    assert pasted.request == PLAIN
+    assert pasted.clean.prefix.literal == ""
+
+
+def test_ngreps_one_line_packet_reads_as_the_message() -> None:
+    # ngrep without -W byline: every unprintable byte is '.', so CR LF is "..".
+    plain = [line for line in BYE if "\t" not in line and '\\"' not in line]
+    message = "\r\n".join(plain) + "\r\n\r\n"
+    text = (
+        "interface: any\n#\nU 192.0.2.10:5060 -> 192.0.2.1:5060\n  "
+        + message.replace("\r\n", "..")
+        + "\n#\n"
+    )
+    pasted = read_pasted(text)
+    assert pasted.request == read_pasted(message).request
+    assert pasted.clean.form == ESCAPED
+    assert "ngrep prints a packet without -W byline" in pasted.clean.describe()
+    assert pasted.clean.packet is not None
+    assert pasted.clean.packet.destination == ("192.0.2.1", 5060)
+
+
+def test_a_log_line_cut_inside_a_header_is_said_to_look_cut_off() -> None:
+    whole = rsyslog("\r\n".join(BYE) + "\r\n\r\n")
+    cut = whole[: whole.index("p2.example.com") + 4]
+    cleaned = read_pasted(SYSLOG + cut + "\n").clean
+    assert cleaned.cut_off
+    assert "the message looks cut off" in cleaned.describe()
+    assert not read_pasted(SYSLOG + whole + "\n").clean.cut_off
