@@ -138,6 +138,18 @@ PROXIES["tcp"] = {
     "aliases": ["proxy.example.com", "tcp:tcponly.example.com:5070"],
     "modparams": {**_DEFAULT_RR, "force_send_socket": 1},
 }
+# The same sockets, TCP listed first: a Route URI without a transport still forces the UDP
+# socket (protocols are looked at in a fixed order, not in the order they are listed).
+PROXIES["tcp-first"] = {
+    **PROXIES["tcp"],
+    "listen": [
+        "tcp:127.0.0.1:5060",
+        "udp:127.0.0.1:5060",
+        "tcp:[::1]:5060",
+        "udp:[::1]:5060",
+        "tcp:127.0.0.1:5070",
+    ],
+}
 GENERAL_PROXY_WEIGHTS = {
     "multi": 5,
     "single-rr": 2,
@@ -146,6 +158,7 @@ GENERAL_PROXY_WEIGHTS = {
     "named": 1,
     "username": 1,
     "tcp": 1,
+    "tcp-first": 1,
 }
 SOCKET_NAMES = ["s1", "s2", "s6", "S2", "nosuch", ""]
 
