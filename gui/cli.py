@@ -131,8 +131,14 @@ def _read_text(path: str | None) -> tuple[str, str]:
 
 
 def outcome_json(run: VectorRun) -> dict[str, Any]:
-    """The JSON form of one run: the expected fields, each call and its decision steps."""
+    """The JSON form of one run: the expected fields, the proxy it ran at (given or
+    guessed), each call and its decision steps."""
     out: dict[str, Any] = dict(run.fields)
+    proxy = run.context.proxy
+    out["proxy"] = {
+        "listen": [s.describe() for s in proxy.listen],
+        "aliases": [str(a) for a in proxy.aliases],
+    }
     out["calls"] = [
         {
             "call": str(call),

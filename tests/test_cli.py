@@ -339,6 +339,10 @@ def test_without_listen_the_proxy_is_guessed_from_its_route_and_said(
     out = json.loads(captured.out)
     assert out["routes"] == ["<sip:p3.example.org;lr>"]
     assert out["fs"] == "udp:[2001:db8::1]:5060"
+    assert out["proxy"] == {
+        "listen": ["udp:10.0.0.1:5060", "udp:[2001:db8::1]:5060"],
+        "aliases": [],
+    }
     assert (
         "no --listen: the proxy listens on udp:10.0.0.1:5060, udp:[2001:db8::1]:5060 (guessed "
         "from the top Route <sip:10.0.0.1;r2=on;lr> and its r2 partner"
