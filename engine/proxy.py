@@ -477,14 +477,27 @@ def near_miss(uri: SipUri, proxy: Proxy) -> str | None:
 
 
 def find_socket(proxy: Proxy, host: str, port: int | None, proto: str | None) -> Socket | None:
-    """A listen socket with that address (port None = any port, proto None = any)."""
-    for s in proxy.listen:
-        if proto is not None and s.proto != proto:
-            continue
-        if port is not None and s.port != port and s.advertise_port != port:
-            continue
-        if same_ip(host, s.host) or (
-            s.advertise_host is not None and same_ip(host, s.advertise_host)
-        ):
-            return s
+    """A listen socket with that address (port None = any port, proto None = any).
+
+    With any protocol, the protocols are looked at in a fixed order (UDP, TCP, TLS, SCTP,
+    then WS and WSS), whatever order the sockets are listed in: Kamailio 5.6.3 forces
+    udp:127.0.0.1:5060 for <sip:127.0.0.1;r2=on;lr> when tcp:127.0.0.1:5060 is listed
+    first (RL-SOCKORDER-*).
+
+    >>> p = Proxy.build(listen=["tcp:10.0.0.1:5060", "udp:10.0.0.1:5060"])
+    >>> find_socket(p, "10.0.0.1", 5060, None).describe()
+    'udp:10.0.0.1:5060'
+    >>> find_socket(p, "10.0.0.1", None, "tcp").describe()
+    'tcp:10.0.0.1:5060'
+    """
+    for wanted in (proto,) if proto is not None else PROTOCOLS:
+        for s in proxy.listen:
+            if s.proto != wanted:
+                continue
+            if port is not None and s.port != port and s.advertise_port != port:
+                continue
+            if same_ip(host, s.host) or (
+                s.advertise_host is not None and same_ip(host, s.advertise_host)
+            ):
+                return s
     return None

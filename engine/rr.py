@@ -48,7 +48,7 @@ from engine.headers import (
 )
 from engine.message import Header, SipRequest
 from engine.outbound import Flow, TokenStatus, encode_flow_token, inspect_flow_token, key_for
-from engine.proxy import PROTOCOLS, Proxy, Socket, find_socket, locate, near_miss, parse_socket
+from engine.proxy import Proxy, Socket, find_socket, locate, near_miss, parse_socket
 from engine.uri import MEMO_LIMIT, MEMO_SIZE, SipUri, parse_uri, same_ip, split_quoted
 
 #: What each return code of loose_route() means, in the words the app shows.
@@ -542,16 +542,11 @@ def force_socket_for(uri: SipUri, proxy: Proxy) -> Socket | None:
     port = uri.port
     if port is None:
         port = 5061 if proto == "tls" else 5060
-    # Without a transport every protocol will do, looked at in a fixed order (UDP, TCP,
-    # TLS, SCTP ...), not in the order the sockets are listed: <sip:127.0.0.1;r2=on;lr>
-    # forces udp:127.0.0.1:5060 even when tcp:127.0.0.1:5060 is listed first (seen on 5.6.3).
-    protos = (proto,) if proto is not None else PROTOCOLS
-    for wanted_port in (port, uri.port):
-        for p in protos:
-            found = find_socket(proxy, uri.host, wanted_port, p)
-            if found is not None:
-                return found
-    return None
+    # Without a transport, find_socket() looks at UDP first, whatever the listen order.
+    found = find_socket(proxy, uri.host, port, proto)
+    if found is None:
+        found = find_socket(proxy, uri.host, uri.port, proto)
+    return found
 
 
 def forced_by(uri: SipUri, text: str, proxy: Proxy, sock: Socket) -> str:
