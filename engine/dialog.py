@@ -222,6 +222,13 @@ def _contact_uri(message: SipRequest | SipResponse) -> str | None:
         return None
 
 
+def _from_uri(request: SipRequest) -> str:
+    try:
+        return parse_name_addr(request.header("From") or "").uri_text
+    except SipParseError:
+        return ""
+
+
 def _without_tag(value: str | None) -> str:
     if value is None:
         return ""
@@ -236,6 +243,9 @@ def uas_dialog(request: SipRequest, *, local_tag: str, local_target: str) -> Dia
     """The UAS's dialog state on answering a dialog-creating request with 2xx (12.1.1).
 
     Route set = the request's Record-Route values in order; remote target = its Contact.
+    A request without a (readable) Contact breaks RFC 3261 8.1.1.8; the remote target is then
+    the From URI, the caller's address of record and the one URI in the request that names the
+    caller (never the R-URI, which names the UAS itself), or empty when From cannot be read.
 
     >>> req = SipRequest(method="INVITE", uri="sip:b@u2", headers=(
     ...     Header("Record-Route", "<sip:p2;lr>"), Header("Record-Route", "<sip:p1;lr>"),
@@ -252,7 +262,7 @@ def uas_dialog(request: SipRequest, *, local_tag: str, local_target: str) -> Dia
         local_uri=_without_tag(request.header("To")),
         remote_uri=_without_tag(request.header("From")),
         local_target=local_target,
-        remote_target=_contact_uri(request) or request.uri,
+        remote_target=_contact_uri(request) or _from_uri(request),
         route_set=RouteSet.from_record_route(request.header_values("Record-Route"), uac=False),
         local_cseq=0,
     )
@@ -362,12 +372,15 @@ def in_dialog_request(
     extra: tuple[Header, ...] = (),
     route_style: str = "lines",
     lr_on_as_strict: bool = False,
+    plan: RequestPlan | None = None,
 ) -> tuple[Dialog, SipRequest, RequestPlan]:
     """Build a request within a dialog (RFC 3261 12.2.1.1); returns the new state too.
 
     ``route_set`` replaces the dialog's route set for this request only (a hand edit);
-    ``request_uri`` replaces the remote target.  An ACK reuses the CSeq number of the INVITE it
-    acknowledges; every other request takes the next number (12.2.1.1).
+    ``request_uri`` replaces the remote target.  ``plan`` is the :func:`plan_request` result
+    for them when the caller has made it already (it is then followed as given).  An ACK
+    reuses the CSeq number of the INVITE it acknowledges; every other request takes the next
+    number (12.2.1.1).
 
     >>> d = Dialog(call_id="c", local_tag="1", remote_tag="2", local_uri="<sip:a@x>",
     ...            remote_uri="<sip:b@y>", local_target="sip:a@u1", remote_target="sip:b@u2",
@@ -376,11 +389,12 @@ def in_dialog_request(
     >>> bye.start_line, bye.header_values("Route"), bye.header("CSeq"), new.local_cseq
     ('BYE sip:p1 SIP/2.0', ('<sip:p2;lr>', '<sip:b@u2>'), '2 BYE', 2)
     """
-    plan = plan_request(
-        dialog.route_set if route_set is None else route_set,
-        dialog.remote_target if request_uri is None else request_uri,
-        lr_on_as_strict=lr_on_as_strict,
-    )
+    if plan is None:
+        plan = plan_request(
+            dialog.route_set if route_set is None else route_set,
+            dialog.remote_target if request_uri is None else request_uri,
+            lr_on_as_strict=lr_on_as_strict,
+        )
     if method == "ACK":
         cseq = dialog.invite_cseq or dialog.local_cseq
         new = dialog

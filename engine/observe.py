@@ -38,7 +38,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import networkx as nx
 
@@ -51,12 +51,12 @@ from engine.catalog import (
     search,
     sip_offset,
 )
-from engine.dialog import RouteSet
+from engine.dialog import TARGET_REFRESH, RouteSet
 from engine.errors import EngineError, ScenarioError, SipParseError
 from engine.headers import parse_name_addr, split_values, tag_param
 from engine.message import SipRequest, SipResponse, parse_message
 from engine.outbound import TokenStatus, inspect_flow_token, key_for
-from engine.proxy import Alias, Outbound, Proxy, Socket
+from engine.proxy import Alias, Outbound, Proxy, Socket, locate
 from engine.rr import RC_MEANING, Context, RrResult, loose_route, route_entries
 from engine.scenario import (
     DIALOG_METHODS,
@@ -65,15 +65,19 @@ from engine.scenario import (
     RequestSpec,
     Scenario,
     UserAgent,
-    check,
     dumps,
+    is_call_id,
+    is_element_name,
+    is_method,
     loads,
 )
-from engine.trace import Decision, Flag, RrCall, StepKind, Trace, TraceStep
+from engine.trace import Decision, Flag, RrCall, StepKind, Trace, TraceStep, loose_route_flags
 from engine.uri import SipUri, is_ip, parse_uri
 
 #: The transports a capture may show a SIP message on.
 TRANSPORTS = ("udp", "tcp", "tls", "sctp", "ws", "wss")
+#: Those that open a connection from a client port (an ephemeral one, not a listen socket).
+CONNECTIONS = frozenset({"tcp", "tls", "ws", "wss"})
 
 # --------------------------------------------------------------------------
 # observed messages
@@ -100,11 +104,16 @@ def _split_address(text: str) -> tuple[str, int | None]:
         port = rest[1:] if rest.startswith(":") else ""
     elif text.count(":") > 1:  # a bare IPv6 address (sipdump, sngrep): the port is last
         host, _, port = text.rpartition(":")
-        if not port.isdigit():
+        if not _is_number(port):
             host, port = text, ""
     else:
         host, _, port = text.partition(":")
-    return host, int(port) if port.isdigit() and len(port) <= 5 else None
+    return host, int(port) if _is_number(port) and len(port) <= 5 else None
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit()`` also takes '²', which ``int()`` refuses."""
+    return text.isascii() and text.isdigit()
 
 
 def _address(host: str, port: int | None, default: int = 5060) -> str:
@@ -123,7 +132,7 @@ def _host_of(address: str) -> str:
 
 def _port_of(address: str) -> int:
     tail = address.rsplit(":", 1)[-1]
-    return int(tail) if tail.isdigit() else 5060
+    return int(tail) if _is_number(tail) and len(tail) <= 5 else 5060
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +144,7 @@ class _Via:
 
 
 _VIA = re.compile(
-    r"\s*SIP\s*/\s*2\.0\s*/\s*([A-Za-z0-9-]+)\s+(\[[^\]]*\]|[^;:\s]+)(?:\s*:\s*(\d{1,5}))?\s*(.*)",
+    r"\s*SIP\s*/\s*2\.0\s*/\s*([A-Za-z0-9-]+)\s+(\[[^\]]*\]|[^;:\s]+)(?:\s*:\s*([0-9]{1,5}))?\s*(.*)",
     re.DOTALL,
 )
 
@@ -154,7 +163,9 @@ def _parse_via(value: str) -> _Via | None:
     branch = params.get("branch", "")
     received_host = params.get("received") or host
     rport = params.get("rport", "")
-    back = _address(received_host, int(rport) if rport.isdigit() else port_num)
+    back = _address(
+        received_host, int(rport) if _is_number(rport) and len(rport) <= 5 else port_num
+    )
     return _Via(transport.lower(), sent_by, branch or value.strip(), back)
 
 
@@ -561,7 +572,6 @@ def _route_address(value: str, *, maddr: bool = True) -> str:
     return "" if uri is None else _address_of(uri, maddr=maddr)
 
 
-_NAME_OK = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.+-]{0,39}\Z")
 _NAME_BAD = re.compile(r"[^A-Za-z0-9 _.+-]+")
 
 
@@ -572,7 +582,15 @@ def element_name(text: str, fallback: str) -> str:
     ('1 555 home', 'UA')
     """
     name = _NAME_BAD.sub("", text).strip(" _.+-")[:40].strip()
-    return name if _NAME_OK.match(name) else fallback
+    return name if is_element_name(name) else fallback
+
+
+def _next_free(prefix: str, n: int, taken: set[str]) -> int:
+    """The next number after ``n`` whose ``prefix`` name nobody has taken."""
+    n += 1
+    while f"{prefix}{n}" in taken:
+        n += 1
+    return n
 
 
 def _unique(name: str, taken: set[str]) -> str:
@@ -598,7 +616,7 @@ def auto_groups(messages: Sequence[CapturedMessage]) -> dict[str, str]:
     A user interface shows it, lets the user give two addresses the same name (merge) or
     different names (split), and passes the result back to :func:`observe` as ``groups``.
     """
-    return dict(observe(messages).groups)
+    return dict(observe(messages, with_scenario=False).groups)
 
 
 def observe(
@@ -654,13 +672,17 @@ class _Build:
         self.forwarders = forwarders
         self._rr_results: dict[int, RrResult] = {}
         self._proxies: dict[str, Proxy] = {}
+        self._client_ports: set[str] | None = None
         # INVITE transactions by their top Via branch: an ACK with the same one is hop by hop.
         self._invites: dict[str, int] = {}
         for m in ms:
             if m.method == "INVITE" and m.request is not None and m.vias:
                 self._invites.setdefault(m.top_key, m.i)
         self._find_dialog_ends()
-        self._name_groups(user)
+        # The names the elements get without the user's: an element the user did not name
+        # keeps its own where it can (naming one proxy does not renumber the others).
+        defaults = _Build(an, {}, title).default_names() if user else {}
+        self._name_groups(user, defaults)
 
     # -- who is who --------------------------------------------------------------
 
@@ -712,15 +734,30 @@ class _Build:
         if self.callee_label:
             self.path.append(self.callee_label)
 
-    def _name_groups(self, user: Mapping[str, str]) -> None:
+    def default_names(self) -> dict[str, str]:
+        """Address -> the name of its element (with the automatic grouping)."""
+        return {a: self.names[label] for a, label in self.label_of.items()}
+
+    def _name_groups(self, user: Mapping[str, str], defaults: Mapping[str, str]) -> None:
         ms = self.an.ms
         taken: set[str] = set()
         names: dict[str, str] = {}
-        # User names first (they may rename anything), then the dialog's ends, then proxies
-        # in path order, then everything else in order of appearance.
+        # User names first (they may rename anything), then the names the other elements have
+        # without the user's, then the dialog's ends, then proxies in path order, then
+        # everything else in order of appearance.
         for label in self.members:
             if label.startswith("user:"):
                 names[label] = _unique(element_name(label[5:], "E"), taken)
+        for label, addresses in self.members.items():
+            if label in names:
+                continue
+            default = next(
+                (defaults[a] for a in addresses if a in defaults and defaults[a] not in taken),
+                None,
+            )
+            if default is not None:
+                names[label] = default
+                taken.add(default)
         initial = self.initial
         from_user = to_user = ""
         if initial is not None and initial.msg is not None:
@@ -748,10 +785,10 @@ class _Build:
             if label in names:
                 continue
             if label in self.forwarders:
-                n_proxy += 1
+                n_proxy = _next_free("P", n_proxy, taken)
                 names[label] = _unique(f"P{n_proxy}", taken)
             else:
-                n_ua += 1
+                n_ua = _next_free("UA", n_ua, taken)
                 names[label] = _unique(f"UA{n_ua}", taken)
         self.names = names
 
@@ -846,6 +883,39 @@ class _Build:
                 if addr and not _is_ip_host(_host_of(addr)):
                     bucket(sender)["names"].add(addr)
         return facts
+
+    def client_ports(self) -> set[str]:
+        """Addresses that are only the client end of connections (TCP, TLS, WS): every message
+        from or to them goes over a connection, no request arrives there, and no Via sent-by
+        or Record-Route value names them.  An element's listen sockets are not among them: a
+        proxy sending over TCP from 10.0.0.1:40001 listens on its Via's 10.0.0.1:5060."""
+        found = self._client_ports
+        if found is not None:
+            return found
+        ms = self.an.ms
+        seen: set[str] = set()
+        listening: set[str] = set()
+        for m in ms:
+            for a in (m.src, m.dst):
+                if a:
+                    seen.add(a)
+                    if m.transport not in CONNECTIONS:
+                        listening.add(a)
+            if m.request is not None and m.dst:
+                listening.add(m.dst)
+            listening.update(v.sent_by for v in m.vias)
+        for i in self.an.pairs:
+            listening.update(_route_address(v) for v in self.an.added_record_routes(i))
+        found = self._client_ports = seen - listening
+        return found
+
+    def listen_addresses(self, el: Element) -> tuple[str, ...]:
+        """The element's addresses a listen socket may be on: its addresses and the others it
+        named itself by, without the client ports of its connections (unless nothing else
+        is left)."""
+        every = (*el.addresses, *el.extra)
+        ports = self.client_ports()
+        return tuple(a for a in every if a not in ports) or every
 
     def _ua_names(self) -> set[str]:
         return {n for label, n in self.names.items() if label not in self.forwarders}
@@ -1042,7 +1112,7 @@ class _Build:
         sockets: list[Socket] = []
         aliases: list[Alias] = []
         transports = el.transports or ("udp",)
-        for addr in (*el.addresses, *el.extra):
+        for addr in self.listen_addresses(el):
             host, port = _host_of(addr), _port_of(addr)
             if _is_ip_host(host):
                 for t in transports:
@@ -1408,7 +1478,8 @@ class _Build:
                     ),
                 )
                 if check_.outcome == "match":
-                    flags |= _flags_of(res)
+                    proxy = self._proxy(check_.element)
+                    flags |= loose_route_flags(res, partial(_names_proxy, proxy=proxy))
             notes.append(f"Predicted: {check_.note}")
             if check_.differences:
                 flags.add(Flag.MISMATCH)
@@ -1467,22 +1538,10 @@ def _norm_routes(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(" ".join(v.split()) for v in values)
 
 
-def _flags_of(res: RrResult) -> set[Flag]:
-    flags: set[Flag] = set()
-    rc = res.rc
-    if res.removed:
-        flags.add(Flag.LOCAL_ROUTE_REMOVED)
-    if res.appended:
-        flags.add(Flag.LOOSE_TO_STRICT)
-    if res.path == "S":
-        flags.add(Flag.STRICT_TO_STRICT if res.strict_to_strict else Flag.STRICT_TO_LOOSE)
-    if rc == -1:
-        flags.add(Flag.NOT_ROUTED)
-    elif rc == -2:
-        flags.add(Flag.FLOW_TOKEN_REJECTED)
-    elif rc == 2:
-        flags.add(Flag.FLOW_TOKEN_USED)
-    return flags
+def _names_proxy(value: str, proxy: Proxy) -> bool:
+    """Whether a Route value names the proxy (is_myself, as engine.simulate asks it)."""
+    uri = _value_uri(value)
+    return uri is not None and locate(uri, proxy).myself
 
 
 @lru_cache(maxsize=1024)
@@ -1546,7 +1605,7 @@ class _Scenario:
 
     def _sockets(self, el: Element) -> tuple[Socket, ...]:
         out: list[Socket] = []
-        for addr in (*el.addresses, *el.extra):
+        for addr in self.b.listen_addresses(el):
             host = _host_of(addr)
             if not _is_ip_host(host):
                 continue
@@ -1702,14 +1761,13 @@ class _Scenario:
             title=_one_line(obs.title)[:200] or "Observed dialog",
             description=description,
             highlights=tuple(_one_line(d.text)[:2000] for d in differences[:MAX_ITEMS]),
-            call_id=obs.call_id if re.fullmatch(r"\S{1,200}", obs.call_id) else "",
+            call_id=obs.call_id if is_call_id(obs.call_id) else "",
             user_agents=tuple(agents),
             proxies=tuple(proxies),
             names=tuple(sorted(names.items())),
             dialog=dialog,
             requests=tuple(requests[:MAX_ITEMS]),
         )
-        check(scenario)
         # The written file must load: a round trip through the loader checks every field.
         return loads(dumps(scenario))
 
@@ -1803,10 +1861,10 @@ class _Scenario:
                 or len(m.vias) > 1
                 or m.method in ("CANCEL", "REGISTER")
                 or b._hop_by_hop_ack(m)
-                or not re.fullmatch(r"[A-Z][A-Z0-9_-]{0,31}", m.method)
+                or not is_method(m.method)
             ):
                 continue
-            contact = self._contact(m)
+            contact = self._contact(m) if m.method in TARGET_REFRESH else ""
             refresh = None
             if contact and contact != contacts.get(sender, contact):
                 refresh = contact
@@ -1956,7 +2014,8 @@ def report(obs: Observation, *, source: str = "") -> str:
     lines.append(
         f"{len(obs.trace.steps)} messages, {len(obs.elements)} elements, "
         f"{len(obs.checks)} in-dialog hops through a proxy checked, "
-        f"{len(obs.differences)} difference(s)."
+        f"{len(obs.differences)} difference(s). Each hop checked is numbered by the step of "
+        "the in-dialog request as it reached the proxy."
     )
     lines += ["", "## Elements", "", "| element | kind | addresses | also known as |"]
     lines.append("|---|---|---|---|")
@@ -1973,7 +2032,7 @@ def report(obs: Observation, *, source: str = "") -> str:
         lines.append("None: every checked hop did what loose_route() says.")
     for c in diffs:
         for d in c.differences:
-            lines.append(f"- step {d.step + 1}, {d.element}, {d.method}: {d.text}")
+            lines.append(f"- step {c.step + 1}, {d.element}, {d.method}: {d.text}")
         lines.append(
             f"  - predicted: loose_route() = {c.rc}, R-URI {c.predicted_ruri}, next hop "
             f"{c.predicted_next_hop or '(none)'}, Route {', '.join(c.predicted_routes) or '(none)'}"

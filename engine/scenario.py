@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from engine.dialog import TARGET_REFRESH
 from engine.errors import ConfigError, ScenarioError, ScriptError, SipParseError
 from engine.headers import parse_name_addr
 from engine.message import Header
@@ -190,6 +191,36 @@ _MISSING: Any = object()
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.+-]{0,39}\Z")
 _METHOD = re.compile(r"[A-Z][A-Z0-9_-]{0,31}\Z")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9.!%*_+`'~-]+\Z")
+
+
+def is_element_name(text: str) -> bool:
+    """Whether a scenario takes ``text`` as an element name (1 to 40 letters, digits, spaces
+    or ``_ . + -``, starting with a letter or digit).
+
+    >>> is_element_name("P1"), is_element_name(" P1"), is_element_name("x" * 41)
+    (True, False, False)
+    """
+    return _NAME.match(text) is not None
+
+
+def is_method(text: str) -> bool:
+    """Whether a scenario takes ``text`` as a request method (upper case, at most 32).
+
+    >>> is_method("BYE"), is_method("bye")
+    (True, False)
+    """
+    return _METHOD.match(text) is not None
+
+
+def is_call_id(text: str) -> bool:
+    """Whether a scenario takes ``text`` as its Call-ID: one word of 1 to 200 characters.
+
+    >>> is_call_id("a84b4c76e66710@pc33"), is_call_id("a b"), is_call_id("")
+    (True, False, False)
+    """
+    return 0 < len(text) <= 200 and not any(c.isspace() for c in text)
+
+
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
@@ -350,7 +381,7 @@ def _alias(value: object, path: str) -> Alias:
 
 def _name(value: object, path: str) -> str:
     text = _text(value, path)
-    if not _NAME.match(text):
+    if not is_element_name(text):
         _fail(path, f"{text!r}: a name is 1 to 40 letters, digits, spaces or _ . + -")
     return text
 
@@ -541,7 +572,7 @@ def _request(value: object, path: str, *, initial: bool) -> RequestSpec:
     keys = _REQUEST_KEYS if initial else tuple(k for k in _REQUEST_KEYS if k != "to")
     obj = _Obj(value, path, keys, "a request")
     method = obj.text("method")
-    if not _METHOD.match(method):
+    if not is_method(method):
         _fail(obj.at("method"), f"{method!r} is not a SIP method in upper case")
     if initial and method not in DIALOG_METHODS:
         _fail(
@@ -565,6 +596,13 @@ def _request(value: object, path: str, *, initial: bool) -> RequestSpec:
         _check_responses(responses, obj.at("responses"), method=method, initial=initial)
     uri = obj.get("request_uri", None)
     contact = obj.get("contact", None)
+    if contact is not None and method not in TARGET_REFRESH:
+        _fail(
+            obj.at("contact"),
+            f"a {method} is not a target refresh request: it carries no Contact and leaves the "
+            "remote target alone (RFC 3261 12.2); give a new contact with one of "
+            f"{', '.join(sorted(TARGET_REFRESH))}",
+        )
     return RequestSpec(
         method=method,
         sender=_name(obj.get("from"), obj.at("from")),
@@ -659,7 +697,15 @@ def loads(text: str) -> Scenario:
         raise ScenarioError("", f"expected the scenario as text, got {type(text).__name__}")
     if len(text) > MAX_TEXT:
         raise ScenarioError("", f"{len(text)} characters is too long (at most {MAX_TEXT})")
-    obj = _Obj(_decode(text), "", _TOP_KEYS, "a scenario")
+    scenario = _read(_decode(text))
+    _check_references(scenario)
+    return scenario
+
+
+def _read(data: object) -> Scenario:
+    """A scenario from JSON data, every value validated where it is (not the references
+    between the parts: :func:`_check_references`)."""
+    obj = _Obj(data, "", _TOP_KEYS, "a scenario")
     fmt = obj.get("format")
     if fmt != FORMAT or isinstance(fmt, bool):
         shown = json.dumps(fmt)[:20] if isinstance(fmt, int | float | str) else _type_name(fmt)
@@ -669,7 +715,7 @@ def loads(text: str) -> Scenario:
         if not valid_host(host) or len(host) > 255:
             _fail(p, f"{host[:80]!r} is not a host name")
         names.append((host, _name(node, p)))
-    scenario = Scenario(
+    return Scenario(
         title=obj.text("title"),
         description=obj.text("description", "", single_line=False),
         highlights=tuple(_text(v, p, single_line=False) for p, v in obj.items("highlights")),
@@ -680,13 +726,11 @@ def loads(text: str) -> Scenario:
         dialog=_request(obj.get("dialog"), "dialog", initial=True),
         requests=tuple(_request(v, p, initial=False) for p, v in obj.items("requests")),
     )
-    check(scenario)
-    return scenario
 
 
 def _call_id(obj: _Obj) -> str:
     value = obj.text("call_id", "")
-    if value and (any(c.isspace() for c in value) or len(value) > 200):
+    if value and not is_call_id(value):
         _fail("call_id", "a Call-ID is one word of at most 200 characters")
     return value
 
@@ -698,7 +742,9 @@ def _call_id(obj: _Obj) -> str:
 def check(scenario: Scenario) -> None:
     """Validate the references between the parts; raise ScenarioError at the first problem.
 
-    Names are unique and known, no two elements share a transport address, the dialog is
+    Every value passes the same checks :func:`loads` makes (the scenario is read back from
+    :func:`to_jsonable` by the loader's own validators, so the error paths are the same); then
+    names are unique and known, no two elements share a transport address, the dialog is
     between two user agents and the in-dialog requests come from one of them.
 
     >>> s = loads('''{"format": 1, "title": "t",
@@ -709,7 +755,16 @@ def check(scenario: Scenario) -> None:
     Traceback (most recent call last):
     ...
     engine.errors.ScenarioError: requests[0].from: 'Zed' is not a party of the dialog (A)
+    >>> check(replace(s, dialog=replace(s.dialog, method="ACK")))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    engine.errors.ScenarioError: dialog.method: ACK does not create a dialog; use one of ...
     """
+    _read(to_jsonable(scenario))
+    _check_references(scenario)
+
+
+def _check_references(scenario: Scenario) -> None:
     seen: dict[str, str] = {}
     named = [(f"user_agents[{i}]", u.name) for i, u in enumerate(scenario.user_agents)]
     named += [(f"proxies[{i}]", p.name) for i, p in enumerate(scenario.proxies)]
@@ -752,12 +807,16 @@ def check(scenario: Scenario) -> None:
 
 
 def _check_addresses(scenario: Scenario) -> None:
-    owners: list[tuple[Socket, str]] = []
+    # A user agent is found by host and port alone, whatever the transport (simulate's
+    # name lookup), so its address clashes with any socket on it; two proxy sockets clash
+    # only with the same transport.
+    owners: list[tuple[Socket, str, bool]] = []
 
     def clash(sock: Socket, ua: bool) -> str | None:
-        for other, who in owners:
+        for other, who, other_ua in owners:
             same_port = other.port == sock.port
-            if same_port and same_ip(other.host, sock.host) and (ua or other.proto == sock.proto):
+            same_proto = ua or other_ua or other.proto == sock.proto
+            if same_port and same_proto and same_ip(other.host, sock.host):
                 return who
         return None
 
@@ -765,13 +824,13 @@ def _check_addresses(scenario: Scenario) -> None:
         who = clash(u.address, True)
         if who:
             _fail(f"user_agents[{i}].address", f"{u.address} is already used by {who}")
-        owners.append((u.address, u.name))
+        owners.append((u.address, u.name, True))
     for i, p in enumerate(scenario.proxies):
         for j, sock in enumerate(p.listen):
             who = clash(sock, False)
             if who:
                 _fail(f"proxies[{i}].listen[{j}]", f"{sock} is already used by {who}")
-        owners.extend((s, p.name) for s in p.listen)
+        owners.extend((s, p.name, False) for s in p.listen)
 
 
 # --------------------------------------------------------------------------
@@ -887,6 +946,9 @@ __all__ = [
     "UserAgent",
     "check",
     "dumps",
+    "is_call_id",
+    "is_element_name",
+    "is_method",
     "loads",
     "to_jsonable",
 ]

@@ -67,7 +67,7 @@ from engine.rr import (
     record_route_preset,
 )
 from engine.scenario import ProxyNode, RequestSpec, Scenario, UserAgent, check
-from engine.trace import Decision, Flag, RrCall, StepKind, Trace, TraceStep
+from engine.trace import Decision, Flag, RrCall, StepKind, Trace, TraceStep, loose_route_flags
 from engine.uri import SipUri, is_ip, parse_uri, same_ip
 
 MAX_HOPS = 100
@@ -158,7 +158,7 @@ class _Network:
         host = maddr or uri.host
         transport = uri.param("transport")
         proto = transport.lower() if transport else ("tls" if uri.scheme == "sips" else "udp")
-        port = uri.port or (5061 if proto == "tls" else 5060)
+        port = uri.port or _default_port(proto)
         how = f"maddr {maddr}" if maddr else host
         if is_ip(host):
             for u in self.agents.values():
@@ -259,9 +259,16 @@ def _suited(node: ProxyNode, forced: Socket, dest: Socket) -> Socket | None:
 
 
 def _sent_by(sock: Socket) -> str:
+    """``host[:port]`` of a socket as it goes into a Via or a strict router's Record-Route:
+    the port is left out only when it is the transport's default (5061 for TLS, else 5060;
+    RFC 3261 18.2.1 and 19.1.2), so that reading it back gives the same socket."""
     host = sock.advertise_host or sock.host
     port = sock.advertise_port or sock.port
-    return host + (f":{port}" if port != 5060 else "")
+    return host + (f":{port}" if port != _default_port(sock.proto) else "")
+
+
+def _default_port(proto: str) -> int:
+    return 5061 if proto.lower() == "tls" else 5060
 
 
 def _via(sock: Socket, proto: str, branch: str) -> str:
@@ -272,18 +279,25 @@ def _via(sock: Socket, proto: str, branch: str) -> str:
 # small message helpers
 
 
+def _is_number(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit()`` also takes '²', which ``int()`` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def _max_forwards(request: SipRequest) -> int | None:
-    value = request.header("Max-Forwards")
-    if value is None or not value.strip().isdigit():
-        return None
-    return int(value.strip())
+    value = (request.header("Max-Forwards") or "").strip()
+    return int(value) if _is_number(value) else None
 
 
 def _outgoing(request: SipRequest, via: str, *, drop_routes: bool = False) -> SipRequest:
-    """Decrement Max-Forwards, put this element's Via on top of the Via headers."""
+    """Decrement the (first) Max-Forwards, put this element's Via on top of the Via headers.
+
+    Every request simulated here has a Via and a numeric Max-Forwards above 0 by the time it
+    is forwarded: user agents write both (:func:`engine.dialog.build_request`), proxies keep
+    them, and a Max-Forwards of 0 is answered (or an ACK dropped) before forwarding.
+    """
     headers: list[Header] = []
-    via_done = False
-    mf = _max_forwards(request)
+    via_done = mf_done = False
     for h in request.headers:
         key = h.key
         if drop_routes and key == "route":
@@ -291,15 +305,12 @@ def _outgoing(request: SipRequest, via: str, *, drop_routes: bool = False) -> Si
         if key == "via" and not via_done:
             headers.append(Header("Via", via))
             via_done = True
-        if key == "max-forwards" and mf:
-            h = Header(h.name, str(mf - 1))
+        if key == "max-forwards" and not mf_done:
+            mf_done = True
+            value = h.value.strip()
+            if _is_number(value) and int(value) > 0:
+                h = Header(h.name, str(int(value) - 1))
         headers.append(h)
-    if not via_done:
-        rr = sum(1 for h in headers if h.key == "record-route")
-        headers.insert(rr, Header("Via", via))
-    if mf is None:
-        # mf_process_maxfwd_header("10") adds the header when it is missing.
-        headers.insert(len(headers) - 1 if headers else 0, Header("Max-Forwards", "10"))
     return SipRequest(
         headers=tuple(headers),
         body=request.body,
@@ -444,9 +455,19 @@ class _Script:
         self, request: SipRequest, received_on: Socket, send_socket: Socket, source: str
     ) -> _Hop:
         node, profile = self.node, self.profile
+        method = request.method
         hop = _Hop(ruri=request.uri)
         mf = _max_forwards(request)
         if mf == 0:
+            # RFC 3261 16.3 step 3; the default config answers with sl_send_reply(), which
+            # sends nothing for an ACK.
+            reply = 'sl_send_reply("483", "Too Many Hops")'
+            if method == "ACK":
+                _drop_ack(
+                    hop, "mf_process_maxfwd_header", 'mf_process_maxfwd_header("10")',
+                    "max-forwards-exhausted", 483, "Too Many Hops", rc=-1,
+                )  # fmt: skip
+                return hop
             hop.calls.append(
                 _call(
                     "mf_process_maxfwd_header",
@@ -454,7 +475,7 @@ class _Script:
                     -1,
                     "max-forwards-exhausted",
                     "Max-Forwards is 0: the request may not be forwarded again "
-                    '(RFC 3261 16.3 step 3): sl_send_reply("483", "Too Many Hops").',
+                    f"(RFC 3261 16.3 step 3): {reply}.",
                 )
             )
             hop.reply = (483, "Too Many Hops")
@@ -462,17 +483,16 @@ class _Script:
         ctx = Context.start(
             request, self.proxy, received_on=received_on, send_socket=send_socket, source=source
         )
-        method = request.method
         if request.tag("To"):
             ctx, res = self._loose_route(ctx, hop)
             if res.rc > 0:
                 if method in profile.record_route_in_dialog:
                     ctx = self._record_route(ctx, hop, in_dialog=True)
                 return self._relay(ctx, hop)
-            if res.rc == -1:
-                hop.flags.add(Flag.NOT_ROUTED)
             if res.rc == -2:
-                return self._reply(hop, *profile.flow_token_rejected, "flow-token-rejected")
+                return self._reply(
+                    hop, *profile.flow_token_rejected, "flow-token-rejected", method=method
+                )
             if method == "ACK":
                 hop.drop = (
                     "loose_route() did not route the ACK and no transaction matches it "
@@ -482,7 +502,7 @@ class _Script:
                     _call("t_check_trans", "t_check_trans()", -1, "ack-discarded", hop.drop)
                 )
                 return hop
-            return self._reply(hop, *profile.not_routed, "not-routed")
+            return self._reply(hop, *profile.not_routed, "not-routed", method=method)
         has_route = bool(ctx.routes)
         if has_route and profile.preloaded is Preloaded.DENY:
             hop.calls.append(
@@ -495,7 +515,7 @@ class _Script:
                     "refuses to be steered by a caller's preloaded Route set.",
                 )
             )
-            return self._reply(hop, 403, "Preload Route denied", "preload-denied")
+            return self._reply(hop, 403, "Preload Route denied", "preload-denied", method=method)
         if has_route and profile.preloaded is Preloaded.REMOVE:
             values = tuple(request.list_values("Route"))
             hop.removed.extend(values)
@@ -526,7 +546,9 @@ class _Script:
                     )
                 return self._relay(ctx, hop)
             if res.rc == -2:
-                return self._reply(hop, *profile.flow_token_rejected, "flow-token-rejected")
+                return self._reply(
+                    hop, *profile.flow_token_rejected, "flow-token-rejected", method=method
+                )
         if method in profile.record_route:
             ctx = self._record_route(ctx, hop)
         return self._route_initial(ctx, hop)
@@ -543,16 +565,9 @@ class _Script:
         hop.removed.extend(res.removed)
         if res.appended:
             hop.appended = res.appended
-            hop.flags.add(Flag.LOOSE_TO_STRICT)
-        if res.path == "S":
-            hop.flags.add(Flag.STRICT_TO_STRICT if res.strict_to_strict else Flag.STRICT_TO_LOOSE)
-        if any(self.is_local(v) for v in res.removed):
-            hop.flags.add(Flag.LOCAL_ROUTE_REMOVED)
-        flag = {-3: Flag.PRELOADED, 2: Flag.FLOW_TOKEN_USED, -2: Flag.FLOW_TOKEN_REJECTED}
-        if res.rc in flag:
-            hop.flags.add(flag[res.rc])
-        if initial and res.rc == -1 and ctx.routes:
-            hop.flags.add(Flag.NOT_ROUTED)
+        hop.flags |= loose_route_flags(
+            res, self.is_local, initial_without_route=initial and not ctx.routes
+        )
         return ctx, res
 
     def _record_route(self, ctx: Context, hop: _Hop, *, in_dialog: bool = False) -> Context:
@@ -587,7 +602,9 @@ class _Script:
             ruri = None
         if ruri is not None and ruri.is_sip and locate(ruri, self.proxy).myself:
             if not ruri.user:
-                return self._reply(hop, 484, "Address Incomplete", "no-user")
+                return self._reply(
+                    hop, 484, "Address Incomplete", "no-user", method=ctx.request.method
+                )
             contact = _lookup(node, ruri)
             if contact is None:
                 hop.calls.append(
@@ -600,7 +617,9 @@ class _Script:
                         "service has no contact for it.",
                     )
                 )
-                return self._reply(hop, 404, "Not Found", "location-not-found")
+                return self._reply(
+                    hop, 404, "Not Found", "location-not-found", method=ctx.request.method
+                )
             hop.calls.append(
                 _call(
                     "lookup",
@@ -644,12 +663,16 @@ class _Script:
         )
         return hop
 
-    def _reply(self, hop: _Hop, status: int, reason: str, rule: str) -> _Hop:
+    def _reply(self, hop: _Hop, status: int, reason: str, rule: str, *, method: str) -> _Hop:
+        call = f'sl_send_reply("{status}", "{reason}")'
+        if method == "ACK":
+            _drop_ack(hop, "sl_send_reply", call, rule, status, reason)
+            return hop
         hop.reply = (status, reason)
         hop.calls.append(
             _call(
                 "sl_send_reply",
-                f'sl_send_reply("{status}", "{reason}")',
+                call,
                 1,
                 rule,
                 f"The proxy answers {status} {reason} and the request goes no further.",
@@ -658,10 +681,32 @@ class _Script:
         return hop
 
 
+def _drop_ack(
+    hop: _Hop, function: str, call: str, rule: str, status: int, reason: str, *, rc: int = 1
+) -> None:
+    """An ACK the script would answer with ``status``: nothing answers an ACK (RFC 3261 17),
+    and Kamailio's sl_send_reply() sends nothing for one, so the ACK is dropped silently."""
+    hop.drop = (
+        f'The script answers with sl_send_reply("{status}", "{reason}") here, but an ACK never '
+        "gets a response (RFC 3261 17): sl_send_reply() sends nothing for an ACK, so the ACK "
+        "is dropped silently and goes no further."
+    )
+    hop.calls.append(_call(function, call, rc, rule, hop.drop))
+
+
 def _strict_router(node: ProxyNode, request: SipRequest, received_on: Socket) -> _Hop:
     """An RFC 2543 strict router: R-URI := top Route (removed); record-routes without lr."""
     hop = _Hop(ruri=request.uri)
     if _max_forwards(request) == 0:
+        if request.method == "ACK":
+            hop.drop = (
+                "Max-Forwards is 0, so the ACK may not be forwarded again (RFC 3261 16.3 step "
+                "3), and an ACK never gets a response: it is dropped silently."
+            )
+            hop.calls.append(
+                _call("rfc2543", "Max-Forwards check", -1, "max-forwards-exhausted", hop.drop)
+            )
+            return hop
         hop.calls.append(
             _call(
                 "rfc2543",
@@ -881,7 +926,10 @@ class _Run:
         """The step fields of a request the script relayed that goes no further."""
         return {
             "flags": flags | {Flag.DEAD_END},
-            "routes_after": self.routes(hop.relay) if hop.relay is not None else (),
+            # remove_hf("Route") took the Route headers out: they do not leave with the request.
+            "routes_after": (
+                self.routes(hop.relay) if hop.relay is not None and not hop.drop_routes else ()
+            ),
             "next_hop": hop.du or hop.target or hop.ruri,
         }
 
@@ -1388,9 +1436,13 @@ class _Run:
             status=response.status,
             next_element=nxt,
             note=(
-                f"{responder} sends {response.status} {response.reason} to the top Via "
-                f"({nxt}); it copies the request's Record-Route values in order "
-                "(RFC 3261 12.1.1)."
+                f"{responder} sends {response.status} {response.reason} to the top Via ({nxt}); "
+                + (
+                    "it copies the request's Record-Route values in order (RFC 3261 12.1.1)."
+                    if 101 <= response.status <= 299
+                    else "a response that sets up no dialog carries no Record-Route (RFC 3261 "
+                    "12.1.1 copies them into 101..299 responses only)."
+                )
             ),
         )
         current = response
@@ -1458,7 +1510,7 @@ class _Run:
             dialog = replace(dialog, local_target=spec.contact)
         route_set = None if spec.route is None else RouteSet.from_route_values(spec.route)
         used = dialog.route_set if route_set is None else route_set
-        target = spec.request_uri or dialog.remote_target
+        target = dialog.remote_target if spec.request_uri is None else spec.request_uri
         plan = plan_request(used, target, lr_on_as_strict=ua.lr_on_as_strict)
         holder: list[Dialog] = []
 
@@ -1467,25 +1519,33 @@ class _Run:
                 dialog,
                 spec.method,
                 via=via,
-                route_set=route_set,
-                request_uri=spec.request_uri,
                 max_forwards=spec.max_forwards,
                 extra=spec.headers,
                 route_style=ua.route_style,
-                lr_on_as_strict=ua.lr_on_as_strict,
+                plan=plan,
             )
             holder[:] = [new]
             return request
 
+        first = used.uris[0] if used.uris else ""
+        # A stack that knows only a bare ;lr reads lr=on as no lr (ua.lr_on_as_strict): the
+        # RFC's rule does not make that route strict, the stack does.
+        misread = plan.strict and ua.lr_on_as_strict and is_loose(first)
         how = (
             "no route set: R-URI = remote target, no Route"
             if not used.uris
             else (
-                f"the first route {used.uris[0]} is strict{_hidden_lr(used.uris[0])}: "
-                "R-URI = that route, Route = the rest with the remote target appended last"
+                f"{ua.name}'s stack does not recognise the lr=on of the first route {first} "
+                "and treats it as a strict router (Kamailio reads lr with any value as a loose "
+                "router's mark; lr=on is an older spelling some proxies still write), so it "
+                "builds the request by 12.2.1.1's strict branch: R-URI "
+                "= that route, Route = the rest with the remote target appended last"
+                if misread
+                else f"the first route {first} is strict{_hidden_lr(first)}: R-URI = that "
+                "route, Route = the rest with the remote target appended last"
                 if plan.strict
-                else f"the first route {used.uris[0]} is loose: R-URI = remote target, "
-                "Route = the route set"
+                else f"the first route {first} is loose: R-URI = remote target, Route = the "
+                "route set"
             )
         )
         edited = " The route set was edited by hand for this request." if route_set else ""
@@ -1614,6 +1674,20 @@ def simulate(scenario: Scenario) -> Trace:
     return _Run(scenario).play()
 
 
+def _preset_has_r2(address: str) -> bool:
+    """Whether loose_route() will see an r2 parameter (any value, any case) on a
+    record_route_preset() address, as :func:`engine.rr` reads Route URIs (a URI with
+    user=phone reads as a telephone URI, whose parameters it does not look at).  An address
+    with a pseudo-variable is known only at run time: it gets the benefit of the doubt."""
+    if "$" in address:
+        return True
+    try:
+        uri = parse_uri(f"sip:{address}")
+    except SipParseError:  # pragma: no cover - validated on load
+        return False
+    return uri.has_param("r2") and not uri.reads_as_tel
+
+
 def warnings(scenario: Scenario) -> tuple[str, ...]:
     """Configuration problems worth a learner's attention, one sentence each.
 
@@ -1666,7 +1740,7 @@ def warnings(scenario: Scenario) -> tuple[str, ...]:
                         "R-URI; use loose_route_mode(1)."
                     )
         if len(node.record_route_preset) == 2 and not all(
-            "r2=" in a.replace(" ", "") for a in node.record_route_preset
+            _preset_has_r2(a) for a in node.record_route_preset
         ):
             out.append(
                 f"{name}: record_route_preset() with two addresses does not add ;r2=on: "

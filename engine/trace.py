@@ -15,8 +15,12 @@ True
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.rr import RrResult
 
 
 class Flag(enum.Enum):
@@ -37,6 +41,39 @@ class Flag(enum.Enum):
     SPIRAL = "spiral"  # a request came back to an element with a new R-URI or Route set
     SECURITY = "security"  # a configuration lets a caller steer the proxy
     MISMATCH = "mismatch"  # observed traffic: the proxy did not do what loose_route() says
+
+
+def loose_route_flags(
+    result: RrResult, is_local: Callable[[str], bool], *, initial_without_route: bool = False
+) -> set[Flag]:
+    """The flags a step shows for one ``loose_route()`` call: the one place both the
+    simulation (:mod:`engine.simulate`) and observed traffic (:mod:`engine.observe`) read
+    them from.
+
+    ``is_local`` tells whether a removed Route value names the proxy itself
+    (:data:`Flag.LOCAL_ROUTE_REMOVED` is for those only); ``initial_without_route`` leaves out
+    :data:`Flag.NOT_ROUTED` for an initial request that had no Route (-1 is normal there).
+
+    >>> from engine.rr import RrResult
+    >>> res = RrResult("loose_route", 1, (), path="A", removed=("<sip:p1;lr>",))
+    >>> sorted(f.value for f in loose_route_flags(res, lambda v: "p1" in v))
+    ['local-route-removed']
+    >>> loose_route_flags(res, lambda v: False)
+    set()
+    """
+    flags: set[Flag] = set()
+    if any(is_local(v) for v in result.removed):
+        flags.add(Flag.LOCAL_ROUTE_REMOVED)
+    if result.appended:
+        flags.add(Flag.LOOSE_TO_STRICT)
+    if result.path == "S":
+        flags.add(Flag.STRICT_TO_STRICT if result.strict_to_strict else Flag.STRICT_TO_LOOSE)
+    by_rc = {-3: Flag.PRELOADED, 2: Flag.FLOW_TOKEN_USED, -2: Flag.FLOW_TOKEN_REJECTED}
+    if result.rc in by_rc:
+        flags.add(by_rc[result.rc])
+    elif result.rc == -1 and not initial_without_route:
+        flags.add(Flag.NOT_ROUTED)
+    return flags
 
 
 class StepKind(enum.Enum):

@@ -1261,7 +1261,7 @@ class CaptureReader:
             f.close()
             if raw is not f:
                 raw.close()
-        if summary.frames == 0 and not summary.notes:
+        if size == 0 and not summary.notes:
             summary.notes.append("the file is empty")
         if summary.messages == 0:
             summary.notes.append("no SIP message was found")

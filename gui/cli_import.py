@@ -5,10 +5,14 @@ CAPTURE is a pcap or pcapng file (gzip-compressed or not), or a text file of SIP
 
 * ``--list`` (the default) prints one line per dialog, tab-separated: Call-ID, first method,
   From, To, messages, addresses, start time (UTC).  What was skipped, and why, goes
-  to stderr.
+  to stderr; a file with no SIP message at all is an error (exit status 2).
 * ``--call-id ID -o FILE`` writes the scenario the dialog suggests.
 * ``--report`` prints the predicted-versus-observed differences: of one dialog with
   ``--call-id`` (as Markdown), else of every dialog.  Exit status 1 when there are differences.
+  Every hop checked, whether it matches, differs or cannot be verified, is numbered by the
+  step of the in-dialog request as it reached the proxy.
+* ``--element ADDRESS=NAME`` names an element; an address the dialog does not show is
+  reported on stderr, and the elements not named keep their usual names where they can.
 * ``--call-id ID`` alone prints the observed dialog hop by hop, like ``routelab trace``.
 
 Bad input never gives a traceback: a missing file or an unknown Call-ID is one line on stderr
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import gzip
 import os
 import sys
 import tempfile
@@ -32,7 +37,7 @@ from gui.capture import CaptureError, ReadSummary, list_dialogs, read_dialog, re
 from gui.cli import PROG, UsageError
 
 if TYPE_CHECKING:
-    from engine.observe import Observation
+    from engine.observe import Check, Difference, Observation
 
 #: Bytes of messages one pass of ``--report`` (every dialog) keeps in memory.
 REPORT_BATCH_BYTES = 128 << 20
@@ -145,6 +150,22 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     listing = list_dialogs(args.capture)
+    summary = listing.summary
+    if summary.messages == 0:
+        size = os.path.getsize(args.capture)
+        # The error below says it, once.
+        summary.notes[:] = [n for n in summary.notes if n != "no SIP message was found"]
+        _summary(summary, args.quiet)
+        read = (
+            f"{_lines_read(args.capture)} lines read"
+            if summary.format.startswith("text") or not summary.format
+            else f"{summary.frames} frames read"
+        )
+        raise UsageError(
+            f"{args.capture}: no SIP message was found ({read})"
+            if size
+            else f"{args.capture}: the file is empty"
+        )
     dialogs = listing.catalog.dialogs()
     if args.search:
         dialogs = search(dialogs, args.search)
@@ -152,8 +173,40 @@ def _list(args: argparse.Namespace) -> int:
     for d in dialogs:
         out.write(format_dialog(d) + "\n")
     out.flush()
-    _summary(listing.summary, args.quiet)
+    _summary(summary, args.quiet)
     return 0
+
+
+def _lines_read(path: str) -> int:
+    """The lines of a text capture (gzip-compressed or not)."""
+    with open(path, "rb") as raw:
+        compressed = raw.read(2) == b"\x1f\x8b"
+    try:
+        with gzip.open(path, "rb") if compressed else open(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError):
+        return 0
+    return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+
+
+def _unknown_elements(groups: dict[str, str], shown: set[str]) -> None:
+    """Say on stderr which --element addresses no dialog shows (they name nothing)."""
+    from engine.observe import normal_address
+
+    for address, name in groups.items():
+        if normal_address(address) not in shown:
+            print(
+                f"{PROG}: warning: --element {address}={name}: no message of the dialog is "
+                f"from or to {normal_address(address) or address!r}; it names nothing",
+                file=sys.stderr,
+            )
+
+
+def _mismatches(obs: Observation) -> list[tuple[Check, Difference]]:
+    """Each difference with its check, to be numbered like every other check: by the step of
+    the request as it reached the proxy (``Check.step``; ``Difference.step`` is the step of
+    what the proxy sent, where the trace shows the mismatch)."""
+    return [(c, d) for c in obs.checks for d in c.differences]
 
 
 def _observe(args: argparse.Namespace) -> tuple[Observation, ReadSummary]:
@@ -167,7 +220,10 @@ def _observe(args: argparse.Namespace) -> tuple[Observation, ReadSummary]:
             f"(routelab import {args.capture} --list shows the Call-IDs)"
         )
     title = f"{Path(args.capture).name}: {args.call_id}"
-    return observe(messages, groups=_groups(args.element), title=title), summary
+    groups = _groups(args.element)
+    obs = observe(messages, groups=groups, title=title)
+    _unknown_elements(groups, {a for a, _ in obs.groups})
+    return obs, summary
 
 
 def _one_dialog(args: argparse.Namespace) -> int:
@@ -195,8 +251,8 @@ def _one_dialog(args: argparse.Namespace) -> int:
         from gui.cli_trace import format_trace
 
         print(format_trace(obs.trace))
-        for d in obs.differences:
-            print(f"difference: step {d.step + 1}: {d.text}")
+        for c, d in _mismatches(obs):
+            print(f"difference: step {c.step + 1} (sent on at step {d.step + 1}): {d.text}")
     return status
 
 
@@ -217,6 +273,7 @@ def _report_all(args: argparse.Namespace) -> int:
         batches[-1].append(d.call_id)
         size += cost
     groups = _groups(args.element)
+    shown: set[str] = set()
     checked = differing = total = 0
     out = sys.stdout
     for batch in batches:
@@ -225,21 +282,22 @@ def _report_all(args: argparse.Namespace) -> int:
         found, _ = read_dialogs(args.capture, batch)
         for call_id in batch:
             obs = observe(found[call_id], groups=groups, title=call_id, with_scenario=False)
+            shown.update(a for a, _ in obs.groups)
             checked += len(obs.checks)
-            diffs = obs.differences
+            diffs = _mismatches(obs)
             if diffs:
                 differing += 1
                 total += len(diffs)
                 out.write(f"{call_id}: {len(diffs)} difference(s)\n")
-                for diff in diffs:
-                    out.write(
-                        f"  step {diff.step + 1}, {diff.element}, {diff.method}: {diff.text}\n"
-                    )
+                for c, diff in diffs:
+                    out.write(f"  step {c.step + 1}, {c.element}, {c.method}: {diff.text}\n")
             del found[call_id]
     out.write(
         f"{len(dialogs)} dialogs, {checked} in-dialog hops through a proxy checked, "
-        f"{total} difference(s) in {differing} dialog(s)\n"
+        f"{total} difference(s) in {differing} dialog(s) (steps: the request as it reached "
+        "the proxy)\n"
     )
+    _unknown_elements(groups, shown)
     return 1 if total else 0
 
 

@@ -92,8 +92,10 @@ def test_report_of_one_dialog(capture: Path, capsys: pytest.CaptureFixture[str])
     assert status == 1
     assert out.startswith("# Predicted versus observed: Call-ID call-2@10.0.0.1")
     assert "## Differences (1)" in out
+    # Numbered like the hops that agree: the step of the BYE as it reached P2.
+    assert "Each hop checked is numbered by the step of the in-dialog request as it reached" in out
     assert (
-        "- step 17, P2, BYE: P2 sent the BYE to 10.0.0.5:5060 (UA1), but its route set says "
+        "- step 16, P2, BYE: P2 sent the BYE to 10.0.0.5:5060 (UA1), but its route set says "
         "sip:10.0.0.2;lr;ftag=a2 (P1)." in out
     )
     status, out, _ = run(capsys, "import", str(capture), "--call-id", "call-1@10.0.0.1", "--report")
@@ -106,9 +108,10 @@ def test_report_of_every_dialog(capture: Path, capsys: pytest.CaptureFixture[str
     assert status == 1
     assert out.splitlines() == [
         "call-2@10.0.0.1: 1 difference(s)",
-        "  step 17, P2, BYE: P2 sent the BYE to 10.0.0.5:5060 (UA1), but its route set says "
+        "  step 16, P2, BYE: P2 sent the BYE to 10.0.0.5:5060 (UA1), but its route set says "
         "sip:10.0.0.2;lr;ftag=a2 (P1).",
-        "3 dialogs, 11 in-dialog hops through a proxy checked, 1 difference(s) in 1 dialog(s)",
+        "3 dialogs, 11 in-dialog hops through a proxy checked, 1 difference(s) in 1 dialog(s) "
+        "(steps: the request as it reached the proxy)",
     ]
 
 
@@ -117,7 +120,9 @@ def test_one_dialog_hop_by_hop(capture: Path, capsys: pytest.CaptureFixture[str]
     assert status == 0
     assert "P2 -> UA1" in out
     assert "[mismatch]" in out
-    assert out.splitlines()[-1].startswith("difference: step 17: P2 sent the BYE")
+    assert out.splitlines()[-1].startswith(
+        "difference: step 16 (sent on at step 17): P2 sent the BYE"
+    )
 
 
 def test_element_names_merge_and_split(capture: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -183,9 +188,9 @@ def test_garbage_lists_nothing_and_says_why(
     path = tmp_path / "garbage.pcap"
     path.write_bytes(b"\xd4\xc3\xb2\xa1" + bytes(range(256)) * 20)
     status, out, err = run(capsys, "import", str(path), "--list")
-    assert status == 0
+    assert status == 2
     assert out == ""
-    assert "no SIP message was found" in err
+    assert "no SIP message was found (0 frames read)" in err
 
 
 def test_the_real_command_never_shows_a_traceback(tmp_path: Path) -> None:
@@ -203,3 +208,50 @@ def test_the_real_command_never_shows_a_traceback(tmp_path: Path) -> None:
         )
         assert "Traceback" not in proc.stderr
         assert proc.returncode in (0, 2)
+
+
+def test_a_text_file_without_sip_is_an_error_not_an_empty_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hello\nworld\nfoo\n", encoding="utf-8")
+    status, out, err = run(capsys, "import", str(path), "--list")
+    assert status == 2
+    assert out == ""
+    assert "the file is empty" not in err
+    assert err.strip().endswith(f"routelab: error: {path}: no SIP message was found (3 lines read)")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    status, _, err = run(capsys, "import", str(empty), "--list", "-q")
+    assert status == 2
+    assert err.strip() == f"routelab: error: {empty}: the file is empty"
+
+
+def test_an_element_address_not_in_the_dialog_is_reported(
+    capture: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run(
+        capsys, "import", str(capture), "-q", "--call-id", "call-1@10.0.0.1", "--report",
+        "--element", "10.9.9.9:5060=Ghost",
+    )  # fmt: skip
+    assert status == 0
+    assert "--element 10.9.9.9:5060=Ghost: no message of the dialog is from or to" in err
+    assert "Ghost" not in out
+    status, _, err = run(
+        capsys, "import", str(capture), "-q", "--report", "--element", "10.9.9.9=Ghost"
+    )
+    assert "--element 10.9.9.9=Ghost" in err
+
+
+def test_naming_one_element_keeps_the_others_names(
+    capture: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Without --element the proxies are P1 (10.0.0.2) and P2 (10.0.0.3).
+    status, out, _ = run(
+        capsys, "import", str(capture), "-q", "--call-id", "call-1@10.0.0.1", "--report",
+        "--element", "10.0.0.2:5060=Edge",
+    )  # fmt: skip
+    assert status == 0
+    assert "| Edge | proxy | 10.0.0.2:5060 |" in out
+    assert "| P2 | proxy | 10.0.0.3:5060 |" in out
+    assert "| P1 |" not in out

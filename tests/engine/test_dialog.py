@@ -281,7 +281,39 @@ def test_unreadable_headers_do_not_raise() -> None:
     )
     d = uas_dialog(req, local_tag="t", local_target="sip:b@x")
     assert d.remote_tag == ""
-    assert d.remote_target == "sip:b@x"  # no readable Contact: fall back to the R-URI
+    # No readable Contact and no readable From: no remote target (never the UAS's own R-URI).
+    assert d.remote_target == ""
     assert d.remote_uri == "<<bad"
     resp = SipResponse(headers=(Header("CSeq", "x INVITE"),))
     assert uac_dialog(req, resp, local_target="sip:a@y").local_cseq == 0
+
+
+def test_uas_remote_target_without_contact_is_the_from_uri() -> None:
+    # RFC 3261 8.1.1.8 makes Contact mandatory in an INVITE; without one the UAS's remote
+    # target is the From URI (the caller's), not the R-URI (which names the UAS itself).
+    req = SipRequest(
+        method="INVITE",
+        uri="sip:bob@u2",
+        headers=(
+            Header("From", '"Alice" <sip:alice@x>;tag=1'),
+            Header("To", "<sip:bob@y>"),
+            Header("Call-ID", "c1"),
+            Header("CSeq", "1 INVITE"),
+        ),
+    )
+    d = uas_dialog(req, local_tag="2", local_target="sip:bob@u2")
+    assert d.remote_target == "sip:alice@x"
+    assert d.local_target == "sip:bob@u2"
+
+
+def test_in_dialog_request_follows_a_plan_made_before() -> None:
+    d = Dialog(
+        call_id="c", local_tag="1", remote_tag="2", local_uri="<sip:a@x>", remote_uri="<sip:b@y>",
+        local_target="sip:a@u1", remote_target="sip:b@u2",
+        route_set=RouteSet(("sip:p1;lr",)), local_cseq=1, invite_cseq=1,
+    )  # fmt: skip
+    plan = plan_request(RouteSet(("sip:p9;lr",)), "sip:b@elsewhere")
+    _, bye, used = in_dialog_request(d, "BYE", via="SIP/2.0/UDP u1;branch=z9hG4bK-1", plan=plan)
+    assert used is plan
+    assert bye.uri == "sip:b@elsewhere"
+    assert bye.header_values("Route") == ("<sip:p9;lr>",)

@@ -373,6 +373,8 @@ def test_lr_on_interop() -> None:
     assert parse_message(uac.message_out).start_line == (
         "BYE sip:192.0.2.1;lr=on;ftag=alice-tag SIP/2.0"
     )
+    # The stack misreads lr=on; the route is no strict router to the RFC nor to Kamailio.
+    assert "Bob's stack does not recognise the lr=on of the first route" in uac.note
     (p1,) = proxy_steps(trace, bob_bye)
     assert Flag.STRICT_TO_LOOSE in p1.flags
     assert p1.ruri_after == "sip:alice@192.0.2.10"

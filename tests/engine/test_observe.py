@@ -709,3 +709,104 @@ def test_a_name_in_the_callers_preloaded_route_resolves_to_the_proxy_it_reached(
     assert "p1.example.net" not in p1.names
     assert obs.scenario is not None
     assert dict(obs.scenario.names)["p1.example.net"] == "P1"
+
+
+# --------------------------------------------------------------------------
+# review fixes
+
+
+def test_non_ascii_digits_in_ports_do_not_raise() -> None:
+    inv = trapezoid(1)[0]
+    rport = edit(inv, ";branch=", ";rport=\u00b2;branch=")
+    for msgs in (
+        captured([rport]),
+        [CapturedMessage(1, 0.0, "10.0.0.1:\u00b2", inv.dst, "udp", inv.text)],
+        [CapturedMessage(1, 0.0, inv.src, inv.dst, "udp", inv.text.replace(
+            "Via: SIP/2.0/UDP 10.0.0.1;", "Via: SIP/2.0/UDP 10.0.0.1:\u0663;"))],
+    ):  # fmt: skip
+        obs = observe(msgs)
+        assert obs.elements
+    assert normal_address("1.2.3.4:\u00b9") == "1.2.3.4:5060"
+
+
+def _strict_bob() -> list[Hop]:
+    """Bob writes his BYE as if P2 were a strict router: R-URI = P2's Record-Route URI, the
+    remote target last in Route.  P2 recovers (loose_route()'s S path) and forwards."""
+    hops = trapezoid(1)[:17]
+    hops[15] = replace(
+        hops[15],
+        text=hops[15]
+        .text.replace("BYE sip:alice@10.0.0.1 SIP/2.0", "BYE sip:10.0.0.3;lr;ftag=a1 SIP/2.0")
+        .replace(
+            "Route: <sip:10.0.0.3;lr;ftag=a1>, <sip:10.0.0.2;lr;ftag=a1>",
+            "Route: <sip:10.0.0.2;lr;ftag=a1>, <sip:alice@10.0.0.1>",
+        ),
+    )
+    return hops
+
+
+def test_flags_of_a_checked_hop_are_the_simulations() -> None:
+    # The S path removes the last Route (the remote target), which does not name P2:
+    # LOCAL_ROUTE_REMOVED is for a removed Route naming the proxy only (Flag's doc).
+    obs = observe(captured(_strict_bob()))
+    check = next(c for c in obs.checks if c.step == 15)
+    assert check.outcome == "match"
+    step = obs.trace.steps[16]
+    assert step.routes_removed == ("<sip:alice@10.0.0.1>",)  # moved into the R-URI
+    assert Flag.STRICT_TO_LOOSE in step.flags
+    assert Flag.LOCAL_ROUTE_REMOVED not in step.flags
+    # A loose hop that removes its own Route still shows it.
+    assert Flag.LOCAL_ROUTE_REMOVED in observe(captured(trapezoid(1))).trace.steps[16].flags
+
+
+def test_auto_groups_does_not_build_a_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.observe as observe_module
+
+    def boom(self: object) -> None:
+        raise AssertionError("auto_groups built a scenario")
+
+    monkeypatch.setattr(observe_module._Scenario, "build", boom)
+    assert auto_groups(captured(trapezoid(1)))[P1] == "P1"
+
+
+def test_a_tcp_client_port_is_no_listen_socket_of_a_proxy() -> None:
+    # P1 connects to P2 over TCP from the ephemeral port 40001; its Via names 10.0.0.2 (5060).
+    hops = trapezoid(1, transport="tcp")
+    moved = [
+        replace(h, src="10.0.0.2:40001") if h.src == P1 and h.dst == P2
+        and not h.text.startswith("SIP/2.0") else
+        replace(h, dst="10.0.0.2:40001") if h.src == P2 and h.dst == P1
+        and h.text.startswith("SIP/2.0") else h
+        for h in hops
+    ]  # fmt: skip
+    obs = observe(captured(moved))
+    p1 = obs.element("P1")
+    assert p1 is not None
+    assert "10.0.0.2:40001" in p1.addresses  # where the capture shows it
+    assert obs.scenario is not None
+    node = obs.scenario.proxy("P1")
+    assert node is not None
+    assert [str(s) for s in node.listen] == ["tcp:10.0.0.2:5060"]
+    trace = simulate(obs.scenario)
+    first = next(s for s in trace.steps if s.element == "P1")
+    assert all("40001" not in v for v in first.record_routes_added)
+
+
+def test_naming_one_element_keeps_the_other_names() -> None:
+    msgs = captured(trapezoid(1))
+    obs = observe(msgs, groups={P1: "Edge"})
+    assert [e.name for e in obs.elements] == ["alice", "Edge", "P2", "bob"]
+    swapped = observe(msgs, groups={P2: "P1"})
+    assert dict(swapped.groups)[P1] == "P2"  # P1's name taken: the next free one
+
+
+def test_a_contact_on_a_request_that_refreshes_nothing_is_not_imported() -> None:
+    # Alice's ACK names another Contact than her INVITE did: an ACK refreshes nothing.
+    hops = trapezoid(1)
+    i = next(i for i, h in enumerate(hops) if h.src == ALICE and h.text.startswith("ACK"))
+    hops[i] = edit(hops[i], "CSeq: 1 ACK\r\n", "CSeq: 1 ACK\r\nContact: <sip:alice@10.0.0.9>\r\n")
+    obs = observe(captured(hops))
+    assert obs.scenario is not None
+    ack = obs.scenario.requests[0]
+    assert (ack.method, ack.contact) == ("ACK", None)
+    assert obs.scenario.proxies[0].forward_to  # the full scenario, not the minimal fallback

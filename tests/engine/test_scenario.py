@@ -388,3 +388,67 @@ def test_mutated_library_scenarios_keep_the_contract(data: st.DataObject) -> Non
 def test_to_jsonable_is_plain_data() -> None:
     s = loads(resources.scenario_text("tour"))
     assert json.loads(json.dumps(to_jsonable(s))) == to_jsonable(s)
+
+
+# --------------------------------------------------------------------------
+# review fixes: one set of validators for loads() and check(), addresses, contacts
+
+
+def test_a_user_agent_clashes_with_a_proxy_socket_of_any_transport() -> None:
+    # simulate finds a user agent by host and port alone: a proxy's TCP socket on Bob's UDP
+    # address would send the proxy's traffic to Bob.
+    data = edited(("proxies", 2, "listen"), ["tcp:192.0.2.20:5060"])
+    err = error_of(data)
+    assert err.path == "proxies[2].listen[0]"
+    assert "already used by Bob" in str(err)
+    # Two proxies may share host and port over different transports.
+    ok = edited(("proxies", 2, "listen"), ["tcp:192.0.2.1:5060"])
+    assert loads(json.dumps(ok)).proxies[2].listen[0].proto == "tcp"
+
+
+def test_contact_only_on_a_target_refresh_request() -> None:
+    data = base()
+    data["requests"][1]["contact"] = "sip:bob@192.0.2.99"
+    err = error_of(data)
+    assert err.path == "requests[1].contact"
+    assert "a BYE is not a target refresh request" in str(err)
+    data["requests"][1]["method"] = "UPDATE"
+    assert loads(json.dumps(data)).requests[1].contact == "sip:bob@192.0.2.99"
+    s = loads(json.dumps(base()))
+    bye = RequestSpec(method="BYE", sender="Bob", contact="sip:bob@192.0.2.99")
+    with pytest.raises(ScenarioError) as info:
+        check(replace(s, requests=(bye,)))
+    assert info.value.path == "requests[0].contact"
+
+
+@pytest.mark.parametrize(
+    ("edit", "where"),
+    [
+        (lambda s: replace(s, dialog=replace(s.dialog, method="BYE")), "dialog.method"),
+        (lambda s: replace(s, proxies=(replace(s.proxies[0], listen=()), *s.proxies[1:])),
+         "proxies[0].listen"),
+        (lambda s: replace(s, user_agents=(replace(s.user_agents[0], contact="nonsense"),
+                                           s.user_agents[1])), "user_agents[0].contact"),
+        (lambda s: replace(s, call_id="a b"), "call_id"),
+        (lambda s: replace(s, proxies=(replace(s.proxies[0], profile="nope"), *s.proxies[1:])),
+         "proxies[0].profile"),
+    ],
+    ids=["dialog-method", "no-listen", "contact", "call-id", "profile"],
+)  # fmt: skip
+def test_check_finds_what_loads_finds_at_the_same_place(edit: Any, where: str) -> None:
+    s = loads(json.dumps(base()))
+    with pytest.raises(ScenarioError) as info:
+        check(edit(s))
+    assert info.value.path == where
+
+
+def test_shared_validators() -> None:
+    from engine.scenario import is_call_id, is_element_name, is_method
+
+    assert is_element_name("P1 2")
+    assert not is_element_name("P1/2")
+    assert is_method("INFO")
+    assert not is_method("info")
+    assert is_call_id("x" * 200)
+    assert not is_call_id("x" * 201)
+    assert not is_call_id("a\u00a0b")

@@ -555,3 +555,144 @@ def test_only_the_unanswered_transactions_ack_is_absorbed() -> None:
     assert last(trace, 3).element == "P1"  # absorbed
     assert last(trace, 4).status == 200  # the next re-INVITE gets through and is answered
     assert last(trace, 5).kind is StepKind.UAS  # and its ACK reaches Bob
+
+
+# --------------------------------------------------------------------------
+# review fixes: ACKs are never answered, checks before simulating, notes that tell the truth
+
+
+def test_an_ack_with_max_forwards_zero_is_dropped_not_answered() -> None:
+    # sl_send_reply() sends nothing for an ACK (RFC 3261 17: nothing answers an ACK).
+    s = scenario()
+    trace = simulate(
+        replace(s, requests=(RequestSpec(method="ACK", sender="Alice", max_forwards=0),))
+    )
+    p1 = proxy_steps(trace, 1)[0]
+    assert p1.status is None
+    assert p1.message_out == ""
+    assert Flag.DEAD_END in p1.flags
+    assert "dropped silently" in p1.note
+    assert [s.kind for s in trace.steps_of(1)] == [StepKind.UAC, StepKind.PROXY]
+
+
+def test_an_ack_at_a_strict_router_with_max_forwards_zero_is_dropped() -> None:
+    s = scenario(p1_profile="rfc2543-strict")
+    trace = simulate(
+        replace(s, requests=(RequestSpec(method="ACK", sender="Alice", max_forwards=0),))
+    )
+    p1 = proxy_steps(trace, 1)[0]
+    assert (p1.status, p1.message_out) == (None, "")
+    assert "dropped silently" in p1.note
+    bye = simulate(
+        replace(s, requests=(RequestSpec(method="BYE", sender="Alice", max_forwards=0),))
+    )
+    assert proxy_steps(bye, 1)[0].status == 483
+
+
+def test_an_ack_with_a_rejected_flow_token_is_dropped_not_answered() -> None:
+    s = loads(resources.scenario_text("outbound-flow-token-tampered"))
+    bye = s.requests[1]
+    s = replace(s, requests=(s.requests[0], replace(bye, method="ACK", note="")))
+    edge = next(x for x in simulate(s).steps_of(2) if x.element == "Edge")
+    assert edge.rc == -2
+    assert Flag.FLOW_TOKEN_REJECTED in edge.flags
+    assert (edge.status, edge.message_out) == (None, "")
+    assert "sl_send_reply" in edge.note
+    assert "dropped silently" in edge.note
+
+
+@pytest.mark.parametrize(
+    ("edit", "where"),
+    [
+        (lambda s: replace(s, dialog=replace(s.dialog, method="ACK")), "dialog.method"),
+        (lambda s: replace(s, proxies=(replace(s.proxies[0], listen=()), s.proxies[1])),
+         "proxies[0].listen"),
+        (lambda s: replace(s, user_agents=(replace(s.user_agents[0], route_style="x"),
+                                           s.user_agents[1])), "user_agents[0].route_style"),
+        (lambda s: replace(s, requests=(RequestSpec(method="BYE", sender="Alice",
+                                                    request_uri=""),)), "requests[0].request_uri"),
+    ],
+    ids=["dialog-ack", "no-listen", "route-style", "empty-request-uri"],
+)  # fmt: skip
+def test_simulate_checks_every_value_loads_checks(edit: Any, where: str) -> None:
+    from engine.errors import ScenarioError
+
+    with pytest.raises(ScenarioError) as info:
+        simulate(edit(scenario()))
+    assert info.value.path == where
+
+
+def test_a_dead_end_after_remove_hf_lists_no_route_left() -> None:
+    # P1 removes the preloaded Routes (remove_hf) and cannot resolve the R-URI: 478.
+    s = scenario(dialog_request_uri="sip:bob@nowhere.example", p1_forward_to=None,
+                 dialog_route=["<sip:192.0.2.1;lr>", "<sip:192.0.2.99;lr>"])  # fmt: skip
+    p1 = proxy_steps(simulate(s), 0)[0]
+    assert p1.routes_removed == ("<sip:192.0.2.1;lr>", "<sip:192.0.2.99;lr>")
+    assert p1.routes_after == ()
+    assert Flag.DEAD_END in p1.flags
+
+
+def test_a_final_response_without_record_route_does_not_claim_to_copy_them() -> None:
+    busy = simulate(scenario(dialog_responses=[486]))
+    bob = next(x for x in busy.steps_of(0) if x.kind is StepKind.RESPONSE and x.element == "Bob")
+    assert parse_message(bob.message_out).header("Record-Route") is None
+    assert "copies the request's Record-Route" not in bob.note
+    assert "carries no Record-Route" in bob.note
+    ok = simulate(scenario())
+    bob = next(x for x in ok.steps_of(0) if x.status == 200 and x.element == "Bob")
+    assert "copies the request's Record-Route values in order" in bob.note
+
+
+@pytest.mark.parametrize(
+    ("sock", "sent_by"),
+    [
+        ("tls:192.0.2.30:5060", "192.0.2.30:5060"),
+        ("tls:192.0.2.30:5061", "192.0.2.30"),
+        ("udp:192.0.2.30:5060", "192.0.2.30"),
+        ("tcp:192.0.2.30:5061", "192.0.2.30:5061"),
+    ],
+)
+def test_sent_by_leaves_out_only_the_transports_default_port(sock: str, sent_by: str) -> None:
+    from engine.proxy import parse_socket
+    from engine.simulate import _Network, _sent_by
+
+    s = scenario(p2_listen=[sock], p2_profile="rfc2543-strict")
+    socket = parse_socket(sock)
+    assert _sent_by(socket) == sent_by
+    # What the strict router writes into its Record-Route leads back to it.
+    found = _Network(s).lookup(f"sip:{_sent_by(socket)};transport={socket.proto}")
+    assert getattr(found, "element", None) == "P2"
+
+
+def test_record_route_preset_r2_is_read_as_a_parameter() -> None:
+    def warned(preset: list[str]) -> bool:
+        return any("r2" in w for w in warnings(scenario(p1_record_route_preset=preset)))
+
+    assert not warned(["192.0.2.1;r2;lr", "192.0.2.1;r2;lr"])  # r2 with no value counts
+    assert not warned(["192.0.2.1;R2=on;lr", "192.0.2.1;r2=on;lr"])  # any case
+    assert warned(["192.0.2.1;xr2=on;lr", "192.0.2.1;xr2=on;lr"])  # not a substring test
+    assert warned(["192.0.2.1;lr", "192.0.2.1;lr"])
+
+
+def test_only_the_first_max_forwards_is_decremented() -> None:
+    # mf_process_maxfwd_header() reads and rewrites the first Max-Forwards only.
+    s = scenario(dialog_headers=["Max-Forwards: 5"])
+    p1 = proxy_steps(simulate(s), 0)[0]
+    out = parse_message(p1.message_out)
+    assert out.header_values("Max-Forwards") == ("69", "5")
+
+
+def test_a_superscript_max_forwards_does_not_raise() -> None:
+    from engine.message import Header
+    from engine.simulate import _max_forwards
+
+    request = SipRequest(method="BYE", uri="sip:b@x", headers=(Header("Max-Forwards", "²"),))
+    assert _max_forwards(request) is None
+
+
+def test_local_route_removed_only_for_a_route_naming_the_proxy() -> None:
+    # A -3 (preloaded) Route naming P1 is removed and flagged; the flag follows Flag's doc.
+    s = scenario(p1_profile="honour-preloaded", dialog_route=["<sip:192.0.2.1;lr>"])
+    p1 = proxy_steps(simulate(s), 0)[0]
+    assert p1.routes_removed == ("<sip:192.0.2.1;lr>",)
+    assert Flag.LOCAL_ROUTE_REMOVED in p1.flags
