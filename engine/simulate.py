@@ -494,14 +494,17 @@ class _Script:
                     hop, *profile.flow_token_rejected, "flow-token-rejected", method=method
                 )
             if method == "ACK":
-                hop.drop = (
-                    "loose_route() did not route the ACK and no transaction matches it "
-                    "(t_check_trans() fails for the ACK of a 2xx): it is discarded silently."
+                return _drop(
+                    hop,
+                    _call(
+                        "t_check_trans",
+                        "t_check_trans()",
+                        -1,
+                        "ack-discarded",
+                        "loose_route() did not route the ACK and no transaction matches it "
+                        "(t_check_trans() fails for the ACK of a 2xx): it is discarded silently.",
+                    ),
                 )
-                hop.calls.append(
-                    _call("t_check_trans", "t_check_trans()", -1, "ack-discarded", hop.drop)
-                )
-                return hop
             return self._reply(hop, *profile.not_routed, "not-routed", method=method)
         has_route = bool(ctx.routes)
         if has_route and profile.preloaded is Preloaded.DENY:
@@ -686,12 +689,25 @@ def _drop_ack(
 ) -> None:
     """An ACK the script would answer with ``status``: nothing answers an ACK (RFC 3261 17),
     and Kamailio's sl_send_reply() sends nothing for one, so the ACK is dropped silently."""
-    hop.drop = (
-        f'The script answers with sl_send_reply("{status}", "{reason}") here, but an ACK never '
-        "gets a response (RFC 3261 17): sl_send_reply() sends nothing for an ACK, so the ACK "
-        "is dropped silently and goes no further."
+    _drop(
+        hop,
+        _call(
+            function,
+            call,
+            rc,
+            rule,
+            f'The script answers with sl_send_reply("{status}", "{reason}") here, but an ACK '
+            "never gets a response (RFC 3261 17): sl_send_reply() sends nothing for an ACK, so "
+            "the ACK is dropped silently and goes no further.",
+        ),
     )
-    hop.calls.append(_call(function, call, rc, rule, hop.drop))
+
+
+def _drop(hop: _Hop, call: RrCall) -> _Hop:
+    """The request goes no further and nothing answers it: ``call`` (the last) says why."""
+    hop.drop = call.decisions[-1].text
+    hop.calls.append(call)
+    return hop
 
 
 def _strict_router(node: ProxyNode, request: SipRequest, received_on: Socket) -> _Hop:
@@ -699,14 +715,17 @@ def _strict_router(node: ProxyNode, request: SipRequest, received_on: Socket) ->
     hop = _Hop(ruri=request.uri)
     if _max_forwards(request) == 0:
         if request.method == "ACK":
-            hop.drop = (
-                "Max-Forwards is 0, so the ACK may not be forwarded again (RFC 3261 16.3 step "
-                "3), and an ACK never gets a response: it is dropped silently."
+            return _drop(
+                hop,
+                _call(
+                    "rfc2543",
+                    "Max-Forwards check",
+                    -1,
+                    "max-forwards-exhausted",
+                    "Max-Forwards is 0, so the ACK may not be forwarded again (RFC 3261 16.3 "
+                    "step 3), and an ACK never gets a response: it is dropped silently.",
+                ),
             )
-            hop.calls.append(
-                _call("rfc2543", "Max-Forwards check", -1, "max-forwards-exhausted", hop.drop)
-            )
-            return hop
         hop.calls.append(
             _call(
                 "rfc2543",
