@@ -164,6 +164,11 @@ class CaptureError(Exception):
     """The file cannot be read at all (missing, unreadable): one line for the user."""
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 frame``, ``2 frames``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 @dataclass
 class ReadSummary:
     """What a read found and what it skipped, with the reasons."""
@@ -183,10 +188,10 @@ class ReadSummary:
     def lines(self) -> list[str]:
         """The summary for people, one line each."""
         kinds = f" ({', '.join(self.link_types)})" if self.link_types else ""
-        unit = "records" if self.format.startswith("text") else "frames"
+        unit = "record" if self.format.startswith("text") else "frame"
         out = [
-            f"{self.format or 'unknown format'}{kinds}: {self.frames} {unit} read, "
-            f"{self.messages} SIP messages found"
+            f"{self.format or 'unknown format'}{kinds}: {_count(self.frames, unit)} read, "
+            f"{_count(self.messages, 'SIP message')} found"
         ]
         out += [
             f"skipped {n} {ONE.get(reason, reason) if n == 1 else reason}"

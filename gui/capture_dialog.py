@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableView,
     QTabWidget,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -359,7 +360,16 @@ class CaptureDialog(QDialog):
         self.elements_view.setModel(self.elements)
         self.elements_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.elements_view.verticalHeader().setVisible(False)
-        self.elements_view.horizontalHeader().setStretchLastSection(True)
+        # The address and the kind as wide as they are (a whole IPv4 or IPv6 address; the
+        # kind is a word); the name, which is typed in, takes the rest.
+        header = self.elements_view.horizontalHeader()
+        header.setStretchLastSection(False)
+        for column, mode in (
+            (0, QHeaderView.ResizeMode.ResizeToContents),
+            (1, QHeaderView.ResizeMode.Stretch),
+            (2, QHeaderView.ResizeMode.ResizeToContents),
+        ):
+            header.setSectionResizeMode(column, mode)
         merge = QPushButton("&Merge selected")
         merge.setToolTip("Give the selected addresses one element (the first one's name)")
         merge.clicked.connect(self.merge_selected)
@@ -390,10 +400,12 @@ class CaptureDialog(QDialog):
         self.summary.setObjectName("capture-summary")
         self.summary.setAccessibleName("What was read from the file")
         self.summary.setReadOnly(True)
-        self.report_view = QPlainTextEdit()
+        # The report is Markdown (as exported): shown rendered, its headings and lists
+        # read as such.
+        self.report_view = QTextBrowser()
         self.report_view.setObjectName("capture-report")
         self.report_view.setAccessibleName("The report: predicted versus observed")
-        self.report_view.setReadOnly(True)
+        self.report_view.setOpenLinks(False)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(dialogs_page, "&Dialogs")
@@ -538,7 +550,7 @@ class CaptureDialog(QDialog):
         self.observed = result
         obs = result.observation
         self.elements.set_observation(obs)
-        self.report_view.setPlainText(report(obs, source=str(self.path)))
+        self.report_view.setMarkdown(report(obs, source=str(self.path)))
         self.window_.session.show_observed(
             obs.trace, result.graph, result.positions, obs.title, obs.scenario
         )

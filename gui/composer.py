@@ -10,6 +10,7 @@ format has can be edited, including ones added later.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Callable
@@ -17,7 +18,10 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal, SignalInstance
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
     QCheckBox,
     QComboBox,
     QFormLayout,
@@ -28,7 +32,9 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPlainTextEdit,
     QScrollArea,
+    QScrollBar,
     QSplitter,
+    QStyle,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -42,6 +48,7 @@ from engine.scenario import DIALOG_METHODS, dumps, loads
 from gui.document import ENTRY_TEMPLATES, FIELD_KINDS, for_editing, for_file
 from gui.field_help import help_for
 from gui.session import Session
+from gui.theme import ErrorLabel
 
 Path = tuple[str | int, ...]
 
@@ -153,14 +160,14 @@ def new_entry(kind: str, existing: list[Any], doc: dict[str, Any]) -> Any:
     return template
 
 
-class FieldError(QLabel):
-    """The red line under a field that shows its validation message."""
+class FieldError(ErrorLabel):
+    """The red line under a field that shows its validation message (readable on a light
+    and on a dark palette: :func:`gui.theme.error_color`)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("field-error")
         self.setWordWrap(True)
-        self.setStyleSheet("color: #C62828;")
         self.hide()
 
     def show_error(self, text: str) -> None:
@@ -231,6 +238,7 @@ class Composer(QWidget):
         self._committing = False
         self.tabs = QTabWidget()
         self.tabs.setObjectName("composer-tabs")
+        self.tabs.setAccessibleName("Parts of the scenario")
         self.tabs.setDocumentMode(True)
         # In a narrow dock the tab titles shorten ("Requ…") rather than hiding the last
         # ones behind scroll arrows; each keeps its whole name as a tool tip.
@@ -304,7 +312,8 @@ class Composer(QWidget):
                 lists.append(key)
             else:
                 self._add_field(form, (key,), value)
-        self.tabs.addTab(self._scroll(general), "Scenario")
+        index = self.tabs.addTab(self._scroll(general), "Scenario")
+        self.tabs.setTabToolTip(index, "Scenario: its title, description and dialog")
         for key in lists:
             value = self.data[key]
             if isinstance(value, list):
@@ -318,9 +327,51 @@ class Composer(QWidget):
             self.tabs.setTabToolTip(index, key.replace("_", " ").capitalize())
         if 0 <= current < self.tabs.count():
             self.tabs.setCurrentIndex(current)
+        self._place_tabs()
+        self._chain_focus()
         self._building = False
         self.edit_accepted.emit()  # built afresh from the scenario: no field holds an error
         self._retry_rejected()  # ... but those that keep text not applied, tried again
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_tabs()
+
+    def tabs_width(self) -> int:
+        """How wide a tab bar on top must be for every title to show whole, side by side
+        (whichever side the bar is on now)."""
+        bar = self.tabs.tabBar()
+        metrics = bar.fontMetrics()
+        # (The application's style: the bar's own pads less while it is on the left.)
+        pad = QApplication.style().pixelMetric(QStyle.PixelMetric.PM_TabBarTabHSpace)
+        flags = int(Qt.TextFlag.TextShowMnemonic)
+        return sum(
+            metrics.size(flags, self.tabs.tabText(i)).width() + pad
+            for i in range(self.tabs.count())
+        )
+
+    def _place_tabs(self) -> None:
+        """Tabs on top while their titles fit side by side; on the left side, one under
+        the other and still whole, when the dock is too narrow for that."""
+        narrow = self.tabs_width() > self.tabs.width()
+        position = QTabWidget.TabPosition.West if narrow else QTabWidget.TabPosition.North
+        if self.tabs.tabPosition() != position:
+            self.tabs.setTabPosition(position)
+            # On the left, the tabs are only as long as their titles need (Fusion pads a
+            # title by 12 px a side, which a short dock cannot spare).
+            self.tabs.tabBar().setStyleSheet("QTabBar::tab { padding: 8px 3px; }" if narrow else "")
+
+    def _chain_focus(self) -> None:
+        """Tab goes from the tab bar through the fields of each page in form order (the
+        fields are made long after the rest of the window, so Qt's own order, the order
+        of creation, would send Tab from the tab bar to the other panels first)."""
+        chain: list[QWidget] = [self.tabs.tabBar()]
+        for i in range(self.tabs.count()):
+            page = self.tabs.widget(i)
+            if page is not None:
+                chain += [w for w in _in_order(page) if _takes_tab(w, page)]
+        for first, second in itertools.pairwise(chain):
+            QWidget.setTabOrder(first, second)
 
     def _scroll(self, widget: QWidget) -> QScrollArea:
         area = QScrollArea()
@@ -335,6 +386,7 @@ class Composer(QWidget):
         outer.setContentsMargins(2, 2, 2, 2)
         entries = QListWidget()
         entries.setObjectName(f"list:{path_text(path)}")
+        entries.setAccessibleName(f"{_tab_title(str(path[-1]))} list")
         items = _get(self.data, path)
         for i, value in enumerate(items):
             entries.addItem(item_label(value, i))
@@ -349,8 +401,8 @@ class Composer(QWidget):
                 ("Add", "Add an entry"),
                 ("Duplicate", "Add a copy of the selected entry"),
                 ("Remove", "Remove the selected entry"),
-                ("↑", "Move up"),
-                ("↓", "Move down"),
+                ("↑", "Move up: the selected entry goes one place up"),
+                ("↓", "Move down: the selected entry goes one place down"),
             )
         )
         for b in (add, dup, remove, up, down):
@@ -397,6 +449,7 @@ class Composer(QWidget):
             detail_layout.addWidget(box)
             detail_layout.addStretch(1)
             if not self._building:
+                self._chain_focus()  # the entry's new fields: after the list, in form order
                 self._retry_rejected()  # its text not applied, tried again as it is shown
 
         def change(
@@ -541,7 +594,7 @@ class Composer(QWidget):
             self._on_typed(path, area.textChanged, area.toPlainText, lambda t: self._edit(path, t))
             return area
         if kind in ("text?", "int?"):
-            line = QLineEdit("" if value is None else str(value))
+            line = _line_edit("" if value is None else str(value))
             line.setPlaceholderText("(not set)")
             self._on_typed(
                 path, line.textEdited, line.text, lambda t: self._edit_optional(path, t, kind)
@@ -581,7 +634,7 @@ class Composer(QWidget):
                 path, combo.currentTextChanged, combo.currentText, lambda t: self._edit(path, t)
             )
             return combo
-        line = QLineEdit("" if value is None else str(value))
+        line = _line_edit("" if value is None else str(value))
         self._on_typed(path, line.textEdited, line.text, lambda t: self._edit_text(path, t, value))
         return line
 
@@ -780,7 +833,49 @@ class Composer(QWidget):
         label = self.errors.get(target, self.message)
         label.show_error(text)
         _reveal(label)
-        self.edit_rejected.emit(path, text)
+        self.edit_rejected.emit(path, self.in_words(path, text))
+
+    def field_label(self, path: str) -> str:
+        """A field path as the composer names it: ``user_agents[0].address`` is
+        "Agents > Alice > address" (its tab, the entry's name, the field's label)."""
+        words: list[str] = []
+        data: Any = self.data
+        for step in _STEPS.findall(path):
+            key: str | int
+            if step.startswith('["'):
+                key = json.loads(step[1:-1])
+            elif step.startswith("["):
+                key = int(step[1:-1])
+            else:
+                key = step.lstrip(".")
+            entry = data[key] if _has(data, key) else None
+            if not words:
+                words.append(_tab_title(str(key)) if key in ENTRY_TEMPLATES else str(key))
+            elif isinstance(key, int):
+                name = item_label(entry, key).split(". ", 1)[-1] if entry is not None else ""
+                words.append(name or f"#{key + 1}")
+            else:
+                words.append(str(key))
+            data = entry
+        return " > ".join(w.replace("_", " ") for w in words) or path
+
+    def in_words(self, path: str, text: str) -> str:
+        """``text`` (a message about the field at ``path``) naming the field by its label
+        rather than by its path, for the status bar, away from the field."""
+        if path and text.startswith(f"{path}: "):
+            return f"{self.field_label(path)}: {text[len(path) + 2 :]}"
+        return text
+
+
+# Each step of a field path: a name, an index or a quoted key.
+_STEPS = re.compile(r'\["(?:[^"\\]|\\.)*"\]|\[\d+\]|\.?[^.\[]+')
+
+
+def _has(data: Any, key: str | int) -> bool:
+    """True when ``data[key]`` is there (a list's index, a mapping's key)."""
+    if isinstance(key, int):
+        return isinstance(data, list) and 0 <= key < len(data)
+    return isinstance(data, dict) and key in data
 
 
 # The last step of a field path: an index ``[2]``, a quoted key ``["a.b"]`` (the name
@@ -810,8 +905,48 @@ def _row_button(text: str, tip: str) -> QToolButton:
     button = QToolButton()
     button.setText(text)
     button.setToolTip(tip)
+    # Said by a screen reader: the words, not an arrow's character name.
+    button.setAccessibleName(tip.split(":", 1)[0])
     button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
     return button
+
+
+def _in_order(widget: QWidget) -> list[QWidget]:
+    """The widgets inside ``widget``, as laid out: depth first, a splitter's in its order
+    (a splitter keeps its children in another order)."""
+    if isinstance(widget, QSplitter):
+        found = (widget.widget(i) for i in range(widget.count()))
+        children = [c for c in found if c is not None]
+    else:
+        children = [c for c in widget.children() if isinstance(c, QWidget)]
+    out: list[QWidget] = []
+    for child in children:
+        out.append(child)
+        out += _in_order(child)
+    return out
+
+
+def _takes_tab(widget: QWidget, page: QWidget) -> bool:
+    """True for a field or button of ``page`` that Tab stops at (not the parts of a
+    compound field, such as an editable drop-down list's text, nor a scroll area)."""
+    if not widget.focusPolicy() & Qt.FocusPolicy.TabFocus or widget.focusProxy() is not None:
+        return False
+    if isinstance(widget, QScrollArea | QScrollBar):
+        return False
+    parent = widget.parentWidget()
+    while parent is not None and parent is not page:
+        if isinstance(parent, QComboBox | QAbstractSpinBox):
+            return False
+        parent = parent.parentWidget()
+    return True
+
+
+def _line_edit(text: str) -> QLineEdit:
+    """A one-line field showing the start of its value (Qt leaves the cursor at the end,
+    which shows only the end of a long title)."""
+    line = QLineEdit(text)
+    line.setCursorPosition(0)
+    return line
 
 
 def _plain_text(text: str) -> QPlainTextEdit:

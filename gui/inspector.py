@@ -215,13 +215,23 @@ class Inspector(QWidget):
         self.route_set = QTextBrowser()
         self.route_set.setObjectName("route-set")
         self.config = ConfigView()
-        # Short names, so that the five tabs fit the dock; the tooltips say them in full.
+        # Short names, so that the five tabs fit a narrow dock (1024 px wide windows); the
+        # tool tips say them in full.  Narrower still, the titles shorten rather than
+        # hiding the last tabs behind scroll arrows.
+        self.tabs.setObjectName("inspector-tabs")
+        self.tabs.setAccessibleName("Details of the hop")
+        self.tabs.setUsesScrollButtons(False)
+        self.tabs.setElideMode(Qt.TextElideMode.ElideRight)
         for widget, name, tip in (
-            (self.diff, "Changes", "What the element changed in the message"),
-            (self.message_in, "In", "The message as it reached the element"),
-            (self.message_out, "Out", "The message as the element sent it on"),
-            (self.route_set, "Route set", "The Route headers and the dialog's route sets"),
-            (self.config, "Config", "The kamailio.cfg of the proxy, the lines of this step marked"),
+            (self.diff, "Changes", "Changes: what the element changed in the message"),
+            (self.message_in, "In", "Message in: the message as it reached the element"),
+            (self.message_out, "Out", "Message out: the message as the element sent it on"),
+            (self.route_set, "Routes", "Route set: the Route headers and the dialog's route sets"),
+            (
+                self.config,
+                "Config",
+                "Config: the kamailio.cfg of the proxy, the lines of this step marked",
+            ),
         ):
             self.tabs.setTabToolTip(self.tabs.addTab(widget, name), tip)
             widget.setAccessibleName(tip)

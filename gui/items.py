@@ -34,11 +34,17 @@ from PySide6.QtWidgets import (
 )
 
 from engine.trace import Flag
-from gui.theme import FLAG_STYLES, BadgeShape, FlagStyle, accent, is_dark
+from gui.theme import FLAG_STYLES, BadgeShape, FlagStyle, accent, font_pt, is_dark
 
 NODE_W = 134.0
 NODE_H = 66.0
 BADGE = 26.0
+
+# Text sizes in a box and on the hop's label, relative to the application font (at the
+# usual 9 pt: 10.5, 8 and 8.5 pt), so that the drawing follows the user's font size.
+NAME_SCALE = 10.5 / 9
+SUBTITLE_SCALE = 8.0 / 9
+HOP_LABEL_SCALE = 8.5 / 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,34 +347,57 @@ class NodeItem(QGraphicsObject):
         text = QColor("#F2F2F2") if dark else QColor("#111111")
         sub = QColor("#C8CDD2") if dark else QColor("#4A4F55")
         rect = self.body_rect()
-        font = QFont(painter.font())
-        font.setBold(True)
-        font.setPointSizeF(10.5)
-        painter.setFont(font)
+        name_font = QFont(painter.font())
+        name_font.setBold(True)
+        name_font.setPointSizeF(font_pt(NAME_SCALE))
+        small = QFont(painter.font())
+        small.setBold(False)
+        small.setPointSizeF(font_pt(SUBTITLE_SCALE))
+        name_h = QFontMetricsF(name_font).height()
+        metrics = QFontMetricsF(small)
+        small_h = metrics.height()
+        # Three lines (name, address, kind) 16 px apart at the usual font size; further
+        # apart for a larger font, and without the kind (the outline says it too) when
+        # the three no longer fit in the box.
+        gap_name = max(18.0, (name_h + small_h) / 2)
+        gap_small = max(16.0, small_h)
+        show_kind = gap_name + gap_small + (name_h + small_h) / 2 <= rect.height() - 2
+        centre = rect.center().y() + (1.0 if show_kind else 0.0)
+        if show_kind:
+            name_y, sub_y = centre - gap_name, centre
+        else:
+            name_y = centre - gap_name / 2
+            sub_y = name_y + gap_name
+        width = rect.width() - 16
+        painter.setFont(name_font)
         painter.setPen(text)
-        kind = "proxy" if self.spec.kind == "proxy" else "UA"
-        top = QRectF(rect.left() + 8, rect.top() + 6, rect.width() - 16, 22)
-        painter.drawText(top, Qt.AlignmentFlag.AlignCenter, self.spec.name)
-        font.setBold(False)
-        font.setPointSizeF(8.0)
-        painter.setFont(font)
+        shown = QFontMetricsF(name_font).elidedText(
+            self.spec.name, Qt.TextElideMode.ElideRight, width
+        )
+        painter.drawText(
+            QRectF(rect.left() + 8, name_y - name_h / 2, width, name_h),
+            Qt.AlignmentFlag.AlignCenter,
+            shown,
+        )
+        painter.setFont(small)
         painter.setPen(sub)
-        metrics = QFontMetricsF(font)
         # Elide the address, never the "+N" of the sockets beyond it.
         more = self.spec.more_addresses
         suffix = f" +{more}" if more else ""
-        width = rect.width() - 20 - metrics.horizontalAdvance(suffix)
-        subtitle = fitted_address(self.spec.subtitle, metrics, width) + suffix
+        room = rect.width() - 20 - metrics.horizontalAdvance(suffix)
+        subtitle = fitted_address(self.spec.subtitle, metrics, room) + suffix
         painter.drawText(
-            QRectF(rect.left() + 8, rect.top() + 27, rect.width() - 16, 16),
+            QRectF(rect.left() + 8, sub_y - small_h / 2, width, small_h),
             Qt.AlignmentFlag.AlignCenter,
             subtitle,
         )
-        painter.drawText(
-            QRectF(rect.left() + 8, rect.top() + 43, rect.width() - 16, 16),
-            Qt.AlignmentFlag.AlignCenter,
-            kind,
-        )
+        if show_kind:
+            kind = "proxy" if self.spec.kind == "proxy" else "UA"
+            painter.drawText(
+                QRectF(rect.left() + 8, sub_y + gap_small - small_h / 2, width, small_h),
+                Qt.AlignmentFlag.AlignCenter,
+                kind,
+            )
         for flag, brect in zip(self.marks, self.badge_rects(), strict=True):
             paint_badge(painter, brect, FLAG_STYLES[flag])
         if self.spec.warnings:
@@ -504,7 +533,7 @@ class HopItem(QGraphicsObject):
 
     def _label_font(self, base: QFont) -> QFont:
         font = QFont(base)
-        font.setPointSizeF(8.5)
+        font.setPointSizeF(font_pt(HOP_LABEL_SCALE))
         font.setBold(True)
         return font
 

@@ -39,13 +39,13 @@ from PySide6.QtWidgets import (
 
 from engine.trace import StepKind, Trace, TraceStep
 from gui.items import badge_width, paint_badge
-from gui.theme import FLAG_STYLES, accent, is_dark, rc_text
+from gui.theme import FLAG_STYLES, accent, font_pt, is_dark, rc_text
 
 COLUMN = 170.0
 ROW = 46.0
 HEADER = 56.0
 MARGIN = 90.0
-LABEL_FONT_PT = 8.0
+LABEL_SCALE = 8.0 / 9  # the labels' size, relative to the application font (8 pt at 9 pt)
 BOX_H = 38.0
 
 
@@ -74,6 +74,14 @@ class Arrow:
     y: float
     response: bool
     label: str
+
+
+def label_font(base: QFont | None = None) -> QFont:
+    """The font of the arrows' labels and the step numbers: a little smaller than the
+    application font, and following it."""
+    font = QFont(base) if base is not None else QFont()
+    font.setPointSizeF(font_pt(LABEL_SCALE))
+    return font
 
 
 def _palette() -> tuple[QColor, QColor]:
@@ -107,9 +115,15 @@ class LadderCanvas(QGraphicsObject):
         self.names: list[str] = []
         self.steps: tuple[TraceStep, ...] = ()
         self.current = -1
-        font = QFont()
-        font.setPointSizeF(LABEL_FONT_PT)
-        self._metrics = QFontMetricsF(font)
+        self._label_metrics: tuple[float, QFontMetricsF] | None = None
+
+    @property
+    def _metrics(self) -> QFontMetricsF:
+        """The labels' font metrics (measured again when the application font changes)."""
+        size = font_pt(LABEL_SCALE)
+        if self._label_metrics is None or self._label_metrics[0] != size:
+            self._label_metrics = (size, QFontMetricsF(label_font()))
+        return self._label_metrics[1]
 
     def set_trace(self, trace: Trace, order: Sequence[str]) -> None:
         """Show a trace with lifelines in ``order`` (elements missing from it go last)."""
@@ -229,9 +243,8 @@ class LadderCanvas(QGraphicsObject):
                     paint_name_box(painter, box, name, line, text)
         first = max(0, math.floor((exposed.top() - HEADER - 24) / ROW) - 1)
         last = min(len(self.steps) - 1, math.ceil((exposed.bottom() - HEADER - 24) / ROW) + 1)
-        small = QFont(painter.font())
+        small = label_font(painter.font())
         small.setBold(False)
-        small.setPointSizeF(LABEL_FONT_PT)
         painter.setFont(small)
         metrics = QFontMetricsF(small)
         for row in range(first, last + 1):
@@ -247,9 +260,12 @@ class LadderCanvas(QGraphicsObject):
             band = QColor(accent())
             band.setAlpha(40)
             painter.fillRect(QRectF(0, y - ROW / 2, self.boundingRect().width(), ROW), band)
+        line_h = max(16.0, metrics.height())  # (taller for a large application font)
         painter.setPen(text)
         painter.drawText(
-            QRectF(4, y - 9, MARGIN - 34, 18), Qt.AlignmentFlag.AlignRight, str(row + 1)
+            QRectF(4, y - line_h / 2 - 1, MARGIN - 34, line_h + 2),
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+            str(row + 1),
         )
         if arrow.x2 is not None:
             x2 = arrow.x2
@@ -276,7 +292,9 @@ class LadderCanvas(QGraphicsObject):
             left, right = self._label_span(arrow)
         painter.setPen(color if current else text)
         painter.drawText(
-            QRectF(left, y - 19, right - left, 16), Qt.AlignmentFlag.AlignCenter, arrow.label
+            QRectF(left, y - 3 - line_h, right - left, line_h),
+            Qt.AlignmentFlag.AlignCenter,
+            arrow.label,
         )
         badges = [FLAG_STYLES[f] for f in step.flags]
         rc = rc_text(step.rc)
@@ -286,7 +304,11 @@ class LadderCanvas(QGraphicsObject):
             painter.setPen(text)
             rc_label = f"rc {rc}"
             w = metrics.horizontalAdvance(rc_label) + 2
-            painter.drawText(QRectF(bx, marks_y, w, 16), Qt.AlignmentFlag.AlignLeft, rc_label)
+            painter.drawText(
+                QRectF(bx, marks_y, w, line_h),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                rc_label,
+            )
             bx += w + 4
         for badge in badges:
             w = badge_width(badge, 16)
@@ -349,7 +371,8 @@ class LadderView(QGraphicsView):
     def __init__(self, scene: LadderScene, parent: QWidget | None = None) -> None:
         super().__init__(scene, parent)
         self.ladder = scene
-        self.auto_fit = False  # keep the ladder's width fitted on resize (after fit())
+        # Keep the ladder's width fitted on resize, as the graph is, until the user zooms.
+        self.auto_fit = True
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
         self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
@@ -405,6 +428,8 @@ class LadderView(QGraphicsView):
 
     @Slot(QRectF)
     def _on_scene_scene_rect_changed(self, _rect: QRectF) -> None:
+        if self.auto_fit:
+            self._fit()  # a wider or narrower ladder: fitted again
         self.scroll_to_start()  # a new trace starts at its beginning
 
     def showEvent(self, event: QShowEvent) -> None:
@@ -412,6 +437,8 @@ class LadderView(QGraphicsView):
         if not self._shown:
             # QGraphicsView centres a big scene when first shown; a ladder starts at the top.
             self._shown = True
+            if self.auto_fit:
+                self._fit()  # opened fitted to its width, not at 1:1 with lifelines cut off
             self.scroll_to_start()
 
     def visible_scene_rect(self) -> QRectF:
@@ -451,9 +478,7 @@ class LadderView(QGraphicsView):
             painter.fillRect(strip, back)
             painter.setPen(QPen(line, 1))
             painter.drawLine(QPointF(self.GUTTER, 0), QPointF(self.GUTTER, vp.height()))
-            font = QFont(painter.font())
-            font.setPointSizeF(LABEL_FONT_PT)
-            painter.setFont(font)
+            painter.setFont(label_font(painter.font()))
             first = max(0, math.floor((visible.top() - HEADER - 24) / ROW) - 1)
             last = min(len(canvas.steps) - 1, math.ceil((visible.bottom() - HEADER - 24) / ROW))
             for row in range(first, last + 1):

@@ -24,6 +24,9 @@ from PySide6.QtGui import (
     QDragMoveEvent,
     QDropEvent,
     QKeySequence,
+    QPainter,
+    QPaintEvent,
+    QPalette,
     QResizeEvent,
 )
 from PySide6.QtWidgets import (
@@ -36,6 +39,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QSizePolicy,
     QSlider,
     QTableView,
     QTabWidget,
@@ -61,6 +65,40 @@ from gui.session import Session
 from gui.topology_view import node_specs
 
 MAX_RECENT = 8
+
+
+class StatusLabel(QLabel):
+    """The status bar's words: elided when longer than the bar, whole in the tool tip."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # A long message must not widen the window: the label takes the width it is given.
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
+        self.setAccessibleDescription(text)
+
+    def shown_text(self) -> str:
+        """The words as they fit the label (elided on the right)."""
+        return self.fontMetrics().elidedText(
+            self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width()
+        )
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        self.style().drawItemText(
+            painter,
+            self.contentsRect(),
+            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+            self.palette(),
+            self.isEnabled(),
+            self.shown_text(),
+            QPalette.ColorRole.WindowText,
+        )
+        painter.end()
 
 
 def step_in_words(said: str, step: TraceStep | None) -> str:
@@ -104,8 +142,14 @@ class MainWindow(QMainWindow):
         self.centre = QTabWidget()
         self.centre.setObjectName("centre-tabs")
         self.centre.setDocumentMode(True)
-        self.centre.addTab(self.view, "Graph")
-        self.centre.addTab(self.ladder_view, "Ladder")
+        self.centre.setAccessibleName("Drawings of the scenario")
+        self.centre.setTabToolTip(
+            self.centre.addTab(self.view, "Graph"), "Graph: the elements and the current hop"
+        )
+        self.centre.setTabToolTip(
+            self.centre.addTab(self.ladder_view, "Ladder"),
+            "Ladder: every message of the scenario, time downwards",
+        )
         # Deferred: a tab that was just shown gets its final size in the next event loop pass.
         self.centre.currentChanged.connect(self._reveal_in_ladder)
         self.ladder_view.resized.connect(self._reveal_in_ladder)
@@ -141,7 +185,8 @@ class MainWindow(QMainWindow):
         self._edit_problem = ""  # the composer's latest rejected edit, as the status bar says it
         self.autosaver: Autosaver | None = None  # set by gui.app when running for real
         self.reporter: ErrorReporter | None = None
-        self.status = QLabel()
+        self.status = StatusLabel()
+        self.status.setObjectName("status")
         self.statusBar().addWidget(self.status, 1)
 
         s = self.session
@@ -159,6 +204,7 @@ class MainWindow(QMainWindow):
         self.ladder.step_clicked.connect(self.session.set_step)
         self._restore_settings()
         self._update_title()
+        self.view.setFocus()  # the keys step from the start (README: press Right)
 
     # ------------------------------------------------------------------ build
 
@@ -194,7 +240,7 @@ class MainWindow(QMainWindow):
         )
         self.act_open = self._action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
         self.act_example = self._action(
-            "Open &Example…", self.open_example_dialog, "Ctrl+E", "Open a scenario from the library"
+            "Open E&xample…", self.open_example_dialog, "Ctrl+E", "Open a scenario from the library"
         )
         self.act_save = self._action("&Save", self.save, QKeySequence.StandardKey.Save)
         self.act_save_as = self._action("Save &As…", self.save_as, QKeySequence.StandardKey.SaveAs)
@@ -237,12 +283,39 @@ class MainWindow(QMainWindow):
             "Ctrl+Shift+K",  # (Ctrl+K deletes to the end of the line in a text field)
             "Show the kamailio.cfg of the proxy at this step, its lines marked",
         )
+        self.act_next_panel = self._action(
+            "Ne&xt Panel",
+            lambda: self.cycle_panel(1),
+            "F6",
+            "Move the focus to the next panel: drawing, composer, inspector, timeline",
+        )
+        self.act_previous_panel = self._action(
+            "Pre&vious Panel", lambda: self.cycle_panel(-1), "Shift+F6", "Move the focus back"
+        )
         self.act_about = self._action("&About RouteLab", self.about)
         self.act_shortcuts = self._action(
             "&Keyboard Shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents
         )
         for act in self._step_actions():
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        # The bare keys (arrows, Space, Home, End, P) step only where stepping is what they
+        # mean: in the graph, the ladder and the timeline.  Anywhere else they stay the
+        # focused control's own (Space ticks a box, Right moves a slider, End goes to a
+        # list's end, P finds an entry); the menus, the toolbar and Ctrl+arrows still step.
+        for act in self.stepping_key_actions():
+            self.removeAction(act)
+            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            for widget in self.stepping_views():
+                widget.addAction(act)
+
+    def stepping_views(self) -> tuple[QWidget, ...]:
+        """The views where the bare stepping keys step."""
+        return (self.view, self.ladder_view, self.timeline)
+
+    def stepping_key_actions(self) -> tuple[QAction, ...]:
+        """The Step menu's actions on bare keys (no Ctrl), which step only in
+        :meth:`stepping_views`."""
+        return (self.act_first, self.act_back, self.act_next, self.act_last, self.act_play)
 
     def _step_actions(self) -> tuple[QAction, ...]:
         """The Step menu's actions, in its order."""
@@ -281,20 +354,26 @@ class MainWindow(QMainWindow):
         controls = QHBoxLayout()
         self.step_label = QLabel("No steps")
         controls.addWidget(self.step_label, 1)
-        controls.addWidget(QLabel("Speed"))
+        speed_label = QLabel("Spee&d")
+        controls.addWidget(speed_label)
         self.speed = QSlider(Qt.Orientation.Horizontal)
         self.speed.setObjectName("speed")
         self.speed.setRange(1, 10)
         self.speed.setValue(4)
         self.speed.setMaximumWidth(160)
         self.speed.setToolTip("Playback speed (steps per second)")
+        self.speed.setAccessibleName("Playback speed")
         self.speed.valueChanged.connect(self._on_speed_value_changed)
+        speed_label.setBuddy(self.speed)
         controls.addWidget(self.speed)
         lay.addLayout(controls)
         lay.addWidget(self.timeline)
         self.dock_timeline = self._dock(
             "Timeline", "dock-timeline", timeline_box, Qt.DockWidgetArea.BottomDockWidgetArea
         )
+        self.legend.setAccessibleName("Legend: what each mark means")
+        # Tab from the speed to the steps under it, as they are laid out.
+        QWidget.setTabOrder(self.speed, self.timeline)
         # Default dock sizes follow the window until the user arranges the docks.
         self._user_arranged = False
 
@@ -325,8 +404,18 @@ class MainWindow(QMainWindow):
         view.addAction(self.act_zoom_in)
         view.addAction(self.act_zoom_out)
         view.addSeparator()
-        for dock in (self.dock_composer, self.dock_legend, self.dock_inspector, self.dock_timeline):
-            view.addAction(dock.toggleViewAction())
+        for dock, text in (
+            (self.dock_composer, "Co&mposer"),
+            (self.dock_legend, "&Legend"),
+            (self.dock_inspector, "I&nspector"),
+            (self.dock_timeline, "&Timeline"),
+        ):
+            toggle = dock.toggleViewAction()
+            toggle.setText(text)
+            view.addAction(toggle)
+        view.addSeparator()
+        view.addAction(self.act_next_panel)
+        view.addAction(self.act_previous_panel)
         view.addSeparator()
         view.addAction(self.act_config)
         step = bar.addMenu("&Step")
@@ -495,6 +584,15 @@ class MainWindow(QMainWindow):
             Qt.Orientation.Horizontal,
         )
         self.resizeDocks([self.dock_timeline], [int(self.height() * 0.26)], Qt.Orientation.Vertical)
+        # The timeline just got its height: bring the current step into it again (scrolled
+        # to while the timeline was still small, it may sit out of sight).
+        QTimer.singleShot(0, self, self.scroll_timeline_to_current)
+
+    def scroll_timeline_to_current(self) -> None:
+        """Scroll the timeline so that the current step's row is in sight."""
+        row = self.session.step_index
+        if 0 <= row < self.model.rowCount():
+            self.timeline.scrollTo(self.model.index(row, 0))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -504,11 +602,18 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self, self.default_dock_sizes)  # not after the window is gone
 
     def changeEvent(self, event: QEvent) -> None:
-        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            # Light/dark switch of the system palette: repaint everything in the new colours.
+        if event.type() in (
+            QEvent.Type.PaletteChange,
+            QEvent.Type.ApplicationPaletteChange,
+            QEvent.Type.StyleChange,
+        ):
+            # Light/dark switch of the system palette: repaint everything in the new colours
+            # (the graph's items drop their cached pixmaps, or half of it stays light).
             theme.palette_changed()
-            self.scene.update()
+            self.scene.refresh_colours()
             self.ladder.update()
+            for label in self.findChildren(theme.ErrorLabel):
+                label.follow_palette()  # (the composer's and the paste dialog's errors)
             self.timeline.viewport().update()
             self.inspector.show_step(self.session.current, len(self.session.trace.steps))
         super().changeEvent(event)
@@ -557,6 +662,38 @@ class MainWindow(QMainWindow):
             self.open_path(path)
         else:
             self.capture_actions.open(path)
+
+    def panels(self) -> tuple[tuple[QDockWidget | None, QWidget], ...]:
+        """The panels F6 goes through, in order: each one's dock (None: the centre) and
+        the widget that takes the focus there."""
+        return (
+            (None, self.drawing()),
+            (self.dock_composer, self.composer.tabs.tabBar()),
+            (self.dock_inspector, self.inspector.explanation),
+            (self.dock_timeline, self.timeline),
+        )
+
+    def cycle_panel(self, delta: int) -> QWidget | None:
+        """Move the focus to the next (``delta`` 1) or previous (-1) open panel; returns
+        the widget focused (None when no other panel is open)."""
+        panels = self.panels()
+        focus = QApplication.focusWidget()
+        here = -1
+        for i, (dock, _widget) in enumerate(panels):
+            area = self.centre if dock is None else dock
+            if focus is not None and (focus is area or area.isAncestorOf(focus)):
+                here = i
+        if here < 0:
+            here = -1 if delta > 0 else 0
+        for step in range(1, len(panels) + 1):
+            dock, widget = panels[(here + delta * step) % len(panels)]
+            if dock is not None:
+                if not dock.toggleViewAction().isChecked():
+                    continue  # closed
+                dock.raise_()  # (the composer may be behind the legend)
+            widget.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            return widget
+        return None  # pragma: no cover - the centre is always there
 
     def show_config(self) -> None:
         """Show the inspector (even when it was closed) on its Config tab."""

@@ -65,7 +65,7 @@ from engine.scenario import dumps
 from gui.capture import text_messages
 from gui.drops import dropped_file
 from gui.errors import data_dir
-from gui.theme import is_dark, rc_text
+from gui.theme import ErrorLabel, error_color, is_dark, rc_text
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
@@ -207,6 +207,19 @@ def replace_text(edit: QPlainTextEdit, text: str) -> None:
     cursor.insertText(text)
 
 
+def fit_to_screen(dialog: QWidget, share: float) -> None:
+    """Size ``dialog`` to ``share`` of the available screen (its parent's screen, else its
+    own), never below what its layout needs (its minimum size hint)."""
+    parent = dialog.parentWidget()
+    screen = parent.screen() if parent is not None else dialog.screen()
+    room = screen.availableGeometry().size()
+    least = dialog.minimumSizeHint()
+    dialog.resize(
+        max(least.width(), int(room.width() * share)),
+        max(least.height(), int(room.height() * share)),
+    )
+
+
 class PasteEdit(QPlainTextEdit):
     """The text box: a file dropped on it puts its text in place of the box's (one undoable
     edit); a binary one (a pcap), or one longer than a paste holds, goes to ``open_binary``."""
@@ -311,10 +324,9 @@ class PasteDialog(QDialog):
         self.guess_label = QLabel()
         self.guess_label.setObjectName("paste-guess")
         self.guess_label.setWordWrap(True)
-        self.proxy_error = QLabel()
+        self.proxy_error = ErrorLabel()  # (a dark red, or a light one on a dark palette)
         self.proxy_error.setObjectName("paste-proxy-error")
         self.proxy_error.setWordWrap(True)
-        self.proxy_error.setStyleSheet("color: #B00020")
         self.proxy_error.hide()
         guess_again = QPushButton("Guess Again")
         guess_again.setToolTip(
@@ -387,7 +399,7 @@ class PasteDialog(QDialog):
         top = QVBoxLayout(self)
         top.addWidget(split, 1)
         top.addWidget(buttons)
-        self.resize(1180, 720)
+        fit_to_screen(self, 0.85)
 
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
@@ -518,7 +530,7 @@ class PasteDialog(QDialog):
 
     def _show_error(self, exc: SipParseError) -> None:
         self.error = exc
-        color = "#FF6B81" if is_dark() else "#B00020"
+        color = error_color().name()
         if exc.line is not None:
             said = f'<span style="color: {color}">{self._link(exc)}: {html.escape(exc.what)}</span>'
             self._underline((exc,), QColor(color))

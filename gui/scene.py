@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter, QResizeEvent, QWheelEvent
-from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QWidget
 
 from engine.trace import Flag, StepKind, TraceStep
 from gui.items import HopItem, LinkItem, NodeItem, NodeSpec
@@ -118,6 +118,20 @@ class TopologyScene(QGraphicsScene):
             below=step.kind is StepKind.RESPONSE or step.status is not None,  # an answer
             pen_style=hop_pen_style(step.flags),
         )
+
+    def refresh_colours(self) -> None:
+        """Paint every item again in the current palette's colours (a light/dark switch).
+
+        Elements and links keep a pixmap of themselves (``DeviceCoordinateCache``): an
+        update alone would blit the old colours, so each cache is dropped first.
+        """
+        for item in self.items():
+            mode = item.cacheMode()
+            if mode is not QGraphicsItem.CacheMode.NoCache:
+                item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+                item.setCacheMode(mode)
+            item.update()
+        self.update()
 
     def node_position(self, name: str) -> QPointF | None:
         """Where an element is drawn (None when absent)."""

@@ -19,7 +19,7 @@ SIZE = (1440, 900)
 
 # (file name, the flag the step must carry, which centre tab, which inspector tab, dark?)
 SHOTS: tuple[tuple[str, Flag, str, str, bool], ...] = (
-    ("tour-preloaded-route.png", Flag.PRELOADED, "Graph", "Route set", False),
+    ("tour-preloaded-route.png", Flag.PRELOADED, "Graph", "Routes", False),
     ("tour-strict-router.png", Flag.LOOSE_TO_STRICT, "Graph", "Changes", False),
     ("tour-ladder-dark.png", Flag.STRICT_TO_LOOSE, "Ladder", "Changes", True),
     ("tour-preloaded-config.png", Flag.PRELOADED, "Graph", "Config", False),
@@ -32,7 +32,8 @@ def first_step_with(trace: Trace, flag: Flag) -> int:
 
 
 def dark_palette() -> object:
-    """A dark palette like a dark desktop theme's."""
+    """A dark palette like a dark desktop theme's, for all three colour groups: the
+    Disabled group greys out, links and placeholder text stay readable on it."""
     from PySide6.QtGui import QColor, QPalette
 
     pal = QPalette()
@@ -44,13 +45,41 @@ def dark_palette() -> object:
         QPalette.ColorRole.Text: "#E6E6E6",
         QPalette.ColorRole.Button: "#353535",
         QPalette.ColorRole.ButtonText: "#E6E6E6",
+        QPalette.ColorRole.BrightText: "#FF8A8A",
         QPalette.ColorRole.Highlight: "#2F65CA",
         QPalette.ColorRole.HighlightedText: "#FFFFFF",
         QPalette.ColorRole.ToolTipBase: "#353535",
         QPalette.ColorRole.ToolTipText: "#E6E6E6",
+        QPalette.ColorRole.Link: "#7FB8FF",
+        QPalette.ColorRole.LinkVisited: "#C7A6FF",
+        QPalette.ColorRole.PlaceholderText: "#9A9A9A",
+        QPalette.ColorRole.Light: "#4A4A4A",
+        QPalette.ColorRole.Midlight: "#3E3E3E",
+        QPalette.ColorRole.Mid: "#262626",
+        QPalette.ColorRole.Dark: "#1A1A1A",
+        QPalette.ColorRole.Shadow: "#000000",
     }
-    for role, color in roles.items():
-        pal.setColor(role, QColor(color))
+    # Disabled: the words dimmed (still 3:1 on the window, as a disabled control may be).
+    disabled = {
+        QPalette.ColorRole.WindowText: "#8A8A8A",
+        QPalette.ColorRole.Text: "#8A8A8A",
+        QPalette.ColorRole.ButtonText: "#8A8A8A",
+        QPalette.ColorRole.Highlight: "#3A3A3A",
+        QPalette.ColorRole.HighlightedText: "#8A8A8A",
+        QPalette.ColorRole.Base: "#242424",
+        QPalette.ColorRole.Button: "#2F2F2F",
+        QPalette.ColorRole.PlaceholderText: "#7A7A7A",
+        QPalette.ColorRole.Link: "#5A7FAF",
+    }
+    for group in (
+        QPalette.ColorGroup.Active,
+        QPalette.ColorGroup.Inactive,
+        QPalette.ColorGroup.Disabled,
+    ):
+        for role, color in roles.items():
+            pal.setColor(group, role, QColor(color))
+    for role, color in disabled.items():
+        pal.setColor(QPalette.ColorGroup.Disabled, role, QColor(color))
     return pal
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette, QTextCharFormat
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette, QShowEvent, QTextCharFormat
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from engine.trace import Flag
 
@@ -202,7 +202,7 @@ FLAG_STYLES: dict[Flag, FlagStyle] = {
 }
 
 
-_dark_cache: list[bool] = []
+_dark_cache: list[tuple[int, bool]] = []  # (the palette's cacheKey, dark?)
 
 
 # The colours of highlighted text (SIP messages, Kamailio configs): (dark palette, light).
@@ -234,20 +234,22 @@ def mono_font() -> QFont:
 def is_dark() -> bool:
     """True when the application palette is dark (window darker than its text).
 
-    Painting asks this thousands of times a second, so the answer is cached until
-    :func:`palette_changed` is called (the main window does on a palette change).
+    Painting asks this thousands of times a second, so the answer is cached for the
+    palette it was worked out from (a new palette is noticed at once, whichever widget
+    hears of the change first; :func:`palette_changed` forgets it outright).
     """
-    if _dark_cache:
-        return _dark_cache[0]
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         return False
     pal = app.palette()
+    key = pal.cacheKey()
+    if _dark_cache and _dark_cache[0][0] == key:
+        return _dark_cache[0][1]
     dark = (
         pal.color(QPalette.ColorRole.Window).lightness()
         < pal.color(QPalette.ColorRole.WindowText).lightness()
     )
-    _dark_cache.append(dark)
+    _dark_cache[:] = [(key, dark)]
     return dark
 
 
@@ -256,12 +258,74 @@ def palette_changed() -> None:
     _dark_cache.clear()
 
 
+class ErrorLabel(QLabel):
+    """A label whose words are in :func:`error_color`, following light/dark palette
+    changes while it is shown."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setStyleSheet(error_style())
+
+    def follow_palette(self) -> None:
+        """Take the error colour of the current palette.  (A label with a style sheet
+        hears of no palette change itself: its window calls this.)"""
+        style = error_style()
+        if style != self.styleSheet():  # (setting it sends a palette change again)
+            self.setStyleSheet(style)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.ApplicationPaletteChange, QEvent.Type.PaletteChange):
+            self.follow_palette()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self.follow_palette()  # (the palette may have changed while it was hidden)
+        super().showEvent(event)
+
+
 def role(name: QPalette.ColorRole) -> QColor:
     """A colour of the current application palette."""
     app = QApplication.instance()
     if isinstance(app, QApplication):
         return app.palette().color(name)
     return QColor("black")
+
+
+def error_color() -> QColor:
+    """The colour of an error's words (a field's message, a parse error): a dark red on a
+    light palette, a light one on a dark palette, either at least 4.5:1 against the window
+    and the fields' background (WCAG AA)."""
+    return QColor("#FF8A8A") if is_dark() else QColor("#B00020")
+
+
+def error_style() -> str:
+    """A style sheet giving a label :func:`error_color`'s words."""
+    return f"color: {error_color().name()};"
+
+
+def contrast_ratio(a: QColor, b: QColor) -> float:
+    """WCAG 2 contrast ratio of two colours (1 to 21).
+
+    >>> round(contrast_ratio(QColor("black"), QColor("white")), 1)
+    21.0
+    """
+
+    def luminance(c: QColor) -> float:
+        def channel(v: int) -> float:
+            x = v / 255
+            return x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4
+
+        return 0.2126 * channel(c.red()) + 0.7152 * channel(c.green()) + 0.0722 * channel(c.blue())
+
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def font_pt(scale: float) -> float:
+    """A point size ``scale`` times the application font's (drawings follow the user's
+    font size: 1.0 is the size of the text in the widgets)."""
+    base = QApplication.font().pointSizeF()
+    return (base if base > 0 else 9.0) * scale
 
 
 def accent() -> QColor:

@@ -849,3 +849,10 @@ def _mutated(data: bytes, cut: int, flips: list[tuple[int, int]]) -> bytes:
         if index < len(out):
             out[index] = value
     return bytes(out)
+
+
+def test_the_summary_counts_in_words() -> None:
+    one = ReadSummary("x.pcap", format="pcap", frames=1, messages=1)
+    assert one.lines()[0] == "pcap: 1 frame read, 1 SIP message found"
+    text = ReadSummary("x.txt", format="text", frames=3, messages=0)
+    assert text.lines()[0] == "text: 3 records read, 0 SIP messages found"

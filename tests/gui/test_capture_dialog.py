@@ -122,7 +122,14 @@ def test_list_search_and_open_a_dialog(qtbot: QtBot, window: MainWindow, capture
     assert "but its route set says sip:10.0.0.2;lr;ftag=a2" in (
         window.inspector.explanation.toPlainText()
     )
-    assert "## Differences (1)" in dialog.report_view.toPlainText()
+    # Rendered: a heading, not the Markdown that says so.
+    assert "Differences (1)" in dialog.report_view.toPlainText()
+    assert "## " not in dialog.report_view.toPlainText()
+    # The addresses whole, the kind as wide as its word, the names the rest.
+    view = dialog.elements_view
+    assert view.columnWidth(0) >= view.sizeHintForColumn(0)
+    assert view.columnWidth(2) < view.columnWidth(1)
+    assert "## Differences (1)" in dialog.report_text()
     assert "1 difference" in dialog.status.text()
     assert window.windowTitle().startswith("calls.pcap: call-2@10.0.0.1")
 

@@ -640,3 +640,108 @@ def test_text_not_applied_follows_its_entry_when_the_list_changes(
     field = _editor(window, "requests", 0, "max_forwards")
     assert isinstance(field, QLineEdit)
     assert field.text() == "8O"
+
+
+# ---------------------------------------------------------------- UX review 4
+
+
+def test_field_errors_are_readable_on_light_and_dark_palettes(
+    window: MainWindow, qapp: QApplication
+) -> None:
+    from PySide6.QtGui import QPalette
+
+    from gui import theme
+    from gui.composer import FieldError
+    from gui.screenshots import dark_palette
+
+    window.show()
+    label = window.composer.message
+    assert isinstance(label, FieldError)
+    label.show_error("a wrong value")
+    light = qapp.palette()
+    dark = dark_palette()
+    assert isinstance(dark, QPalette)
+    try:
+        for palette in (dark, light):
+            qapp.setPalette(palette)
+            qapp.processEvents()
+            color = theme.error_color()
+            for role in (QPalette.ColorRole.Window, QPalette.ColorRole.Base):
+                assert theme.contrast_ratio(color, palette.color(role)) >= 4.5, (
+                    color.name(),
+                    role,
+                )
+            # The label shown follows the palette.
+            assert color.name() in label.styleSheet().lower()
+    finally:
+        qapp.setPalette(light)
+        theme.palette_changed()
+        window.hide()
+
+
+def test_a_long_title_shows_its_start(window: MainWindow) -> None:
+    field = window.composer.editors["title"]
+    assert isinstance(field, QLineEdit)
+    assert len(field.text()) > 20
+    assert field.cursorPosition() == 0
+
+
+def test_the_status_bar_names_a_refused_field_by_its_label(window: MainWindow) -> None:
+    composer = window.composer
+    assert composer.field_label("user_agents[0].address").startswith("Agents > ")
+    assert composer.field_label("user_agents[0].address").endswith(" > address")
+    name = window.session.scenario.user_agents[0].name  # type: ignore[union-attr]
+    assert composer.field_label("user_agents[0].address") == f"Agents > {name} > address"
+    assert composer.field_label("dialog.route[1]") == "dialog > route > #2"
+    said = composer.in_words("user_agents[0].address", "user_agents[0].address: bad")
+    assert said == f"Agents > {name} > address: bad"
+    assert composer.in_words("title", "something else") == "something else"
+
+
+def test_narrow_composer_tabs_go_to_the_side_and_stay_whole(
+    window: MainWindow, qapp: QApplication
+) -> None:
+    window.resize(1024, 640)
+    window.show()
+    window.default_dock_sizes()
+    for _ in range(3):
+        qapp.processEvents()
+    tabs = window.composer.tabs
+    bar = tabs.tabBar()
+    assert tabs.tabPosition() is tabs.TabPosition.West
+    for i in range(bar.count()):
+        assert bar.tabRect(i).height() >= bar.tabSizeHint(i).height(), bar.tabText(i)
+        assert tabs.tabToolTip(i)
+    # Wide again: on top.
+    window.resize(1440, 900)
+    window.default_dock_sizes()
+    for _ in range(3):
+        qapp.processEvents()
+    assert tabs.tabPosition() is tabs.TabPosition.North
+
+
+def test_tab_goes_from_the_composer_tabs_through_its_fields(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    tabs = window.composer.tabs
+    tabs.setCurrentIndex(0)
+    tabs.tabBar().setFocus()
+    seen = []
+    for _ in range(4):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        seen.append(QApplication.focusWidget())
+    page = tabs.currentWidget()
+    assert all(page.isAncestorOf(w) for w in seen), [w.objectName() for w in seen]
+    assert seen[0].objectName() == "field:title"
+    # An entry of a list: the list, its buttons, then the entry's fields.
+    _tab(window, "proxies")
+    tabs.tabBar().setFocus()
+    qtbot.keyClick(tabs.tabBar(), Qt.Key.Key_Tab)
+    assert isinstance(QApplication.focusWidget(), QListWidget)
+    for _ in range(6):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+    assert QApplication.focusWidget().objectName() == "field:proxies[0].name"
+    window.hide()

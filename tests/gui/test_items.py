@@ -16,7 +16,7 @@ import math
 import pytest
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QFont, QFontMetricsF, QImage, QPainter
-from PySide6.QtWidgets import QStyleOptionGraphicsItem
+from PySide6.QtWidgets import QApplication, QStyleOptionGraphicsItem
 from pytestqt.qtbot import QtBot
 
 from engine.trace import Flag
@@ -195,3 +195,27 @@ def test_an_address_that_does_not_fit_loses_its_default_port_first(qtbot: QtBot)
     assert fitted_address(v6, metrics, short / 2).count("…") == 1
     other = "[2001:db8::4]:5080"
     assert "…" in fitted_address(other, metrics, short + 1)
+
+
+def test_the_words_follow_the_application_font(qtbot: QtBot, qapp: QApplication) -> None:
+    from PySide6.QtGui import QFont
+
+    from gui import theme
+    from gui.items import HOP_LABEL_SCALE
+
+    before = qapp.font()
+    try:
+        for size in (9.0, 14.0):
+            font = QFont(before)
+            font.setPointSizeF(size)
+            qapp.setFont(font)
+            assert theme.font_pt(1.0) == size
+            assert HopItem()._label_font(QFont()).pointSizeF() == pytest.approx(
+                size * HOP_LABEL_SCALE
+            )
+            # Larger words still stay inside the box's bounds.
+            item = node("ua", warnings=("preloaded Route to a foreign host",))
+            item.set_state(active=True, on_path=True, flags=tuple(FLAG_STYLES))
+            assert painted_outside(item) == []
+    finally:
+        qapp.setFont(before)

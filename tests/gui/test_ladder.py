@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QImage, QPainter, QWheelEvent
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from engine.scenario import loads
@@ -199,6 +200,8 @@ def test_ladder_view_keeps_names_and_numbers_in_sight(qtbot: QtBot) -> None:
     view.resize(900, 600)
     view.show()
     qtbot.waitExposed(view)
+    view.zoom(1 / view.transform().m11())  # at its own size: wider than the view
+    view.scroll_to_start()
     assert not view.sticky_header()
     assert not view.sticky_gutter()
     view.reveal(scene.set_current(600))
@@ -247,3 +250,37 @@ def test_fifty_elements_and_a_thousand_messages_build_and_scroll_fast(qtbot: QtB
     per_frame = (time.perf_counter() - start) / frames
     # A full repaint per scroll step; 60 frames a second leave 16 ms.  Generous for CI.
     assert per_frame < 0.05, f"{per_frame * 1000:.1f} ms per scrolled frame"
+
+
+def test_the_ladder_is_fitted_when_first_shown(window: MainWindow, qtbot: QtBot) -> None:
+    assert window.session.open_file(resources.scenario_file("five-proxy-chain"))
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    view = window.ladder_view
+    window.centre.setCurrentWidget(view)  # never fitted by hand
+    width = view.sceneRect().width()
+    qtbot.waitUntil(
+        lambda: view.transform().m11() == max(LadderView.MIN_FIT, view.viewport().width() / width)
+    )
+    assert view.transform().m11() < 1.0
+
+
+def test_the_labels_follow_the_application_font(qapp: QApplication) -> None:
+    from PySide6.QtGui import QFont
+
+    from gui.ladder import LABEL_SCALE, LadderCanvas, label_font
+
+    before = qapp.font()
+    canvas = LadderCanvas()
+    try:
+        heights = []
+        for size in (9.0, 14.0):
+            font = QFont(before)
+            font.setPointSizeF(size)
+            qapp.setFont(font)
+            assert label_font().pointSizeF() == pytest.approx(size * LABEL_SCALE)
+            heights.append(canvas._metrics.height())
+        assert heights[1] > heights[0]
+    finally:
+        qapp.setFont(before)

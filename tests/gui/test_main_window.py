@@ -391,7 +391,10 @@ def test_a_draft_with_two_wrong_values_is_fixed_one_after_the_other(
     # The other error remains: still a draft, but the fix is kept, and the error said is
     # the one left.
     assert window.session.scenario is None
-    assert window.status.text().startswith("Not valid yet: requests[0].max_forwards")
+    # Named as the composer shows it (its tab, the entry, the field), not by its path.
+    said = window.status.text()
+    assert said.startswith("Not valid yet: Requests > ACK from Alice > max forwards: "), said
+    assert window.status.toolTip() == said  # whole, however narrow the status bar
     assert window.isWindowModified()  # the title says there is unsaved work
     # Unsaved work: leaving the draft asks first.
     asked: list[str] = []
@@ -684,3 +687,198 @@ def test_the_drawings_say_the_current_hop_in_words(window: MainWindow) -> None:
     unnamed = [w.objectName() for w in views if not name(w)]
     assert unnamed == []
     assert name(window.view) == "Routing graph"
+
+
+# ---------------------------------------------------------------- UX review 4
+
+
+def _shown(window: MainWindow, qtbot: QtBot, size: tuple[int, int] = (1280, 720)) -> None:
+    _open(window, resources.scenario_file(resources.TOUR))
+    window.resize(*size)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+
+
+def test_a_palette_change_repaints_every_element_of_the_graph(
+    window: MainWindow, qtbot: QtBot, qapp: QApplication
+) -> None:
+    from PySide6.QtGui import QPalette
+
+    from gui import theme
+    from gui.items import NODE_W
+    from gui.screenshots import dark_palette
+
+    _shown(window, qtbot)
+    node = window.scene.nodes["Alice"]
+
+    def fill_lightness() -> int:
+        # Inside the box, left of its words: the fill colour (as painted from its cache).
+        at = window.view.mapFromScene(node.mapToScene(QPointF(-NODE_W / 2 + 12, 20)))
+        return window.view.viewport().grab().toImage().pixelColor(at).lightness()
+
+    qtbot.waitUntil(lambda: fill_lightness() > 200)  # light
+    light = qapp.palette()
+    dark = dark_palette()
+    assert isinstance(dark, QPalette)
+    try:
+        qapp.setPalette(dark)  # nothing else: the window notices by itself
+        qtbot.waitUntil(lambda: fill_lightness() < 100)
+    finally:
+        qapp.setPalette(light)
+        theme.palette_changed()
+    qtbot.waitUntil(lambda: fill_lightness() > 200)
+
+
+def test_the_stepping_keys_are_the_focused_controls_own_outside_the_drawings(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    from PySide6.QtWidgets import QCheckBox, QListWidget
+
+    _shown(window, qtbot, (1440, 900))
+    fired: list[str] = []
+    for act in window._step_actions():
+        act.triggered.connect(lambda *_a, a=act: fired.append(a.text()))
+    window.session.set_step(3)
+
+    def press(widget: QWidget, key: Qt.Key) -> None:
+        widget.setFocus()
+        qtbot.keyClick(widget, key)
+
+    # The speed slider moves; the centre's tab bar changes tab.
+    value = window.speed.value()
+    press(window.speed, Qt.Key.Key_Right)
+    assert window.speed.value() == value + 1
+    press(window.centre.tabBar(), Qt.Key.Key_Right)
+    assert window.centre.currentWidget() is window.ladder_view
+    window.centre.setCurrentIndex(0)
+    # A list goes to its end, and P looks for an entry (it does not play).
+    tabs = window.composer.tabs
+    tabs.setCurrentIndex(next(i for i in range(tabs.count()) if tabs.tabText(i) == "Proxies"))
+    entries = window.composer.findChild(QListWidget, "list:proxies")
+    assert isinstance(entries, QListWidget)
+    entries.setCurrentRow(0)
+    press(entries, Qt.Key.Key_End)
+    assert entries.currentRow() == entries.count() - 1
+    press(entries, Qt.Key.Key_P)
+    assert not window.play_timer.isActive()
+    # Space ticks a box.
+    box = next(b for b in window.composer.findChildren(QCheckBox) if b.isVisible())
+    checked = box.isChecked()
+    press(box, Qt.Key.Key_Space)
+    assert box.isChecked() != checked
+    assert fired == []
+    # In the graph, the ladder and the timeline the keys step, as before.
+    window.session.set_step(3)
+    press(window.view, Qt.Key.Key_Right)
+    assert window.session.step_index == 4
+    press(window.timeline, Qt.Key.Key_Space)
+    assert window.session.step_index == 5
+    window.centre.setCurrentWidget(window.ladder_view)
+    press(window.ladder_view, Qt.Key.Key_End)
+    assert window.session.step_index == len(window.session.trace.steps) - 1
+    assert fired == ["&Next", "&Next", "&Last step"]
+
+
+def test_the_graph_has_the_focus_at_the_start(window: MainWindow, qtbot: QtBot) -> None:
+    _shown(window, qtbot)
+    assert QApplication.focusWidget() is window.view
+    qtbot.keyClick(window.view, Qt.Key.Key_Right)
+    assert window.session.step_index == 1
+
+
+def test_f6_goes_from_panel_to_panel(window: MainWindow, qtbot: QtBot) -> None:
+    _shown(window, qtbot)
+    window.view.setFocus()
+    order = [
+        window.composer.tabs.tabBar(),
+        window.inspector.explanation,
+        window.timeline,
+        window.view,
+    ]
+    for expected in order:
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_F6)
+        assert QApplication.focusWidget() is expected
+    qtbot.keyClick(window.view, Qt.Key.Key_F6, Qt.KeyboardModifier.ShiftModifier)
+    assert QApplication.focusWidget() is window.timeline
+    # A closed panel is skipped; the composer behind the legend is brought forward.
+    window.dock_inspector.close()
+    window.dock_legend.raise_()
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_F6)
+    assert QApplication.focusWidget() is window.composer.tabs.tabBar()
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_F6)
+    assert QApplication.focusWidget() is window.timeline
+    from gui.shortcuts import shortcut_rows
+
+    assert "F6" in [row[2] for row in shortcut_rows(window.menuBar())]
+
+
+def test_every_menu_has_unique_mnemonics(window: MainWindow) -> None:
+    from PySide6.QtWidgets import QMenu
+
+    def mnemonic(text: str) -> str:
+        at = text.replace("&&", "").find("&")
+        return text.replace("&&", "")[at + 1].lower() if at >= 0 else ""
+
+    for top in window.menuBar().actions():
+        menu = top.menu()
+        assert isinstance(menu, QMenu)
+        keys = [mnemonic(a.text()) for a in menu.actions() if not a.isSeparator()]
+        assert all(keys), (top.text(), [a.text() for a in menu.actions()])
+        assert len(set(keys)) == len(keys), (top.text(), keys)
+
+
+def test_a_long_status_message_is_whole_in_its_tool_tip(window: MainWindow, qtbot: QtBot) -> None:
+    _shown(window, qtbot, (1024, 640))
+    said = "Not applied: " + "a long reason " * 30
+    window.status.setText(said)
+    assert window.status.toolTip() == said
+    assert window.status.text() == said
+    shown = window.status.shown_text()
+    assert shown.endswith("…")
+    assert len(shown) < len(said)
+    assert window.minimumSizeHint().width() < 1024  # the words never widen the window
+
+
+def test_the_current_step_is_in_sight_in_the_timeline_of_a_small_window(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    # Scrolled to at once, before the docks have their sizes (as on the command line).
+    window.resize(1024, 640)
+    window.show()
+    _open(window, resources.scenario_file(resources.TOUR))
+    window.session.set_step(5)
+
+    def in_sight() -> bool:
+        row = window.timeline.visualRect(window.model.index(5, 0))
+        return window.timeline.viewport().rect().contains(row)
+
+    for _ in range(5):  # the window laid out and its docks sized (no more)
+        QApplication.processEvents()
+    assert in_sight()
+
+
+def test_the_views_and_controls_have_names(window: MainWindow) -> None:
+    from PySide6.QtWidgets import QListWidget, QToolButton
+
+    assert window.speed.accessibleName() == "Playback speed"
+    assert window.centre.accessibleName()
+    assert window.composer.tabs.accessibleName()
+    assert window.inspector.tabs.accessibleName()
+    assert window.legend.accessibleName()
+    _open(window, resources.scenario_file(resources.TOUR))
+    lists = window.composer.findChildren(QListWidget)
+    assert {w.accessibleName() for w in lists} >= {
+        "Agents list",
+        "Proxies list",
+        "Requests list",
+    }
+    arrows = {
+        b.text(): b.accessibleName()
+        for b in window.composer.findChildren(QToolButton)
+        if b.text() in ("↑", "↓")
+    }
+    assert arrows == {"↑": "Move up", "↓": "Move down"}
+    for tabs in (window.centre, window.composer.tabs, window.inspector.tabs):
+        assert all(tabs.tabToolTip(i) for i in range(tabs.count()))

@@ -442,3 +442,17 @@ def test_edit_menu_opens_the_dialog_and_the_scenario(window: MainWindow, qtbot: 
     assert show_dialog(window) is dialog
     assert dialog.editor.toPlainText() == BYE
     dialog.close()
+
+
+def test_the_dialog_takes_a_share_of_the_screen(dialog: PasteDialog) -> None:
+    room = dialog.screen().availableGeometry().size()
+    least = dialog.minimumSizeHint()
+    size = dialog.size()
+    assert size.width() == max(least.width(), int(room.width() * 0.85))
+    assert size.height() == max(least.height(), int(room.height() * 0.85))
+
+
+def test_the_proxy_error_is_in_the_theme_s_error_colour(dialog: PasteDialog) -> None:
+    from gui.theme import error_color
+
+    assert error_color().name() in dialog.proxy_error.styleSheet().lower()
