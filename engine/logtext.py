@@ -667,8 +667,10 @@ _ESCAPE_STYLES = (
         quoted=True,
     ),
     # ngrep without -W byline prints a packet on one line, every byte that is not
-    # printable as '.': CR LF is "..".  Tried last: a ".." may be the text's own.
-    _Escapes(NGREP_DOTS, re.compile(r"\.\."), frozenset({".."}), {}),
+    # printable as '.': CR LF is "..".  Tried last: a ".." may be the text's own.  Pairs are
+    # counted from the end of a run of dots, so a value's own last dot stays ("Subject:
+    # Hello." then CR LF is "Hello...").
+    _Escapes(NGREP_DOTS, re.compile(r"\.\.(?=(?:\.\.)*(?!\.))"), frozenset({".."}), {}),
 )
 _CONTENT_LENGTH = re.compile(r"(?:content-length|l)[ \t]*:[ \t]*(\d{1,9})\Z", re.IGNORECASE)
 

@@ -564,7 +564,10 @@ def _guess_from_uris(request: SipRequest) -> _UriGuess:
             listen.append(f"{u_proto}:{u.host}:{u_port}")
         else:
             aliases.append(u.host + (f":{u.port}" if u.port else ""))
-    return _UriGuess(proto, port, tuple(listen), tuple(aliases), source)
+    # (Both halves of an r2 pair may name the same address.)
+    return _UriGuess(
+        proto, port, tuple(dict.fromkeys(listen)), tuple(dict.fromkeys(aliases)), source
+    )
 
 
 def _r2_partner(top: SipUri, routes: Sequence[str]) -> SipUri | None:

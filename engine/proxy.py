@@ -404,15 +404,9 @@ def _host_key(host: str) -> str:
 
 def _match(proxy: Proxy, host: str, port: int) -> Locality | None:
     """The socket (first) or alias that names host:port, as a Locality; None if none does."""
-    match: Locality | None = None
-    for s in proxy.listen:
-        if s.port != port and s.advertise_port != port:
-            continue
-        if same_ip(host, s.host) or (
-            s.advertise_host is not None and same_ip(host, s.advertise_host)
-        ):
-            match = Locality(True, socket=s)
-            break
+    # Any protocol will do, UDP first (find_socket): the socket named is Kamailio's.
+    sock = find_socket(proxy, host, port, None)
+    match = Locality(True, socket=sock) if sock is not None else None
     if match is None:
         for a in proxy.aliases:
             if (a.port is None or a.port == port) and same_ip(host, a.host):
@@ -442,6 +436,8 @@ def near_miss(uri: SipUri, proxy: Proxy) -> str | None:
     host = uri.host
     if not host or uri.scheme not in _SIP_SCHEMES:
         return None
+    if ":" not in host and _host_key(host) not in proxy._own_hosts:
+        return None  # (the next hop of almost every request: answered at once)
     loc = locate(uri, proxy)
     if loc.myself or loc.gruu:
         return None
@@ -465,7 +461,7 @@ def near_miss(uri: SipUri, proxy: Proxy) -> str | None:
         return None
     where = sorted(set(ports))
     return (
-        f"its host is that of {', '.join(owners)}, but "
+        f"its host is that of {join_and(owners)}, but "
         + (
             f"its port is {uri.port}"
             if uri.port is not None
@@ -474,6 +470,15 @@ def near_miss(uri: SipUri, proxy: Proxy) -> str | None:
         + f", and this proxy has that host only on port{'s' if len(where) > 1 else ''} "
         + ", ".join(map(str, where))
     )
+
+
+def join_and(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c`` (for decision sentences).
+
+    >>> join_and(["a"]), join_and(["a", "b", "c"])
+    ('a', 'a, b and c')
+    """
+    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1]
 
 
 def find_socket(proxy: Proxy, host: str, port: int | None, proto: str | None) -> Socket | None:

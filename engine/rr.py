@@ -48,7 +48,15 @@ from engine.headers import (
 )
 from engine.message import Header, SipRequest
 from engine.outbound import Flow, TokenStatus, encode_flow_token, inspect_flow_token, key_for
-from engine.proxy import Proxy, Socket, find_socket, locate, near_miss, parse_socket
+from engine.proxy import (
+    Proxy,
+    Socket,
+    find_socket,
+    join_and,
+    locate,
+    near_miss,
+    parse_socket,
+)
 from engine.uri import MEMO_LIMIT, MEMO_SIZE, SipUri, parse_uri, same_ip, split_quoted
 
 #: What each return code of loose_route() means, in the words the app shows.
@@ -395,11 +403,6 @@ def _maddr_target(uri: SipUri, uri_text: str) -> str | None:
     return f"sip:{maddr}" + (f":{uri.port}" if uri.port is not None else "")
 
 
-def _and(items: list[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1]
-
-
 def _maddr_note(uri: SipUri, uri_text: str, target: str, into: str) -> str:
     """What the maddr rule (spec 3.7) left out when ``target`` is not the URI itself: a
     sentence to append to the step that copies it into ``into`` (``"$du"`` or ``"the
@@ -420,7 +423,9 @@ def _maddr_note(uri: SipUri, uri_text: str, target: str, into: str) -> str:
         n.lstrip(";") for n, _ in uri.params if n.lstrip(";").lower() not in ("maddr", "transport")
     ]
     if others:
-        dropped.append(("the parameter " if len(others) == 1 else "the parameters ") + _and(others))
+        dropped.append(
+            ("the parameter " if len(others) == 1 else "the parameters ") + join_and(others)
+        )
     if dropped:
         udp = (
             " (the hop goes over UDP)"
@@ -428,7 +433,7 @@ def _maddr_note(uri: SipUri, uri_text: str, target: str, into: str) -> str:
             else ""
         )
         plural = len(dropped) > 1 or len(others) > 1
-        lost = f", and {_and(dropped)} {'are' if plural else 'is'} dropped{udp}"
+        lost = f", and {join_and(dropped)} {'are' if plural else 'is'} dropped{udp}"
     else:
         lost = ""
     if into == "$du":
@@ -826,7 +831,8 @@ def loose_route(ctx: Context, *, mode: int = 0) -> tuple[Context, RrResult]:
             "strict-previous-hop recovery is skipped.",
         )
     else:
-        miss = near_miss(ruri, ctx.proxy)
+        # A user part names a user agent (a lab's on the proxy's own host, say): no near miss.
+        miss = near_miss(ruri, ctx.proxy) if ruri.user is None else None
         st.add(
             "in-dialog",
             f"In-dialog request (To has a tag) and the R-URI {ctx.ruri} is not this proxy"
@@ -955,12 +961,9 @@ def _after_loose(
     if "transport" in e1.param_keys and loc.socket is not None:
         transport = _transport(e1)
         if transport is not None and transport != loc.socket.proto:
-            # Locality compares address and port only (spec section 2): say so when the
-            # socket named differs from the Route's transport.
-            myself += (
-                f", the first socket with that address and port; its transport={transport} "
-                "is not compared"
-            )
+            # Locality compares address and port only (spec section 2), UDP first: say so
+            # when the socket named differs from the Route's transport.
+            myself += f"; its transport={transport} is not compared"
     myself += ")"
     rr = ctx.proxy.rr
     use_ob = False
@@ -1326,8 +1329,9 @@ def _after_strict(
             st.add(
                 "strict-candidate-target",
                 f"The only remaining Route {c_text} {_no_lr(c_uri)}: it is taken to be the "
-                "remote target that the strict router before this proxy appended, so the "
-                f"R-URI becomes {target} and that Route is removed; $du is not set. No Route "
+                "remote target, appended by the element that sent the request as if this "
+                "proxy were a strict router (RFC 3261 12.2.1.1, 16.6 step 6), so the R-URI "
+                f"becomes {target} and that Route is removed; $du is not set. No Route "
                 "is left: the request leaves in loose form (strict-to-loose transition). "
                 "Returns 1." + _maddr_note(c_uri, c_na.uri_text, target, "the R-URI"),
             )
@@ -1432,8 +1436,9 @@ def _after_strict(
         st.add(
             "strict-candidate-loose",
             f"The next Route {c_text} is a loose router: $du becomes {du}. Strict-to-loose "
-            f"transition: the last Route {l_text} (taken to be the remote target that the hop "
-            f"before a strict router appended) becomes the R-URI {new_ruri} and is removed. "
+            f"transition: the last Route {l_text} (taken to be the remote target, appended by the "
+            "element that sent the request as if this proxy were a strict router) becomes the "
+            f"R-URI {new_ruri} and is removed. "
             "Returns 1." + maddr_note + self_note,
         )
     return finish(ctx, 1, path="S")

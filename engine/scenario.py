@@ -760,7 +760,11 @@ def check(scenario: Scenario) -> None:
     ...
     engine.errors.ScenarioError: dialog.method: ACK does not create a dialog; use one of ...
     """
-    _read(to_jsonable(scenario))
+    try:
+        data = to_jsonable(scenario)
+    except (AttributeError, TypeError, ValueError) as exc:  # a value of the wrong type
+        raise ScenarioError("", f"not a scenario: a value has the wrong type ({exc})") from None
+    _read(data)
     _check_references(scenario)
 
 

@@ -1107,7 +1107,8 @@ class _Run:
                             "here."
                         ),
                     )
-                    self.answered(current, (*chain, element))  # by that 483 in the end
+                    # The 483 at the end answers the proxies' transactions (an ACK opens none).
+                    self.answered(current, (*chain, element))
                     return None
                 flags.add(Flag.SPIRAL)
                 loop_note = (

@@ -31,7 +31,7 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QFontDatabase, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -47,7 +47,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableView,
     QTabWidget,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -400,12 +399,13 @@ class CaptureDialog(QDialog):
         self.summary.setObjectName("capture-summary")
         self.summary.setAccessibleName("What was read from the file")
         self.summary.setReadOnly(True)
-        # The report is Markdown (as exported): shown rendered, its headings and lists
-        # read as such.
-        self.report_view = QTextBrowser()
+        # The report is Markdown, shown as the text it exports to: rendering it would take
+        # <sip:...> values for links and the '*' of a user part for emphasis.
+        self.report_view = QPlainTextEdit()
         self.report_view.setObjectName("capture-report")
         self.report_view.setAccessibleName("The report: predicted versus observed")
-        self.report_view.setOpenLinks(False)
+        self.report_view.setReadOnly(True)
+        self.report_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
 
         self.tabs = QTabWidget()
         self.tabs.addTab(dialogs_page, "&Dialogs")
@@ -550,7 +550,7 @@ class CaptureDialog(QDialog):
         self.observed = result
         obs = result.observation
         self.elements.set_observation(obs)
-        self.report_view.setMarkdown(report(obs, source=str(self.path)))
+        self.report_view.setPlainText(report(obs, source=str(self.path)))
         self.window_.session.show_observed(
             obs.trace, result.graph, result.positions, obs.title, obs.scenario
         )

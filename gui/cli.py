@@ -332,7 +332,9 @@ def _guess_listen(args: argparse.Namespace, msg: SipRequest, packet: Packet | No
     from engine.paste import PLACEHOLDER_V4, guess_proxy
 
     guess = guess_proxy(msg, packet)
-    args.listen = list(guess.listen)
+    # The sockets the request came in and goes out on are the proxy's, whatever the guess.
+    given = [s for s in (args.received_on, args.send_socket) if s]
+    args.listen = list(dict.fromkeys([*given, *guess.listen]))
     added = [a for a in guess.aliases if a not in args.alias]
     args.alias = [*args.alias, *added]
     said = f"no --listen: the proxy listens on {', '.join(args.listen)}"

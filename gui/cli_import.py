@@ -28,6 +28,7 @@ import gzip
 import os
 import sys
 import tempfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -181,12 +182,17 @@ def _lines_read(path: str) -> int:
     """The lines of a text capture (gzip-compressed or not)."""
     with open(path, "rb") as raw:
         compressed = raw.read(2) == b"\x1f\x8b"
+    lines = 0
+    last = b"\n"
     try:
         with gzip.open(path, "rb") if compressed else open(path, "rb") as f:
-            data = f.read()
-    except (OSError, EOFError):
-        return 0
-    return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+            # A chunk at a time: the file may be large, and is no SIP at all.
+            while chunk := f.read(1 << 20):
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+    except (OSError, EOFError, zlib.error):
+        return lines
+    return lines + (last != b"\n")
 
 
 def _unknown_elements(groups: dict[str, str], shown: set[str]) -> None:

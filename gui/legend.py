@@ -57,9 +57,9 @@ class Legend(QScrollArea):
             "processing the current step has a thick orange outline; the orange arrow is the "
             "current hop (requests curve above the link, responses below; a response shown in one "
             "step curves along every link it crosses on its way back). A hop's line style "
-            "repeats its most telling mark: dashed for loose-to-strict, dash-dot for "
-            "strict-to-loose, dash-dot-dot for strict-to-strict and loops, dotted for −3 and "
-            "−1.</p>"
+            "repeats its most telling mark: dashed for a strict next hop (loose-to-strict, "
+            "strict-to-strict), dash-dot for strict-to-loose, dash-dot-dot for loops, dotted "
+            "for −3 and −1.</p>"
         )
         hint.setWordWrap(True)
         outer.addWidget(hint)

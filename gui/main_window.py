@@ -691,6 +691,9 @@ class MainWindow(QMainWindow):
                 if not dock.toggleViewAction().isChecked():
                     continue  # closed
                 dock.raise_()  # (the composer may be behind the legend)
+            # A floating dock is a window of its own: it, or the main window when the focus
+            # leaves one, must be the active window for the focus to move there.
+            widget.window().activateWindow()
             widget.setFocus(Qt.FocusReason.ShortcutFocusReason)
             return widget
         return None  # pragma: no cover - the centre is always there

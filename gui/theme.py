@@ -73,7 +73,7 @@ FLAG_STYLES: dict[Flag, FlagStyle] = {
         BadgeShape.DIAMOND,
         "#CC79A7",
         "#E8A3CB",
-        Qt.PenStyle.DashDotDotLine,
+        Qt.PenStyle.DashLine,
         "Strict-to-strict",
         "The R-URI named this proxy (the previous hop was a strict router) and the next Route "
         "is a strict router too: that Route became the R-URI and the request leaves in strict "

@@ -207,7 +207,10 @@ def test_check_all_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
             ["rr", "--script", "loose_route("], BYE, "expected name(arguments)", id="bad-script"
         ),
         pytest.param(
-            ["rr", "--received-on", "udp:10.9.9.9:5060"], BYE, "not one of", id="foreign-socket"
+            ["rr", *ARGS, "--received-on", "udp:10.9.9.9:5060"],
+            BYE,
+            "not one of",
+            id="foreign-socket",
         ),
         pytest.param(
             ["rr", "--outbound", "--force-outbound-flag", "-5"], BYE, "0..63", id="bad-flag"
@@ -371,3 +374,25 @@ def test_a_source_that_is_not_proto_ip_port_is_refused(
     err = capsys.readouterr().err
     assert err.startswith(f"routelab: error: --source {source!r}: expected proto:ip:port")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_without_listen_the_sockets_given_are_the_proxys_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    named = BYE.replace("<sip:127.0.0.1;lr>", "<sip:edge.example.com;lr>")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(named))
+    argv = ["rr", "--json", "--received-on", "udp:127.0.0.1:5060"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["proxy"]["listen"] == [
+        "udp:127.0.0.1:5060",
+        "udp:192.0.2.1:5060",
+    ]
+    # Both halves of an r2 pair on one address: one socket.
+    pair = BYE.replace(
+        "<sip:127.0.0.1;lr>, <sip:p3.example.org>",
+        "<sip:10.0.0.1;r2=on;lr>, <sip:10.0.0.1;r2=on;lr>, <sip:p3.example.org;lr>",
+    )
+    monkeypatch.setattr(sys, "stdin", io.StringIO(pair))
+    assert main(["rr", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["proxy"]["listen"] == ["udp:10.0.0.1:5060"]

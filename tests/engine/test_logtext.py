@@ -565,6 +565,20 @@ def test_ngreps_one_line_packet_reads_as_the_message() -> None:
     assert "ngrep prints a packet without -W byline" in pasted.clean.describe()
     assert pasted.clean.packet is not None
     assert pasted.clean.packet.destination == ("192.0.2.1", 5060)
+    assert_maps_back(pasted.clean, text)
+
+
+def test_a_values_own_last_dot_stays_in_ngreps_one_line_packet() -> None:
+    # "Subject: Hello." then CR LF is "Hello...": the first dot is the value's.
+    plain = [*BYE[:3], "Subject: Hello.", BYE[3], *BYE[5:8]]
+    message = "\r\n".join(plain) + "\r\n\r\n"
+    pasted = read_pasted("  " + message.replace("\r\n", "..") + "\n")
+    assert pasted.request == read_pasted(message).request
+    assert pasted.request.header("Subject") == "Hello."
+    assert pasted.request.list_values("Route") == (
+        "<sip:192.0.2.1;lr>",
+        "<sip:p2.example.com;lr>",
+    )
 
 
 def test_a_log_line_cut_inside_a_header_is_said_to_look_cut_off() -> None:

@@ -162,7 +162,7 @@ def test_a_near_miss_names_the_addresses_that_have_the_host_and_their_ports() ->
         "and this proxy has that host only on port 5090"
     )
     assert near_miss(parse_uri("sips:192.0.2.1:5061"), proxy) == (
-        "its host is that of listen udp:192.0.2.1:5080, listen tcp:192.0.2.1:5070 advertise "
+        "its host is that of listen udp:192.0.2.1:5080 and listen tcp:192.0.2.1:5070 advertise "
         "203.0.113.5, but its port is 5061, and this proxy has that host only on ports "
         "5070, 5080"
     )
@@ -296,3 +296,10 @@ def test_add_username_with_outbound_is_a_config_error() -> None:
         Proxy.build(
             listen=["udp:127.0.0.1:5060"], modparams={"add_username": 1}, outbound=Outbound()
         )
+
+
+def test_the_socket_named_for_a_uri_is_udp_first_whatever_the_listen_order() -> None:
+    proxy = Proxy.build(listen=["tcp:10.0.0.1:5060", "udp:10.0.0.1:5060"])
+    assert locate(parse_uri("sip:10.0.0.1;transport=tcp"), proxy).reason() == (
+        "listen udp:10.0.0.1:5060"
+    )

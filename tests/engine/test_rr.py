@@ -810,8 +810,8 @@ def test_a_forced_socket_says_what_named_it() -> None:
     tcp = "<sip:127.0.0.1;transport=tcp;lr>"
     _, (res,) = run([tcp, P2], at=proxy(force_send_socket=1))
     assert [s.text for s in res.steps if s.rule == "route-is-myself"] == [
-        f"Route 1 {tcp} is this proxy (listen udp:127.0.0.1:5060, the first socket with that "
-        "address and port; its transport=tcp is not compared): removed."
+        f"Route 1 {tcp} is this proxy (listen udp:127.0.0.1:5060; its transport=tcp is not "
+        "compared): removed."
     ]
     (step,) = (s for s in res.steps if s.rule == "force-send-socket")
     assert f"named by the address and transport of {tcp}" in step.text
@@ -1975,3 +1975,18 @@ def test_the_only_route_left_has_one_maddr_note() -> None:
     _, results = run(["<sip:bob@p2.example.net;lr;maddr=198.51.100.7>"], ruri="sip:127.0.0.1;lr")
     said = _text(results, "strict-candidate-last")
     assert said.count("has a maddr parameter") == 1
+
+
+def test_a_route_over_udp_at_a_proxy_listing_tcp_first_needs_no_transport_note() -> None:
+    at = Proxy.build(listen=["tcp:127.0.0.1:5060", "udp:127.0.0.1:5060"])
+    _, (res,) = run(["<sip:127.0.0.1;transport=udp;lr>", P2], at=at)
+    (step,) = (s for s in res.steps if s.rule == "route-is-myself")
+    assert "(listen udp:127.0.0.1:5060)" in step.text
+    assert "not compared" not in step.text
+
+
+def test_an_ruri_with_a_user_part_on_the_proxys_host_is_no_near_miss() -> None:
+    _, (res,) = run([P2], ruri="sip:bob@127.0.0.1:5090")
+    assert res.steps[0].text.endswith("is not this proxy: loose routing.")
+    _, (res,) = run([P2], ruri="sip:127.0.0.1:5090;lr")
+    assert "but its port is 5090" in res.steps[0].text

@@ -611,8 +611,10 @@ def test_an_ack_with_a_rejected_flow_token_is_dropped_not_answered() -> None:
                                            s.user_agents[1])), "user_agents[0].route_style"),
         (lambda s: replace(s, requests=(RequestSpec(method="BYE", sender="Alice",
                                                     request_uri=""),)), "requests[0].request_uri"),
+        # A value of the wrong type altogether (a programming slip): still a ScenarioError.
+        (lambda s: replace(s, user_agents=("Alice", s.user_agents[1])), ""),
     ],
-    ids=["dialog-ack", "no-listen", "route-style", "empty-request-uri"],
+    ids=["dialog-ack", "no-listen", "route-style", "empty-request-uri", "wrong-type"],
 )  # fmt: skip
 def test_simulate_checks_every_value_loads_checks(edit: Any, where: str) -> None:
     from engine.errors import ScenarioError
