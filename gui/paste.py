@@ -47,6 +47,7 @@ from engine.batch import VectorRun
 from engine.errors import EngineError, SipParseError
 from engine.paste import (
     MAX_PASTE,
+    PLACEHOLDER_V4,
     PastedRequest,
     PastedResponse,
     PastedScenario,
@@ -468,7 +469,14 @@ class PasteDialog(QDialog):
         if not self.form_edited:
             guess = guess_proxy(request, pasted.clean.packet)
             self._fill_form(guess.listen, guess.aliases)
-            self.guess_label.setText(f"Guessed from {guess.source}.")
+            self.guess_label.setText(
+                f"Guessed from {guess.source}."
+                + (
+                    f" {PLACEHOLDER_V4} stands in for an address the text does not give."
+                    if guess.placeholder
+                    else ""
+                )
+            )
         else:
             self.guess_label.setText("Your addresses.")
         self._show_read(self.pasted)

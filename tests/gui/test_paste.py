@@ -54,6 +54,10 @@ def test_a_good_message_shows_loose_route_at_once(dialog: PasteDialog) -> None:
     assert dialog.aliases.toPlainText() == "p1.example.com"
     assert dialog.listen.toPlainText() == "udp:192.0.2.1:5060"
     assert "top Route" in dialog.guess_label.text()
+    # A name only: the address is a placeholder, and the label says so.
+    assert "192.0.2.1 stands in for an address the text does not give" in (
+        dialog.guess_label.text()
+    )
     assert dialog.run.fields["rc"] == 1
     assert dialog.run.fields["du"] == "sip:p2.example.com;lr"
     text = dialog.outcome.toPlainText()
