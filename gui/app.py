@@ -84,6 +84,7 @@ def run_app(argv: Sequence[str]) -> int:
         print(f"routelab: {window.last_error}", file=sys.stderr)
         window.session.open_file(resources.scenario_file(resources.TOUR))
         args.step = None  # the step was meant for the file that did not open
+        args.scenario = None  # the tour stands in, as an untitled copy (below)
     if args.scenario is None:
         window.session.path = None  # the library opens as an untitled copy
         window._update_title()

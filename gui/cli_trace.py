@@ -94,7 +94,8 @@ def format_step(step: TraceStep) -> list[str]:
     line = _first_line(message) if message else "(nothing sent)"
     rc = f"   rc {step.rc}" if step.rc is not None else ""
     flags = f"   [{', '.join(f.value for f in step.flags)}]" if step.flags else ""
-    out = [f"  #{step.index:<3} {arrow:<18} {line}{rc}{flags}"]
+    # Counted from 1, as the app's timeline and `render --step` count.
+    out = [f"  #{step.index + 1:<3} {arrow:<18} {line}{rc}{flags}"]
     if step.kind is StepKind.PROXY:
         if step.ruri_after and step.ruri_after != step.ruri_before:
             out += _wrap("R-URI", f"{step.ruri_before} -> {step.ruri_after}")
@@ -128,7 +129,7 @@ def format_trace(trace: Trace) -> str:
     lines += [f"warning: {w}" for w in trace.warnings]
     for i, label in enumerate(trace.requests):
         lines.append("")
-        lines.append(f"[{i}] {label}")
+        lines.append(f"[{i + 1}] {label}")
         for step in trace.steps_of(i):
             lines += format_step(step)
     return "\n".join(lines)

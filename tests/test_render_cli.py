@@ -248,15 +248,16 @@ def test_a_file_that_does_not_open_is_said_and_its_step_not_applied_to_the_tour(
     def look(window: MainWindow) -> tuple[object, ...]:
         scenario = window.session.scenario
         assert scenario is not None
-        return scenario.title, window.session.step_index
+        return scenario.title, window.session.step_index, window.session.path
 
     missing = tmp_path / "nosuch.json"
     shot = tmp_path / "shot.png"
     seen = _run_app([str(missing), "--step", "5", "--screenshot", str(shot)], monkeypatch, look)
     assert isinstance(seen, tuple)
-    title, step = seen
+    title, step, path = seen
     assert str(title).startswith("Tour")
     assert step == 0
+    assert path is None  # the tour stands in untitled: Save never overwrites the library
     assert f"routelab: {missing}: No such file or directory" in capsys.readouterr().err
 
 

@@ -25,7 +25,9 @@ def test_trace_a_library_scenario_by_name(capsys: pytest.CaptureFixture[str]) ->
     status, out, _ = run(capsys, "trace", "rfc3261-16-12-1-2-strict-proxy")
     assert status == 0
     assert out.startswith("RFC 3261 16.12.1.2: traversing a strict-routing proxy\n")
-    assert "[2] BYE from U2" in out
+    # Requests and steps count from 1, as in the app.
+    assert "[1] INVITE from U1\n  #1   U1 -> P1" in out
+    assert "[3] BYE from U2" in out
     assert "P4 -> P3" in out
     assert "BYE sip:p3.middle.com SIP/2.0   rc 1   [loose-to-strict, local-route-removed]" in out
     assert "[strict-next-hop]" in out  # the why
