@@ -59,6 +59,7 @@ from engine.packetline import (
     WIRESHARK_IP,
     WIRESHARK_PORTS,
     WIRESHARK_PROTOCOLS,
+    Packet,
     hostport,
     read_packet_line,
     wireshark_ip,
@@ -1147,12 +1148,43 @@ def _packets(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]
             rest = rest[cleaned.next_start - 2 :]
             cleaned = clean("".join([block[0], *rest]))
 
+    flow: Packet | None = None  # the packet line of ``block``
+    glue = False  # the next line goes on with the block's last one (a segment cut mid-line)
     for line_no, line in enumerate(lines, start=1):
-        if read_packet_line(line, line_no) is not None:
+        packet = read_packet_line(line, line_no)
+        if packet is not None:
+            if flow is not None and _continued(block, flow, packet):
+                # The next TCP segment of the same flow goes on with the message.
+                block, glue = _segment_end(block)
+                continue
             yield from read()
-            block = []
+            block, flow, glue = [], packet, False
+        elif glue:
+            glue = False
+            line = block.pop().rstrip("\r\n") + line
         block.append(line)
     yield from read()
+
+
+def _continued(block: list[str], flow: Packet, packet: Packet) -> bool:
+    """Whether ``packet`` (a packet line) carries the rest of the message under ``flow``
+    in ``block``: the same TCP flow, and no blank line yet (ngrep shows it as '.', the
+    CR) to end that message's head.  ngrep prints each TCP segment under a packet line
+    of its own, wherever TCP cut the stream."""
+    if flow.proto != "tcp" or packet.proto != "tcp":
+        return False
+    if (flow.source, flow.destination) != (packet.source, packet.destination):
+        return False
+    return len(block) > 1 and not any(ln.strip() in ("", ".") for ln in block[1:])
+
+
+def _segment_end(block: list[str]) -> tuple[list[str], bool]:
+    """``block`` without the '#' ngrep prints after a segment, and whether the segment
+    ended inside a line (its last line has no '.' for a CR): then the next segment's first
+    line goes on with it."""
+    while len(block) > 1 and block[-1].strip() == "#":
+        block.pop()
+    return block, len(block) > 1 and not block[-1].rstrip("\r\n").endswith(".")
 
 
 def _packet_time(line: str) -> float | None:

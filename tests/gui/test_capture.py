@@ -553,6 +553,26 @@ def test_ngrep_tcp_with_its_flags_and_two_messages_in_a_segment(tmp_path: Path) 
     assert summary.skipped[TEXT_NOT_SIP] == 2 + 2 + 2
 
 
+@pytest.mark.parametrize("cut", ["inside a line", "at a line end"])
+def test_ngrep_tcp_segments_of_one_message_are_joined(tmp_path: Path, cut: str) -> None:
+    # ngrep prints each TCP segment under a packet line of its own, wherever TCP cut the
+    # stream: inside the From line ("From:" | " <sip:...>"), or after a whole line.
+    hops = [Hop(h.src, h.dst, h.text, "tcp") for h in trapezoid(1, transport="tcp")[:2]]
+    lines = ngrep_byline(hops).split("\n")
+    packet = next(ln for ln in lines if ln.startswith("T "))
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("From:"))
+    if cut == "inside a line":
+        head, _, tail = lines[at].partition(" ")
+        lines[at : at + 1] = [head, "#", packet, " " + tail]
+    else:
+        lines[at + 1 : at + 1] = ["#", packet]
+    messages, summary = _read_text(tmp_path / "ngrep-tcp.txt", lines[:-1], "packets", hops)
+    assert [(m.src, m.dst, m.transport) for m in messages] == [(h.src, h.dst, "tcp") for h in hops]
+    # interface:, filter:, a '#' before each packet and the "exit" at the end; the '#' and
+    # the packet line between the two segments are the message's.
+    assert summary.skipped[TEXT_NOT_SIP] == 2 + 2 + 2
+
+
 def test_freeswitch_and_asterisk_logs_read_packet_by_packet(tmp_path: Path) -> None:
     hops = trapezoid(1)[:6]
     out = ["2023-11-14 22:13:20.000001 [NOTICE] switch_core.c:1 FreeSWITCH started"]
