@@ -1238,7 +1238,8 @@ def _after_loose(
                 " Note: that Route names this proxy again. With Route 1 it is the pair of a "
                 "double Record-Route (r2), but enable_double_rr=0 makes loose_route() ignore "
                 "r2, so it is taken as the next hop and the request is sent back to this "
-                "proxy: a loop. Set enable_double_rr=1 (the default)."
+                "proxy, which gets it again (a spiral, RFC 3261 16.3: a wasted hop). Set "
+                "enable_double_rr=1 (the default)."
             )
         else:
             local_note = (
@@ -1329,8 +1330,8 @@ def _after_strict(
             st.add(
                 "strict-candidate-target",
                 f"The only remaining Route {c_text} {_no_lr(c_uri)}: it is taken to be the "
-                "remote target, appended by the element that sent the request as if this "
-                "proxy were a strict router (RFC 3261 12.2.1.1, 16.6 step 6), so the R-URI "
+                "remote target, which an earlier hop appended when it sent the request to a "
+                "strict router (RFC 3261 12.2.1.1, 16.6 step 6), so the R-URI "
                 f"becomes {target} and that Route is removed; $du is not set. No Route "
                 "is left: the request leaves in loose form (strict-to-loose transition). "
                 "Returns 1." + _maddr_note(c_uri, c_na.uri_text, target, "the R-URI"),
@@ -1392,7 +1393,8 @@ def _after_strict(
             self_note = (
                 f" Note: {c_text} is this proxy's own address, the other half of its double "
                 "Record-Route (r2), but enable_double_rr=0 makes loose_route() ignore r2, so "
-                "$du points back at this proxy: a loop. Set enable_double_rr=1 (the default)."
+                "$du points back at this proxy, which gets the request again (a spiral, RFC "
+                "3261 16.3). Set enable_double_rr=1 (the default)."
             )
         else:
             # With Routes after it, RFC 3261 16.4 would remove this one as the proxy's own
@@ -1401,8 +1403,8 @@ def _after_strict(
             self_note = (
                 f" Note: {c_text} is this proxy's own address, yet Kamailio does not check the "
                 "first Route again after the strict-router recovery, so $du points back at "
-                f"this proxy{rfc}: a loop. Use loose_route_mode(1) when in-dialog R-URIs can "
-                "legitimately name this proxy."
+                f"this proxy{rfc}, which gets the request again (a spiral, RFC 3261 16.3). Use "
+                "loose_route_mode(1) when in-dialog R-URIs can legitimately name this proxy."
             )
     if (
         ruri.user is not None
@@ -1436,9 +1438,9 @@ def _after_strict(
         st.add(
             "strict-candidate-loose",
             f"The next Route {c_text} is a loose router: $du becomes {du}. Strict-to-loose "
-            f"transition: the last Route {l_text} (taken to be the remote target, appended by the "
-            "element that sent the request as if this proxy were a strict router) becomes the "
-            f"R-URI {new_ruri} and is removed. "
+            f"transition: the last Route {l_text} (taken to be the remote target, which an earlier "
+            "hop appended when it sent the request to a strict router) becomes the R-URI "
+            f"{new_ruri} and is removed. "
             "Returns 1." + maddr_note + self_note,
         )
     return finish(ctx, 1, path="S")

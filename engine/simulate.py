@@ -1111,10 +1111,11 @@ class _Run:
                     self.answered(current, (*chain, element))
                     return None
                 flags.add(Flag.SPIRAL)
+                # Said first: what the proxy then does (a reply, say) follows from it.
                 loop_note = (
-                    f" The request came back to {element}, which already handled it: RFC 3261 "
+                    f"The request came back to {element}, which already handled it: RFC 3261 "
                     "16.3 calls this a spiral, not a loop (the R-URI or Route set changed), and "
-                    "Kamailio processes it again."
+                    "Kamailio processes it again. "
                 )
             seen.setdefault(element, set()).add(key)
             outcome = self.proxy_hop(
@@ -1206,7 +1207,8 @@ class _Run:
                 **fields,
                 **self.stopped(hop, flags),
                 message_out="",
-                note=" ".join(
+                note=loop_note
+                + " ".join(
                     [
                         f"t_relay() does not send the ACK on: {element}'s tm still holds the "
                         f"INVITE with CSeq {transaction[1]} of this dialog, which nothing but 100 "
@@ -1217,8 +1219,7 @@ class _Run:
                         "that branch, so a proxy following the RFC would send this ACK on.",
                         *notes,
                     ]
-                )
-                + loop_note,
+                ),
             )
             return None
         if hop.reply is not None:
@@ -1229,15 +1230,15 @@ class _Run:
                 **reply,
                 flags=flags | {Flag.DEAD_END},
                 routes_after=(),
-                note=" ".join(
+                note=loop_note
+                + " ".join(
                     [
                         f"{element} answers {status} {reason}: the request ends here; "
                         f"the reply travels back along the Via path "
                         f"({' -> '.join(reply['path'])}).",
                         *notes,
                     ]
-                )
-                + loop_note,
+                ),
             )
             return None
         if hop.drop is not None or hop.relay is None:
@@ -1246,7 +1247,7 @@ class _Run:
                 message_out="",
                 flags=flags | {Flag.DEAD_END},
                 routes_after=(),
-                note=(hop.drop or "The request goes no further.") + loop_note,
+                note=loop_note + (hop.drop or "The request goes no further."),
             )
             return None
         assert isinstance(result, tuple | _Nowhere)
@@ -1273,7 +1274,8 @@ class _Run:
                         **fields,
                         **reply,
                         **self.stopped(hop, flags),
-                        note=" ".join(
+                        note=loop_note
+                        + " ".join(
                             [
                                 f"Dead end: {result.reason}. Kamailio's tm cannot send the "
                                 f"{request.method} and answers {result.status} {reason} itself; "
@@ -1281,15 +1283,14 @@ class _Run:
                                 f"({' -> '.join(reply['path'])}).",
                                 *notes,
                             ]
-                        )
-                        + loop_note,
+                        ),
                     )
                     return None
             self.add(
                 **fields,
                 **self.stopped(hop, flags),
                 message_out="",
-                note=" ".join([f"Dead end: {result.reason}.", *notes]) + loop_note,
+                note=loop_note + " ".join([f"Dead end: {result.reason}.", *notes]),
             )
             return None
         dest, sock, socket_note = result
@@ -1313,7 +1314,7 @@ class _Run:
             next_hop=target,
             next_address=str(dest.socket),
             sent_from=str(sock),
-            note=" ".join([summary, *notes]) + loop_note,
+            note=loop_note + " ".join([summary, *notes]),
         )
         return out, dest, sock
 
@@ -1571,7 +1572,7 @@ class _Run:
         edited = " The route set was edited by hand for this request." if route_set else ""
         refresh = f" New Contact {spec.contact} (a target refresh)." if spec.contact else ""
         note = (
-            f"{ua.name} builds the {spec.method} from its dialog (RFC 3261 12.2.1.1): {how}; "
+            f"{ua.name} builds the {spec.method} from the dialog (RFC 3261 12.2.1.1): {how}; "
             f"it sends it to {plan.next_hop} (8.1.2).{edited}{refresh}"
             + (f" {spec.note}" if spec.note else "")
         )

@@ -391,9 +391,13 @@ def _md_decisions(steps: Sequence[TraceStep]) -> list[str]:
 _GLOSSARY = (
     "*R-URI* is the Request-URI, the address in the request line. *$du* is Kamailio's "
     "destination URI: when set, the request is sent there, while the R-URI stays as it is; "
-    "when not, it goes to the R-URI. *$fs* is the socket the request is forced to leave "
-    "from. *lr* marks a loose router (RFC 3261); a Route without it names a strict router "
-    "(RFC 2543), which expects to find itself in the R-URI.",
+    "when not, it goes to the R-URI. The *route set* is the list of proxies a dialog's "
+    "in-dialog requests go through, learned from Record-Route; each request carries it as "
+    "Route headers, and the *remote target* (the other side's Contact) is where they end. "
+    "*lr* marks a loose router (RFC 3261); a Route without it names a strict router "
+    "(RFC 2543), which expects to find itself in the R-URI. *r2* marks the two halves of "
+    "one proxy's double Record-Route (RFC 5658), *ftag* the caller's From tag, which tells "
+    "the direction of a request.",
 )
 
 
