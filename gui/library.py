@@ -6,6 +6,7 @@ import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -23,14 +24,19 @@ from engine.scenario import Scenario, loads
 from gui import resources
 
 
-def library() -> list[tuple[Path, Scenario]]:
-    """Every library scenario that loads, with its file."""
+def library() -> list[tuple[str, list[tuple[Path, Scenario]]]]:
+    """Every library scenario that loads, with its file, in the course's sections and
+    teaching order (:func:`gui.resources.course`)."""
     out = []
-    for path in resources.scenario_files():
-        try:
-            out.append((path, loads(path.read_text(encoding="utf-8"))))
-        except (OSError, EngineError):
-            continue
+    for title, paths in resources.course():
+        loaded = []
+        for path in paths:
+            try:
+                loaded.append((path, loads(path.read_text(encoding="utf-8"))))
+            except (OSError, EngineError):
+                continue
+        if loaded:
+            out.append((title, loaded))
     return out
 
 
@@ -63,12 +69,24 @@ class LibraryDialog(QDialog):
         self.list.setObjectName("library-list")
         self.list.setWordWrap(True)  # long titles wrap rather than being cut off
         self.details = QTextBrowser()
-        self.items: list[tuple[Path, Scenario]] = library()
-        for path, scenario in self.items:
-            item = QListWidgetItem(scenario.title)
-            item.setData(Qt.ItemDataRole.UserRole, str(path))
-            item.setToolTip(scenario.description)
-            self.list.addItem(item)
+        # One entry a row: a section's title (None) or an example.
+        self.items: list[tuple[Path, Scenario] | None] = []
+        for title, examples in library():
+            header = QListWidgetItem(title)
+            header.setFlags(Qt.ItemFlag.NoItemFlags)  # a heading: the keys pass it by
+            # (drawn in the text colour, not greyed out as a disabled entry would be)
+            header.setForeground(self.list.palette().color(QPalette.ColorRole.Text))
+            font = header.font()
+            font.setBold(True)
+            header.setFont(font)
+            self.list.addItem(header)
+            self.items.append(None)
+            for path, scenario in examples:
+                item = QListWidgetItem(scenario.title)
+                item.setData(Qt.ItemDataRole.UserRole, str(path))
+                item.setToolTip(scenario.description)
+                self.list.addItem(item)
+                self.items.append((path, scenario))
         splitter = QSplitter()
         splitter.addWidget(self.list)
         splitter.addWidget(self.details)
@@ -86,22 +104,40 @@ class LibraryDialog(QDialog):
         self.list.currentRowChanged.connect(self._on_list_current_row_changed)
         self.list.itemDoubleClicked.connect(lambda _item: self._accept())
         self.filter.textChanged.connect(self._on_filter_text_changed)
-        if self.items:
-            self.list.setCurrentRow(0)
+        rows = self._examples()
+        if rows:
+            self.list.setCurrentRow(rows[0])
+
+    def _examples(self) -> list[int]:
+        """The rows of the examples shown (not the section titles, not those filtered out)."""
+        return [
+            r
+            for r, entry in enumerate(self.items)
+            if entry is not None and not self.list.item(r).isHidden()
+        ]
 
     def _on_list_current_row_changed(self, row: int) -> None:
-        if 0 <= row < len(self.items):
-            self.details.setHtml(describe(self.items[row][1]))
+        entry = self.items[row] if 0 <= row < len(self.items) else None
+        if entry is not None:
+            self.details.setHtml(describe(entry[1]))
 
     def _on_filter_text_changed(self, text: str) -> None:
         needle = text.lower()
-        for row, (_path, scenario) in enumerate(self.items):
-            hay = f"{scenario.title} {scenario.description}".lower()
-            self.list.item(row).setHidden(bool(needle) and needle not in hay)
+        header = 0
+        for row, entry in enumerate(self.items):
+            if entry is None:
+                header = row
+                self.list.item(row).setHidden(True)  # until one of its examples is shown
+                continue
+            hay = f"{entry[1].title} {entry[1].description}".lower()
+            hidden = bool(needle) and needle not in hay
+            self.list.item(row).setHidden(hidden)
+            if not hidden:
+                self.list.item(header).setHidden(False)
         # What is shown and opened is always an example the filter lets through.
         current = self.list.currentItem()
-        if current is None or current.isHidden():
-            shown = [r for r in range(self.list.count()) if not self.list.item(r).isHidden()]
+        if current is None or current.isHidden() or self.items[self.list.currentRow()] is None:
+            shown = self._examples()
             if shown:
                 self.list.setCurrentRow(shown[0])
             else:
@@ -112,7 +148,7 @@ class LibraryDialog(QDialog):
 
     def _accept(self) -> None:
         item = self.list.currentItem()
-        if item is None or item.isHidden():
+        if item is None or item.isHidden() or self.items[self.list.currentRow()] is None:
             return
         self.selected_path = Path(item.data(Qt.ItemDataRole.UserRole))
         self.accept()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib import resources as importlib_resources
 from pathlib import Path
 
@@ -30,6 +31,25 @@ def new_scenario_text() -> str:
 def scenario_files() -> list[Path]:
     """Every scenario of the library, sorted by file name."""
     return sorted((root() / "scenarios").glob("*.json"))
+
+
+def course() -> list[tuple[str, list[Path]]]:
+    """The library as a course: section titles, each with its scenario files in teaching
+    order (``resources/course.json``); files it does not name come last, under "Other"."""
+    try:
+        data = json.loads((root() / "course.json").read_text(encoding="utf-8"))
+        sections = [(str(s["title"]), [str(n) for n in s["scenarios"]]) for s in data["sections"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        sections = []  # (a broken course file: the library in file order)
+    files = {p.stem: p for p in scenario_files()}
+    out: list[tuple[str, list[Path]]] = []
+    for title, names in sections:
+        paths = [files.pop(n) for n in names if n in files]
+        if paths:
+            out.append((title, paths))
+    if files:
+        out.append(("Other", list(files.values())))
+    return out
 
 
 def scenario_file(name: str) -> Path:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from gui import resources
 from gui.library import LibraryDialog
 
 
@@ -40,3 +42,23 @@ def test_the_filter_keeps_what_is_shown_and_opened_among_what_it_lets_through(
     dialog.filter.clear()
     assert dialog.open_button.isEnabled()
     assert dialog.list.currentItem() is not None
+
+
+def test_the_library_is_a_course_with_every_example_once(qtbot: QtBot) -> None:
+    dialog = LibraryDialog()
+    qtbot.addWidget(dialog)
+    headings = [r for r, entry in enumerate(dialog.items) if entry is None]
+    # Sections in teaching order, the basics first and the tour, which has everything, last.
+    assert dialog.list.item(headings[0]).text().startswith("1. The basics")
+    assert dialog.list.item(headings[-1]).text() == "7. Everything at once"
+    titles = [dialog.list.item(r).text() for r in headings]
+    assert "Other" not in titles  # course.json names every library scenario
+    paths = [entry[0].stem for entry in dialog.items if entry is not None]
+    assert sorted(paths) == sorted(p.stem for p in resources.scenario_files())
+    # A heading is not an example: never current, never opened.
+    assert dialog.list.currentRow() == headings[0] + 1
+    assert not dialog.list.item(headings[0]).flags() & Qt.ItemFlag.ItemIsSelectable
+    # Filtering hides the headings whose examples are all hidden.
+    dialog.filter.setText("flow token")
+    shown = [r for r in headings if not dialog.list.item(r).isHidden()]
+    assert [dialog.list.item(r).text() for r in shown] == ["6. NAT and outbound flow tokens"]
