@@ -16,6 +16,27 @@ from gui.theme import FLAG_STYLES
 HEIGHT = 26.0  # a badge's height, as on the graph
 
 
+# The marks a learner meets first come first; the strict transitions, the outbound codes
+# and the warnings after them.
+LEGEND_ORDER = (
+    Flag.LOCAL_ROUTE_REMOVED,
+    Flag.RECORD_ROUTE,
+    Flag.DOUBLE_RECORD_ROUTE,
+    Flag.PRELOADED,
+    Flag.NOT_ROUTED,
+    Flag.LOOSE_TO_STRICT,
+    Flag.STRICT_TO_LOOSE,
+    Flag.STRICT_TO_STRICT,
+    Flag.FLOW_TOKEN_USED,
+    Flag.FLOW_TOKEN_REJECTED,
+    Flag.DEAD_END,
+    Flag.SPIRAL,
+    Flag.LOOP,
+    Flag.SECURITY,
+    Flag.MISMATCH,
+)
+
+
 class BadgeWidget(QWidget):
     """One badge, painted exactly as on the graph."""
 
@@ -45,7 +66,7 @@ class Legend(QScrollArea):
         outer = QVBoxLayout(body)
         grid = QGridLayout()
         grid.setColumnStretch(1, 1)
-        for row, flag in enumerate(Flag):
+        for row, flag in enumerate(LEGEND_ORDER):
             style = FLAG_STYLES[flag]
             grid.addWidget(BadgeWidget(flag), row, 0)
             text = QLabel(f"<b>{style.title}</b><br>{style.explanation}")

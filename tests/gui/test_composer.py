@@ -26,6 +26,7 @@ from engine.trace import Flag
 from gui import resources
 from gui.composer import path_text
 from gui.field_help import help_for
+from gui.legend import LEGEND_ORDER
 from gui.main_window import MainWindow
 from gui.theme import FLAG_STYLES
 
@@ -193,6 +194,9 @@ def test_every_flag_style_has_a_legend_entry(window: MainWindow) -> None:
     joined = " ".join(label.text() for label in labels)
     for flag in Flag:
         assert FLAG_STYLES[flag].title in joined
+    # Each once, the common marks first.
+    assert len(set(LEGEND_ORDER)) == len(LEGEND_ORDER) == len(Flag)
+    assert joined.index("Local Route removed") < joined.index("Strict-to-loose")
 
 
 def _typed_route(window: MainWindow) -> QPlainTextEdit:
