@@ -336,7 +336,24 @@ def _uri(value: object, path: str) -> str:
         parse_uri(text)
     except SipParseError as exc:
         _fail(path, f"not a SIP URI: {exc.what}")
+    _plain_uri(text, path)
     return text
+
+
+# What a URI a user agent writes may not hold unescaped (RFC 3261 25.1): Kamailio's parser
+# lets blanks and the like through (engine.uri), but a scenario's messages must be well formed.
+_URI_FORBIDDEN = re.compile(r'[\s<>",]')
+
+
+def _plain_uri(text: str, path: str) -> None:
+    bad = _URI_FORBIDDEN.search(text)
+    if bad is not None:
+        shown = "a blank" if bad.group().isspace() else repr(bad.group())
+        _fail(
+            path,
+            f"not a SIP URI: {shown} is not allowed in one (column {bad.start() + 1} of "
+            f"{text!r}; RFC 3261 25.1 has it escaped as %{ord(bad.group()):02X})",
+        )
 
 
 def _sip_uri(value: object, path: str) -> str:
@@ -353,6 +370,7 @@ def _route_value(value: object, path: str) -> str:
         na.uri  # noqa: B018 - parse it to validate
     except SipParseError as exc:
         _fail(path, f"not a Route value <uri>: {exc.what}")
+    _plain_uri(na.uri_text, path)
     return text
 
 
@@ -565,7 +583,29 @@ def _header(value: object, path: str) -> Header:
     name, sep, rest = text.partition(":")
     if not sep or not _HEADER_NAME.match(name.strip()):
         _fail(path, f"expected 'Name: value', got {text!r}")
+    written = _WRITTEN.get(Header(name.strip(), "").key)
+    if written is not None:
+        _fail(path, f"RouteLab writes {name.strip()} itself; {written}")
     return Header(name.strip(), rest.strip())
+
+
+# The headers a user agent's request gets from the scenario (engine.dialog.build_request),
+# by the keys of their full names (Header.key reads a compact form as one), with where to set
+# them instead.
+_WRITTEN = {
+    key: where
+    for names, where in (
+        (("via",), "each element adds its own"),
+        (("max-forwards",), "set max_forwards instead"),
+        (("from", "to"), "the dialog's parties and tags give it"),
+        (("call-id",), "set call_id instead"),
+        (("cseq",), "the dialog counts it"),
+        (("contact",), "set contact instead"),
+        (("route",), "set route instead"),
+        (("content-length",), "a scenario's requests carry no body"),
+    )
+    for key in names
+}
 
 
 def _request(value: object, path: str, *, initial: bool) -> RequestSpec:
@@ -669,20 +709,53 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _decode(text: str) -> object:
     try:
-        return json.loads(
-            text,
+        data = json.loads(
+            text.removeprefix("\ufeff"),  # a byte-order mark, as some editors write one
             object_pairs_hook=_unique_pairs,
             parse_constant=_reject_constant,
             parse_float=_finite,
         )
     except json.JSONDecodeError as exc:
-        raise ScenarioError(
-            "", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-        ) from None
+        raise ScenarioError("", _json_error(exc)) from None
     except RecursionError:
         raise ScenarioError("", "not a scenario: the JSON is nested too deeply") from None
     except ValueError as exc:  # duplicate keys, NaN/Infinity, numbers too long or too large
         raise ScenarioError("", f"not valid JSON: {exc}") from None
+    _no_surrogates(data, "")
+    return data
+
+
+def _json_error(exc: json.JSONDecodeError) -> str:
+    """What is wrong at the JSON parser's stop, in words: a comma before a closing bracket
+    and a comment said as such (JSON allows neither), else the parser's message."""
+    doc, pos = exc.doc, exc.pos
+    if doc.startswith(("//", "/*"), pos):
+        what, pos = "a comment (JSON has none)", pos
+    else:
+        before = len(doc[:pos].rstrip())
+        if before and doc[before - 1] == "," and doc[pos : pos + 1] in ("}", "]"):
+            what, pos = f"a comma before '{doc[pos]}' (JSON allows no trailing comma)", before - 1
+        else:
+            what = exc.msg.removesuffix(" at")  # ("Invalid control character at")
+    line = doc.count("\n", 0, pos) + 1
+    column = pos - (doc.rfind("\n", 0, pos) + 1) + 1
+    return f"not valid JSON: {what} at line {line}, column {column}"
+
+
+def _no_surrogates(value: object, path: str) -> None:
+    """ScenarioError at the first string holding a lone surrogate (a ``\\ud800`` escape
+    JSON lets through, which is no character and cannot be written out)."""
+    if isinstance(value, str):
+        bad = next((c for c in value if "\ud800" <= c <= "\udfff"), None)
+        if bad is not None:
+            _fail(path, f"the escape \\u{ord(bad):04x} is a lone surrogate, not a character")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_surrogates(key, path)
+            _no_surrogates(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _no_surrogates(item, f"{path}[{i}]")
 
 
 def loads(text: str) -> Scenario:
@@ -764,6 +837,7 @@ def check(scenario: Scenario) -> None:
         data = to_jsonable(scenario)
     except (AttributeError, TypeError, ValueError) as exc:  # a value of the wrong type
         raise ScenarioError("", f"not a scenario: a value has the wrong type ({exc})") from None
+    _no_surrogates(data, "")
     _read(data)
     _check_references(scenario)
 

@@ -452,3 +452,60 @@ def test_shared_validators() -> None:
     assert is_call_id("x" * 200)
     assert not is_call_id("x" * 201)
     assert not is_call_id("a\u00a0b")
+
+
+TOUR_TEXT = resources.scenario_text("tour")
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            TOUR_TEXT.replace('"title": "', '"title": "\\ud800', 1),
+            "title: the escape \\ud800 is a lone surrogate, not a character",
+        ),
+        (TOUR_TEXT.replace('"title":', '// why\n  "title":', 1), "a comment (JSON has none) at"),
+        (
+            TOUR_TEXT.rstrip().removesuffix("}").rstrip() + ",\n}",
+            "a comma before '}' (JSON allows no trailing comma) at",
+        ),
+        (TOUR_TEXT.replace('"title": "', '"title": "\t', 1), "Invalid control character at line"),
+    ],
+    ids=["lone-surrogate", "comment", "trailing-comma", "control-character"],
+)
+def test_what_json_cannot_hold_is_said_where(text: str, said: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        loads(text)
+    assert said in str(info.value)
+    assert " at at " not in str(info.value)
+
+
+def test_a_byte_order_mark_is_read_past() -> None:
+    assert loads("\ufeff" + TOUR_TEXT) == loads(TOUR_TEXT)
+
+
+@pytest.mark.parametrize(
+    ("edit", "where", "said"),
+    [
+        (("user_agents", 0, "contact"), "user_agents[0].contact", "a blank is not allowed"),
+        (("dialog", "route"), "dialog.route[0]", "',' is not allowed"),
+        (("dialog", "headers"), "dialog.headers[0]", "RouteLab writes Call-ID itself"),
+    ],
+)
+def test_malformed_uris_and_written_headers_are_refused(
+    edit: tuple[Any, ...], where: str, said: str
+) -> None:
+    data = json.loads(TOUR_TEXT)
+    values = {
+        "contact": "sip:alice @192.0.2.10",
+        "route": ["<sip:alice,bob@192.0.2.1;lr>"],
+        "headers": ["Call-ID: another"],
+    }
+    target = data
+    for key in edit[:-1]:
+        target = target[key]
+    target[edit[-1]] = values[edit[-1]]
+    with pytest.raises(ScenarioError) as info:
+        loads(json.dumps(data))
+    assert info.value.path == where
+    assert said in str(info.value)
