@@ -57,6 +57,7 @@ from gui.errors import ErrorReporter
 from gui.inspector import Inspector
 from gui.ladder import LadderScene, LadderView
 from gui.legend import Legend
+from gui.lesson import LessonView
 from gui.library import LibraryDialog
 from gui.models import FlagDelegate, TraceStepModel
 from gui.render import ladder_order
@@ -173,6 +174,8 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector()
         self.composer = Composer(self.session)
         self.legend = Legend()
+        self.lesson = LessonView()
+        self.lesson.step_requested.connect(self.session.set_step)
 
         self.play_timer = QTimer(self)
         self.play_timer.timeout.connect(self._on_play_timer_timeout)
@@ -337,14 +340,20 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_docks(self) -> None:
+        # Lesson, Composer and Legend share the left side: the lesson first, since what the
+        # scenario teaches is what a learner reads while stepping; the composer edits it.
+        self.dock_lesson = self._dock(
+            "Lesson", "dock-lesson", self.lesson, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
         self.dock_composer = self._dock(
             "Composer", "dock-composer", self.composer, Qt.DockWidgetArea.LeftDockWidgetArea
         )
         self.dock_legend = self._dock(
             "Legend", "dock-legend", self.legend, Qt.DockWidgetArea.LeftDockWidgetArea
         )
+        self.tabifyDockWidget(self.dock_lesson, self.dock_composer)
         self.tabifyDockWidget(self.dock_composer, self.dock_legend)
-        self.dock_composer.raise_()
+        self.dock_lesson.raise_()
         self.dock_inspector = self._dock(
             "Inspector", "dock-inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
         )
@@ -405,6 +414,7 @@ class MainWindow(QMainWindow):
         view.addAction(self.act_zoom_out)
         view.addSeparator()
         for dock, text in (
+            (self.dock_lesson, "L&esson"),
             (self.dock_composer, "Co&mposer"),
             (self.dock_legend, "&Legend"),
             (self.dock_inspector, "I&nspector"),
@@ -750,6 +760,7 @@ class MainWindow(QMainWindow):
             else ""
         )
         self.legend.show_warnings(s.trace.warnings)
+        self.lesson.show_scenario(s.scenario, len(s.trace.steps))
         self.inspector.set_scenario(s.scenario, observed=bool(s.observed_title))
 
     @Slot(int)

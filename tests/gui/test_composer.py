@@ -297,6 +297,7 @@ def test_every_page_fits_a_narrow_composer_without_scrolling_sideways(
     # the outer label, its group was wider than the dock and the fields were cut off.
     window.resize(1280, 800)
     window.show()
+    window.dock_composer.raise_()  # (the lesson is in front at start)
     window.resizeDocks([window.dock_composer], [340], Qt.Orientation.Horizontal)
     tabs = window.composer.tabs
     for index in range(tabs.count()):
@@ -328,6 +329,7 @@ def test_every_tab_is_in_sight_and_whole_at_the_default_size(
 ) -> None:
     window.resize(1440, 900)
     window.show()
+    window.dock_composer.raise_()  # (the lesson is in front at start)
     window.default_dock_sizes()
     qapp.processEvents()
     bar = window.composer.tabs.tabBar()
@@ -707,6 +709,7 @@ def test_narrow_composer_tabs_go_to_the_side_and_stay_whole(
 ) -> None:
     window.resize(1024, 640)
     window.show()
+    window.dock_composer.raise_()  # (the lesson is in front at start)
     window.default_dock_sizes()
     for _ in range(3):
         qapp.processEvents()

@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QAccessible, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QTabBar,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from engine.scenario import dumps, loads
@@ -882,3 +889,26 @@ def test_the_views_and_controls_have_names(window: MainWindow) -> None:
     assert arrows == {"↑": "Move up", "↓": "Move down"}
     for tabs in (window.centre, window.composer.tabs, window.inspector.tabs):
         assert all(tabs.tabToolTip(i) for i in range(tabs.count()))
+
+
+def test_the_lesson_is_in_front_and_its_step_numbers_go_to_the_step(
+    window: MainWindow, qapp: QApplication
+) -> None:
+    window.session.open_file(resources.scenario_file(resources.TOUR))
+    window.resize(1440, 900)
+    window.show()
+    qapp.processEvents()
+    # In front of the composer and the legend at start.
+    (bar,) = (b for b in window.findChildren(QTabBar) if b.parent() is window)
+    assert [bar.tabText(i) for i in range(bar.count())] == ["Lesson", "Composer", "Legend"]
+    assert bar.currentIndex() == 0
+    text = window.lesson.toPlainText()
+    assert text.startswith("Tour: one call through every kind of routing")
+    assert "What to notice" in text
+    # "Step 2, P1: ..." links to step 2 (index 1); a step the trace lacks is no link.
+    assert 'href="step:2"' in window.lesson.toHtml()
+    window.lesson.anchorClicked.emit(QUrl("step:2"))
+    assert window.session.step_index == 1
+    window.lesson.anchorClicked.emit(QUrl("step:999"))
+    window.lesson.anchorClicked.emit(QUrl("https://example.com"))
+    assert window.session.step_index == 1
