@@ -64,7 +64,13 @@ _HOSTPORT = re.compile(r"(\[[^\]]*\]|[^:\[\]]+)(?::([0-9]+))?\Z")
 def _split_hostport(text: str, what: str) -> tuple[str, int | None]:
     m = _HOSTPORT.match(text.strip())
     if not m:
-        raise ConfigError(f"{what} {text!r}: expected host[:port]")
+        hint = (
+            f" (an IPv6 address goes in brackets: [{text.strip().rpartition(':')[0]}]:"
+            f"{text.strip().rpartition(':')[2]})"
+            if text.count(":") > 1 and "[" not in text
+            else ""
+        )
+        raise ConfigError(f"{what} {text!r}: expected host[:port]{hint}")
     host, port = m.group(1), m.group(2)
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
@@ -118,6 +124,9 @@ def _parse_socket(text: str) -> Socket:
                 # backslash in it, could not be written back into a listen line.
                 raise ConfigError(f"listen {text!r}: a socket name without quotes or backslashes")
             i += 2
+        elif word in ("advertise", "name"):
+            wanted = "host[:port]" if word == "advertise" else "a name"
+            raise ConfigError(f"listen {text!r}: {word} needs {wanted} after it")
         else:
             raise ConfigError(f"listen {text!r}: unexpected {words[i]!r}")
     return Socket(proto.lower(), host, port or 5060, adv_host, adv_port, name)
@@ -150,6 +159,11 @@ def parse_alias(text: str) -> Alias:
     head, sep, rest = text.partition(":")
     if sep and head.lower() in PROTOCOLS:
         proto, text = head.lower(), rest
+    elif sep and ":" not in rest and not rest.strip().isdigit() and not head.startswith("["):
+        # "xyz:host": a word before a host, not a port after one.
+        raise ConfigError(
+            f"alias {text!r}: {head!r} is not a protocol (one of {', '.join(PROTOCOLS)})"
+        )
     host, port = _split_hostport(text, "alias")
     return Alias(host, port, proto)
 

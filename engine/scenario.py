@@ -305,7 +305,8 @@ def _text(value: object, path: str, *, single_line: bool = True) -> str:
 
 def _integer(value: object, path: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        _fail(path, f"expected an integer, got {_type_name(value)}")
+        shown = f" {value}" if isinstance(value, float) else ""
+        _fail(path, f"expected an integer, got {_type_name(value)}{shown}")
     if not low <= value <= high:
         shown = str(value) if abs(value) < 10**12 else "a number"
         _fail(path, f"{shown} is out of range ({low}..{high})")
@@ -531,6 +532,10 @@ def _proxy(value: object, path: str) -> ProxyNode:
         _check_format(addr, where)
         if "$" in addr:
             continue  # its address is known only when a request fills it in
+        if addr.lower().startswith(("sip:", "sips:")):
+            _fail(where, "give host[:port][;params] without the scheme: Kamailio adds sip:")
+        if not addr.strip():
+            _fail(where, "empty: give host[:port][;params]")
         try:
             uri = parse_uri(f"sip:{addr}")
         except SipParseError as exc:
@@ -789,7 +794,7 @@ def _read(data: object) -> Scenario:
             _fail(p, f"{host[:80]!r} is not a host name")
         names.append((host, _name(node, p)))
     return Scenario(
-        title=obj.text("title"),
+        title=_title(obj),
         description=obj.text("description", "", single_line=False),
         highlights=tuple(_text(v, p, single_line=False) for p, v in obj.items("highlights")),
         call_id=_call_id(obj),
@@ -799,6 +804,15 @@ def _read(data: object) -> Scenario:
         dialog=_request(obj.get("dialog"), "dialog", initial=True),
         requests=tuple(_request(v, p, initial=False) for p, v in obj.items("requests")),
     )
+
+
+def _title(obj: _Obj) -> str:
+    value = obj.text("title")
+    if not value.strip():
+        _fail(
+            obj.at("title"), "empty: a scenario needs a title (the window and the library show it)"
+        )
+    return value
 
 
 def _call_id(obj: _Obj) -> str:
@@ -891,10 +905,15 @@ def _check_addresses(scenario: Scenario) -> None:
     owners: list[tuple[Socket, str, bool]] = []
 
     def clash(sock: Socket, ua: bool) -> str | None:
+        """Who already has ``sock``'s address, in words; None when nobody does."""
         for other, who, other_ua in owners:
             same_port = other.port == sock.port
             same_proto = ua or other_ua or other.proto == sock.proto
             if same_port and same_proto and same_ip(other.host, sock.host):
+                if (ua or other_ua) and other.proto != sock.proto:
+                    return (
+                        f"{who} ({other}: a user agent takes its host and port for every transport)"
+                    )
                 return who
         return None
 
@@ -904,11 +923,17 @@ def _check_addresses(scenario: Scenario) -> None:
             _fail(f"user_agents[{i}].address", f"{u.address} is already used by {who}")
         owners.append((u.address, u.name, True))
     for i, p in enumerate(scenario.proxies):
+        names: set[str] = set()
         for j, sock in enumerate(p.listen):
             who = clash(sock, False)
             if who:
-                _fail(f"proxies[{i}].listen[{j}]", f"{sock} is already used by {who}")
-        owners.extend((s, p.name, False) for s in p.listen)
+                listed = " (listed twice)" if who == p.name else ""
+                _fail(f"proxies[{i}].listen[{j}]", f"{sock} is already used by {who}{listed}")
+            if sock.name is not None:
+                if sock.name.lower() in names:  # (Kamailio matches socket names in any case)
+                    _fail(f"proxies[{i}].listen[{j}]", f"another socket is named {sock.name!r}")
+                names.add(sock.name.lower())
+            owners.append((sock, p.name, False))
 
 
 # --------------------------------------------------------------------------

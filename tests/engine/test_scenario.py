@@ -509,3 +509,38 @@ def test_malformed_uris_and_written_headers_are_refused(
         loads(json.dumps(data))
     assert info.value.path == where
     assert said in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("edit", "where", "said"),
+    [
+        (lambda d: d["user_agents"][0].update(address="tcp:192.0.2.1:5060"),
+         "proxies[0].listen[0]", "a user agent takes its host and port for every transport"),
+        (lambda d: d["proxies"][0].update(record_route_preset=["sip:p1.example.com"]),
+         "proxies[0].record_route_preset[0]", "without the scheme"),
+        (lambda d: d["proxies"][0].update(aliases=["xyz:p1.example.com"]),
+         "proxies[0].aliases[0]", "'xyz' is not a protocol"),
+        (lambda d: d["proxies"][0].update(listen=["udp:192.0.2.1:5060 advertise"]),
+         "proxies[0].listen[0]", "advertise needs host[:port] after it"),
+        (lambda d: d["proxies"][0].update(listen=["udp:2001:db8::3:5060"]),
+         "proxies[0].listen[0]", "goes in brackets: [2001:db8::3]:5060"),
+        (lambda d: d["dialog"].update(max_forwards=70.5), "dialog.max_forwards", "number 70.5"),
+        (lambda d: d.update(title="  "), "title", "empty"),
+        (lambda d: d["proxies"][0].update(listen=["udp:192.0.2.1:5060"] * 2),
+         "proxies[0].listen[1]", "(listed twice)"),
+        (lambda d: d["proxies"][0].update(
+            listen=['udp:192.0.2.1:5060 name "a"', 'udp:192.0.2.1:5070 name "A"']),
+         "proxies[0].listen[1]", "another socket is named 'A'"),
+    ],
+    ids=["ua-any-transport", "preset-scheme", "alias-protocol", "advertise-alone", "ipv6-brackets",
+         "float", "empty-title", "socket-twice", "socket-name-twice"],
+)  # fmt: skip
+def test_a_wrong_value_is_said_in_the_words_of_what_to_write(
+    edit: Any, where: str, said: str
+) -> None:
+    data = json.loads(TOUR_TEXT)
+    edit(data)
+    with pytest.raises(ScenarioError) as info:
+        loads(json.dumps(data))
+    assert info.value.path == where
+    assert said in str(info.value)
