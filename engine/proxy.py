@@ -64,13 +64,7 @@ _HOSTPORT = re.compile(r"(\[[^\]]*\]|[^:\[\]]+)(?::([0-9]+))?\Z")
 def _split_hostport(text: str, what: str) -> tuple[str, int | None]:
     m = _HOSTPORT.match(text.strip())
     if not m:
-        hint = (
-            f" (an IPv6 address goes in brackets: [{text.strip().rpartition(':')[0]}]:"
-            f"{text.strip().rpartition(':')[2]})"
-            if text.count(":") > 1 and "[" not in text
-            else ""
-        )
-        raise ConfigError(f"{what} {text!r}: expected host[:port]{hint}")
+        raise ConfigError(f"{what} {text!r}: expected host[:port]{_ipv6_hint(text.strip())}")
     host, port = m.group(1), m.group(2)
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
@@ -80,6 +74,20 @@ def _split_hostport(text: str, what: str) -> tuple[str, int | None]:
     if port is not None and (len(port) > 5 or not 0 < int(port) <= 65535):
         raise ConfigError(f"{what} {text!r}: port {port[:20]} is out of range")
     return host, int(port) if port is not None else None
+
+
+def _ipv6_hint(text: str) -> str:
+    """For an IPv6 address written without brackets, how to write it: as it stands, or with
+    its last group read as a port (``2001:db8::1:5060`` may mean either)."""
+    if text.count(":") < 2 or "[" in text:
+        return ""
+    head, _, last = text.rpartition(":")
+    readings = [f"[{text}]"] if is_ip(f"[{text}]") else []
+    if last.isascii() and last.isdigit() and 0 < int(last) <= 65535 and is_ip(f"[{head}]"):
+        readings.append(f"[{head}]:{last}")
+    if not readings:
+        return ""
+    return f" (an IPv6 address goes in brackets: {' or '.join(readings)})"
 
 
 def parse_socket(text: str) -> Socket:
@@ -159,8 +167,8 @@ def parse_alias(text: str) -> Alias:
     head, sep, rest = text.partition(":")
     if sep and head.lower() in PROTOCOLS:
         proto, text = head.lower(), rest
-    elif sep and ":" not in rest and not rest.strip().isdigit() and not head.startswith("["):
-        # "xyz:host": a word before a host, not a port after one.
+    elif sep and ":" not in rest and "." in rest and not head.startswith("["):
+        # "xyz:p1.example.com": a word before a host, not a port after one.
         raise ConfigError(
             f"alias {text!r}: {head!r} is not a protocol (one of {', '.join(PROTOCOLS)})"
         )

@@ -343,7 +343,8 @@ def _uri(value: object, path: str) -> str:
 
 # What a URI a user agent writes may not hold unescaped (RFC 3261 25.1): Kamailio's parser
 # lets blanks and the like through (engine.uri), but a scenario's messages must be well formed.
-_URI_FORBIDDEN = re.compile(r'[\s<>",]')
+# (A comma may stand in a user part, RFC 3261 25.1's "user-unreserved".)
+_URI_FORBIDDEN = re.compile(r'[\s<>"]')
 
 
 def _plain_uri(text: str, path: str) -> None:

@@ -1168,21 +1168,26 @@ def _packets(lines: Iterator[str], summary: ReadSummary) -> Iterator[TextRecord]
 
 def _continued(block: list[str], flow: Packet, packet: Packet) -> bool:
     """Whether ``packet`` (a packet line) carries the rest of the message under ``flow``
-    in ``block``: the same TCP flow, and no blank line yet (ngrep shows it as '.', the
-    CR) to end that message's head.  ngrep prints each TCP segment under a packet line
-    of its own, wherever TCP cut the stream."""
-    if flow.proto != "tcp" or packet.proto != "tcp":
+    in ``block``: ngrep's TCP packets (``T src -> dst``, a CR shown as '.'), the same flow,
+    and no line of a CR alone yet ('.') to end that message's head.  ngrep -W byline
+    prints each TCP segment under a packet line of its own, wherever TCP cut the stream,
+    and an empty line and a '#' after it."""
+    if flow.proto != "tcp" or packet.proto != "tcp" or not flow.text.startswith("T "):
         return False
     if (flow.source, flow.destination) != (packet.source, packet.destination):
         return False
-    return len(block) > 1 and not any(ln.strip() in ("", ".") for ln in block[1:])
+    payload = _segment_end(block[1:])[0]
+    if not payload or not any(ln.rstrip("\r\n").endswith(".") for ln in payload):
+        return False  # no CR shown as '.': not ngrep's way of printing
+    return not any(ln.strip() == "." for ln in payload)
 
 
 def _segment_end(block: list[str]) -> tuple[list[str], bool]:
-    """``block`` without the '#' ngrep prints after a segment, and whether the segment
-    ended inside a line (its last line has no '.' for a CR): then the next segment's first
-    line goes on with it."""
-    while len(block) > 1 and block[-1].strip() == "#":
+    """``block`` without the empty line and the '#' ngrep prints after a segment, and
+    whether the segment ended inside a line (its last line has no '.' for a CR): then the
+    next segment's first line goes on with it."""
+    block = list(block)
+    while len(block) > 1 and block[-1].strip() in ("#", ""):
         block.pop()
     return block, len(block) > 1 and not block[-1].rstrip("\r\n").endswith(".")
 

@@ -1,7 +1,8 @@
 """The Lesson panel: what the open scenario teaches, to read while stepping through it.
 
 The scenario's title, description and highlights ("what to notice"), read-only; a
-highlight that names a step ("Step 16, P2: ...") links to it.
+highlight that names a step of the trace ("Step 16, P2: ...") links to it.  The same text,
+without the links, describes an example in File > Open Example (:func:`scenario_html`).
 """
 
 from __future__ import annotations
@@ -14,35 +15,51 @@ from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from engine.scenario import Scenario
 
-# "Step 16", "steps 9 and 12": each number links to its step.
-_STEP = re.compile(r"\b([Ss]teps?) (\d{1,4})\b")
+# "Step 16" or "steps 9": the number links to that step of the trace.  Not after a section
+# number: "RFC 3261 16.6 step 3" names a step of the RFC's procedure.
+_STEP = re.compile(r"(?<![0-9] )\b([Ss]teps?) (\d{1,4})\b")
 
 
-def lesson_html(scenario: Scenario | None, steps: int) -> str:
-    """The panel's text for ``scenario`` (None: nothing is open or valid yet), whose trace
-    has ``steps`` steps: step numbers (from 1) up to that link to ``step:N``.
+def scenario_html(scenario: Scenario, steps: int = 0) -> str:
+    """Title, description and highlights as HTML, the description's paragraphs and lines
+    kept; with ``steps`` (the trace's length), step numbers up to it link to ``step:N``.
 
     >>> from engine.scenario import RequestSpec
-    >>> s = Scenario(title="T", highlights=("Step 2, P1: a <Route>.",),
+    >>> s = Scenario(title="T", highlights=("Step 2, P1: a <Route> (RFC 3261 16.6 step 3).",),
     ...              dialog=RequestSpec(method="INVITE", sender="A", recipient="B"))
-    >>> '<a href="step:2">Step 2</a>, P1: a &lt;Route&gt;.' in lesson_html(s, 5)
-    True
+    >>> print(scenario_html(s, 5).split("<li>")[1])
+    <a href="step:2">Step 2</a>, P1: a &lt;Route&gt; (RFC 3261 16.6 step 3).</li></ul>
     """
-    if scenario is None:
-        return "<p>No valid scenario yet: fix the field marked in the composer.</p>"
     parts = [f"<h3>{html.escape(scenario.title)}</h3>"]
-    if scenario.description:
-        parts.append(f"<p>{_linked(scenario.description, steps)}</p>")
+    for paragraph in scenario.description.split("\n\n"):
+        if paragraph.strip():
+            parts.append(f"<p>{_linked(paragraph, steps).replace(chr(10), '<br>')}</p>")
     if scenario.highlights:
         parts.append("<p><b>What to notice</b></p><ul>")
         parts.extend(f"<li>{_linked(h, steps)}</li>" for h in scenario.highlights)
         parts.append("</ul>")
-    parts.append(
-        "<p><i>Step through with Right and Left (or the toolbar); Ctrl+Right goes to the next "
-        "hop where something happens. The Legend explains the marks, and the Inspector says "
-        "why each proxy did what it did.</i></p>"
-    )
     return "".join(parts)
+
+
+_HINT = (
+    "<p><i>Step through with Next and Back on the toolbar, or with Right and Left in the "
+    "drawing, the ladder or the timeline; Ctrl+Right goes to the next hop where something "
+    "happens. The Legend explains the marks, and the Inspector says why each proxy did what "
+    "it did.</i></p>"
+)
+
+
+def lesson_html(scenario: Scenario | None, steps: int, *, observed: bool = False) -> str:
+    """The panel's text for ``scenario`` (None: nothing valid is open, or a capture that
+    suggests no scenario when ``observed``), whose trace has ``steps`` steps."""
+    if scenario is None:
+        if observed:
+            return (
+                "<p>This capture suggests no scenario to learn from. The timeline lists its "
+                "messages, and the Inspector says at each hop what loose_route() predicts.</p>"
+            )
+        return "<p>No valid scenario yet: fix the field marked in the composer.</p>"
+    return scenario_html(scenario, steps) + _HINT
 
 
 def _linked(text: str, steps: int) -> str:
@@ -73,11 +90,18 @@ class LessonView(QTextBrowser):
         self.setOpenLinks(False)
         self.anchorClicked.connect(self._on_anchor_clicked)
         self._steps = 0
+        self._html = ""
 
-    def show_scenario(self, scenario: Scenario | None, steps: int) -> None:
-        """Show what ``scenario`` teaches (its trace has ``steps`` steps)."""
+    def show_scenario(
+        self, scenario: Scenario | None, steps: int, *, observed: bool = False
+    ) -> None:
+        """Show what ``scenario`` teaches (its trace has ``steps`` steps); the same text
+        again leaves the panel as it is (scrolled where the reader left it)."""
         self._steps = steps
-        self.setHtml(lesson_html(scenario, steps))
+        text = lesson_html(scenario, steps, observed=observed)
+        if text != self._html:
+            self._html = text
+            self.setHtml(text)
 
     @Slot(QUrl)
     def _on_anchor_clicked(self, url: QUrl) -> None:
@@ -88,4 +112,4 @@ class LessonView(QTextBrowser):
             self.step_requested.emit(int(text) - 1)
 
 
-__all__ = ["LessonView", "lesson_html"]
+__all__ = ["LessonView", "lesson_html", "scenario_html"]

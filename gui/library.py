@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -22,6 +20,7 @@ from PySide6.QtWidgets import (
 from engine.errors import EngineError
 from engine.scenario import Scenario, loads
 from gui import resources
+from gui.lesson import scenario_html
 
 
 def library() -> list[tuple[str, list[tuple[Path, Scenario]]]]:
@@ -41,16 +40,9 @@ def library() -> list[tuple[str, list[tuple[Path, Scenario]]]]:
 
 
 def describe(scenario: Scenario) -> str:
-    """Title, teaching description and highlights as HTML."""
-    parts = [f"<h3>{html.escape(scenario.title)}</h3>"]
-    if scenario.description:
-        parts.append(f"<p>{html.escape(scenario.description)}</p>")
-    highlights = getattr(scenario, "highlights", ())
-    if highlights:
-        parts.append("<p><b>What to notice</b></p><ul>")
-        parts.extend(f"<li>{html.escape(h)}</li>" for h in highlights)
-        parts.append("</ul>")
-    return "".join(parts)
+    """Title, teaching description and highlights as HTML (as the Lesson panel shows them,
+    without step links: nothing is played here)."""
+    return scenario_html(scenario)
 
 
 class LibraryDialog(QDialog):
@@ -71,11 +63,13 @@ class LibraryDialog(QDialog):
         self.details = QTextBrowser()
         # One entry a row: a section's title (None) or an example.
         self.items: list[tuple[Path, Scenario] | None] = []
+        self._last_row = 0  # the last example current (which way the keys went)
         for title, examples in library():
             header = QListWidgetItem(title)
-            header.setFlags(Qt.ItemFlag.NoItemFlags)  # a heading: the keys pass it by
-            # (drawn in the text colour, not greyed out as a disabled entry would be)
-            header.setForeground(self.list.palette().color(QPalette.ColorRole.Text))
+            # A heading: enabled (read out as text, not as an unavailable entry) but never
+            # selected; the current row moves on past it (_on_list_current_row_changed).
+            header.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            header.setData(Qt.ItemDataRole.AccessibleDescriptionRole, "section heading")
             font = header.font()
             font.setBold(True)
             header.setFont(font)
@@ -119,7 +113,17 @@ class LibraryDialog(QDialog):
     def _on_list_current_row_changed(self, row: int) -> None:
         entry = self.items[row] if 0 <= row < len(self.items) else None
         if entry is not None:
+            self._last_row = row
             self.details.setHtml(describe(entry[1]))
+        elif 0 <= row < len(self.items):
+            # A heading: on to the example next to it, in the direction the keys went.
+            shown = self._examples()
+            after = [r for r in shown if r > row]
+            before = [r for r in shown if r < row]
+            if before and (row < self._last_row or not after):
+                self.list.setCurrentRow(before[-1])
+            elif after:
+                self.list.setCurrentRow(after[0])
 
     def _on_filter_text_changed(self, text: str) -> None:
         needle = text.lower()

@@ -175,7 +175,7 @@ class MainWindow(QMainWindow):
         self.composer = Composer(self.session)
         self.legend = Legend()
         self.lesson = LessonView()
-        self.lesson.step_requested.connect(self.session.set_step)
+        self.lesson.step_requested.connect(self._on_lesson_step_requested)
 
         self.play_timer = QTimer(self)
         self.play_timer.timeout.connect(self._on_play_timer_timeout)
@@ -290,7 +290,7 @@ class MainWindow(QMainWindow):
             "Ne&xt Panel",
             lambda: self.cycle_panel(1),
             "F6",
-            "Move the focus to the next panel: drawing, composer, inspector, timeline",
+            "Move the focus to the next panel: drawing, lesson, composer, inspector, timeline",
         )
         self.act_previous_panel = self._action(
             "Pre&vious Panel", lambda: self.cycle_panel(-1), "Shift+F6", "Move the focus back"
@@ -678,10 +678,18 @@ class MainWindow(QMainWindow):
         the widget that takes the focus there."""
         return (
             (None, self.drawing()),
+            (self.dock_lesson, self.lesson),
             (self.dock_composer, self.composer.tabs.tabBar()),
             (self.dock_inspector, self.inspector.explanation),
             (self.dock_timeline, self.timeline),
         )
+
+    @Slot(int)
+    def _on_lesson_step_requested(self, index: int) -> None:
+        """A step link in the lesson: that step, and the drawing in focus, where the
+        stepping keys go on from it."""
+        self.session.set_step(index)
+        self.drawing().setFocus(Qt.FocusReason.OtherFocusReason)
 
     def cycle_panel(self, delta: int) -> QWidget | None:
         """Move the focus to the next (``delta`` 1) or previous (-1) open panel; returns
@@ -760,7 +768,7 @@ class MainWindow(QMainWindow):
             else ""
         )
         self.legend.show_warnings(s.trace.warnings)
-        self.lesson.show_scenario(s.scenario, len(s.trace.steps))
+        self.lesson.show_scenario(s.scenario, len(s.trace.steps), observed=bool(s.observed_title))
         self.inspector.set_scenario(s.scenario, observed=bool(s.observed_title))
 
     @Slot(int)

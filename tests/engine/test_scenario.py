@@ -488,7 +488,7 @@ def test_a_byte_order_mark_is_read_past() -> None:
     ("edit", "where", "said"),
     [
         (("user_agents", 0, "contact"), "user_agents[0].contact", "a blank is not allowed"),
-        (("dialog", "route"), "dialog.route[0]", "',' is not allowed"),
+        (("dialog", "route"), "dialog.route[0]", "'\"' is not allowed"),
         (("dialog", "headers"), "dialog.headers[0]", "RouteLab writes Call-ID itself"),
     ],
 )
@@ -498,7 +498,7 @@ def test_malformed_uris_and_written_headers_are_refused(
     data = json.loads(TOUR_TEXT)
     values = {
         "contact": "sip:alice @192.0.2.10",
-        "route": ["<sip:alice,bob@192.0.2.1;lr>"],
+        "route": ['<sip:al"ice@192.0.2.1;lr>'],
         "headers": ["Call-ID: another"],
     }
     target = data
@@ -523,7 +523,7 @@ def test_malformed_uris_and_written_headers_are_refused(
         (lambda d: d["proxies"][0].update(listen=["udp:192.0.2.1:5060 advertise"]),
          "proxies[0].listen[0]", "advertise needs host[:port] after it"),
         (lambda d: d["proxies"][0].update(listen=["udp:2001:db8::3:5060"]),
-         "proxies[0].listen[0]", "goes in brackets: [2001:db8::3]:5060"),
+         "proxies[0].listen[0]", "brackets: [2001:db8::3:5060] or [2001:db8::3]:5060"),
         (lambda d: d["dialog"].update(max_forwards=70.5), "dialog.max_forwards", "number 70.5"),
         (lambda d: d.update(title="  "), "title", "empty"),
         (lambda d: d["proxies"][0].update(listen=["udp:192.0.2.1:5060"] * 2),

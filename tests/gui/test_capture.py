@@ -561,11 +561,12 @@ def test_ngrep_tcp_segments_of_one_message_are_joined(tmp_path: Path, cut: str) 
     lines = ngrep_byline(hops).split("\n")
     packet = next(ln for ln in lines if ln.startswith("T "))
     at = next(i for i, ln in enumerate(lines) if ln.startswith("From:"))
+    # As ngrep prints a segment: its bytes, a line end, then '#' before the next packet.
     if cut == "inside a line":
         head, _, tail = lines[at].partition(" ")
-        lines[at : at + 1] = [head, "#", packet, " " + tail]
+        lines[at : at + 1] = [head, "", "#", packet, " " + tail]
     else:
-        lines[at + 1 : at + 1] = ["#", packet]
+        lines[at + 1 : at + 1] = ["", "#", packet]
     messages, summary = _read_text(tmp_path / "ngrep-tcp.txt", lines[:-1], "packets", hops)
     assert [(m.src, m.dst, m.transport) for m in messages] == [(h.src, h.dst, "tcp") for h in hops]
     # interface:, filter:, a '#' before each packet and the "exit" at the end; the '#' and

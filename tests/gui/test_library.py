@@ -58,6 +58,13 @@ def test_the_library_is_a_course_with_every_example_once(qtbot: QtBot) -> None:
     # A heading is not an example: never current, never opened.
     assert dialog.list.currentRow() == headings[0] + 1
     assert not dialog.list.item(headings[0]).flags() & Qt.ItemFlag.ItemIsSelectable
+    # The keys never rest on a heading: up past one goes to the example above it.
+    second = headings[1]
+    dialog.list.setCurrentRow(second + 1)
+    dialog.list.setCurrentRow(second)
+    assert dialog.list.currentRow() == second - 1
+    dialog.list.setCurrentRow(headings[0])
+    assert dialog.list.currentRow() == headings[0] + 1
     # Filtering hides the headings whose examples are all hidden.
     dialog.filter.setText("flow token")
     shown = [r for r in headings if not dialog.list.item(r).isHidden()]

@@ -798,6 +798,7 @@ def test_f6_goes_from_panel_to_panel(window: MainWindow, qtbot: QtBot) -> None:
     _shown(window, qtbot)
     window.view.setFocus()
     order = [
+        window.lesson,
         window.composer.tabs.tabBar(),
         window.inspector.explanation,
         window.timeline,
@@ -810,6 +811,7 @@ def test_f6_goes_from_panel_to_panel(window: MainWindow, qtbot: QtBot) -> None:
     assert QApplication.focusWidget() is window.timeline
     # A closed panel is skipped; the composer behind the legend is brought forward.
     window.dock_inspector.close()
+    window.dock_lesson.close()
     window.dock_legend.raise_()
     window.view.setFocus()
     qtbot.keyClick(window.view, Qt.Key.Key_F6)
@@ -909,6 +911,7 @@ def test_the_lesson_is_in_front_and_its_step_numbers_go_to_the_step(
     assert 'href="step:2"' in window.lesson.toHtml()
     window.lesson.anchorClicked.emit(QUrl("step:2"))
     assert window.session.step_index == 1
+    assert window.drawing().hasFocus()  # where the stepping keys go on from there
     window.lesson.anchorClicked.emit(QUrl("step:999"))
     window.lesson.anchorClicked.emit(QUrl("https://example.com"))
     assert window.session.step_index == 1
