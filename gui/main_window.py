@@ -4,6 +4,7 @@ inspector and legend in docks the user can rearrange."""
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from pathlib import Path
 
@@ -52,6 +53,7 @@ from engine.trace import TraceStep
 from gui import resources, theme
 from gui.autosave import Autosaver
 from gui.composer import Composer
+from gui.document import for_file
 from gui.drops import dropped_file, dropped_sip_text, is_scenario_file
 from gui.errors import ErrorReporter
 from gui.inspector import Inspector
@@ -62,7 +64,7 @@ from gui.library import LibraryDialog
 from gui.models import FlagDelegate, TraceStepModel
 from gui.render import ladder_order
 from gui.scene import GraphView, TopologyScene
-from gui.session import Session
+from gui.session import Session, atomic_write
 from gui.topology_view import node_specs
 
 MAX_RECENT = 8
@@ -549,16 +551,14 @@ class MainWindow(QMainWindow):
 
     def save(self) -> bool:
         if self.session.draft:
-            # A draft that does not validate yet: the file keeps what it had.
-            self.status.setText("Nothing saved: the scenario is not valid yet (see the composer).")
-            return False
+            return self._save_draft()
         if self.session.path is None:
             return self.save_as()
         return self.session.save()
 
     def save_as(self) -> bool:
         if self.session.draft:
-            return self.save()  # which says why nothing is saved
+            return self.save()  # into its own file, errors and all
         path, _ = QFileDialog.getSaveFileName(
             self, "Save scenario", "scenario.json", "RouteLab scenarios (*.json)"
         )
@@ -568,6 +568,26 @@ class MainWindow(QMainWindow):
         if ok and self.session.path:
             self.remember(self.session.path)
         return ok
+
+    def _save_draft(self) -> bool:
+        """Save a draft that does not validate yet as it stands: every edit kept, the errors
+        left for later (the file opens as a draft again).  Without an edit, the file keeps
+        what it had."""
+        session = self.session
+        if not session.draft_edited or session.path is None:
+            self.status.setText("Nothing saved: no edit yet, and the scenario is not valid yet.")
+            return False
+        try:
+            atomic_write(session.path, json.dumps(for_file(self.composer.data), indent=2) + "\n")
+        except OSError as exc:
+            self._on_session_error_raised("Cannot save", f"{session.path}: {exc.strerror or exc}")
+            return False
+        session.draft_saved()
+        self.status.setText(
+            f"Saved {session.path.name} as it stands: it is not valid yet (see the composer), "
+            "and opens to be fixed again."
+        )
+        return True
 
     def maybe_save(self) -> bool:
         """Ask about unsaved changes; False when the user cancels."""

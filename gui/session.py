@@ -134,6 +134,12 @@ class Session(QObject):
             self.draft_edited = True
             self.path_changed.emit(str(self.path) if self.path else "")
 
+    def draft_saved(self) -> None:
+        """The draft's edits were written to its file (still not valid): none unsaved."""
+        if self.draft and self.draft_edited:
+            self.draft_edited = False
+            self.path_changed.emit(str(self.path) if self.path else "")
+
     def open_file(self, path: str | Path) -> bool:
         """Read a scenario file (never executed, size-bounded) and load it."""
         path = Path(path)

@@ -380,6 +380,35 @@ def test_a_file_with_a_wrong_value_opens_in_the_composer_to_be_fixed(
     assert saved["proxies"][1]["listen"][0] == good
 
 
+def test_a_draft_is_saved_as_it_stands_and_opens_to_be_fixed_again(
+    window: MainWindow, tmp_path: Path
+) -> None:
+    doc = json.loads(resources.scenario_file(resources.TOUR).read_text(encoding="utf-8"))
+    good = doc["proxies"][1]["listen"][0]
+    doc["proxies"][1]["listen"][0] = good.rsplit(":", 1)[0] + ":99999"
+    doc["requests"][0]["max_forwards"] = -5
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    assert not window.open_path(path)
+    assert window.fix_draft()
+    assert not window.save()  # no edit yet: the file keeps what it had
+    listen = window.composer.editors["proxies[1].listen"]
+    assert isinstance(listen, QPlainTextEdit)
+    listen.setPlainText(listen.toPlainText().replace(":99999", ":" + good.rsplit(":", 1)[1]))
+    assert window.session.scenario is None  # still a draft: max_forwards is wrong
+    assert window.session.dirty
+    # Saved as it stands: the fix kept, the other error left; nothing unsaved any more.
+    assert window.save()
+    assert not window.session.dirty
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert saved["proxies"][1]["listen"][0] == good
+    assert saved["requests"][0]["max_forwards"] == -5
+    offered: list[str] = []
+    window.session.draft_offered.connect(lambda _title, message: offered.append(message))
+    assert not window.open_path(path)
+    assert "max_forwards" in offered[0]
+
+
 def test_a_draft_with_two_wrong_values_is_fixed_one_after_the_other(
     window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
