@@ -786,7 +786,7 @@ def _read(data: object) -> Scenario:
     between the parts: :func:`_check_references`)."""
     obj = _Obj(data, "", _TOP_KEYS, "a scenario")
     fmt = obj.get("format")
-    if fmt != FORMAT or isinstance(fmt, bool):
+    if fmt != FORMAT or type(fmt) is not int:  # (1.0 and true equal 1 in Python)
         shown = json.dumps(fmt)[:20] if isinstance(fmt, int | float | str) else _type_name(fmt)
         _fail("format", f"this RouteLab reads scenario format {FORMAT}, not {shown}")
     names: list[tuple[str, str]] = []

@@ -526,6 +526,7 @@ def test_malformed_uris_and_written_headers_are_refused(
          "proxies[0].listen[0]", "brackets: [2001:db8::3:5060] or [2001:db8::3]:5060"),
         (lambda d: d["dialog"].update(max_forwards=70.5), "dialog.max_forwards", "number 70.5"),
         (lambda d: d.update(title="  "), "title", "empty"),
+        (lambda d: d.update(format=1.0), "format", "reads scenario format 1, not 1.0"),
         (lambda d: d["proxies"][0].update(listen=["udp:192.0.2.1:5060"] * 2),
          "proxies[0].listen[1]", "(listed twice)"),
         (lambda d: d["proxies"][0].update(
@@ -533,7 +534,7 @@ def test_malformed_uris_and_written_headers_are_refused(
          "proxies[0].listen[1]", "another socket is named 'A'"),
     ],
     ids=["ua-any-transport", "preset-scheme", "alias-protocol", "advertise-alone", "ipv6-brackets",
-         "float", "empty-title", "socket-twice", "socket-name-twice"],
+         "float", "empty-title", "format-float", "socket-twice", "socket-name-twice"],
 )  # fmt: skip
 def test_a_wrong_value_is_said_in_the_words_of_what_to_write(
     edit: Any, where: str, said: str
