@@ -42,6 +42,7 @@ from PySide6.QtWidgets import QFileDialog, QGraphicsItem, QGraphicsScene, QMenu,
 from engine.kamcfg import ConfigFile, scenario_configs
 from engine.trace import StepKind, Trace, TraceStep, to_jsonable
 from gui.cli_trace import format_trace
+from gui.glossary import used_terms
 from gui.ladder import arrow_label
 from gui.session import atomic_write_bytes
 from gui.theme import FLAG_STYLES, rc_text, role
@@ -332,8 +333,7 @@ def trace_markdown(trace: Trace) -> str:
     for w in trace.warnings:
         out.append(f"> **Warning:** {_md(w)}")
         out.append("")
-    if any(s.rr_calls for s in trace.steps):
-        out += [*_GLOSSARY, ""]
+    glossary_at = len(out)
     indexes = sorted(set(range(len(trace.requests))) | {s.request for s in trace.steps})
     for i in indexes:
         steps = trace.steps_of(i)
@@ -364,6 +364,15 @@ def trace_markdown(trace: Trace) -> str:
             )
         out.append("")
         out.extend(_md_decisions(steps))
+    # The words the trace uses, said once before it.
+    words = used_terms("\n".join(out))
+    if words:
+        out[glossary_at:glossary_at] = [
+            "**Words used here**",
+            "",
+            *(f"- *{_md(term)}*: {_md(meaning)}" for term, meaning in words),
+            "",
+        ]
     return "\n".join(out)
 
 
@@ -385,20 +394,6 @@ def _md_decisions(steps: Sequence[TraceStep]) -> list[str]:
                 for n, d in enumerate(call.decisions, start=1)
             ]
     return [*out, ""] if out else []
-
-
-# The names the decisions use, said once before them.
-_GLOSSARY = (
-    "*R-URI* is the Request-URI, the address in the request line. *$du* is Kamailio's "
-    "destination URI: when set, the request is sent there, while the R-URI stays as it is; "
-    "when not, it goes to the R-URI. The *route set* is the list of proxies a dialog's "
-    "in-dialog requests go through, learned from Record-Route; each request carries it as "
-    "Route headers, and the *remote target* (the other side's Contact) is where they end. "
-    "*lr* marks a loose router (RFC 3261); a Route without it names a strict router "
-    "(RFC 2543), which expects to find itself in the R-URI. *r2* marks the two halves of "
-    "one proxy's double Record-Route (RFC 5658), *ftag* the caller's From tag, which tells "
-    "the direction of a request.",
-)
 
 
 def message_text(step: TraceStep) -> str:

@@ -14,6 +14,7 @@ from PySide6.QtCore import QUrl, Signal, Slot
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from engine.scenario import Scenario
+from gui.glossary import used_terms
 
 # "Step 16" or "steps 9": the number links to that step of the trace.  Not after a section
 # number: "RFC 3261 16.6 step 3" names a step of the RFC's procedure.
@@ -59,7 +60,16 @@ def lesson_html(scenario: Scenario | None, steps: int, *, observed: bool = False
                 "messages, and the Inspector says at each hop what loose_route() predicts.</p>"
             )
         return "<p>No valid scenario yet: fix the field marked in the composer.</p>"
-    return scenario_html(scenario, steps) + _HINT
+    said = " ".join([scenario.title, scenario.description, *scenario.highlights])
+    words = used_terms(said)
+    glossary = (
+        "<p><b>Words used here</b></p><ul>"
+        + "".join(f"<li><b>{html.escape(t)}</b>: {html.escape(m)}</li>" for t, m in words)
+        + "</ul>"
+        if words
+        else ""
+    )
+    return scenario_html(scenario, steps) + glossary + _HINT
 
 
 def _linked(text: str, steps: int) -> str:

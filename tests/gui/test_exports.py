@@ -158,7 +158,10 @@ def test_text_and_markdown(tour: render.Document, tmp_path: Path) -> None:
     # Why: every call of every step, with its return code and each decision in order,
     # after the names they use, said once.
     said = [ln.strip() for ln in md]
-    assert sum("*$du* is Kamailio's destination URI" in ln for ln in md) == 1
+    words = md.index("**Words used here**")
+    assert words < md.index(next(ln for ln in md if ln.startswith("## ")))  # before the steps
+    assert sum(ln.startswith("- *$du*: Kamailio's destination URI") for ln in md) == 1
+    assert not any(ln.startswith("- *flow token*") for ln in md)  # the tour has none
     for step in trace.steps:
         if not step.rr_calls:
             continue

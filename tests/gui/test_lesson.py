@@ -44,3 +44,12 @@ def test_the_same_lesson_again_leaves_the_panel_where_the_reader_scrolled(qtbot:
     assert kept > 0
     view.show_scenario(TOUR, 33)
     assert view.verticalScrollBar().value() == kept
+
+
+def test_the_lesson_says_the_words_it_uses_and_only_those() -> None:
+    text = lesson_html(TOUR, 33)
+    assert "<p><b>Words used here</b></p>" in text
+    assert "<b>r2</b>: marks the two Record-Route values" in text
+    assert "<b>flow token</b>" not in text  # the tour has none
+    plain = replace(TOUR, description="Two proxies.", highlights=("Nothing special.",))
+    assert "Words used here" not in lesson_html(plain, 33)
