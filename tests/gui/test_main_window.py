@@ -380,9 +380,9 @@ def test_a_file_with_a_wrong_value_opens_in_the_composer_to_be_fixed(
     assert saved["proxies"][1]["listen"][0] == good
 
 
-def test_a_draft_is_saved_as_it_stands_and_opens_to_be_fixed_again(
-    window: MainWindow, tmp_path: Path
-) -> None:
+def _two_wrong_values(window: MainWindow, tmp_path: Path) -> tuple[Path, str]:
+    """The tour with a port out of range and a negative Max-Forwards, opened as a draft to
+    fix; its file and the right listen socket."""
     doc = json.loads(resources.scenario_file(resources.TOUR).read_text(encoding="utf-8"))
     good = doc["proxies"][1]["listen"][0]
     doc["proxies"][1]["listen"][0] = good.rsplit(":", 1)[0] + ":99999"
@@ -391,6 +391,13 @@ def test_a_draft_is_saved_as_it_stands_and_opens_to_be_fixed_again(
     path.write_text(json.dumps(doc), encoding="utf-8")
     assert not window.open_path(path)
     assert window.fix_draft()
+    return path, good
+
+
+def test_a_draft_is_saved_as_it_stands_and_opens_to_be_fixed_again(
+    window: MainWindow, tmp_path: Path
+) -> None:
+    path, good = _two_wrong_values(window, tmp_path)
     assert not window.save()  # no edit yet: the file keeps what it had
     listen = window.composer.editors["proxies[1].listen"]
     assert isinstance(listen, QPlainTextEdit)
@@ -412,14 +419,7 @@ def test_a_draft_is_saved_as_it_stands_and_opens_to_be_fixed_again(
 def test_a_draft_with_two_wrong_values_is_fixed_one_after_the_other(
     window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    doc = json.loads(resources.scenario_file(resources.TOUR).read_text(encoding="utf-8"))
-    good = doc["proxies"][1]["listen"][0]
-    doc["proxies"][1]["listen"][0] = good.rsplit(":", 1)[0] + ":99999"
-    doc["requests"][0]["max_forwards"] = -5
-    path = tmp_path / "two.json"
-    path.write_text(json.dumps(doc), encoding="utf-8")
-    assert not window.open_path(path)
-    assert window.fix_draft()
+    _path, good = _two_wrong_values(window, tmp_path)
     composer = window.composer
     listen = composer.editors["proxies[1].listen"]
     assert isinstance(listen, QPlainTextEdit)
