@@ -416,7 +416,10 @@ def _check_format(text: str, path: str) -> None:
 
 def _rr(value: object, path: str) -> RrParams:
     kwargs: dict[str, object] = {}
-    for p, key, item in _mapping(value, path):
+    for _quoted, key, item in _mapping(value, path):
+        # The modparams are names, so their paths read as fields: rr.enable_full_lr (the
+        # composer shows the error under that field).
+        p = f"{path}.{key}"
         if key == "loose_route_mode":
             _fail(
                 p,

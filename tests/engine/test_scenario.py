@@ -201,7 +201,7 @@ def test_proxy_node_as_proxy() -> None:
         (("proxies", 1, "name"), "", "proxies[1].name: '': a name is 1 to 40"),
         (("proxies", 0, "profile"), "kamailio-defualt", "did you mean 'kamailio-default'?"),
         (("proxies", 0, "rr"), {"enable_dobule_rr": 1}, "did you mean 'enable_double_rr'?"),
-        (("proxies", 0, "rr"), {"enable_double_rr": 3}, 'proxies[0].rr["enable_double_rr"]: 3'),
+        (("proxies", 0, "rr"), {"enable_double_rr": 3}, "proxies[0].rr.enable_double_rr: 3"),
         (("proxies", 0, "rr"), {"loose_route_mode": 1}, "loose_route_mode key instead"),
         (("proxies", 0, "rr"), {"append_fromtag": True}, "expected an integer, got a boolean"),
         (("proxies", 0, "loose_route_mode"), -1, "proxies[0].loose_route_mode: -1 is out of"),

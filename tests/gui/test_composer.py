@@ -189,6 +189,18 @@ def test_an_error_inside_a_keyed_table_is_shown_under_its_field(
     assert editor.toPlainText().endswith(text)  # what was typed stays
 
 
+def test_an_rr_modparam_out_of_range_is_shown_under_its_own_field(window: MainWindow) -> None:
+    _tab(window, "proxies")
+    field = ("proxies", 0, "rr", "enable_double_rr")
+    editor = _editor(window, *field)
+    assert isinstance(editor, QLineEdit)
+    editor.setText("3")
+    editor.textEdited.emit("3")
+    error = window.composer.errors[path_text(field)]  # not the rr group's
+    assert not error.isHidden()
+    assert "3 is out of range (0..2)" in error.text()
+
+
 def test_every_flag_style_has_a_legend_entry(window: MainWindow) -> None:
     labels = window.legend.widget().findChildren(QLabel)
     joined = " ".join(label.text() for label in labels)
