@@ -72,7 +72,7 @@ from engine.scenario import (
     loads,
 )
 from engine.trace import Decision, Flag, RrCall, StepKind, Trace, TraceStep, loose_route_flags
-from engine.uri import SipUri, is_ip, parse_uri
+from engine.uri import SipUri, is_ip, is_number, parse_uri
 
 #: The transports a capture may show a SIP message on.
 TRANSPORTS = ("udp", "tcp", "tls", "sctp", "ws", "wss")
@@ -104,16 +104,11 @@ def _split_address(text: str) -> tuple[str, int | None]:
         port = rest[1:] if rest.startswith(":") else ""
     elif text.count(":") > 1:  # a bare IPv6 address (sipdump, sngrep): the port is last
         host, _, port = text.rpartition(":")
-        if not _is_number(port):
+        if not is_number(port):
             host, port = text, ""
     else:
         host, _, port = text.partition(":")
-    return host, int(port) if _is_number(port) and len(port) <= 5 else None
-
-
-def _is_number(text: str) -> bool:
-    """ASCII digits only: ``str.isdigit()`` also takes '²', which ``int()`` refuses."""
-    return text.isascii() and text.isdigit()
+    return host, int(port) if is_number(port) and len(port) <= 5 else None
 
 
 def _address(host: str, port: int | None, default: int = 5060) -> str:
@@ -132,7 +127,7 @@ def _host_of(address: str) -> str:
 
 def _port_of(address: str) -> int:
     tail = address.rsplit(":", 1)[-1]
-    return int(tail) if _is_number(tail) and len(tail) <= 5 else 5060
+    return int(tail) if is_number(tail) and len(tail) <= 5 else 5060
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,9 +158,7 @@ def _parse_via(value: str) -> _Via | None:
     branch = params.get("branch", "")
     received_host = params.get("received") or host
     rport = params.get("rport", "")
-    back = _address(
-        received_host, int(rport) if _is_number(rport) and len(rport) <= 5 else port_num
-    )
+    back = _address(received_host, int(rport) if is_number(rport) and len(rport) <= 5 else port_num)
     return _Via(transport.lower(), sent_by, branch or value.strip(), back)
 
 

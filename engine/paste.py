@@ -62,7 +62,7 @@ from engine.scenario import (
 from engine.script import parse_script
 from engine.simulate import simulate
 from engine.trace import StepKind, Trace, TraceStep
-from engine.uri import SipUri, is_ip, parse_uri, same_ip, valid_host
+from engine.uri import SipUri, is_ip, is_number, parse_uri, same_ip, valid_host
 
 MAX_PASTE = 256 * 1024
 PROXY_NAME = "Proxy"
@@ -262,7 +262,7 @@ def _next_request(response: SipResponse, plan: RequestPlan, method: str) -> str:
     vias = response.list_values("Via")
     sent_by = vias[-1].split(";", 1)[0].strip() if vias else "SIP/2.0/UDP caller.invalid"
     number = (response.header("CSeq") or "").split()[:1]
-    cseq = int(number[0]) + 1 if number and number[0].isascii() and number[0].isdigit() else 1
+    cseq = int(number[0]) + 1 if number and is_number(number[0]) else 1
     lines = [
         f"{method} {plan.request_uri} SIP/2.0",
         f"Via: {sent_by};branch=z9hG4bK-routelab-{cseq}",

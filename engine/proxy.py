@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from engine.errors import ConfigError
-from engine.uri import DEFAULT_PORT, SipUri, is_ip, same_ip, valid_host
+from engine.uri import DEFAULT_PORT, SipUri, is_ip, is_number, same_ip, valid_host
 
 PROTOCOLS = ("udp", "tcp", "tls", "sctp", "ws", "wss")
 PROTO_IDS = {"udp": 1, "tcp": 2, "tls": 3, "sctp": 4, "ws": 5, "wss": 6}
@@ -83,7 +83,7 @@ def _ipv6_hint(text: str) -> str:
         return ""
     head, _, last = text.rpartition(":")
     readings = [f"[{text}]"] if is_ip(f"[{text}]") else []
-    if last.isascii() and last.isdigit() and 0 < int(last) <= 65535 and is_ip(f"[{head}]"):
+    if is_number(last) and 0 < int(last) <= 65535 and is_ip(f"[{head}]"):
         readings.append(f"[{head}]:{last}")
     if not readings:
         return ""

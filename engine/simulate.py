@@ -68,7 +68,7 @@ from engine.rr import (
 )
 from engine.scenario import ProxyNode, RequestSpec, Scenario, UserAgent, check
 from engine.trace import Decision, Flag, RrCall, StepKind, Trace, TraceStep, loose_route_flags
-from engine.uri import SipUri, is_ip, parse_uri, same_ip
+from engine.uri import SipUri, is_ip, is_number, parse_uri, same_ip
 
 MAX_HOPS = 100
 # The replies Kamailio 5.6.3's tm sends itself when t_relay() cannot send a request.
@@ -279,14 +279,9 @@ def _via(sock: Socket, proto: str, branch: str) -> str:
 # small message helpers
 
 
-def _is_number(text: str) -> bool:
-    """ASCII digits only: ``str.isdigit()`` also takes '²', which ``int()`` refuses."""
-    return text.isascii() and text.isdigit()
-
-
 def _max_forwards(request: SipRequest) -> int | None:
     value = (request.header("Max-Forwards") or "").strip()
-    return int(value) if _is_number(value) else None
+    return int(value) if is_number(value) else None
 
 
 def _outgoing(request: SipRequest, via: str, *, drop_routes: bool = False) -> SipRequest:
@@ -308,7 +303,7 @@ def _outgoing(request: SipRequest, via: str, *, drop_routes: bool = False) -> Si
         if key == "max-forwards" and not mf_done:
             mf_done = True
             value = h.value.strip()
-            if _is_number(value) and int(value) > 0:
+            if is_number(value) and int(value) > 0:
                 h = Header(h.name, str(int(value) - 1))
         headers.append(h)
     return SipRequest(

@@ -565,3 +565,12 @@ def is_ip(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def is_number(text: str) -> bool:
+    """True for ASCII digits only: ``str.isdigit()`` also takes '²', which ``int()`` refuses.
+
+    >>> is_number("5060"), is_number("²"), is_number("")
+    (True, False, False)
+    """
+    return text.isascii() and text.isdigit()

@@ -14,6 +14,7 @@ from PySide6.QtCore import QUrl, Signal, Slot
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from engine.scenario import Scenario
+from engine.uri import is_number
 from gui.glossary import used_terms
 
 # "Step 16" or "steps 9": the number links to that step of the trace.  Not after a section
@@ -118,7 +119,7 @@ class LessonView(QTextBrowser):
         if url.scheme() != "step":
             return
         text = url.path()
-        if text.isascii() and text.isdigit() and 1 <= int(text) <= self._steps:
+        if is_number(text) and 1 <= int(text) <= self._steps:
             self.step_requested.emit(int(text) - 1)
 
 
