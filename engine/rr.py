@@ -565,8 +565,9 @@ def forced_by(uri: SipUri, text: str, proxy: Proxy, sock: Socket) -> str:
     return f"the socket named by the address of {text}, UDP first as it names no transport"
 
 
-def _is_r2(uri: SipUri) -> bool:
-    """True when the rr module sees an ``r2`` parameter (any value) on a Route URI."""
+def is_r2(uri: SipUri) -> bool:
+    """True when the rr module sees an ``r2`` parameter (any value, any case) on a Route URI
+    (none on one with user=phone, which it reads as a telephone URI)."""
     return uri.has_param("r2") and not uri.reads_as_tel
 
 
@@ -1029,8 +1030,8 @@ def _after_loose(
                     f"down that flow: $du = {token_flow.destination}, send socket {sock}. "
                     "Later Routes never overwrite $du; the return code will be 2.",
                 )
-    is_r2 = bool(rr.enable_double_rr) and _is_r2(e1)
-    if rr.force_send_socket and not use_ob and not is_r2:
+    r2_pair = bool(rr.enable_double_rr) and is_r2(e1)
+    if rr.force_send_socket and not use_ob and not r2_pair:
         sock = force_socket_for(e1, ctx.proxy)
         if sock is not None:
             fs = sock
@@ -1125,7 +1126,7 @@ def _after_loose(
             )
             return result(-1)
         return end_codes()
-    if is_r2:
+    if r2_pair:
         e2_na, _s, _e, e2_text = walk.element(nxt)
         st.add(
             "r2-pair",
@@ -1233,7 +1234,7 @@ def _after_loose(
         )
     local_note = ""
     if locate(n_uri, ctx.proxy).myself:
-        if not rr.enable_double_rr and _is_r2(e1):
+        if not rr.enable_double_rr and is_r2(e1):
             local_note = (
                 " Note: that Route names this proxy again. With Route 1 it is the pair of a "
                 "double Record-Route (r2), but enable_double_rr=0 makes loose_route() ignore "
@@ -1281,7 +1282,7 @@ def _after_strict(
     rr = ctx.proxy.rr
     ruri_text = ctx.ruri  # the R-URI the recovery replaces
     before = ctx.deleted  # what _not_taken() keeps when the candidate cannot be used
-    if rr.enable_double_rr and _is_r2(e1) and locate(e1, ctx.proxy).myself:
+    if rr.enable_double_rr and is_r2(e1) and locate(e1, ctx.proxy).myself:
         sock = find_socket(ctx.proxy, e1.host, e1.port, _transport(e1))
         if sock is not None:
             ctx = _evolve(ctx, fs=sock)
@@ -1389,7 +1390,7 @@ def _after_strict(
     )
     self_note = ""
     if locate(c_uri, ctx.proxy).myself:
-        if not rr.enable_double_rr and _is_r2(c_uri):
+        if not rr.enable_double_rr and is_r2(c_uri):
             self_note = (
                 f" Note: {c_text} is this proxy's own address, the other half of its double "
                 "Record-Route (r2), but enable_double_rr=0 makes loose_route() ignore r2, so "
@@ -2066,6 +2067,7 @@ __all__ = [
     "forwarded",
     "hidden_lr",
     "is_direction",
+    "is_r2",
     "local_route_params",
     "loose_route",
     "loose_route_preloaded",

@@ -62,6 +62,7 @@ from engine.rr import (
     RrResult,
     forwarded,
     hidden_lr,
+    is_r2,
     loose_route,
     record_route,
     record_route_preset,
@@ -1691,17 +1692,16 @@ def simulate(scenario: Scenario) -> Trace:
 
 
 def _preset_has_r2(address: str) -> bool:
-    """Whether loose_route() will see an r2 parameter (any value, any case) on a
-    record_route_preset() address, as :func:`engine.rr` reads Route URIs (a URI with
-    user=phone reads as a telephone URI, whose parameters it does not look at).  An address
-    with a pseudo-variable is known only at run time: it gets the benefit of the doubt."""
+    """Whether loose_route() will see an r2 parameter on a record_route_preset() address
+    (:func:`engine.rr.is_r2`).  An address with a pseudo-variable is known only at run time:
+    it gets the benefit of the doubt."""
     if "$" in address:
         return True
     try:
         uri = parse_uri(f"sip:{address}")
     except SipParseError:  # pragma: no cover - validated on load
         return False
-    return uri.has_param("r2") and not uri.reads_as_tel
+    return is_r2(uri)
 
 
 def warnings(scenario: Scenario) -> tuple[str, ...]:
