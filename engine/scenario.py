@@ -730,7 +730,6 @@ def _decode(text: str) -> object:
         raise ScenarioError("", "not a scenario: the JSON is nested too deeply") from None
     except ValueError as exc:  # duplicate keys, NaN/Infinity, numbers too long or too large
         raise ScenarioError("", f"not valid JSON: {exc}") from None
-    _no_surrogates(data, "")
     return data
 
 
@@ -739,7 +738,7 @@ def _json_error(exc: json.JSONDecodeError) -> str:
     and a comment said as such (JSON allows neither), else the parser's message."""
     doc, pos = exc.doc, exc.pos
     if doc.startswith(("//", "/*"), pos):
-        what, pos = "a comment (JSON has none)", pos
+        what = "a comment (JSON has none)"
     else:
         before = len(doc[:pos].rstrip())
         if before and doc[before - 1] == "," and doc[pos : pos + 1] in ("}", "]"):
@@ -787,6 +786,7 @@ def loads(text: str) -> Scenario:
 def _read(data: object) -> Scenario:
     """A scenario from JSON data, every value validated where it is (not the references
     between the parts: :func:`_check_references`)."""
+    _no_surrogates(data, "")
     obj = _Obj(data, "", _TOP_KEYS, "a scenario")
     fmt = obj.get("format")
     if fmt != FORMAT or type(fmt) is not int:  # (1.0 and true equal 1 in Python)
@@ -855,7 +855,6 @@ def check(scenario: Scenario) -> None:
         data = to_jsonable(scenario)
     except (AttributeError, TypeError, ValueError) as exc:  # a value of the wrong type
         raise ScenarioError("", f"not a scenario: a value has the wrong type ({exc})") from None
-    _no_surrogates(data, "")
     _read(data)
     _check_references(scenario)
 
