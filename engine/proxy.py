@@ -467,9 +467,7 @@ def near_miss(uri: SipUri, proxy: Proxy) -> str | None:
     ports: list[int] = []
     for s in proxy.listen:
         # A socket is this proxy on its port and its advertised port, by either address.
-        if same_ip(host, s.host) or (
-            s.advertise_host is not None and same_ip(host, s.advertise_host)
-        ):
+        if _has_host(s, host):
             owners.append(f"listen {s.describe()}")
             ports.append(s.port)
             if s.advertise_port:
@@ -523,8 +521,13 @@ def find_socket(proxy: Proxy, host: str, port: int | None, proto: str | None) ->
                 continue
             if port is not None and s.port != port and s.advertise_port != port:
                 continue
-            if same_ip(host, s.host) or (
-                s.advertise_host is not None and same_ip(host, s.advertise_host)
-            ):
+            if _has_host(s, host):
                 return s
     return None
+
+
+def _has_host(sock: Socket, host: str) -> bool:
+    """Whether ``host`` is the socket's address or its advertised one."""
+    return same_ip(host, sock.host) or (
+        sock.advertise_host is not None and same_ip(host, sock.advertise_host)
+    )
