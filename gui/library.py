@@ -39,12 +39,6 @@ def library() -> list[tuple[str, list[tuple[Path, Scenario]]]]:
     return out
 
 
-def describe(scenario: Scenario) -> str:
-    """Title, teaching description and highlights as HTML (as the Lesson panel shows them,
-    without step links: nothing is played here)."""
-    return scenario_html(scenario)
-
-
 class LibraryDialog(QDialog):
     """Pick a library scenario; ``selected_path`` is set on accept."""
 
@@ -114,7 +108,8 @@ class LibraryDialog(QDialog):
         entry = self.items[row] if 0 <= row < len(self.items) else None
         if entry is not None:
             self._last_row = row
-            self.details.setHtml(describe(entry[1]))
+            # As the Lesson panel shows it, without step links: nothing is played here.
+            self.details.setHtml(scenario_html(entry[1]))
         elif 0 <= row < len(self.items):
             # A heading: on to the example next to it, in the direction the keys went.
             shown = self._examples()

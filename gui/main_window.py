@@ -4,7 +4,6 @@ inspector and legend in docks the user can rearrange."""
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from pathlib import Path
 
@@ -53,7 +52,6 @@ from engine.trace import TraceStep
 from gui import resources, theme
 from gui.autosave import Autosaver
 from gui.composer import Composer
-from gui.document import for_file
 from gui.drops import dropped_file, dropped_sip_text, is_scenario_file
 from gui.errors import ErrorReporter
 from gui.inspector import Inspector
@@ -64,7 +62,7 @@ from gui.library import LibraryDialog
 from gui.models import FlagDelegate, TraceStepModel
 from gui.render import ladder_order
 from gui.scene import GraphView, TopologyScene
-from gui.session import Session, atomic_write
+from gui.session import Session
 from gui.topology_view import node_specs
 
 MAX_RECENT = 8
@@ -574,15 +572,11 @@ class MainWindow(QMainWindow):
         left for later (the file opens as a draft again).  Without an edit, the file keeps
         what it had."""
         session = self.session
-        if not session.draft_edited or session.path is None:
+        if not session.draft_edited:
             self.status.setText("Nothing saved: no edit yet, and the scenario is not valid yet.")
             return False
-        try:
-            atomic_write(session.path, json.dumps(for_file(self.composer.data), indent=2) + "\n")
-        except OSError as exc:
-            self._on_session_error_raised("Cannot save", f"{session.path}: {exc.strerror or exc}")
+        if not session.save_draft(self.composer.data) or session.path is None:
             return False
-        session.draft_saved()
         self.status.setText(
             f"Saved {session.path.name} as it stands: it is not valid yet (see the composer), "
             "and opens to be fixed again."

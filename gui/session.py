@@ -24,7 +24,7 @@ from engine.scenario import Scenario, dumps, loads
 from engine.simulate import simulate
 from engine.topology import layout, topology
 from engine.trace import Trace, TraceStep
-from gui.document import editable, for_editing
+from gui.document import editable, for_editing, for_file
 
 MAX_FILE_SIZE = 4 * 1024 * 1024
 
@@ -134,11 +134,19 @@ class Session(QObject):
             self.draft_edited = True
             self.path_changed.emit(str(self.path) if self.path else "")
 
-    def draft_saved(self) -> None:
-        """The draft's edits were written to its file (still not valid): none unsaved."""
-        if self.draft and self.draft_edited:
-            self.draft_edited = False
-            self.path_changed.emit(str(self.path) if self.path else "")
+    def save_draft(self, data: dict[str, Any]) -> bool:
+        """Write a draft's data (the composer's, not valid yet) to its file atomically, as
+        :meth:`save` writes a scenario; False, and said, when it cannot be written."""
+        if not self.draft or self.path is None:
+            return False
+        try:
+            atomic_write(self.path, json.dumps(for_file(data), indent=2) + "\n")
+        except OSError as exc:
+            self.error_raised.emit("Cannot save", f"{self.path}: {exc.strerror or exc}")
+            return False
+        self.draft_edited = False  # none unsaved: the title says so
+        self.path_changed.emit(str(self.path))
+        return True
 
     def open_file(self, path: str | Path) -> bool:
         """Read a scenario file (never executed, size-bounded) and load it."""
