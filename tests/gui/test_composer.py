@@ -47,6 +47,13 @@ def _tab(window: MainWindow, title: str) -> None:
     tabs.setCurrentIndex(index)
 
 
+def _shown_at(window: MainWindow, width: int, height: int) -> None:
+    """The window shown at that size, the composer in front (the lesson is, at start)."""
+    window.resize(width, height)
+    window.show()
+    window.dock_composer.raise_()
+
+
 def _deleted_later(qapp: QApplication) -> None:
     """Let Qt delete what was deleteLater()'d, as its event loop does (processEvents()
     alone leaves that for later)."""
@@ -307,9 +314,7 @@ def test_every_page_fits_a_narrow_composer_without_scrolling_sideways(
 ) -> None:
     # The rr module's parameter names are long ("enable socket mismatch warning"): beside
     # the outer label, its group was wider than the dock and the fields were cut off.
-    window.resize(1280, 800)
-    window.show()
-    window.dock_composer.raise_()  # (the lesson is in front at start)
+    _shown_at(window, 1280, 800)
     window.resizeDocks([window.dock_composer], [340], Qt.Orientation.Horizontal)
     tabs = window.composer.tabs
     for index in range(tabs.count()):
@@ -339,9 +344,7 @@ def test_a_nested_object_is_a_titled_group_across_the_form(window: MainWindow) -
 def test_every_tab_is_in_sight_and_whole_at_the_default_size(
     window: MainWindow, qapp: QApplication
 ) -> None:
-    window.resize(1440, 900)
-    window.show()
-    window.dock_composer.raise_()  # (the lesson is in front at start)
+    _shown_at(window, 1440, 900)
     window.default_dock_sizes()
     qapp.processEvents()
     bar = window.composer.tabs.tabBar()
@@ -719,9 +722,7 @@ def test_the_status_bar_names_a_refused_field_by_its_label(window: MainWindow) -
 def test_narrow_composer_tabs_go_to_the_side_and_stay_whole(
     window: MainWindow, qapp: QApplication
 ) -> None:
-    window.resize(1024, 640)
-    window.show()
-    window.dock_composer.raise_()  # (the lesson is in front at start)
+    _shown_at(window, 1024, 640)
     window.default_dock_sizes()
     for _ in range(3):
         qapp.processEvents()
